@@ -1,0 +1,32 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "OmenDB",
+    products: [
+        // One archive holds the core and its C ABI: the PostgreSQL extension links exactly this.
+        .library(name: "LearnedIndex", type: .static, targets: ["LearnedIndex", "LearnedIndexC"]),
+        .executable(name: "learned-bench", targets: ["learned-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        .target(name: "LearnedIndex"),
+        .target(
+            name: "LearnedIndexC",
+            dependencies: ["LearnedIndex"],
+            exclude: ["include"]
+        ),
+        .target(name: "Datasets"),
+        .executableTarget(
+            name: "learned-bench",
+            dependencies: [
+                "LearnedIndex", "Datasets",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "benchmarks/learned-bench"
+        ),
+        .testTarget(name: "LearnedIndexTests", dependencies: ["LearnedIndex", "Datasets"]),
+    ]
+)

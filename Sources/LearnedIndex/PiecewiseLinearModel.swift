@@ -1,0 +1,265 @@
+/// The slope and intercept of one segment; its origin is the segment's first key, stored beside it.
+@frozen
+public struct SegmentLine: Equatable, Sendable {
+    public var slope: Double
+    public var intercept: Double
+}
+
+/// A PGM-style learned index: an optimal piecewise-linear model of the lower-bound function whose error
+/// is at most `epsilon` for every query, present in the keys or not, with recursive levels that route a
+/// query to its segment the same way (error `internalEpsilon` over the level below's first keys).
+///
+/// Guarantee by construction: segments are fitted to both ends of every lower-bound step, a segment
+/// boundary always falls on a step boundary, and each finished segment is checked exactly, with the
+/// lookup-time arithmetic, at every step end it covers (a failing segment is split). Monotone evaluation
+/// carries the bound from the step ends to every query between them.
+public struct PiecewiseLinearModel: Equatable, Sendable {
+    public let epsilon: Int
+    public let internalEpsilon: Int
+    public let keyCount: Int
+    /// First keys of every level's segments, level 0 (over the data) first.
+    @usableFromInline let starts: [UInt64]
+    @usableFromInline let lines: [SegmentLine]
+    /// Level `l` occupies `levelOffsets[l]..<levelOffsets[l + 1]` of `starts` and `lines`.
+    @usableFromInline let levelOffsets: [Int]
+
+    /// The largest ε accepted; larger windows make no sense next to a plain binary search.
+    public static let maximumEpsilon = 1 << 20
+    /// The ε of the routing levels: small, so routing costs a couple of cache lines per level.
+    public static let defaultInternalEpsilon = 16
+
+    @usableFromInline
+    init(epsilon: Int, internalEpsilon: Int, keyCount: Int, starts: [UInt64], lines: [SegmentLine], levelOffsets: [Int]) {
+        self.epsilon = epsilon
+        self.internalEpsilon = internalEpsilon
+        self.keyCount = keyCount
+        self.starts = starts
+        self.lines = lines
+        self.levelOffsets = levelOffsets
+    }
+
+    /// Learns sorted `keys`; throws on an empty or unsorted buffer or an out-of-range ε.
+    public init(keys: UnsafeBufferPointer<UInt64>, epsilon: Int) throws(LearnedIndexError) {
+        var builder = try Builder(epsilon: epsilon)
+        try builder.add(keys)
+        self = try builder.finish()
+    }
+
+    /// The number of segments over the data (level 0).
+    public var segmentCount: Int { levelOffsets[1] }
+
+    /// The number of levels, the data level included.
+    public var levelCount: Int { levelOffsets.count - 1 }
+
+    /// Bytes of model state: segment keys and lines of every level.
+    public var byteCount: Int { starts.count * 8 + lines.count * 16 + levelOffsets.count * 8 }
+
+    /// The first key, slope and intercept of data segment `index` (for inspection and plotting).
+    public func segment(_ index: Int) -> (firstKey: UInt64, line: SegmentLine)? {
+        guard index >= 0 && index < segmentCount else { return nil }
+        return (starts[index], lines[index])
+    }
+
+    /// A window of at most `2ε + 1` positions containing the lower bound of `key`.
+    @inlinable
+    public func window(for key: UInt64) -> SearchWindow {
+        starts.withUnsafeBufferPointer { starts in
+            lines.withUnsafeBufferPointer { lines in
+                levelOffsets.withUnsafeBufferPointer { offsets in
+                    let top = offsets.count &- 2
+                    // The top level is small: search its first keys directly.
+                    var segment = Self.route(key, starts, lo: offsets[top], hi: offsets[top &+ 1], found:
+                        BoundedSearch.lowerBound(of: key, in: starts, lo: offsets[top], hi: offsets[top &+ 1]))
+                    var level = top
+                    while level > 0 {
+                        let lo = offsets[level &- 1]
+                        let hi = offsets[level]
+                        let predicted = Self.predict(key, segment: segment, starts, lines, limit: hi &- lo)
+                        let wlo = max(0, predicted &- internalEpsilon)
+                        let whi = min(hi &- lo, predicted &+ internalEpsilon)
+                        let found = BoundedSearch.lowerBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi)
+                        segment = Self.route(key, starts, lo: lo, hi: hi, found: found)
+                        level &-= 1
+                    }
+                    let predicted = Self.predict(key, segment: segment, starts, lines, limit: keyCount)
+                    return SearchWindow(
+                        lo: max(0, predicted &- epsilon), hi: min(keyCount, predicted &+ epsilon), predicted: predicted)
+                }
+            }
+        }
+    }
+
+    /// The segment whose range holds `key`, given the lower bound `found` of `key` among its level's first
+    /// keys `lo..<hi` (the first of which is 0, so a last one not above `key` always exists).
+    @inlinable
+    static func route(_ key: UInt64, _ starts: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, found: Int) -> Int {
+        if found < hi && starts[found] == key { return found }
+        return max(lo, found &- 1)
+    }
+
+    @inlinable
+    static func predict(
+        _ key: UInt64, segment: Int, _ starts: UnsafeBufferPointer<UInt64>,
+        _ lines: UnsafeBufferPointer<SegmentLine>, limit: Int
+    ) -> Int {
+        let line = lines[segment]
+        return LinearFunction(origin: starts[segment], slope: line.slope, intercept: line.intercept)
+            .position(of: key, limit: limit)
+    }
+}
+
+extension PiecewiseLinearModel {
+    /// Learns keys fed in sorted chunks, in O(1) amortised work per key and memory bounded by the longest
+    /// segment (capped), so a caller can stop between chunks.
+    public struct Builder {
+        public let epsilon: Int
+        private var segmenter: Segmenter
+        private var count = 0
+        private var lastKey: UInt64 = 0
+
+        public init(epsilon: Int) throws(LearnedIndexError) {
+            guard epsilon >= 0 && epsilon <= PiecewiseLinearModel.maximumEpsilon else { throw .invalidArgument }
+            self.epsilon = epsilon
+            self.segmenter = Segmenter(epsilon: epsilon)
+        }
+
+        /// Keys seen so far.
+        public var keyCount: Int { count }
+
+        /// Adds the next keys; they must continue the ascending order of everything added before.
+        public mutating func add(_ keys: UnsafeBufferPointer<UInt64>) throws(LearnedIndexError) {
+            for key in keys {
+                if count > 0 {
+                    if key < lastKey { throw .unsortedKeys(position: count) }
+                    if key == lastKey {
+                        count += 1
+                        continue
+                    }
+                }
+                // A new distinct key ends the step that began after the previous one.
+                let first: UInt64 = count == 0 ? 0 : lastKey &+ 1
+                segmenter.add(LowerBoundStep(first: first, last: key, position: count))
+                lastKey = key
+                count += 1
+            }
+        }
+
+        /// Closes the last step and builds the routing levels.
+        public consuming func finish() throws(LearnedIndexError) -> PiecewiseLinearModel {
+            guard count > 0 else { throw .emptyKeySet }
+            if lastKey != .max {
+                segmenter.add(LowerBoundStep(first: lastKey &+ 1, last: .max, position: count))
+            }
+            var (starts, lines) = segmenter.finish()
+            var offsets = [0, starts.count]
+            var levelStart = 0
+            while starts.count &- levelStart > 1 {
+                let below = Array(starts[levelStart...])
+                var upper = Segmenter(epsilon: PiecewiseLinearModel.defaultInternalEpsilon)
+                below.withUnsafeBufferPointer { for step in LowerBoundSteps($0) { upper.add(step) } }
+                let (levelStarts, levelLines) = upper.finish()
+                // Each level must shrink; a level that cannot is searched directly instead.
+                guard levelStarts.count * 2 <= below.count else { break }
+                levelStart = starts.count
+                starts += levelStarts
+                lines += levelLines
+                offsets.append(starts.count)
+            }
+            return PiecewiseLinearModel(
+                epsilon: epsilon, internalEpsilon: PiecewiseLinearModel.defaultInternalEpsilon, keyCount: count,
+                starts: starts, lines: lines, levelOffsets: offsets)
+        }
+    }
+}
+
+/// Cuts a stream of lower-bound steps into verified segments of error at most ε.
+struct Segmenter {
+    let epsilon: Int
+    private var fitter: SegmentFitter
+    /// The steps of the open segment, kept to verify it when it closes.
+    private var pending: [LowerBoundStep] = []
+    private(set) var starts: [UInt64] = []
+    private(set) var lines: [SegmentLine] = []
+    /// Bounds the memory of a build: a segment longer than this is closed and the next one continues.
+    static let maximumPendingSteps = 1 << 16
+
+    init(epsilon: Int) {
+        self.epsilon = epsilon
+        self.fitter = SegmentFitter(epsilon: epsilon)
+    }
+
+    mutating func add(_ step: LowerBoundStep) {
+        if pending.count == Self.maximumPendingSteps { close() }
+        if !Self.fit(step, into: &fitter) {
+            close()
+            // A lone step always fits: both its ends share one position.
+            _ = Self.fit(step, into: &fitter)
+        }
+        pending.append(step)
+    }
+
+    consuming func finish() -> (starts: [UInt64], lines: [SegmentLine]) {
+        close()
+        return (starts, lines)
+    }
+
+    /// Feeds both ends of `step`; false when the fitter refused either (it may then hold the first end,
+    /// which only narrows the line it offers).
+    private static func fit(_ step: LowerBoundStep, into fitter: inout SegmentFitter) -> Bool {
+        guard fitter.add(x: step.first, y: step.position) else { return false }
+        return step.last == step.first || fitter.add(x: step.last, y: step.position)
+    }
+
+    /// The index of the first step that `line` misses by more than ε at either end, evaluated exactly as
+    /// lookups evaluate it (no upper clamp: clamping to the key count only shrinks errors).
+    private func firstViolation(_ line: LinearFunction, _ steps: ArraySlice<LowerBoundStep>) -> Int? {
+        for index in steps.indices {
+            let step = steps[index]
+            let atFirst = line.position(of: step.first, limit: .max)
+            let atLast = line.position(of: step.last, limit: .max)
+            if abs(atFirst &- step.position) > epsilon || abs(atLast &- step.position) > epsilon { return index }
+        }
+        return nil
+    }
+
+    private mutating func close() {
+        guard let first = pending.first else { return }
+        let line = fitter.line()
+        if firstViolation(line, pending[...]) == nil {
+            emit(first: first.first, line)
+        } else {
+            emitSplitting(pending[...])
+        }
+        pending.removeAll(keepingCapacity: true)
+        fitter.reset()
+    }
+
+    /// The rare path where rounding broke a fitted line: refit greedily, shortening each segment before
+    /// its first failing step until the check passes (a single step is exact, so this ends).
+    private mutating func emitSplitting(_ steps: ArraySlice<LowerBoundStep>) {
+        var scratch = SegmentFitter(epsilon: epsilon)
+        var begin = steps.startIndex
+        while begin < steps.endIndex {
+            var end = begin
+            scratch.reset()
+            while end < steps.endIndex && Self.fit(steps[end], into: &scratch) { end += 1 }
+            end = max(end, begin + 1)
+            var line = scratch.line()
+            while let bad = firstViolation(line, steps[begin..<end]) {
+                end = max(bad, begin + 1)
+                scratch.reset()
+                for index in begin..<end { _ = Self.fit(steps[index], into: &scratch) }
+                line = end == begin + 1
+                    ? LinearFunction(origin: steps[begin].first, slope: 0, intercept: Double(steps[begin].position))
+                    : scratch.line()
+            }
+            emit(first: steps[begin].first, line)
+            begin = end
+        }
+    }
+
+    private mutating func emit(first: UInt64, _ line: LinearFunction) {
+        starts.append(first)
+        lines.append(SegmentLine(slope: line.slope, intercept: line.intercept))
+    }
+}

@@ -1,0 +1,153 @@
+/// The optimal streaming piecewise-linear approximation (O'Rourke's algorithm, as used by the PGM-index):
+/// points arrive by increasing x, and `add` refuses the first point for which no single line stays within
+/// `epsilon` of every point so far. It keeps the convex hulls of the upper (`y + ε`) and lower (`y - ε`)
+/// points and the two extreme feasible lines, so each point costs amortised O(1).
+///
+/// Coordinates are relative to the first point's x; slopes are compared by exact 128-bit cross products.
+struct SegmentFitter {
+    struct Point {
+        var x: UInt64
+        var y: Int64
+    }
+
+    let epsilon: Int64
+    private(set) var origin: UInt64 = 0
+    private(set) var count = 0
+    // The extreme lines: min slope through r0 and r2, max slope through r1 and r3.
+    private var r0 = Point(x: 0, y: 0)
+    private var r1 = Point(x: 0, y: 0)
+    private var r2 = Point(x: 0, y: 0)
+    private var r3 = Point(x: 0, y: 0)
+    private var upper: [Point] = []
+    private var lower: [Point] = []
+    private var upperStart = 0
+    private var lowerStart = 0
+
+    init(epsilon: Int) {
+        self.epsilon = Int64(epsilon)
+    }
+
+    /// Forgets every point; the next `add` starts a new segment.
+    mutating func reset() {
+        count = 0
+        upper.removeAll(keepingCapacity: true)
+        lower.removeAll(keepingCapacity: true)
+        upperStart = 0
+        lowerStart = 0
+    }
+
+    /// `(b - a)` as a slope `dy/dx`, in 128 bits so products of 64-bit x and position differences are exact.
+    private static func slope(_ a: Point, _ b: Point) -> (dx: Int128, dy: Int128) {
+        (Int128(b.x) - Int128(a.x), Int128(b.y) - Int128(a.y))
+    }
+
+    /// `s < t` for slopes whose dx have the same sign.
+    private static func less(_ s: (dx: Int128, dy: Int128), _ t: (dx: Int128, dy: Int128)) -> Bool {
+        s.dy * t.dx < t.dy * s.dx
+    }
+
+    /// The cross product of `(a - o)` and `(b - o)`: positive when o, a, b turn counter-clockwise.
+    private static func cross(_ o: Point, _ a: Point, _ b: Point) -> Int128 {
+        let u = slope(o, a)
+        let v = slope(o, b)
+        return u.dx * v.dy - u.dy * v.dx
+    }
+
+    /// Adds `(x, y)`; returns false (and changes nothing) when no line can also cover it.
+    /// `x` must exceed every x added since the last reset.
+    mutating func add(x absoluteX: UInt64, y position: Int) -> Bool {
+        if count == 0 { origin = absoluteX }
+        let x = absoluteX &- origin
+        let y = Int64(position)
+        let high = Point(x: x, y: y &+ epsilon)
+        let low = Point(x: x, y: y &- epsilon)
+        switch count {
+        case 0:
+            r0 = high
+            r1 = low
+            upper.append(high)
+            lower.append(low)
+        case 1:
+            r2 = low
+            r3 = high
+            upper.append(high)
+            lower.append(low)
+        default:
+            let minSlope = Self.slope(r0, r2)
+            let maxSlope = Self.slope(r1, r3)
+            if Self.less(Self.slope(r2, high), minSlope) || Self.less(maxSlope, Self.slope(r3, low)) {
+                return false
+            }
+            if Self.less(Self.slope(r1, high), maxSlope) {
+                // The new upper point lowers the max slope: pivot on the lower hull point it sees last.
+                var best = Self.slope(high, lower[lowerStart])
+                var bestIndex = lowerStart
+                var i = lowerStart + 1
+                while i < lower.count {
+                    let candidate = Self.slope(high, lower[i])
+                    if Self.less(best, candidate) { break }
+                    best = candidate
+                    bestIndex = i
+                    i += 1
+                }
+                r1 = lower[bestIndex]
+                r3 = high
+                lowerStart = bestIndex
+                var end = upper.count
+                while end >= upperStart + 2 && Self.cross(upper[end - 2], upper[end - 1], high) <= 0 { end -= 1 }
+                upper.removeSubrange(end...)
+                upper.append(high)
+            }
+            if Self.less(minSlope, Self.slope(r0, low)) {
+                // The new lower point raises the min slope: pivot on the upper hull point it sees last.
+                var best = Self.slope(low, upper[upperStart])
+                var bestIndex = upperStart
+                var i = upperStart + 1
+                while i < upper.count {
+                    let candidate = Self.slope(low, upper[i])
+                    if Self.less(candidate, best) { break }
+                    best = candidate
+                    bestIndex = i
+                    i += 1
+                }
+                r0 = upper[bestIndex]
+                r2 = low
+                upperStart = bestIndex
+                var end = lower.count
+                while end >= lowerStart + 2 && Self.cross(lower[end - 2], lower[end - 1], low) >= 0 { end -= 1 }
+                lower.removeSubrange(end...)
+                lower.append(low)
+            }
+        }
+        count += 1
+        return true
+    }
+
+    /// A line inside the feasible region: through the extreme lines' intersection, with the mean of their
+    /// slopes (never negative). Rounding may push it past ε by a hair; callers verify it exactly.
+    func line() -> LinearFunction {
+        guard count > 1 else {
+            return LinearFunction(origin: origin, slope: 0, intercept: Double(r0.y - epsilon))
+        }
+        let a = Self.slope(r0, r2)
+        let b = Self.slope(r1, r3)
+        let minSlope = Double(a.dy) / Double(a.dx)
+        let maxSlope = Double(b.dy) / Double(b.dx)
+        let slope = max(0, (minSlope + maxSlope) / 2)
+        let denominator = a.dx * b.dy - a.dy * b.dx
+        let intercept: Double
+        if denominator == 0 {
+            // Parallel extremes: take the line midway between them.
+            let atOriginA = Double(r0.y) - minSlope * Double(r0.x)
+            let atOriginB = Double(r1.y) - maxSlope * Double(r1.x)
+            intercept = (atOriginA + atOriginB) / 2
+        } else {
+            let offset = Self.slope(r0, r1)
+            let t = Double(offset.dx * b.dy - offset.dy * b.dx) / Double(denominator)
+            let ix = Double(r0.x) + t * Double(a.dx)
+            let iy = Double(r0.y) + t * Double(a.dy)
+            intercept = iy - slope * ix
+        }
+        return LinearFunction(origin: origin, slope: slope.isFinite ? slope : 0, intercept: intercept.isFinite ? intercept : 0)
+    }
+}

@@ -1,0 +1,250 @@
+import LearnedIndex
+
+// The C ABI declared in include/omendb_learned.h. Every entry point checks its pointers, catches every
+// typed error and returns a status code: nothing here may trap, because it runs inside PostgreSQL.
+
+/// Status codes, as numbered in the header.
+enum Status: Int32 {
+    case ok = 0, empty, unsorted, invalidArgument, truncated, badMagic, version, checksum, corrupt, bufferTooSmall
+
+    init(_ error: LearnedIndexError) {
+        switch error {
+        case .emptyKeySet: self = .empty
+        case .unsortedKeys: self = .unsorted
+        case .invalidArgument: self = .invalidArgument
+        case .truncated: self = .truncated
+        case .badMagic: self = .badMagic
+        case .unsupportedVersion: self = .version
+        case .checksumMismatch: self = .checksum
+        case .corrupt: self = .corrupt
+        case .bufferTooSmall: self = .bufferTooSmall
+        }
+    }
+}
+
+final class BuilderBox {
+    var builder: ModelBuilder?
+    init(_ builder: ModelBuilder) { self.builder = builder }
+}
+
+final class ModelBox {
+    let model: LearnedModel
+    /// Serialised once, on first request.
+    var bytes: [UInt8]?
+    init(_ model: LearnedModel) { self.model = model }
+}
+
+private func model(_ handle: OpaquePointer?) -> ModelBox? {
+    guard let handle else { return nil }
+    return Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+@_cdecl("learned_key_from_int64")
+public func learnedKeyFromInt64(_ value: Int64) -> UInt64 { NormalizedKey.encode(value) }
+
+@_cdecl("learned_key_from_float8")
+public func learnedKeyFromFloat8(_ value: Double) -> UInt64 { NormalizedKey.encode(value) }
+
+@_cdecl("learned_key_from_float4")
+public func learnedKeyFromFloat4(_ value: Float) -> UInt64 { NormalizedKey.encode(value) }
+
+@_cdecl("learned_key_to_int64")
+public func learnedKeyToInt64(_ key: UInt64) -> Int64 { NormalizedKey.decodeInt64(key) }
+
+@_cdecl("learned_key_to_float8")
+public func learnedKeyToFloat8(_ key: UInt64) -> Double { NormalizedKey.decodeDouble(key) }
+
+@_cdecl("learned_builder_create")
+public func learnedBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guard let out else { return Status.invalidArgument.rawValue }
+    out.pointee = nil
+    let modelKind: ModelKind
+    switch kind {
+    case 1:
+        guard param <= UInt64(PiecewiseLinearModel.maximumEpsilon) else { return Status.invalidArgument.rawValue }
+        modelKind = .piecewiseLinear(epsilon: Int(param))
+    case 2:
+        guard param <= UInt64(RecursiveModelIndex.maximumLeaves) else { return Status.invalidArgument.rawValue }
+        modelKind = .recursive(leaves: Int(param))
+    case 3:
+        modelKind = .linear
+    default:
+        return Status.invalidArgument.rawValue
+    }
+    do {
+        let box = BuilderBox(try ModelBuilder(kind: modelKind))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+        return Status.ok.rawValue
+    } catch {
+        return Status(error).rawValue
+    }
+}
+
+@_cdecl("learned_builder_add")
+public func learnedBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt) -> Int32 {
+    guard let handle, count <= UInt(Int.max) else { return Status.invalidArgument.rawValue }
+    let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    guard count > 0 else { return Status.ok.rawValue }
+    guard let keys, var builder = box.builder else { return Status.invalidArgument.rawValue }
+    box.builder = nil
+    do {
+        try builder.add(UnsafeBufferPointer(start: keys, count: Int(count)))
+        box.builder = builder
+        return Status.ok.rawValue
+    } catch {
+        return Status(error).rawValue
+    }
+}
+
+@_cdecl("learned_builder_finish")
+public func learnedBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+    guard let handle else { return Status.invalidArgument.rawValue }
+    let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeRetainedValue()
+    guard let out, let builder = box.builder else { return Status.invalidArgument.rawValue }
+    out.pointee = nil
+    box.builder = nil
+    do {
+        let model = ModelBox(try builder.finish())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+        return Status.ok.rawValue
+    } catch {
+        return Status(error).rawValue
+    }
+}
+
+@_cdecl("learned_builder_free")
+public func learnedBuilderFree(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
+@_cdecl("learned_model_window")
+public func learnedModelWindow(
+    _ handle: OpaquePointer?, _ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?
+) -> Int32 {
+    guard let box = model(handle), let lo, let hi else { return Status.invalidArgument.rawValue }
+    let window = box.model.window(for: key)
+    lo.pointee = UInt64(window.lo)
+    hi.pointee = UInt64(window.hi)
+    return Status.ok.rawValue
+}
+
+@_cdecl("learned_model_lower_bound")
+public func learnedModelLowerBound(
+    _ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt, _ key: UInt64,
+    _ position: UnsafeMutablePointer<UInt>?
+) -> Int32 {
+    guard let box = model(handle), let keys, let position, count == UInt(box.model.keyCount) else {
+        return Status.invalidArgument.rawValue
+    }
+    position.pointee = UInt(box.model.lowerBound(of: key, in: UnsafeBufferPointer(start: keys, count: Int(count))))
+    return Status.ok.rawValue
+}
+
+@_cdecl("learned_model_kind")
+public func learnedModelKind(_ handle: OpaquePointer?) -> Int32 {
+    switch model(handle)?.model {
+    case .piecewiseLinear: 1
+    case .recursive: 2
+    case .linear: 3
+    case nil: 0
+    }
+}
+
+@_cdecl("learned_model_param")
+public func learnedModelParam(_ handle: OpaquePointer?) -> UInt64 {
+    switch model(handle)?.model.kind {
+    case .piecewiseLinear(let epsilon): UInt64(epsilon)
+    case .recursive(let leaves): UInt64(leaves)
+    case .linear, nil: 0
+    }
+}
+
+@_cdecl("learned_model_key_count")
+public func learnedModelKeyCount(_ handle: OpaquePointer?) -> UInt64 {
+    UInt64(model(handle)?.model.keyCount ?? 0)
+}
+
+@_cdecl("learned_model_segment_count")
+public func learnedModelSegmentCount(_ handle: OpaquePointer?) -> UInt64 {
+    switch model(handle)?.model {
+    case .piecewiseLinear(let pgm): UInt64(pgm.segmentCount)
+    case .recursive(let rmi): UInt64(rmi.leafCount)
+    case .linear: 1
+    case nil: 0
+    }
+}
+
+@_cdecl("learned_model_byte_count")
+public func learnedModelByteCount(_ handle: OpaquePointer?) -> UInt64 {
+    UInt64(model(handle)?.model.byteCount ?? 0)
+}
+
+@_cdecl("learned_model_max_window")
+public func learnedModelMaxWindow(_ handle: OpaquePointer?) -> UInt64 {
+    UInt64(model(handle)?.model.maximumWindow ?? 0)
+}
+
+@_cdecl("learned_model_segment")
+public func learnedModelSegment(
+    _ handle: OpaquePointer?, _ index: UInt64, _ firstKey: UnsafeMutablePointer<UInt64>?,
+    _ slope: UnsafeMutablePointer<Double>?, _ intercept: UnsafeMutablePointer<Double>?
+) -> Int32 {
+    guard let box = model(handle), let firstKey, let slope, let intercept, index <= UInt64(Int.max) else {
+        return Status.invalidArgument.rawValue
+    }
+    let line: LinearFunction
+    switch box.model {
+    case .piecewiseLinear(let pgm):
+        guard let segment = pgm.segment(Int(index)) else { return Status.invalidArgument.rawValue }
+        line = LinearFunction(origin: segment.firstKey, slope: segment.line.slope, intercept: segment.line.intercept)
+    case .recursive(let rmi):
+        guard let leaf = rmi.leaf(Int(index)) else { return Status.invalidArgument.rawValue }
+        line = leaf
+    case .linear(let linear):
+        guard index == 0 else { return Status.invalidArgument.rawValue }
+        line = linear.function
+    }
+    firstKey.pointee = line.origin
+    slope.pointee = line.slope
+    intercept.pointee = line.intercept
+    return Status.ok.rawValue
+}
+
+@_cdecl("learned_model_serialize")
+public func learnedModelSerialize(
+    _ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: UInt,
+    _ written: UnsafeMutablePointer<UInt>?
+) -> Int32 {
+    guard let box = model(handle), let written else { return Status.invalidArgument.rawValue }
+    let bytes = box.bytes ?? box.model.serialized()
+    box.bytes = bytes
+    written.pointee = UInt(bytes.count)
+    guard let buffer, capacity >= UInt(bytes.count) else { return Status.bufferTooSmall.rawValue }
+    bytes.withUnsafeBufferPointer { source in
+        if let base = source.baseAddress { buffer.update(from: base, count: source.count) }
+    }
+    return Status.ok.rawValue
+}
+
+@_cdecl("learned_model_load")
+public func learnedModelLoad(
+    _ buffer: UnsafePointer<UInt8>?, _ length: UInt, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guard let out, length <= UInt(Int.max), buffer != nil || length == 0 else { return Status.invalidArgument.rawValue }
+    out.pointee = nil
+    do {
+        let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
+        let box = ModelBox(try LearnedModel(deserializing: bytes))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+        return Status.ok.rawValue
+    } catch {
+        return Status(error).rawValue
+    }
+}
+
+@_cdecl("learned_model_free")
+public func learnedModelFree(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(handle)).release()
+}

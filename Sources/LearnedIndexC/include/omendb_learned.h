@@ -1,0 +1,112 @@
+/*
+ * omendb_learned.h: the C ABI of the LearnedIndex Swift library.
+ *
+ * The only surface the PostgreSQL extension (or any C program) sees. Plain C types, opaque handles, and a
+ * status code (omen_status) on every call that can fail; no call longjmps, traps or allocates through the
+ * caller's allocator. Handles are malloc'ed by the library and released by the matching *_free call.
+ * Keys are normalised uint64 values: learned_key_from_* maps native values so that uint64 order equals
+ * PostgreSQL's order (-0.0 equals 0.0, NaN sorts above +Infinity).
+ */
+#ifndef OMENDB_LEARNED_H
+#define OMENDB_LEARNED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum omen_status
+{
+	OMEN_OK = 0,
+	OMEN_ERR_EMPTY = 1,				/* a build was given no keys */
+	OMEN_ERR_UNSORTED = 2,			/* keys fed out of ascending order */
+	OMEN_ERR_INVALID_ARGUMENT = 3,	/* a parameter outside its range, or a NULL pointer */
+	OMEN_ERR_TRUNCATED = 4,			/* a blob ends early */
+	OMEN_ERR_BAD_MAGIC = 5,			/* a blob is not a serialised model */
+	OMEN_ERR_VERSION = 6,			/* a blob of a layout version this library does not read */
+	OMEN_ERR_CHECKSUM = 7,			/* a blob's CRC32C does not match */
+	OMEN_ERR_CORRUPT = 8,			/* a blob passes its checksum but describes an impossible model */
+	OMEN_ERR_BUFFER_TOO_SMALL = 9	/* the output buffer is too small; the size needed is reported */
+} omen_status;
+
+typedef enum omen_model_kind
+{
+	OMEN_MODEL_PGM = 1,				/* param: epsilon, 0 .. 1048576 */
+	OMEN_MODEL_RMI = 2,				/* param: leaves, 1 .. 16777216 */
+	OMEN_MODEL_LINEAR = 3			/* param ignored */
+} omen_model_kind;
+
+typedef struct omen_builder omen_builder;
+typedef struct omen_model omen_model;
+
+/* Order-preserving key normalisation. int2, int4, int8, date, timestamp and timestamptz all go through
+ * the int64 form (their +-infinity are the integer extremes). */
+uint64_t learned_key_from_int64(int64_t value);
+uint64_t learned_key_from_float8(double value);
+uint64_t learned_key_from_float4(float value);
+int64_t learned_key_to_int64(uint64_t key);
+double learned_key_to_float8(uint64_t key);
+
+/* Chunked build: create, add sorted chunks (each continuing the previous), finish. Between chunks the
+ * caller may check for interrupts; a builder abandoned midway is released with learned_builder_free.
+ * learned_builder_finish releases the builder whether or not it succeeds. After a failed add, only
+ * learned_builder_free is valid. */
+int learned_builder_create(int kind, uint64_t param, omen_builder **out);
+int learned_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
+int learned_builder_finish(omen_builder *builder, omen_model **out);
+void learned_builder_free(omen_builder *builder);
+
+/* The window lo..hi (inclusive, 0 <= lo <= hi <= key count) that holds the lower bound of key: the first
+ * position whose key is >= key. */
+int learned_model_window(const omen_model *model, uint64_t key, uint64_t *lo, uint64_t *hi);
+
+/* The lower bound of key in the sorted keys the model was built on (count must equal the key count). */
+int learned_model_lower_bound(const omen_model *model, const uint64_t *keys, size_t count, uint64_t key,
+							  size_t *position);
+
+/* Inspection; a NULL model gives 0. param is epsilon (PGM), leaves (RMI) or 0 (linear). segments counts
+ * data segments (PGM), leaves (RMI) or 1 (linear). */
+int learned_model_kind(const omen_model *model);
+uint64_t learned_model_param(const omen_model *model);
+uint64_t learned_model_key_count(const omen_model *model);
+uint64_t learned_model_segment_count(const omen_model *model);
+uint64_t learned_model_byte_count(const omen_model *model);
+uint64_t learned_model_max_window(const omen_model *model);
+
+/* Segment index of the model (PGM data segments, RMI leaves, the linear model's single line). */
+int learned_model_segment(const omen_model *model, uint64_t index, uint64_t *first_key, double *slope,
+						  double *intercept);
+
+/* Serialise into buf; with a NULL or too small buf, returns OMEN_ERR_BUFFER_TOO_SMALL and sets *written
+ * to the size needed. */
+int learned_model_serialize(const omen_model *model, uint8_t *buf, size_t capacity, size_t *written);
+int learned_model_load(const uint8_t *buf, size_t length, omen_model **out);
+void learned_model_free(omen_model *model);
+
+/* A fixed English message for a status code. */
+static inline const char *
+learned_status_message(int status)
+{
+	switch (status)
+	{
+		case OMEN_OK: return "success";
+		case OMEN_ERR_EMPTY: return "no keys to learn";
+		case OMEN_ERR_UNSORTED: return "keys are not in ascending order";
+		case OMEN_ERR_INVALID_ARGUMENT: return "invalid argument";
+		case OMEN_ERR_TRUNCATED: return "serialised model is truncated";
+		case OMEN_ERR_BAD_MAGIC: return "not a serialised learned model";
+		case OMEN_ERR_VERSION: return "serialised model has an unsupported layout version";
+		case OMEN_ERR_CHECKSUM: return "serialised model fails its checksum";
+		case OMEN_ERR_CORRUPT: return "serialised model is corrupt";
+		case OMEN_ERR_BUFFER_TOO_SMALL: return "output buffer is too small";
+	}
+	return "unknown error";
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OMENDB_LEARNED_H */

@@ -1,0 +1,227 @@
+/*
+ * Drives the LearnedIndex C ABI through its header, as the PostgreSQL extension does: chunked builds,
+ * windows and searches checked against a plain binary search, serialise/load round trips, damaged blobs
+ * and bad arguments answered with status codes. Prints "N passed, M failed" and exits non-zero on failure.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "omendb_learned.h"
+
+static int passed;
+static int failed;
+
+#define CHECK(cond, ...) \
+	do { \
+		if (cond) \
+			passed++; \
+		else \
+		{ \
+			failed++; \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+		} \
+	} while (0)
+
+static uint64_t rng_state = 12345;
+
+/* splitmix64, so runs repeat */
+static uint64_t
+next_random(void)
+{
+	uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+/* the oracle: first index whose key is >= key */
+static size_t
+oracle_lower_bound(const uint64_t *keys, size_t n, uint64_t key)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi)
+	{
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (keys[mid] < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* builds a model of the given kind from keys fed in uneven chunks */
+static omen_model *
+build_chunked(int kind, uint64_t param, const uint64_t *keys, size_t n)
+{
+	omen_builder *builder = NULL;
+	omen_model *model = NULL;
+	size_t start = 0;
+	int status = learned_builder_create(kind, param, &builder);
+
+	CHECK(status == OMEN_OK && builder != NULL, "create kind %d: %s", kind, learned_status_message(status));
+	while (start < n)
+	{
+		size_t chunk = 1 + next_random() % 5000;
+
+		if (chunk > n - start)
+			chunk = n - start;
+		status = learned_builder_add(builder, keys + start, chunk);
+		if (status != OMEN_OK)
+			break;
+		start += chunk;
+	}
+	CHECK(status == OMEN_OK, "add kind %d: %s", kind, learned_status_message(status));
+	status = learned_builder_finish(builder, &model);
+	CHECK(status == OMEN_OK && model != NULL, "finish kind %d: %s", kind, learned_status_message(status));
+	return model;
+}
+
+/* every probe's window holds the oracle's answer and the search finds it */
+static void
+check_model(omen_model *model, const uint64_t *keys, size_t n, const char *name)
+{
+	size_t bad = 0;
+	size_t i;
+
+	CHECK(learned_model_key_count(model) == n, "%s: key count", name);
+	for (i = 0; i < 3 * n + 1000; i++)
+	{
+		uint64_t key = i < n ? keys[i] : i < 2 * n ? keys[i - n] + 1 : i < 3 * n ? keys[i - 2 * n] - 1 : next_random();
+		size_t expected = oracle_lower_bound(keys, n, key);
+		uint64_t lo, hi;
+		size_t found;
+
+		if (learned_model_window(model, key, &lo, &hi) != OMEN_OK || lo > expected || expected > hi || hi > n)
+			bad++;
+		if (learned_model_lower_bound(model, keys, n, key, &found) != OMEN_OK || found != expected)
+			bad++;
+	}
+	CHECK(bad == 0, "%s: %zu probes answered wrongly", name, bad);
+}
+
+int
+main(void)
+{
+	size_t n = 200000;
+	uint64_t *keys = malloc(n * sizeof(uint64_t));
+	uint64_t t = 1000;
+	size_t i;
+	int kinds[3] = {OMEN_MODEL_PGM, OMEN_MODEL_RMI, OMEN_MODEL_LINEAR};
+	uint64_t params[3] = {32, 1024, 0};
+	const char *names[3] = {"pgm", "rmi", "linear"};
+	int k;
+
+	/* time-series keys with runs of duplicates */
+	for (i = 0; i < n; i++)
+	{
+		if (next_random() % 4 != 0)
+			t += 1 + next_random() % 1000;
+		keys[i] = t;
+	}
+
+	for (k = 0; k < 3; k++)
+	{
+		omen_model *model = build_chunked(kinds[k], params[k], keys, n);
+		omen_model *loaded = NULL;
+		size_t size = 0, written = 0;
+		uint8_t *blob;
+		int status;
+		uint64_t first_key;
+		double slope, intercept;
+
+		check_model(model, keys, n, names[k]);
+		CHECK(learned_model_kind(model) == kinds[k], "%s: kind", names[k]);
+		CHECK(learned_model_param(model) == params[k], "%s: param", names[k]);
+		CHECK(learned_model_segment_count(model) >= 1, "%s: segments", names[k]);
+		CHECK(learned_model_byte_count(model) > 0, "%s: bytes", names[k]);
+		CHECK(learned_model_segment(model, 0, &first_key, &slope, &intercept) == OMEN_OK && slope >= 0,
+			  "%s: segment 0", names[k]);
+		CHECK(learned_model_segment(model, learned_model_segment_count(model), &first_key, &slope, &intercept) ==
+			  OMEN_ERR_INVALID_ARGUMENT, "%s: segment past the end", names[k]);
+		if (kinds[k] == OMEN_MODEL_PGM)
+			CHECK(learned_model_max_window(model) <= 2 * 32 + 1, "pgm: window bound");
+
+		status = learned_model_serialize(model, NULL, 0, &size);
+		CHECK(status == OMEN_ERR_BUFFER_TOO_SMALL && size > 20, "%s: size query", names[k]);
+		blob = malloc(size);
+		status = learned_model_serialize(model, blob, size, &written);
+		CHECK(status == OMEN_OK && written == size, "%s: serialise", names[k]);
+		status = learned_model_load(blob, size, &loaded);
+		CHECK(status == OMEN_OK && loaded != NULL, "%s: load", names[k]);
+		check_model(loaded, keys, n, names[k]);
+		learned_model_free(loaded);
+
+		/* truncations and bit flips are refused with a status, never a crash */
+		for (i = 0; i < 2000; i++)
+		{
+			omen_model *damaged = NULL;
+			size_t length = next_random() % size;
+
+			status = learned_model_load(blob, length, &damaged);
+			CHECK(status != OMEN_OK && damaged == NULL, "%s: truncated to %zu loaded", names[k], length);
+		}
+		for (i = 0; i < 2000; i++)
+		{
+			omen_model *damaged = NULL;
+			size_t bit = next_random() % (size * 8);
+
+			blob[bit / 8] ^= (uint8_t) (1u << (bit % 8));
+			status = learned_model_load(blob, size, &damaged);
+			CHECK(status == OMEN_ERR_CHECKSUM || status == OMEN_ERR_BAD_MAGIC || status == OMEN_ERR_VERSION ||
+				  status == OMEN_ERR_TRUNCATED || status == OMEN_ERR_CORRUPT,
+				  "%s: flipped bit %zu gave %d", names[k], bit, status);
+			blob[bit / 8] ^= (uint8_t) (1u << (bit % 8));
+		}
+		free(blob);
+		learned_model_free(model);
+	}
+
+	/* bad input */
+	{
+		omen_builder *builder = NULL;
+		omen_model *model = NULL;
+		uint64_t down[3] = {5, 4, 3};
+
+		CHECK(learned_builder_create(OMEN_MODEL_PGM, 16, &builder) == OMEN_OK, "create");
+		CHECK(learned_builder_finish(builder, &model) == OMEN_ERR_EMPTY && model == NULL, "empty build refused");
+		CHECK(learned_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
+		CHECK(learned_builder_add(builder, down, 3) == OMEN_ERR_UNSORTED, "unsorted chunk refused");
+		learned_builder_free(builder);
+		CHECK(learned_builder_create(OMEN_MODEL_PGM, 8, &builder) == OMEN_OK, "create");
+		CHECK(learned_builder_add(builder, down, 1) == OMEN_OK, "first chunk");
+		CHECK(learned_builder_add(builder, down + 1, 1) == OMEN_ERR_UNSORTED, "chunk below the previous refused");
+		learned_builder_free(builder);
+		CHECK(learned_builder_create(42, 0, &builder) == OMEN_ERR_INVALID_ARGUMENT, "unknown kind refused");
+		CHECK(learned_builder_create(OMEN_MODEL_PGM, 1u << 30, &builder) == OMEN_ERR_INVALID_ARGUMENT,
+			  "huge epsilon refused");
+		CHECK(learned_builder_create(OMEN_MODEL_RMI, 0, &builder) == OMEN_ERR_INVALID_ARGUMENT, "zero leaves refused");
+		CHECK(learned_builder_create(OMEN_MODEL_PGM, 8, NULL) == OMEN_ERR_INVALID_ARGUMENT, "NULL out refused");
+		CHECK(learned_model_load(NULL, 10, &model) == OMEN_ERR_INVALID_ARGUMENT, "NULL blob refused");
+		CHECK(learned_model_window(NULL, 1, down, down) == OMEN_ERR_INVALID_ARGUMENT, "NULL model refused");
+		CHECK(learned_model_key_count(NULL) == 0, "NULL model has no keys");
+		learned_model_free(NULL);
+		learned_builder_free(NULL);
+	}
+
+	/* key normalisation follows PostgreSQL's order */
+	CHECK(learned_key_from_float8(-0.0) == learned_key_from_float8(0.0), "-0.0 equals 0.0");
+	CHECK(learned_key_from_float8(NAN) == learned_key_from_float8(INFINITY) + 1, "NaN just above +Infinity");
+	CHECK(learned_key_from_float8(-INFINITY) < learned_key_from_float8(-1e308), "-Infinity lowest");
+	CHECK(learned_key_from_float4(1.5f) == learned_key_from_float8(1.5), "float4 shares float8 keys");
+	CHECK(learned_key_from_int64(INT64_MIN) == 0 && learned_key_from_int64(INT64_MAX) == UINT64_MAX, "int extremes");
+	CHECK(learned_key_from_int64(-1) < learned_key_from_int64(0), "sign order");
+	CHECK(learned_key_to_int64(learned_key_from_int64(-42)) == -42, "int round trip");
+	CHECK(learned_key_to_float8(learned_key_from_float8(-2.5)) == -2.5, "float round trip");
+
+	free(keys);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed == 0 ? 0 : 1;
+}

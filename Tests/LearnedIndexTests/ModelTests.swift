@@ -1,0 +1,150 @@
+import Datasets
+import LearnedIndex
+import Testing
+
+@Suite struct ModelTests {
+    @Test("every window holds the lower bound, and the search finds it", arguments: keySets, modelKinds)
+    func windowsContainLowerBound(_ set: KeySet, _ kind: ModelKind) throws {
+        let model = try set.keys.withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) }
+        #expect(model.keyCount == set.keys.count)
+        #expect(model.kind == kind)
+        var widest = 0
+        var failures: [String] = []
+        set.keys.withUnsafeBufferPointer { buffer in
+            for key in probes(for: set.keys) {
+                let expected = oracleLowerBound(set.keys, key)
+                let window = model.window(for: key)
+                let found = model.lowerBound(of: key, in: buffer)
+                if !(0 <= window.lo && window.lo <= expected && expected <= window.hi && window.hi <= set.keys.count)
+                    || found != expected {
+                    failures.append("key \(key): window \(window), found \(found), expected \(expected)")
+                }
+                widest = max(widest, window.width)
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
+        #expect(widest <= model.maximumWindow)
+        if case .piecewiseLinear(let epsilon) = kind {
+            #expect(model.maximumWindow <= 2 * epsilon + 1)
+        }
+    }
+
+    @Test("the piecewise-linear error never exceeds epsilon", arguments: keySets, [0, 1, 8, 32])
+    func piecewiseLinearErrorIsBounded(_ set: KeySet, _ epsilon: Int) throws {
+        let model = try set.keys.withUnsafeBufferPointer { try PiecewiseLinearModel(keys: $0, epsilon: epsilon) }
+        let worst = probes(for: set.keys).map { abs(model.window(for: $0).predicted - oracleLowerBound(set.keys, $0)) }.max()
+        #expect(worst ?? 0 <= epsilon)
+        #expect(model.segmentCount >= 1 && model.levelCount >= 1)
+    }
+
+    @Test func chunkedBuildEqualsOneShotBuild() throws {
+        let keys = Distribution.books.keys(count: 50_000, seed: 9)
+        for kind in [ModelKind.piecewiseLinear(epsilon: 32), .recursive(leaves: 256), .linear] {
+            let whole = try keys.withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) }
+            var builder = try ModelBuilder(kind: kind)
+            var start = 0
+            var random = SplitMix64(seed: 5)
+            while start < keys.count {
+                let end = min(keys.count, start + Int(random.next() % 3_000))
+                try keys[start..<end].withUnsafeBufferPointer { try builder.add($0) }
+                start = end
+            }
+            #expect(builder.keyCount == keys.count)
+            #expect(try builder.finish() == whole)
+        }
+    }
+
+    @Test("an empty key set is refused", arguments: modelKinds)
+    func emptyKeySetIsRefused(_ kind: ModelKind) {
+        #expect(throws: LearnedIndexError.emptyKeySet) {
+            try [UInt64]().withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) }
+        }
+    }
+
+    @Test("unsorted keys are refused with their position", arguments: modelKinds)
+    func unsortedKeysAreRefused(_ kind: ModelKind) throws {
+        let keys: [UInt64] = [1, 2, 3, 3, 2, 9]
+        #expect(throws: LearnedIndexError.unsortedKeys(position: 4)) {
+            try keys.withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) }
+        }
+        var builder = try ModelBuilder(kind: kind)
+        try [UInt64]([5, 6]).withUnsafeBufferPointer { try builder.add($0) }
+        #expect(throws: LearnedIndexError.unsortedKeys(position: 2)) {
+            try [UInt64]([4]).withUnsafeBufferPointer { try builder.add($0) }
+        }
+    }
+
+    @Test func parametersOutOfRangeAreRefused() {
+        #expect(throws: LearnedIndexError.invalidArgument) { try ModelBuilder(kind: .piecewiseLinear(epsilon: -1)) }
+        #expect(throws: LearnedIndexError.invalidArgument) {
+            try ModelBuilder(kind: .piecewiseLinear(epsilon: PiecewiseLinearModel.maximumEpsilon + 1))
+        }
+        #expect(throws: LearnedIndexError.invalidArgument) { try ModelBuilder(kind: .recursive(leaves: 0)) }
+        #expect(throws: LearnedIndexError.invalidArgument) {
+            try ModelBuilder(kind: .recursive(leaves: RecursiveModelIndex.maximumLeaves + 1))
+        }
+    }
+
+    @Test func piecewiseLinearModelStaysSmall() throws {
+        // The benchmark's bar at test scale: at epsilon 64 the model is far below 1% of the key bytes.
+        for distribution in Distribution.allCases {
+            let keys = distribution.keys(count: 200_000)
+            let model = try keys.withUnsafeBufferPointer { try PiecewiseLinearModel(keys: $0, epsilon: 64) }
+            #expect(model.byteCount * 100 < keys.count * 8, "\(distribution): \(model.byteCount) bytes")
+        }
+    }
+
+    @Test func segmentsDescribeTheModel() throws {
+        let keys = Distribution.seq.keys(count: 10_000)
+        let model = try keys.withUnsafeBufferPointer { try PiecewiseLinearModel(keys: $0, epsilon: 8) }
+        var previous: UInt64?
+        for index in 0..<model.segmentCount {
+            let segment = try #require(model.segment(index))
+            if let previous { #expect(segment.firstKey > previous) } else { #expect(segment.firstKey == 0) }
+            #expect(segment.line.slope >= 0)
+            previous = segment.firstKey
+        }
+        #expect(model.segment(model.segmentCount) == nil)
+        #expect(model.segment(-1) == nil)
+    }
+}
+
+@Suite struct SearchTests {
+    @Test("range iteration over [a, b) matches the oracle", arguments: keySets)
+    func rangesMatchOracle(_ set: KeySet) throws {
+        let run = try ColdRun(keys: set.keys, payloads: set.keys.indices.map { UInt64($0) },
+                              kind: .piecewiseLinear(epsilon: 16))
+        let points = probes(for: set.keys, random: 200)
+        var random = SplitMix64(seed: 4)
+        for _ in 0..<3_000 {
+            let a = points[Int(random.next() % UInt64(points.count))]
+            let b = points[Int(random.next() % UInt64(points.count))]
+            let expected = a < b ? oracleLowerBound(set.keys, a)..<oracleLowerBound(set.keys, b) : 0..<0
+            let found = run.positions(from: a, to: b)
+            if found.count != expected.count || !(found.isEmpty || found == expected)
+                || !found.allSatisfy({ a <= run.keys[$0] && run.keys[$0] < b }) {
+                Issue.record("[\(a), \(b)): found \(found), expected \(expected)")
+            }
+        }
+    }
+
+    @Test func boundedSearchEqualsOracleInsideAnyContainingWindow() {
+        let keys: [UInt64] = [1, 3, 3, 3, 7, 9, 9, 12, 40, 41, 41, 41, 41, 90]
+        keys.withUnsafeBufferPointer { buffer in
+            for key in UInt64(0)...100 {
+                let expected = oracleLowerBound(keys, key)
+                for lo in 0...expected {
+                    for hi in expected...keys.count {
+                        for predicted in lo...hi {
+                            let window = SearchWindow(lo: lo, hi: hi, predicted: predicted)
+                            if BoundedSearch.lowerBound(of: key, in: buffer, window: window) != expected {
+                                Issue.record("key \(key) in \(window)")
+                            }
+                        }
+                    }
+                }
+                #expect(BoundedSearch.lowerBound(of: key, in: buffer) == expected)
+            }
+        }
+    }
+}
