@@ -1,8 +1,11 @@
 # OmenDB top level: builds the Swift library, then the PostgreSQL extension that links it.
-#   make             the Swift archive (release)
-#   make test        every test: Swift tests and the C ABI test
-#   make bench       the learned-index benchmark (KEYS=10000000 by default)
-#   make stress      the randomized tests at large sizes
+#   make                the Swift archive (release) and the extension
+#   make install        installs the extension into the pg_config on PATH
+#   make installcheck   the pg_regress suite, against the server in PGHOST/PGPORT
+#   make test           every test: Swift, the C ABI, and the extension on a throwaway cluster
+#   make demo           the main job: learned index against btree on a 1M-row table
+#   make bench          the learned-index benchmark (KEYS=10000000 by default)
+#   make stress         the randomized tests at large sizes
 
 SWIFT ?= swift
 SWIFTC := $(shell command -v swiftc)
@@ -18,14 +21,40 @@ KEYS ?= 10000000
 
 export SWIFT_LINK
 
-.PHONY: all swift test test-swift test-c bench stress clean
+# The throwaway cluster of `make test` and `make demo`.
+export PGHOST ?= 127.0.0.1
+export PGPORT ?= 54329
+export PGUSER ?= postgres
+CLUSTER := pg_extension/test/cluster.sh
 
-all: swift
+.PHONY: all swift extension install installcheck test test-swift test-c test-pg demo bench stress clean
+
+all: extension
 
 swift:
 	$(SWIFT) build -c release --product LearnedIndex
 
-test: test-swift test-c
+extension: swift
+	$(MAKE) -C pg_extension
+
+install: extension
+	$(MAKE) -C pg_extension install
+
+installcheck:
+	$(MAKE) -C pg_extension installcheck
+
+test: test-swift test-c test-pg
+
+# Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
+test-pg: install
+	$(CLUSTER) start
+	$(MAKE) -C pg_extension installcheck || { cat pg_extension/test/regression.diffs 2>/dev/null | head -200; $(CLUSTER) stop; exit 1; }
+	$(CLUSTER) stop
+
+demo: install
+	$(CLUSTER) start
+	benchmarks/demo.sh || { $(CLUSTER) stop; exit 1; }
+	$(CLUSTER) stop
 
 test-swift:
 	$(SWIFT) test
@@ -44,3 +73,4 @@ stress:
 
 clean:
 	rm -rf .build Tests/CABI/abi_test
+	$(MAKE) -C pg_extension clean

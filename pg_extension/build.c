@@ -1,0 +1,390 @@
+/*
+ * build.c: CREATE INDEX (sort, train in chunks, write pages), the empty index of unlogged tables, and the
+ * run writer that merges reuse.
+ */
+#include "learned.h"
+
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "catalog/pg_operator_d.h"
+#include "catalog/pg_type_d.h"
+#include "executor/tuptable.h"
+#include "utils/builtins.h"
+#include "commands/progress.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/smgr.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/tuplesort.h"
+
+/* Build phases reported in pg_stat_progress_create_index. */
+#define LEARNED_PHASE_LOAD		2
+#define LEARNED_PHASE_TRAIN		3
+
+typedef struct LearnedBuildState
+{
+	Tuplesortstate *sort;
+	TupleTableSlot *slot;		/* what goes into the sort */
+	TupleTableSlot *sorted;		/* what comes out */
+	Oid			typid;
+	double		tuples;
+} LearnedBuildState;
+
+/* Names the build phases for pg_stat_progress_create_index. */
+char *
+learned_buildphasename(int64 phase)
+{
+	switch (phase)
+	{
+		case PROGRESS_CREATEIDX_SUBPHASE_INITIALIZE:
+			return "initializing";
+		case LEARNED_PHASE_LOAD:
+			return "scanning and sorting table";
+		case LEARNED_PHASE_TRAIN:
+			return "training model and writing pages";
+	}
+	return NULL;
+}
+
+/* Frees the Swift handles of a writer abandoned by an error. */
+static void
+writer_cleanup(void *arg)
+{
+	LearnedSwiftHandles *handles = (LearnedSwiftHandles *) arg;
+
+	if (handles->builder)
+		learned_builder_free(handles->builder);
+	if (handles->model)
+		learned_model_free(handles->model);
+	handles->builder = NULL;
+	handles->model = NULL;
+}
+
+/* The RMI leaf count for a run: about 128 keys per leaf. */
+static int
+rmi_leaves(uint64 keys)
+{
+	return (int) Max(1, Min(keys / 128, 1 << 20));
+}
+
+/* Starts a run of about `expected` non-null keys, learned with model_kind. */
+void
+learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon, uint64 expected,
+					 bool use_wal)
+{
+	uint64		param = model_kind == OMEN_MODEL_PGM ? (uint64) epsilon :
+		model_kind == OMEN_MODEL_RMI ? (uint64) rmi_leaves(expected) : 0;
+
+	memset(writer, 0, sizeof(LearnedRunWriter));
+	writer->index = index;
+	writer->use_wal = use_wal;
+	writer->model_kind = model_kind;
+	writer->param = (uint32) param;
+	writer->page = palloc(BLCKSZ);
+	writer->directory_size = 64;
+	writer->directory = palloc(writer->directory_size * sizeof(BlockNumber));
+	writer->handles = palloc0(sizeof(LearnedSwiftHandles));
+	writer->handles->callback.func = writer_cleanup;
+	writer->handles->callback.arg = writer->handles;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &writer->handles->callback);
+	learned_init_page(writer->page, LEARNED_PAGE_COLD);
+	learned_check_status(learned_builder_create(model_kind, param, &writer->handles->builder), "build");
+}
+
+/* Writes the page being filled to a new block and feeds its keys to the model. */
+static void
+writer_flush(LearnedRunWriter *writer)
+{
+	Buffer		buffer;
+	Page		page;
+	int			keys;
+
+	if (writer->count == 0)
+		return;
+	LearnedPageGetOpaque(writer->page)->count = writer->count;
+	((PageHeader) writer->page)->pd_lower = ((PageHeader) writer->page)->pd_upper;
+
+	/* Non-null keys come first in a run; only they are learned. */
+	keys = writer->count - writer->page_nulls;
+	if (keys > 0)
+		learned_check_status(learned_builder_add(writer->handles->builder, LearnedColdKeys(writer->page), keys), "training");
+
+	buffer = learned_new_buffer(writer->index);
+	if (writer->use_wal)
+	{
+		GenericXLogState *state = GenericXLogStart(writer->index);
+
+		page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
+		memcpy(page, writer->page, BLCKSZ);
+		GenericXLogFinish(state);
+	}
+	else
+	{
+		page = BufferGetPage(buffer);
+		memcpy(page, writer->page, BLCKSZ);
+		MarkBufferDirty(buffer);
+	}
+	if (writer->pages == writer->directory_size)
+	{
+		writer->directory_size *= 2;
+		writer->directory = repalloc_huge(writer->directory, writer->directory_size * sizeof(BlockNumber));
+	}
+	writer->directory[writer->pages++] = BufferGetBlockNumber(buffer);
+	UnlockReleaseBuffer(buffer);
+
+	learned_init_page(writer->page, LEARNED_PAGE_COLD);
+	writer->count = 0;
+	writer->page_nulls = 0;
+	/* A page is the training chunk: a cancel stops the build here. */
+	CHECK_FOR_INTERRUPTS();
+}
+
+/* Appends one entry; non-null keys must arrive ascending, and every NULL after them. */
+void
+learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool isnull)
+{
+	if (isnull)
+	{
+		/* NULLs follow the last key: run position cold_count + i is the i-th NULL. */
+		writer->nulls++;
+		writer->page_nulls++;
+		key = 0;
+	}
+	else
+		writer->values++;
+	LearnedColdKeys(writer->page)[writer->count] = key;
+	LearnedColdTids(writer->page)[writer->count] = *tid;
+	writer->count++;
+	if (writer->count == LEARNED_COLD_PER_PAGE)
+		writer_flush(writer);
+}
+
+/* Writes the model (followed by the cold page directory) to a chain of model pages. */
+static void
+write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_bytes, LearnedRunResult *result)
+{
+	Size		directory_bytes = (Size) writer->pages * sizeof(BlockNumber);
+	Size		total = model_bytes + directory_bytes;
+	char	   *payload = palloc(Max(total, 1));
+	Size		written = 0;
+	Buffer		previous = InvalidBuffer;
+
+	memcpy(payload, bytes, model_bytes);
+	memcpy(payload + model_bytes, writer->directory, directory_bytes);
+	result->model_head = InvalidBlockNumber;
+	while (written < total)
+	{
+		Buffer		buffer = learned_new_buffer(writer->index);
+		int			chunk = (int) Min((Size) LEARNED_MODEL_PAYLOAD, total - written);
+		GenericXLogState *state = NULL;
+		Page		page;
+
+		if (writer->use_wal)
+		{
+			state = GenericXLogStart(writer->index);
+			page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
+		}
+		else
+			page = BufferGetPage(buffer);
+		learned_init_page(page, LEARNED_PAGE_MODEL);
+		memcpy(PageGetContents(page), payload + written, chunk);
+		LearnedPageGetOpaque(page)->count = chunk;
+		((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
+		if (writer->use_wal)
+			GenericXLogFinish(state);
+		else
+			MarkBufferDirty(buffer);
+		written += chunk;
+
+		if (BufferIsValid(previous))
+		{
+			/* Link the previous page to this one. */
+			Page		prev;
+
+			if (writer->use_wal)
+			{
+				state = GenericXLogStart(writer->index);
+				prev = GenericXLogRegisterBuffer(state, previous, 0);
+				LearnedPageGetOpaque(prev)->next = BufferGetBlockNumber(buffer);
+				GenericXLogFinish(state);
+			}
+			else
+			{
+				prev = BufferGetPage(previous);
+				LearnedPageGetOpaque(prev)->next = BufferGetBlockNumber(buffer);
+				MarkBufferDirty(previous);
+			}
+			UnlockReleaseBuffer(previous);
+		}
+		else
+			result->model_head = BufferGetBlockNumber(buffer);
+		previous = buffer;
+	}
+	if (BufferIsValid(previous))
+		UnlockReleaseBuffer(previous);
+	result->model_bytes = model_bytes;
+	pfree(payload);
+}
+
+/* Writes the last page, finishes training, writes the model pages, and describes the run. */
+void
+learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result)
+{
+	LearnedSwiftHandles *handles = writer->handles;
+	omen_builder *builder = handles->builder;
+	uint8	   *bytes = NULL;
+	size_t		size = 0;
+
+	writer_flush(writer);
+	memset(result, 0, sizeof(LearnedRunResult));
+	result->model_param = writer->param;
+	/* finish consumes the builder whether or not it succeeds */
+	handles->builder = NULL;
+	if (writer->values > 0)
+	{
+		learned_check_status(learned_builder_finish(builder, &handles->model), "training");
+		if (learned_model_serialize(handles->model, NULL, 0, &size) != OMEN_ERR_BUFFER_TOO_SMALL || size > PG_UINT32_MAX)
+			elog(ERROR, "learned index model cannot be serialised");
+		bytes = palloc(size);
+		learned_check_status(learned_model_serialize(handles->model, bytes, size, &size), "serialisation");
+		result->model_param = (uint32) learned_model_param(handles->model);
+		result->max_window = (uint32) Min(learned_model_max_window(handles->model), PG_UINT32_MAX);
+	}
+	else
+		learned_builder_free(builder);
+	write_model_pages(writer, bytes, (uint32) size, result);
+	if (handles->model)
+		learned_model_free(handles->model);
+	handles->model = NULL;
+	result->values = writer->values;
+	result->nulls = writer->nulls;
+	result->cold_pages = writer->pages;
+}
+
+/* Sets the run's fields in a metapage. */
+void
+learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int model_kind)
+{
+	meta->model_kind = model_kind;
+	meta->model_param = run->model_param;
+	meta->cold_count = run->values;
+	meta->cold_nulls = run->nulls;
+	meta->cold_pages = run->cold_pages;
+	meta->model_head = run->model_head;
+	meta->model_bytes = run->model_bytes;
+	meta->max_window = run->max_window;
+}
+
+/*
+ * Table scan callback: every heap tuple goes into the sort as (normalised key, TID), NULLs included.
+ * The key is stored as the int8 whose signed order is the key's unsigned order, so the sort can use the
+ * built-in int8 and tid comparisons, NULLs last.
+ */
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *state)
+{
+	LearnedBuildState *build = (LearnedBuildState *) state;
+	TupleTableSlot *slot = build->slot;
+
+	ExecClearTuple(slot);
+	slot->tts_isnull[0] = isnull[0];
+	slot->tts_values[0] = isnull[0] ? (Datum) 0 :
+		Int64GetDatum((int64) (learned_normalize(build->typid, values[0]) ^ ((uint64) 1 << 63)));
+	slot->tts_isnull[1] = false;
+	slot->tts_values[1] = PointerGetDatum(tid);
+	ExecStoreVirtualTuple(slot);
+	tuplesort_puttupleslot(build->sort, slot);
+	build->tuples += 1;
+}
+
+/* Builds the index: sort by the type's own btree order, then write the run and train as pages fill. */
+IndexBuildResult *
+learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
+{
+	IndexBuildResult *result;
+	LearnedBuildState build;
+	LearnedRunWriter writer;
+	LearnedRunResult run;
+	LearnedOptions *options = learned_options(index);
+	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	int			key_type = learned_key_type_of(typid);
+	double		reltuples;
+	Buffer		metabuf;
+	uint64		done = 0;
+	TupleDesc	sortdesc = CreateTemplateTupleDesc(2);
+	AttrNumber	sortcols[2] = {1, 2};
+	Oid			sortops[2] = {Int8LessOperator, TIDLessOperator};
+	Oid			collations[2] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[2] = {false, false};
+
+	if (RelationGetNumberOfBlocks(index) != 0)
+		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
+	if (key_type == 0)
+		learned_normalize(typid, (Datum) 0);	/* raises the unsupported-type error */
+
+	/* The metapage comes first so that block 0 is always the metapage. */
+	metabuf = learned_new_buffer(index);
+	Assert(BufferGetBlockNumber(metabuf) == LEARNED_METAPAGE_BLKNO);
+	learned_fill_meta(index, BufferGetPage(metabuf), key_type);
+	MarkBufferDirty(metabuf);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_LOAD);
+	TupleDescInitEntry(sortdesc, 1, "key", INT8OID, -1, 0);
+	TupleDescInitEntry(sortdesc, 2, "tid", TIDOID, -1, 0);
+	build.tuples = 0;
+	build.typid = typid;
+	build.slot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsVirtual);
+	build.sorted = MakeSingleTupleTableSlot(sortdesc, &TTSOpsMinimalTuple);
+	build.sort = tuplesort_begin_heap(sortdesc, 2, sortcols, sortops, collations, nullsfirst,
+									  maintenance_work_mem, NULL, TUPLESORT_NONE);
+	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, build_callback, &build, NULL);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) build.tuples);
+	tuplesort_performsort(build.sort);
+
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_TRAIN);
+	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false);
+	while (tuplesort_gettupleslot(build.sort, true, false, build.sorted, NULL))
+	{
+		bool		isnull;
+		Datum		value = slot_getattr(build.sorted, 1, &isnull);
+		bool		tidnull;
+		ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(build.sorted, 2, &tidnull));
+
+		learned_writer_add(&writer, isnull ? 0 : (uint64) DatumGetInt64(value) ^ ((uint64) 1 << 63), tid, isnull);
+		if (++done % 10000 == 0)
+			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+	}
+	tuplesort_end(build.sort);
+	ExecDropSingleTupleTableSlot(build.slot);
+	ExecDropSingleTupleTableSlot(build.sorted);
+	learned_writer_finish(&writer, &run);
+	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+
+	learned_set_meta_run(LearnedPageGetMeta(BufferGetPage(metabuf)), &run, options->model);
+	MarkBufferDirty(metabuf);
+	UnlockReleaseBuffer(metabuf);
+
+	if (RelationNeedsWAL(index))
+		log_newpage_range(index, MAIN_FORKNUM, 0, RelationGetNumberOfBlocks(index), true);
+
+	result = palloc(sizeof(IndexBuildResult));
+	result->heap_tuples = reltuples;
+	result->index_tuples = build.tuples;
+	return result;
+}
+
+/* The init fork of an unlogged table's index: an empty metapage. */
+void
+learned_buildempty(Relation index)
+{
+	Page		page = (Page) palloc(BLCKSZ);
+	int			key_type = learned_key_type_of(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
+
+	learned_fill_meta(index, page, key_type);
+	PageSetChecksumInplace(page, LEARNED_METAPAGE_BLKNO);
+	smgrwrite(RelationGetSmgr(index), INIT_FORKNUM, LEARNED_METAPAGE_BLKNO, (char *) page, true);
+	log_newpage(&(RelationGetSmgr(index))->smgr_rnode.node, INIT_FORKNUM, LEARNED_METAPAGE_BLKNO, page, true);
+	smgrimmedsync(RelationGetSmgr(index), INIT_FORKNUM);
+	pfree(page);
+}

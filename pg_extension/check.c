@@ -1,0 +1,239 @@
+/*
+ * check.c: learned_index_check(index, heapallindexed): the metapage, the order of the cold run, the
+ * model's error bound at every distinct key, the hot chain, and optionally that every live heap tuple
+ * is in the index.
+ */
+#include "learned.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/index.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(learned_index_check);
+
+#define CORRUPT(index, fmt, ...) \
+	ereport(ERROR, \
+			(errcode(ERRCODE_INDEX_CORRUPTED), \
+			 errmsg("learned index \"%s\": " fmt, RelationGetRelationName(index), ##__VA_ARGS__), \
+			 errhint("Rebuild it with REINDEX INDEX %s.", RelationGetRelationName(index))))
+
+/* One live index entry, by heap TID. */
+typedef struct IndexedTuple
+{
+	ItemPointerData tid;
+	uint64		key;
+	bool		isnull;
+} IndexedTuple;
+
+typedef struct HeapCheckState
+{
+	Relation	index;
+	HTAB	   *entries;
+	Oid			typid;
+	int64		checked;
+} HeapCheckState;
+
+static void
+remember(HTAB *entries, ItemPointer tid, uint64 key, bool isnull)
+{
+	bool		found;
+	IndexedTuple *entry = hash_search(entries, tid, HASH_ENTER, &found);
+
+	entry->key = key;
+	entry->isnull = isnull;
+}
+
+/* Every live heap tuple must have an entry with its key. */
+static void
+heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *arg)
+{
+	HeapCheckState *state = (HeapCheckState *) arg;
+	IndexedTuple *entry = hash_search(state->entries, tid, HASH_FIND, NULL);
+	uint64		key = isnull[0] ? 0 : learned_normalize(state->typid, values[0]);
+
+	if (entry == NULL)
+		CORRUPT(index, "heap tuple (%u,%u) has no index entry",
+				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	if (entry->isnull != isnull[0] || (!isnull[0] && entry->key != key))
+		CORRUPT(index, "heap tuple (%u,%u) is indexed under another key",
+				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
+	state->checked++;
+}
+
+/* Verifies the index; raises an error naming the first problem found. */
+Datum
+learned_index_check(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	bool		heapallindexed = PG_GETARG_BOOL(1);
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Relation	heap,
+				index;
+	LearnedMetaPageData meta;
+	LearnedModelRef *ref;
+	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
+	HTAB	   *entries = NULL;
+	Oid			typid;
+	uint64		hot_entries = 0;
+	uint32		hot_pages = 0;
+	BlockNumber blkno,
+				last = InvalidBlockNumber;
+	int64		position;
+
+	if (!OidIsValid(heapoid))
+		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("relation with OID %u is not an index", indexoid)));
+	/* With heapallindexed, writers must wait: a tuple inserted mid-check would look missing. */
+	heap = table_open(heapoid, heapallindexed ? ShareLock : AccessShareLock);
+	index = index_open(indexoid, AccessShareLock);
+	if (index->rd_indam->ambuild != learned_build)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a learned index", RelationGetRelationName(index)),
+				 errhint("learned_index_check checks indexes created USING learned.")));
+	typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+
+	/* Inserts and merges wait, so the metapage's counts hold while the pages are read. */
+	LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	learned_read_meta(index, &meta);
+	if (meta.key_type != (uint32) learned_key_type_of(typid))
+		CORRUPT(index, "metapage key type %u does not match column type %s", meta.key_type, format_type_be(typid));
+	if (meta.model_kind < OMEN_MODEL_PGM || meta.model_kind > OMEN_MODEL_LINEAR)
+		CORRUPT(index, "metapage names unknown model kind %u", meta.model_kind);
+	if ((uint64) meta.cold_pages * LEARNED_COLD_PER_PAGE < meta.cold_count + meta.cold_nulls ||
+		(meta.cold_pages > 0 && (uint64) (meta.cold_pages - 1) * LEARNED_COLD_PER_PAGE >= meta.cold_count + meta.cold_nulls))
+		CORRUPT(index, "metapage counts %u cold pages for %llu entries", meta.cold_pages,
+				(unsigned long long) (meta.cold_count + meta.cold_nulls));
+
+	ref = learned_pin_model(index, &meta);
+	copy->page_index = -1;
+	copy->pages_read = 0;
+	if (heapallindexed)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(ItemPointerData);
+		ctl.entrysize = sizeof(IndexedTuple);
+		ctl.hcxt = CurrentMemoryContext;
+		entries = hash_create("learned index check", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+
+	PG_TRY();
+	{
+		uint64		previous = 0;
+
+		for (position = 0; position < (int64) (meta.cold_count + meta.cold_nulls); position++)
+		{
+			bool		isnull = position >= (int64) meta.cold_count;
+			uint64		key = learned_cold_key(index, ref, &meta, copy, position);
+			int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
+			int			expected_count = (int) Min((uint64) LEARNED_COLD_PER_PAGE,
+												   meta.cold_count + meta.cold_nulls - (uint64) (position - slot));
+
+			if (slot == 0 && copy->count != expected_count)
+				CORRUPT(index, "cold page %lld holds %d entries, expected %d",
+						(long long) (position / LEARNED_COLD_PER_PAGE), copy->count, expected_count);
+			if (!isnull && position > 0 && key < previous)
+				CORRUPT(index, "cold run out of order at position %lld", (long long) position);
+			if (!isnull && (position == 0 || key != previous))
+			{
+				/* The first occurrence of each key, and every absent key just above the one before it,
+				 * must have their lower bound inside the model's window. */
+				uint64		probes[2] = {key, position == 0 ? 0 : previous + 1};
+				int			p;
+
+				for (p = 0; p < 2; p++)
+				{
+					uint64		lo,
+								hi;
+
+					learned_check_status(learned_model_window(ref->model, probes[p], &lo, &hi), "lookup");
+					if (lo > (uint64) position || hi < (uint64) position)
+						CORRUPT(index, "model window [%llu, %llu] misses position %lld",
+								(unsigned long long) lo, (unsigned long long) hi, (long long) position);
+					if (hi - lo + 1 > meta.max_window)
+						CORRUPT(index, "model window of %llu entries exceeds the bound %u",
+								(unsigned long long) (hi - lo + 1), meta.max_window);
+				}
+			}
+			if (entries && !((copy->dead[slot / 8] >> (slot % 8)) & 1))
+				remember(entries, &copy->tids[slot], key, isnull);
+			if (!isnull)
+				previous = key;
+			if (slot == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
+		if (meta.cold_count > 0)
+		{
+			uint64		lo,
+						hi;
+
+			learned_check_status(learned_model_window(ref->model, previous + 1, &lo, &hi), "lookup");
+			if (previous != PG_UINT64_MAX && hi < meta.cold_count)
+				CORRUPT(index, "model window for keys above the last misses the end of the run");
+		}
+
+		for (blkno = meta.hot_head; blkno != InvalidBlockNumber;)
+		{
+			Buffer		buffer;
+			Page		page;
+			LearnedPageOpaque opaque;
+			int			i;
+
+			if (blkno >= RelationGetNumberOfBlocks(index) || ++hot_pages > meta.hot_pages)
+				CORRUPT(index, "hot chain leaves the index at block %u", blkno);
+			buffer = ReadBuffer(index, blkno);
+			LockBuffer(buffer, BUFFER_LOCK_SHARE);
+			page = BufferGetPage(buffer);
+			opaque = LearnedPageGetOpaque(page);
+			if (!(opaque->flags & LEARNED_PAGE_HOT) || opaque->count > LEARNED_HOT_PER_PAGE)
+			{
+				UnlockReleaseBuffer(buffer);
+				CORRUPT(index, "block %u in the hot chain is not a hot page", blkno);
+			}
+			for (i = 0; i < opaque->count; i++)
+			{
+				LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
+				bool		isnull = (entry->flags & LEARNED_HOT_NULL) != 0;
+
+				if (!isnull && (entry->key < opaque->min_key || entry->key > opaque->max_key))
+				{
+					UnlockReleaseBuffer(buffer);
+					CORRUPT(index, "hot page %u holds a key outside its recorded range", blkno);
+				}
+				if (entries && !(entry->flags & LEARNED_HOT_DEAD))
+					remember(entries, &entry->tid, entry->key, isnull);
+			}
+			hot_entries += opaque->count;
+			last = blkno;
+			blkno = opaque->next;
+			UnlockReleaseBuffer(buffer);
+		}
+		if (hot_entries != meta.hot_count || hot_pages != meta.hot_pages || last != meta.hot_tail)
+			CORRUPT(index, "hot chain holds %llu entries on %u pages, the metapage says %llu on %u",
+					(unsigned long long) hot_entries, hot_pages, (unsigned long long) meta.hot_count, meta.hot_pages);
+
+		if (entries)
+		{
+			IndexInfo  *indexInfo = BuildIndexInfo(index);
+			HeapCheckState state = {index, entries, typid, 0};
+
+			table_index_build_scan(heap, index, indexInfo, true, false, heap_callback, &state, NULL);
+		}
+	}
+	PG_FINALLY();
+	{
+		learned_unpin_model(ref);
+	}
+	PG_END_TRY();
+
+	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	index_close(index, AccessShareLock);
+	table_close(heap, heapallindexed ? ShareLock : AccessShareLock);
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,216 @@
+/*
+ * funcs.c: the learned_* SQL functions: info, merge, explain_lookup, segments, version.
+ */
+#include "learned.h"
+
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/index.h"
+#include "catalog/pg_type_d.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/rel.h"
+
+PG_FUNCTION_INFO_V1(learned_index_info);
+PG_FUNCTION_INFO_V1(learned_merge);
+PG_FUNCTION_INFO_V1(learned_explain_lookup);
+PG_FUNCTION_INFO_V1(learned_segments);
+PG_FUNCTION_INFO_V1(learned_version);
+
+/* Opens a learned index, refusing anything else. */
+static Relation
+open_learned_index(Oid indexoid, LOCKMODE mode)
+{
+	Relation	index = index_open(indexoid, mode);
+
+	if (index->rd_indam->ambuild != learned_build)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a learned index", RelationGetRelationName(index)),
+				 errhint("Pass an index created USING learned.")));
+	return index;
+}
+
+/* The key family of a type: integers share one, floats another, each datetime type its own. */
+static int
+key_family(int key_type)
+{
+	if (key_type >= OMEN_KEY_INT2 && key_type <= OMEN_KEY_INT8)
+		return OMEN_KEY_INT8;
+	if (key_type == OMEN_KEY_FLOAT4 || key_type == OMEN_KEY_FLOAT8)
+		return OMEN_KEY_FLOAT8;
+	return key_type;
+}
+
+/* The mean window width over up to 1000 keys spread across the run. */
+static double
+mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *meta)
+{
+	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
+	int64		samples = Min((int64) meta->cold_count, 1000);
+	double		total = 0;
+	int64		i;
+
+	if (samples == 0)
+		return 0;
+	copy->page_index = -1;
+	for (i = 0; i < samples; i++)
+	{
+		int64		position = (int64) ((double) i * meta->cold_count / samples);
+		uint64		lo,
+					hi;
+
+		learned_check_status(learned_model_window(ref->model, learned_cold_key(index, ref, meta, copy, position),
+												  &lo, &hi), "lookup");
+		total += (double) (hi - lo + 1);
+	}
+	pfree(copy);
+	return total / samples;
+}
+
+/* One row describing the index: model, size, entries and windows. */
+Datum
+learned_index_info(PG_FUNCTION_ARGS)
+{
+	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	LearnedMetaPageData meta;
+	LearnedModelRef *ref;
+	TupleDesc	tupdesc;
+	Datum		values[11];
+	bool		nulls[11] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	learned_read_meta(index, &meta);
+	ref = learned_pin_model(index, &meta);
+	values[0] = CStringGetTextDatum(learned_model_name(meta.model_kind));
+	values[1] = Int32GetDatum(meta.model_kind == OMEN_MODEL_PGM ? (int32) meta.model_param : 0);
+	values[2] = Int64GetDatum(ref->model ? (int64) learned_model_segment_count(ref->model) : 0);
+	values[3] = Int64GetDatum((int64) meta.cold_count);
+	values[4] = Int64GetDatum((int64) meta.cold_nulls);
+	values[5] = Int64GetDatum((int64) meta.hot_count);
+	values[6] = Int64GetDatum((int64) RelationGetNumberOfBlocks(index));
+	values[7] = Int64GetDatum(ref->model ? (int64) learned_model_byte_count(ref->model) : 0);
+	values[8] = Float8GetDatum(mean_window(index, ref, &meta));
+	values[9] = Int64GetDatum((int64) meta.max_window);
+	values[10] = Int64GetDatum((int64) meta.generation);
+	learned_unpin_model(ref);
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* Merges the hot area into a new cold run now; returns the entries of the new run. */
+Datum
+learned_merge(PG_FUNCTION_ARGS)
+{
+	Oid			indexoid = PG_GETARG_OID(0);
+	Relation	index = open_learned_index(indexoid, RowExclusiveLock);
+	int64		entries;
+
+	if (!pg_class_ownercheck(indexoid, GetUserId()))
+		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, RelationGetRelationName(index));
+	entries = learned_merge_index(index);
+	index_close(index, RowExclusiveLock);
+	PG_RETURN_INT64(entries);
+}
+
+/* How one key is found: the model's window, the true position, and the cold pages read. */
+Datum
+learned_explain_lookup(PG_FUNCTION_ARGS)
+{
+	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
+	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	LearnedMetaPageData meta;
+	LearnedModelRef *ref;
+	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6] = {false};
+	uint64		key,
+				lo = 0,
+				hi = 0;
+	int64		position;
+
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("learned_explain_lookup needs a key, not NULL"),
+				 errhint("NULL entries are kept apart from the model; look them up with IS NULL.")));
+	if (learned_key_type_of(argtype) == 0 || key_family(learned_key_type_of(argtype)) != key_family(learned_key_type_of(typid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("index \"%s\" has keys of type %s, not %s", RelationGetRelationName(index),
+						format_type_be(typid), format_type_be(argtype)),
+				 errhint("Cast the key, for example '...'::%s.", format_type_be(typid))));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	key = learned_normalize(argtype, PG_GETARG_DATUM(1));
+	learned_read_meta(index, &meta);
+	ref = learned_pin_model(index, &meta);
+	copy->page_index = -1;
+	copy->pages_read = 0;
+	if (ref->model)
+		learned_check_status(learned_model_window(ref->model, key, &lo, &hi), "lookup");
+	position = learned_cold_lower_bound(index, ref, &meta, copy, key);
+	values[0] = Int64GetDatum((int64) lo);
+	values[1] = Int64GetDatum((int64) hi);
+	values[2] = Int64GetDatum(position);
+	values[3] = BoolGetDatum(position < (int64) meta.cold_count &&
+							 learned_cold_key(index, ref, &meta, copy, position) == key);
+	values[4] = Int32GetDatum(copy->pages_read);
+	values[5] = Int64GetDatum((int64) meta.hot_pages);
+	learned_unpin_model(ref);
+	index_close(index, AccessShareLock);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* One row per data segment (PGM), leaf (RMI) or line (linear): first key, slope, intercept. */
+Datum
+learned_segments(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	LearnedMetaPageData meta;
+	LearnedModelRef *ref;
+	uint64		count,
+				i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	learned_read_meta(index, &meta);
+	ref = learned_pin_model(index, &meta);
+	count = ref->model ? learned_model_segment_count(ref->model) : 0;
+	for (i = 0; i < count; i++)
+	{
+		Datum		values[4];
+		bool		nulls[4] = {false};
+		uint64		first_key;
+		double		slope,
+					intercept;
+
+		learned_check_status(learned_model_segment(ref->model, i, &first_key, &slope, &intercept), "inspection");
+		values[0] = Int64GetDatum((int64) i);
+		if (meta.key_type == OMEN_KEY_FLOAT4 || meta.key_type == OMEN_KEY_FLOAT8)
+			values[1] = DirectFunctionCall1(float8_numeric, Float8GetDatum(learned_key_to_float8(first_key)));
+		else
+			values[1] = DirectFunctionCall1(int8_numeric, Int64GetDatum(learned_key_to_int64(first_key)));
+		values[2] = Float8GetDatum(slope);
+		values[3] = Float8GetDatum(intercept);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	learned_unpin_model(ref);
+	index_close(index, AccessShareLock);
+	return (Datum) 0;
+}
+
+/* The extension's version. */
+Datum
+learned_version(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(LEARNED_VERSION_STRING));
+}

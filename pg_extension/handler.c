@@ -1,0 +1,275 @@
+/*
+ * handler.c: the access method handler, reloptions, settings, and the cost estimate.
+ */
+#include "learned.h"
+
+#include <limits.h>
+#include <math.h>
+
+#include "access/reloptions.h"
+#include "catalog/pg_statistic.h"
+#include "commands/vacuum.h"
+#include "fmgr.h"
+#include "optimizer/cost.h"
+#include "optimizer/optimizer.h"
+#include "parser/parsetree.h"
+#include "utils/spccache.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/selfuncs.h"
+#include "utils/syscache.h"
+
+PG_MODULE_MAGIC;
+
+/* Settings (learned.*). */
+bool		learned_merge_on_vacuum = true;
+
+static relopt_kind learned_relopt_kind;
+static emit_log_hook_type previous_emit_log_hook;
+
+/* The reloptions as stored: the model name is an offset to its string. */
+typedef struct LearnedRawOptions
+{
+	int32		vl_len_;
+	int			model_offset;
+	int			epsilon;
+	int			hot_limit;
+} LearnedRawOptions;
+
+/* The model kind a name denotes, or 0. */
+static int
+model_kind_of(const char *name)
+{
+	if (name == NULL || strcmp(name, "pgm") == 0)
+		return OMEN_MODEL_PGM;
+	if (strcmp(name, "rmi") == 0)
+		return OMEN_MODEL_RMI;
+	if (strcmp(name, "linear") == 0)
+		return OMEN_MODEL_LINEAR;
+	return 0;
+}
+
+/* The SQL name of a model kind. */
+const char *
+learned_model_name(int kind)
+{
+	switch (kind)
+	{
+		case OMEN_MODEL_PGM: return "pgm";
+		case OMEN_MODEL_RMI: return "rmi";
+		case OMEN_MODEL_LINEAR: return "linear";
+	}
+	return "unknown";
+}
+
+/* Rejects unknown model names in WITH (model = ...). */
+static void
+validate_model(const char *value)
+{
+	if (value != NULL && model_kind_of(value) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for learned index option \"model\": \"%s\"", value),
+				 errhint("Valid values are \"pgm\", \"rmi\" and \"linear\".")));
+}
+
+/*
+ * PostgreSQL refuses unsupported index definitions (a second column, UNIQUE, INCLUDE, a type without an
+ * operator class) before any access method code runs, with no hint of what would work. Loading the
+ * handler installs this hook first, so it adds that hint to those errors.
+ */
+static void
+learned_emit_log_hook(ErrorData *edata)
+{
+	if (edata->elevel >= ERROR && edata->message != NULL &&
+		strstr(edata->message, "access method \"learned\"") != NULL &&
+		(strstr(edata->message, "does not support") != NULL || strstr(edata->message, "operator class") != NULL))
+		edata->hint = pstrdup("The learned access method indexes one key column of type smallint, integer, "
+							  "bigint, real, double precision, date, timestamp or timestamptz, without UNIQUE or "
+							  "INCLUDE; use a btree index for anything else.");
+	if (previous_emit_log_hook)
+		previous_emit_log_hook(edata);
+}
+
+/* Registers reloptions, settings and the error hint hook. */
+void
+_PG_init(void)
+{
+	learned_relopt_kind = add_reloption_kind();
+	add_string_reloption(learned_relopt_kind, "model", "Learned model: pgm, rmi or linear", "pgm", validate_model,
+						 AccessExclusiveLock);
+	add_int_reloption(learned_relopt_kind, "epsilon", "Maximum error of the piecewise-linear model, in positions",
+					  64, 1, 65536, AccessExclusiveLock);
+	add_int_reloption(learned_relopt_kind, "hot_limit", "Hot entries above which VACUUM merges them into the cold run",
+					  16384, 1, INT_MAX, ShareUpdateExclusiveLock);
+
+	DefineCustomBoolVariable("learned.merge_on_vacuum",
+							 "Lets VACUUM merge a learned index's hot area once it passes hot_limit.",
+							 NULL, &learned_merge_on_vacuum, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	MarkGUCPrefixReserved("learned");
+
+	previous_emit_log_hook = emit_log_hook;
+	emit_log_hook = learned_emit_log_hook;
+}
+
+/* Parses WITH (...) options. */
+static bytea *
+learned_amoptions(Datum reloptions, bool validate)
+{
+	static const relopt_parse_elt table[] = {
+		{"model", RELOPT_TYPE_STRING, offsetof(LearnedRawOptions, model_offset)},
+		{"epsilon", RELOPT_TYPE_INT, offsetof(LearnedRawOptions, epsilon)},
+		{"hot_limit", RELOPT_TYPE_INT, offsetof(LearnedRawOptions, hot_limit)},
+	};
+
+	return (bytea *) build_reloptions(reloptions, validate, learned_relopt_kind, sizeof(LearnedRawOptions), table,
+									  lengthof(table));
+}
+
+/* The index's options, defaults filled in. */
+LearnedOptions *
+learned_options(Relation index)
+{
+	LearnedOptions *options = palloc(sizeof(LearnedOptions));
+	LearnedRawOptions *raw = (LearnedRawOptions *) index->rd_options;
+
+	options->model = OMEN_MODEL_PGM;
+	options->epsilon = 64;
+	options->hot_limit = 16384;
+	if (raw)
+	{
+		if (raw->model_offset != 0)
+			options->model = model_kind_of((const char *) raw + raw->model_offset);
+		options->epsilon = raw->epsilon;
+		options->hot_limit = raw->hot_limit;
+	}
+	return options;
+}
+
+/*
+ * The cost of a scan: the generic estimate of the matching entries and their pages, plus what a lookup
+ * really reads here: the metapage, the model's window (at most max_window entries, a page or two) and
+ * every hot page, for each of the scan's key intervals.
+ */
+void
+learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *indexStartupCost,
+					 Cost *indexTotalCost, Selectivity *indexSelectivity, double *indexCorrelation,
+					 double *indexPages)
+{
+	IndexOptInfo *index = path->indexinfo;
+	GenericCosts costs;
+	LearnedMetaPageData meta;
+	Relation	rel;
+	double		window_pages;
+	double		lookup_pages;
+	double		spc_random_page_cost;
+	VariableStatData vardata;
+	double		correlation = 0;
+
+	MemSet(&costs, 0, sizeof(costs));
+	genericcostestimate(root, path, loop_count, &costs);
+
+	rel = index_open(index->indexoid, NoLock);
+	learned_read_meta(rel, &meta);
+	index_close(rel, NoLock);
+	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
+
+	window_pages = meta.cold_count > 0 ? ceil((double) Max(meta.max_window, 1) / LEARNED_COLD_PER_PAGE) + 1 : 0;
+	lookup_pages = 1 + window_pages + meta.hot_pages;
+	costs.indexStartupCost += lookup_pages * spc_random_page_cost * costs.num_sa_scans +
+		(log2(Max(meta.max_window, 2)) + (double) meta.hot_count) * cpu_operator_cost * costs.num_sa_scans;
+	costs.indexTotalCost += costs.indexStartupCost;
+
+	/* Entries come back in key order: the heap's correlation with the key is the index's. */
+	MemSet(&vardata, 0, sizeof(vardata));
+	if (index->indexkeys[0] != 0)
+	{
+		RangeTblEntry *rte = planner_rt_fetch(index->rel->relid, root);
+
+		vardata.statsTuple = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(rte->relid),
+											 Int16GetDatum(index->indexkeys[0]), BoolGetDatum(rte->inh));
+		vardata.freefunc = ReleaseSysCache;
+	}
+	if (HeapTupleIsValid(vardata.statsTuple))
+	{
+		Oid			sortop = get_opfamily_member(index->opfamily[0], index->opcintype[0], index->opcintype[0],
+												 BTLessStrategyNumber);
+		AttStatsSlot sslot;
+
+		if (OidIsValid(sortop) &&
+			get_attstatsslot(&sslot, vardata.statsTuple, STATISTIC_KIND_CORRELATION, sortop, ATTSTATSSLOT_NUMBERS))
+		{
+			correlation = sslot.numbers[0];
+			free_attstatsslot(&sslot);
+		}
+	}
+	ReleaseVariableStats(vardata);
+
+	*indexStartupCost = costs.indexStartupCost;
+	*indexTotalCost = costs.indexTotalCost;
+	*indexSelectivity = costs.indexSelectivity;
+	*indexCorrelation = correlation;
+	*indexPages = costs.numIndexPages;
+}
+
+/* No AM-specific properties: PostgreSQL answers them from the flags below. */
+static bool
+learned_property(Oid index_oid, int attno, IndexAMProperty prop, const char *propname, bool *res, bool *isnull)
+{
+	return false;
+}
+
+PG_FUNCTION_INFO_V1(learned_handler);
+
+/* The access method's capabilities and callbacks. */
+Datum
+learned_handler(PG_FUNCTION_ARGS)
+{
+	IndexAmRoutine *amroutine = makeNode(IndexAmRoutine);
+
+	amroutine->amstrategies = BTMaxStrategyNumber;
+	amroutine->amsupport = 1;
+	amroutine->amoptsprocnum = 0;
+	amroutine->amcanorder = true;
+	amroutine->amcanorderbyop = false;
+	amroutine->amcanbackward = true;
+	amroutine->amcanunique = false;
+	amroutine->amcanmulticol = false;
+	amroutine->amoptionalkey = true;
+	amroutine->amsearcharray = true;
+	amroutine->amsearchnulls = true;
+	amroutine->amstorage = false;
+	amroutine->amclusterable = false;
+	amroutine->ampredlocks = false;
+	amroutine->amcanparallel = false;
+	amroutine->amcaninclude = false;
+	amroutine->amusemaintenanceworkmem = true;
+	amroutine->amparallelvacuumoptions = VACUUM_OPTION_NO_PARALLEL;
+	amroutine->amkeytype = InvalidOid;
+
+	amroutine->ambuild = learned_build;
+	amroutine->ambuildempty = learned_buildempty;
+	amroutine->aminsert = learned_insert;
+	amroutine->ambulkdelete = learned_bulkdelete;
+	amroutine->amvacuumcleanup = learned_vacuumcleanup;
+	amroutine->amcanreturn = learned_canreturn;
+	amroutine->amcostestimate = learned_costestimate;
+	amroutine->amoptions = learned_amoptions;
+	amroutine->amproperty = learned_property;
+	amroutine->ambuildphasename = learned_buildphasename;
+	amroutine->amvalidate = learned_validate;
+	amroutine->amadjustmembers = learned_adjustmembers;
+	amroutine->ambeginscan = learned_beginscan;
+	amroutine->amrescan = learned_rescan;
+	amroutine->amgettuple = learned_gettuple;
+	amroutine->amgetbitmap = learned_getbitmap;
+	amroutine->amendscan = learned_endscan;
+	amroutine->ammarkpos = learned_markpos;
+	amroutine->amrestrpos = learned_restrpos;
+	amroutine->amestimateparallelscan = NULL;
+	amroutine->aminitparallelscan = NULL;
+	amroutine->amparallelrescan = NULL;
+
+	PG_RETURN_POINTER(amroutine);
+}

@@ -1,0 +1,264 @@
+/*
+ * learned.h: the `learned` index access method: page layout, shared state and the functions the AM files
+ * share. All model, search and training work happens in the LearnedIndex Swift library behind
+ * omendb_learned.h; this shim owns buffers, locks, WAL, memory and errors.
+ */
+#ifndef LEARNED_H
+#define LEARNED_H
+
+#include "postgres.h"
+
+#include "access/amapi.h"
+#include "access/generic_xlog.h"
+#include "access/itup.h"
+#include "access/relscan.h"
+#include "access/transam.h"
+#include "nodes/execnodes.h"
+#include "nodes/pathnodes.h"
+#include "storage/bufmgr.h"
+#include "utils/relcache.h"
+
+#include "omendb_learned.h"
+
+#define LEARNED_VERSION_STRING "0.1.0"
+
+/* Block 0 is the metapage. */
+#define LEARNED_METAPAGE_BLKNO	0
+#define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
+#define LEARNED_LAYOUT_VERSION	1
+
+/* Page kinds, in the special space of every page. */
+#define LEARNED_PAGE_META		(1 << 0)
+#define LEARNED_PAGE_COLD		(1 << 1)
+#define LEARNED_PAGE_MODEL		(1 << 2)
+#define LEARNED_PAGE_HOT		(1 << 3)
+#define LEARNED_PAGE_DELETED	(1 << 4)	/* freed by a merge; reusable once no scan can read it */
+
+#define LEARNED_PAGE_ID			0xFF85		/* identifies learned pages to pg_filedump */
+
+typedef struct LearnedPageOpaqueData
+{
+	uint16		flags;
+	uint16		count;			/* entries (cold, hot) or payload bytes (model) */
+	BlockNumber next;			/* next page of the hot or model chain */
+	uint64		min_key;		/* hot: smallest non-null key on the page */
+	uint64		max_key;		/* hot: largest non-null key on the page */
+	FullTransactionId deleted_xid;	/* deleted: the next xid when the page was freed */
+	uint16		unused;
+	uint16		page_id;
+} LearnedPageOpaqueData;
+
+typedef LearnedPageOpaqueData *LearnedPageOpaque;
+
+#define LearnedPageGetOpaque(page) ((LearnedPageOpaque) PageGetSpecialPointer(page))
+
+/*
+ * Cold pages hold fixed-width entries so that run position p lives on cold page p / LEARNED_COLD_PER_PAGE
+ * at slot p % LEARNED_COLD_PER_PAGE: three arrays (normalised keys, heap TIDs, one dead bit per entry).
+ */
+#define LEARNED_PAGE_DATA_SIZE \
+	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(LearnedPageOpaqueData)))
+#define LEARNED_COLD_PER_PAGE \
+	((int) ((LEARNED_PAGE_DATA_SIZE * 8) / (8 * sizeof(uint64) + 8 * sizeof(ItemPointerData) + 1)))
+
+#define LearnedColdKeys(page) ((uint64 *) PageGetContents(page))
+#define LearnedColdTids(page) \
+	((ItemPointerData *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * sizeof(uint64)))
+#define LearnedColdDead(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData))))
+
+/* Hot entries: appended in arrival order to a chain of pages, each page recording its key range. */
+#define LEARNED_HOT_NULL	(1 << 0)
+#define LEARNED_HOT_DEAD	(1 << 1)
+
+typedef struct LearnedHotEntry
+{
+	uint64		key;
+	ItemPointerData tid;
+	uint8		flags;
+} LearnedHotEntry;
+
+#define LEARNED_HOT_PER_PAGE ((int) (LEARNED_PAGE_DATA_SIZE / sizeof(LearnedHotEntry)))
+#define LearnedHotEntries(page) ((LearnedHotEntry *) PageGetContents(page))
+
+/* Model pages: a chain holding the serialised model followed by the cold page directory. */
+#define LEARNED_MODEL_PAYLOAD ((int) LEARNED_PAGE_DATA_SIZE)
+
+typedef struct LearnedMetaPageData
+{
+	uint32		magic;
+	uint32		version;
+	uint32		key_type;		/* OMEN_KEY_* of the column */
+	uint32		model_kind;		/* OMEN_MODEL_* */
+	uint32		model_param;	/* epsilon (pgm) or leaves (rmi) */
+	uint32		cold_pages;		/* cold pages, listed in the directory */
+	uint64		generation;		/* bumped by every merge */
+	uint64		cold_count;		/* non-null entries of the cold run */
+	uint64		cold_nulls;		/* NULL entries, stored after them */
+	BlockNumber model_head;		/* first model page, or InvalidBlockNumber */
+	uint32		model_bytes;	/* serialised model size */
+	BlockNumber hot_head;		/* first hot page, or InvalidBlockNumber */
+	BlockNumber hot_tail;		/* last hot page */
+	uint64		hot_count;		/* entries appended to the hot area since the last merge */
+	uint32		hot_pages;
+	uint32		max_window;		/* widest window the model returns */
+} LearnedMetaPageData;
+
+typedef LearnedMetaPageData *LearnedMetaPage;
+
+#define LearnedPageGetMeta(page) ((LearnedMetaPage) PageGetContents(page))
+
+/* Key types, numbered as the library's KeyType. */
+#define OMEN_KEY_INT2			1
+#define OMEN_KEY_INT4			2
+#define OMEN_KEY_INT8			3
+#define OMEN_KEY_FLOAT4			4
+#define OMEN_KEY_FLOAT8			5
+#define OMEN_KEY_DATE			6
+#define OMEN_KEY_TIMESTAMP		7
+#define OMEN_KEY_TIMESTAMPTZ	8
+
+/* Reloptions. */
+typedef struct LearnedOptions
+{
+	int32		vl_len_;
+	int			model;			/* OMEN_MODEL_* */
+	int			epsilon;
+	int			hot_limit;
+} LearnedOptions;
+
+/*
+ * A loaded model and cold page directory, shared by every scan of one index generation in this backend.
+ * Scans pin it; the cache frees it when it is replaced and no scan holds it.
+ */
+typedef struct LearnedModelRef
+{
+	Oid			index_oid;
+	RelFileNode node;
+	uint64		generation;
+	omen_model *model;			/* NULL when the cold run is empty */
+	BlockNumber *directory;		/* cold page i lives in block directory[i] */
+	uint32		cold_pages;
+	int			pins;
+	bool		cached;
+} LearnedModelRef;
+
+/* A cold page copied out of the buffer, so scans hold no lock or pin between tuples. */
+typedef struct LearnedColdPageCopy
+{
+	int64		page_index;		/* -1 when empty */
+	int			count;
+	uint64		keys[LEARNED_COLD_PER_PAGE];
+	ItemPointerData tids[LEARNED_COLD_PER_PAGE];
+	uint8		dead[(LEARNED_COLD_PER_PAGE + 7) / 8];
+	int			pages_read;		/* pages loaded, for learned_explain_lookup */
+} LearnedColdPageCopy;
+
+/* handler.c */
+extern bool learned_merge_on_vacuum;
+extern void _PG_init(void);
+extern const char *learned_model_name(int kind);
+
+/* utils.c */
+extern int	learned_key_type_of(Oid typid);
+extern uint64 learned_normalize(Oid typid, Datum value);
+extern Datum learned_denormalize(int key_type, uint64 key);
+extern Oid	learned_key_type_oid(int key_type);
+extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern void learned_init_page(Page page, uint16 flags);
+extern void learned_fill_meta(Relation index, Page page, int key_type);
+extern Buffer learned_new_buffer(Relation index);
+extern LearnedModelRef *learned_pin_model(Relation index, const LearnedMetaPageData *meta);
+extern void learned_unpin_model(LearnedModelRef *ref);
+extern void learned_cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+							  LearnedColdPageCopy *copy, int64 page_index);
+extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+							   LearnedColdPageCopy *copy, int64 position);
+extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
+									  const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, uint64 key);
+extern void learned_check_status(int status, const char *what);
+extern LearnedOptions *learned_options(Relation index);
+extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
+
+/* build.c */
+extern IndexBuildResult *learned_build(Relation heap, Relation index, IndexInfo *indexInfo);
+extern void learned_buildempty(Relation index);
+extern char *learned_buildphasename(int64 phase);
+
+/* insert.c */
+extern bool learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
+						   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo);
+
+/* scan.c */
+extern IndexScanDesc learned_beginscan(Relation index, int nkeys, int norderbys);
+extern void learned_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys);
+extern bool learned_gettuple(IndexScanDesc scan, ScanDirection dir);
+extern int64 learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm);
+extern void learned_endscan(IndexScanDesc scan);
+extern void learned_markpos(IndexScanDesc scan);
+extern void learned_restrpos(IndexScanDesc scan);
+extern bool learned_canreturn(Relation index, int attno);
+
+/* vacuum.c */
+extern IndexBulkDeleteResult *learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
+												 IndexBulkDeleteCallback callback, void *callback_state);
+extern IndexBulkDeleteResult *learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
+extern int64 learned_merge_index(Relation index);
+
+/* check.c */
+extern bool learned_validate(Oid opclassoid);
+extern void learned_adjustmembers(Oid opfamilyoid, Oid opclassoid, List *operators, List *functions);
+
+/* cost (handler.c) */
+extern void learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *indexStartupCost,
+								 Cost *indexTotalCost, Selectivity *indexSelectivity, double *indexCorrelation,
+								 double *indexPages);
+
+/*
+ * The run writer shared by build and merge: appends entries (non-null keys ascending, then NULLs) to
+ * fresh cold pages, feeds the keys to the model builder a page at a time, and at the end writes the
+ * model pages. Swift handles it holds are freed by a reset callback if an error intervenes.
+ */
+typedef struct LearnedSwiftHandles
+{
+	omen_builder *builder;
+	omen_model *model;
+	MemoryContextCallback callback;
+} LearnedSwiftHandles;
+
+typedef struct LearnedRunWriter
+{
+	Relation	index;
+	bool		use_wal;		/* log each page with GenericXLog (merge); build logs the range at the end */
+	int			model_kind;
+	LearnedSwiftHandles *handles;	/* palloc'ed: the reset callback outlives the writer's frame */
+	Page		page;			/* the page being filled */
+	int			count;			/* entries on it */
+	int			page_nulls;		/* of which NULLs */
+	uint32		param;			/* the model parameter used */
+	BlockNumber *directory;
+	uint32		pages;
+	uint32		directory_size;
+	uint64		values;			/* non-null entries written */
+	uint64		nulls;			/* null entries written */
+} LearnedRunWriter;
+
+/* What a finished run writer leaves for the metapage. */
+typedef struct LearnedRunResult
+{
+	uint64		values;
+	uint64		nulls;
+	uint32		cold_pages;
+	BlockNumber model_head;
+	uint32		model_bytes;
+	uint32		model_param;
+	uint32		max_window;
+} LearnedRunResult;
+
+extern void learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon,
+								 uint64 expected, bool use_wal);
+extern void learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool isnull);
+extern void learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result);
+extern void learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int model_kind);
+
+#endif							/* LEARNED_H */

@@ -1,0 +1,679 @@
+/*
+ * scan.c: index scans. A scan turns its quals into sorted, disjoint key intervals (plus the NULL
+ * section when nothing excludes NULLs), finds each interval's cold positions with the model and its hot
+ * entries in a sorted copy of the hot area, and walks the merge of both in key order, either way.
+ */
+#include "learned.h"
+
+#include "access/stratnum.h"
+#include "catalog/pg_type_d.h"
+#include "lib/qunique.h"
+#include "miscadmin.h"
+#include "nodes/tidbitmap.h"
+#include "utils/array.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* A hot entry copied out of its page, with its location for kill_prior_tuple. */
+typedef struct HotItem
+{
+	uint64		key;
+	ItemPointerData tid;
+	BlockNumber blkno;
+	uint16		offset;
+} HotItem;
+
+/* One key interval's entries: cold positions and indexes into the sorted hot copy. */
+typedef struct ScanRange
+{
+	int64		cold_lo;
+	int64		cold_hi;
+	int			hot_lo;
+	int			hot_hi;
+	bool		nulls;			/* the NULL section: hot indexes refer to the NULL copy */
+} ScanRange;
+
+/* A position between two entries of the merged sequence, and the entry returned last. */
+typedef struct ScanCursor
+{
+	bool		started;
+	int			range;
+	int64		cold;
+	int			hot;
+	bool		have_current;
+	bool		current_cold;
+	int64		current;		/* cold position or hot index of the entry returned last */
+	ScanDirection last_dir;
+} ScanCursor;
+
+/* Unpins the model if the scan's memory goes away without endscan (an error). */
+typedef struct PinGuard
+{
+	LearnedModelRef *ref;
+	MemoryContextCallback callback;
+} PinGuard;
+
+typedef struct LearnedScanOpaqueData
+{
+	MemoryContext cxt;			/* per-rescan arrays */
+	bool		prepared;
+	Oid			typid;
+	int			key_type;
+	LearnedMetaPageData meta;
+	PinGuard   *guard;
+	ScanRange  *ranges;
+	int			nranges;
+	HotItem    *hot;
+	int			nhot;
+	HotItem    *hot_nulls;
+	int			nhot_nulls;
+	LearnedColdPageCopy *copy;
+	ScanCursor	cursor;
+	ScanCursor	mark;
+} LearnedScanOpaqueData;
+
+typedef LearnedScanOpaqueData *LearnedScanOpaque;
+
+static void
+unpin_guard(void *arg)
+{
+	PinGuard   *guard = (PinGuard *) arg;
+
+	if (guard->ref)
+		learned_unpin_model(guard->ref);
+	guard->ref = NULL;
+}
+
+/* Starts a scan. */
+IndexScanDesc
+learned_beginscan(Relation index, int nkeys, int norderbys)
+{
+	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
+	LearnedScanOpaque so = palloc0(sizeof(LearnedScanOpaqueData));
+
+	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "learned scan", ALLOCSET_DEFAULT_SIZES);
+	so->typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	so->key_type = learned_key_type_of(so->typid);
+	so->guard = palloc0(sizeof(PinGuard));
+	so->guard->callback.func = unpin_guard;
+	so->guard->callback.arg = so->guard;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &so->guard->callback);
+	so->copy = palloc(sizeof(LearnedColdPageCopy));
+	scan->opaque = so;
+	return scan;
+}
+
+/* Restarts a scan with new keys. */
+void
+learned_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, int norderbys)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+
+	if (keys && scan->numberOfKeys > 0)
+		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	unpin_guard(so->guard);
+	MemoryContextReset(so->cxt);
+	so->prepared = false;
+	so->ranges = NULL;
+	so->nranges = 0;
+	memset(&so->cursor, 0, sizeof(ScanCursor));
+	memset(&so->mark, 0, sizeof(ScanCursor));
+}
+
+/* Ends a scan. */
+void
+learned_endscan(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+
+	unpin_guard(so->guard);
+	MemoryContextDelete(so->cxt);
+	pfree(so->copy);
+}
+
+static int
+compare_uint64(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static int
+compare_hot(const void *a, const void *b)
+{
+	const HotItem *x = (const HotItem *) a;
+	const HotItem *y = (const HotItem *) b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/* The normalised, sorted, distinct non-null elements of an array scan key. */
+static uint64 *
+array_keys(ScanKey key, int *count)
+{
+	ArrayType  *array = DatumGetArrayTypeP(key->sk_argument);
+	Oid			elemtype = ARR_ELEMTYPE(array);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	uint64	   *keys;
+	int			n = 0;
+	int			i;
+
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(array, elemtype, typlen, typbyval, typalign, &elems, &nulls, &nelems);
+	keys = palloc(Max(nelems, 1) * sizeof(uint64));
+	for (i = 0; i < nelems; i++)
+		if (!nulls[i])
+			keys[n++] = learned_normalize(elemtype, elems[i]);
+	if (n > 1)
+	{
+		qsort(keys, n, sizeof(uint64), compare_uint64);
+		n = (int) qunique(keys, n, sizeof(uint64), compare_uint64);
+	}
+	*count = n;
+	return keys;
+}
+
+/* Narrows [lo, hi] by one comparison; false when nothing can match. */
+static bool
+apply_bound(StrategyNumber strategy, uint64 value, uint64 *lo, uint64 *hi)
+{
+	switch (strategy)
+	{
+		case BTLessStrategyNumber:
+			if (value == 0)
+				return false;
+			*hi = Min(*hi, value - 1);
+			break;
+		case BTLessEqualStrategyNumber:
+			*hi = Min(*hi, value);
+			break;
+		case BTEqualStrategyNumber:
+			*lo = Max(*lo, value);
+			*hi = Min(*hi, value);
+			break;
+		case BTGreaterEqualStrategyNumber:
+			*lo = Max(*lo, value);
+			break;
+		case BTGreaterStrategyNumber:
+			if (value == PG_UINT64_MAX)
+				return false;
+			*lo = Max(*lo, value + 1);
+			break;
+		default:
+			elog(ERROR, "unexpected strategy number %d", strategy);
+	}
+	return *lo <= *hi;
+}
+
+/* The index of the first hot item with key >= key. */
+static int
+hot_lower_bound(const HotItem *items, int n, uint64 key)
+{
+	int			lo = 0,
+				hi = n;
+
+	while (lo < hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (items[mid].key < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Copies the live hot entries that can match into sorted arrays. */
+static void
+collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool want_nulls)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	int			capacity = 64,
+				null_capacity = 16;
+	BlockNumber blkno = so->meta.hot_head;
+
+	so->hot = palloc(capacity * sizeof(HotItem));
+	so->hot_nulls = palloc(null_capacity * sizeof(HotItem));
+	while (blkno != InvalidBlockNumber && (want_values || want_nulls))
+	{
+		Buffer		buffer = ReadBuffer(scan->indexRelation, blkno);
+		Page		page;
+		LearnedPageOpaque opaque;
+		LearnedHotEntry *entries;
+		bool		values_here;
+		int			i;
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		opaque = LearnedPageGetOpaque(page);
+		if (!(opaque->flags & LEARNED_PAGE_HOT))
+		{
+			UnlockReleaseBuffer(buffer);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" block %u is not a hot page",
+							RelationGetRelationName(scan->indexRelation), blkno),
+					 errhint("Rebuild it with REINDEX.")));
+		}
+		entries = LearnedHotEntries(page);
+		/* The page's key range lets most pages be skipped without looking at their entries. */
+		values_here = want_values && opaque->min_key <= hi && opaque->max_key >= lo;
+		for (i = 0; i < opaque->count && (values_here || want_nulls); i++)
+		{
+			LearnedHotEntry *entry = &entries[i];
+			HotItem    *item;
+
+			if (entry->flags & LEARNED_HOT_DEAD)
+				continue;
+			if (entry->flags & LEARNED_HOT_NULL)
+			{
+				if (!want_nulls)
+					continue;
+				if (so->nhot_nulls == null_capacity)
+				{
+					null_capacity *= 2;
+					so->hot_nulls = repalloc_huge(so->hot_nulls, null_capacity * sizeof(HotItem));
+				}
+				item = &so->hot_nulls[so->nhot_nulls++];
+			}
+			else
+			{
+				if (!values_here || entry->key < lo || entry->key > hi)
+					continue;
+				if (so->nhot == capacity)
+				{
+					capacity *= 2;
+					so->hot = repalloc_huge(so->hot, capacity * sizeof(HotItem));
+				}
+				item = &so->hot[so->nhot++];
+			}
+			item->key = entry->key;
+			item->tid = entry->tid;
+			item->blkno = blkno;
+			item->offset = (uint16) i;
+		}
+		blkno = opaque->next;
+		UnlockReleaseBuffer(buffer);
+	}
+	if (so->nhot > 1)
+		qsort(so->hot, so->nhot, sizeof(HotItem), compare_hot);
+}
+
+/* Turns the scan keys into ranges of cold positions and hot items. */
+static void
+prepare_scan(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	MemoryContext old = MemoryContextSwitchTo(so->cxt);
+	bool		want_values = true;
+	bool		want_nulls = true;
+	uint64		lo = 0,
+				hi = PG_UINT64_MAX;
+	uint64	   *points = NULL;
+	int			npoints = -1;
+	int			i;
+
+	for (i = 0; i < scan->numberOfKeys && want_values; i++)
+	{
+		ScanKey		key = &scan->keyData[i];
+
+		if (key->sk_flags & SK_ISNULL)
+		{
+			if (key->sk_flags & SK_SEARCHNULL)
+				want_values = false;
+			else if (key->sk_flags & SK_SEARCHNOTNULL)
+				want_nulls = false;
+			else
+				want_values = want_nulls = false;	/* a comparison with NULL matches nothing */
+			continue;
+		}
+		want_nulls = false;
+		if (key->sk_flags & SK_SEARCHARRAY)
+		{
+			int			n;
+			uint64	   *keys = array_keys(key, &n);
+
+			if (n == 0)
+				want_values = false;
+			else if (key->sk_strategy == BTEqualStrategyNumber)
+			{
+				if (npoints < 0)
+				{
+					points = keys;
+					npoints = n;
+				}
+				else
+				{
+					/* Two arrays on one column: keep the keys in both. */
+					int			a = 0,
+								b = 0,
+								m = 0;
+
+					while (a < npoints && b < n)
+					{
+						if (points[a] < keys[b])
+							a++;
+						else if (points[a] > keys[b])
+							b++;
+						else
+						{
+							points[m++] = points[a];
+							a++;
+							b++;
+						}
+					}
+					npoints = m;
+				}
+			}
+			/* col < ANY(array) is col < max(array); col > ANY(array) is col > min(array). */
+			else if (!apply_bound(key->sk_strategy,
+								  key->sk_strategy < BTEqualStrategyNumber ? keys[n - 1] : keys[0], &lo, &hi))
+				want_values = false;
+		}
+		else
+		{
+			Oid			argtype = OidIsValid(key->sk_subtype) ? key->sk_subtype : so->typid;
+
+			if (!apply_bound(key->sk_strategy, learned_normalize(argtype, key->sk_argument), &lo, &hi))
+				want_values = false;
+		}
+	}
+	if (npoints == 0)
+		want_values = false;
+
+	learned_read_meta(index, &so->meta);
+	so->guard->ref = learned_pin_model(index, &so->meta);
+	so->copy->page_index = -1;
+	so->copy->pages_read = 0;
+	collect_hot(scan, lo, hi, want_values, want_nulls);
+
+	so->ranges = palloc((Max(npoints, 1) + 1) * sizeof(ScanRange));
+	so->nranges = 0;
+	if (want_values)
+	{
+		int			n = npoints < 0 ? 1 : npoints;
+
+		for (i = 0; i < n; i++)
+		{
+			uint64		first = npoints < 0 ? lo : points[i];
+			uint64		last = npoints < 0 ? hi : points[i];
+			ScanRange  *range;
+
+			if (first < lo || last > hi)
+				continue;
+			range = &so->ranges[so->nranges++];
+			range->nulls = false;
+			range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, first);
+			range->cold_hi = last == PG_UINT64_MAX ? (int64) so->meta.cold_count :
+				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, last + 1);
+			range->hot_lo = hot_lower_bound(so->hot, so->nhot, first);
+			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so->hot, so->nhot, last + 1);
+		}
+	}
+	if (want_nulls)
+	{
+		ScanRange  *range = &so->ranges[so->nranges++];
+
+		range->nulls = true;
+		range->cold_lo = (int64) so->meta.cold_count;
+		range->cold_hi = (int64) (so->meta.cold_count + so->meta.cold_nulls);
+		range->hot_lo = 0;
+		range->hot_hi = so->nhot_nulls;
+	}
+	so->prepared = true;
+	MemoryContextSwitchTo(old);
+}
+
+/* Loads the cold entry at position: its key, TID and dead mark. */
+static void
+cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid, bool *dead)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
+
+	*key = learned_cold_key(scan->indexRelation, so->guard->ref, &so->meta, so->copy, position);
+	*tid = so->copy->tids[slot];
+	*dead = (so->copy->dead[slot / 8] >> (slot % 8)) & 1;
+}
+
+/* Marks the entry returned last as dead: a hint, so it is set under a share lock and not WAL-logged. */
+static void
+kill_current(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	ScanCursor *cursor = &so->cursor;
+	ScanRange  *range = &so->ranges[cursor->range];
+	Buffer		buffer;
+	Page		page;
+
+	if (cursor->current_cold)
+	{
+		int64		page_index = cursor->current / LEARNED_COLD_PER_PAGE;
+		int			slot = (int) (cursor->current % LEARNED_COLD_PER_PAGE);
+
+		buffer = ReadBuffer(scan->indexRelation, so->guard->ref->directory[page_index]);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_COLD) && slot < LearnedPageGetOpaque(page)->count)
+		{
+			LearnedColdDead(page)[slot / 8] |= (uint8) (1 << (slot % 8));
+			MarkBufferDirtyHint(buffer, true);
+		}
+	}
+	else
+	{
+		HotItem    *item = range->nulls ? &so->hot_nulls[cursor->current] : &so->hot[cursor->current];
+		LearnedHotEntry *entry;
+
+		buffer = ReadBuffer(scan->indexRelation, item->blkno);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		entry = &LearnedHotEntries(page)[item->offset];
+		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < LearnedPageGetOpaque(page)->count &&
+			ItemPointerEquals(&entry->tid, &item->tid))
+		{
+			entry->flags |= LEARNED_HOT_DEAD;
+			MarkBufferDirtyHint(buffer, true);
+		}
+	}
+	UnlockReleaseBuffer(buffer);
+}
+
+/* Moves the cursor one live entry in dir; false at the end. */
+static bool
+step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, bool *isnull)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	ScanCursor *cursor = &so->cursor;
+	bool		forward = ScanDirectionIsForward(dir);
+
+	for (;;)
+	{
+		ScanRange  *range = &so->ranges[cursor->range];
+		HotItem    *hot = range->nulls ? so->hot_nulls : so->hot;
+		bool		has_cold = forward ? cursor->cold < range->cold_hi : cursor->cold > range->cold_lo;
+		bool		has_hot = forward ? cursor->hot < range->hot_hi : cursor->hot > range->hot_lo;
+		int64		cold_position = forward ? cursor->cold : cursor->cold - 1;
+		int			hot_index = forward ? cursor->hot : cursor->hot - 1;
+		uint64		cold_key = 0;
+		ItemPointerData cold_tid;
+		bool		dead = false;
+		bool		take_cold;
+
+		if (!has_cold && !has_hot)
+		{
+			int			next = cursor->range + (forward ? 1 : -1);
+
+			if (next < 0 || next >= so->nranges)
+				return false;
+			cursor->range = next;
+			range = &so->ranges[next];
+			cursor->cold = forward ? range->cold_lo : range->cold_hi;
+			cursor->hot = forward ? range->hot_lo : range->hot_hi;
+			continue;
+		}
+		if (has_cold)
+			cold_entry(scan, cold_position, &cold_key, &cold_tid, &dead);
+		/* Equal keys: cold entries come before hot ones, and the NULL section is cold then hot. */
+		if (forward)
+			take_cold = has_cold && (!has_hot || range->nulls || cold_key <= hot[hot_index].key);
+		else
+			take_cold = has_cold && !(has_hot && (range->nulls || hot[hot_index].key >= cold_key));
+		if (take_cold)
+		{
+			cursor->cold += forward ? 1 : -1;
+			if (dead)
+				continue;
+			cursor->current_cold = true;
+			cursor->current = cold_position;
+			*key = cold_key;
+			*tid = cold_tid;
+		}
+		else
+		{
+			cursor->hot += forward ? 1 : -1;
+			cursor->current_cold = false;
+			cursor->current = hot_index;
+			*key = hot[hot_index].key;
+			*tid = hot[hot_index].tid;
+		}
+		*isnull = range->nulls;
+		return true;
+	}
+}
+
+/* Returns the next matching entry in dir. */
+bool
+learned_gettuple(IndexScanDesc scan, ScanDirection dir)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	ScanCursor *cursor = &so->cursor;
+	uint64		key;
+	ItemPointerData tid;
+	bool		isnull;
+
+	if (!so->prepared)
+		prepare_scan(scan);
+	if (scan->kill_prior_tuple && cursor->have_current)
+		kill_current(scan);
+	if (so->nranges == 0)
+		return false;
+
+	if (!cursor->started)
+	{
+		ScanRange  *range = &so->ranges[ScanDirectionIsForward(dir) ? 0 : so->nranges - 1];
+
+		cursor->started = true;
+		cursor->range = ScanDirectionIsForward(dir) ? 0 : so->nranges - 1;
+		cursor->cold = ScanDirectionIsForward(dir) ? range->cold_lo : range->cold_hi;
+		cursor->hot = ScanDirectionIsForward(dir) ? range->hot_lo : range->hot_hi;
+	}
+	else if (cursor->have_current && dir != cursor->last_dir)
+	{
+		/* Turning around: step over the entry returned last, so the next one is its neighbour. */
+		if (cursor->current_cold)
+			cursor->cold = ScanDirectionIsForward(dir) ? cursor->current + 1 : cursor->current;
+		else
+			cursor->hot = ScanDirectionIsForward(dir) ? (int) cursor->current + 1 : (int) cursor->current;
+	}
+
+	if (!step(scan, dir, &key, &tid, &isnull))
+	{
+		cursor->have_current = false;
+		return false;
+	}
+	cursor->have_current = true;
+	cursor->last_dir = dir;
+	scan->xs_heaptid = tid;
+	scan->xs_recheck = false;
+	if (scan->xs_want_itup)
+	{
+		Datum		value = isnull ? (Datum) 0 : learned_denormalize(so->key_type, key);
+
+		if (scan->xs_itup)
+			pfree(scan->xs_itup);
+		scan->xs_itup = index_form_tuple(RelationGetDescr(scan->indexRelation), &value, &isnull);
+		scan->xs_itupdesc = RelationGetDescr(scan->indexRelation);
+	}
+	return true;
+}
+
+/* Adds every matching entry to the bitmap. */
+int64
+learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	int64		count = 0;
+	int			r;
+
+	if (!so->prepared)
+		prepare_scan(scan);
+	for (r = 0; r < so->nranges; r++)
+	{
+		ScanRange  *range = &so->ranges[r];
+		HotItem    *hot = range->nulls ? so->hot_nulls : so->hot;
+		int64		position;
+		int			i;
+
+		for (position = range->cold_lo; position < range->cold_hi; position++)
+		{
+			uint64		key;
+			ItemPointerData tid;
+			bool		dead;
+
+			cold_entry(scan, position, &key, &tid, &dead);
+			if (!dead)
+			{
+				tbm_add_tuples(tbm, &tid, 1, false);
+				count++;
+			}
+		}
+		for (i = range->hot_lo; i < range->hot_hi; i++)
+		{
+			tbm_add_tuples(tbm, &hot[i].tid, 1, false);
+			count++;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	return count;
+}
+
+/* Remembers the position (merge joins). */
+void
+learned_markpos(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+
+	so->mark = so->cursor;
+}
+
+/* Returns to the remembered position. */
+void
+learned_restrpos(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+
+	so->cursor = so->mark;
+}
+
+/* Index-only scans return the key, rebuilt from its normalised form: exact for integer and datetime
+ * types; floats fold -0.0 and NaN payloads, so they are always read from the heap. */
+bool
+learned_canreturn(Relation index, int attno)
+{
+	int			key_type = learned_key_type_of(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
+
+	return attno == 1 && key_type != OMEN_KEY_FLOAT4 && key_type != OMEN_KEY_FLOAT8;
+}

@@ -1,0 +1,432 @@
+/*
+ * utils.c: keys, metapage, page allocation, and the per-backend cache of loaded models.
+ */
+#include "learned.h"
+
+#include "access/reloptions.h"
+#include "catalog/pg_type_d.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/timestamp.h"
+#include "storage/indexfsm.h"
+#include "storage/lmgr.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+/* The OMEN_KEY_* of a column type, or 0 when the type is not supported. */
+int
+learned_key_type_of(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID: return OMEN_KEY_INT2;
+		case INT4OID: return OMEN_KEY_INT4;
+		case INT8OID: return OMEN_KEY_INT8;
+		case FLOAT4OID: return OMEN_KEY_FLOAT4;
+		case FLOAT8OID: return OMEN_KEY_FLOAT8;
+		case DATEOID: return OMEN_KEY_DATE;
+		case TIMESTAMPOID: return OMEN_KEY_TIMESTAMP;
+		case TIMESTAMPTZOID: return OMEN_KEY_TIMESTAMPTZ;
+	}
+	return 0;
+}
+
+/* The type OID of an OMEN_KEY_* value. */
+Oid
+learned_key_type_oid(int key_type)
+{
+	static const Oid oids[] = {InvalidOid, INT2OID, INT4OID, INT8OID, FLOAT4OID, FLOAT8OID, DATEOID,
+	TIMESTAMPOID, TIMESTAMPTZOID};
+
+	return key_type >= 1 && key_type <= OMEN_KEY_TIMESTAMPTZ ? oids[key_type] : InvalidOid;
+}
+
+/*
+ * The order-preserving uint64 of a datum of type typid. Integers of every width share one key space, as
+ * do float4 and float8, so cross-type comparisons within a family need no conversion.
+ */
+uint64
+learned_normalize(Oid typid, Datum value)
+{
+	switch (typid)
+	{
+		case INT2OID: return learned_key_from_int64(DatumGetInt16(value));
+		case INT4OID: return learned_key_from_int64(DatumGetInt32(value));
+		case INT8OID: return learned_key_from_int64(DatumGetInt64(value));
+		case DATEOID: return learned_key_from_int64(DatumGetDateADT(value));
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID: return learned_key_from_int64(DatumGetTimestamp(value));
+		case FLOAT4OID: return learned_key_from_float4(DatumGetFloat4(value));
+		case FLOAT8OID: return learned_key_from_float8(DatumGetFloat8(value));
+	}
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("learned index keys cannot be of type %s", format_type_be(typid)),
+			 errhint("Supported key types are smallint, integer, bigint, real, double precision, date, timestamp and timestamptz.")));
+	return 0;
+}
+
+/* The datum a normalised key came from (integer and datetime keys only: floats fold -0.0 and NaNs). */
+Datum
+learned_denormalize(int key_type, uint64 key)
+{
+	int64		value = learned_key_to_int64(key);
+
+	switch (key_type)
+	{
+		case OMEN_KEY_INT2: return Int16GetDatum((int16) value);
+		case OMEN_KEY_INT4: return Int32GetDatum((int32) value);
+		case OMEN_KEY_INT8: return Int64GetDatum(value);
+		case OMEN_KEY_DATE: return DateADTGetDatum((DateADT) value);
+		case OMEN_KEY_TIMESTAMP:
+		case OMEN_KEY_TIMESTAMPTZ: return TimestampGetDatum(value);
+		case OMEN_KEY_FLOAT4: return Float4GetDatum((float4) learned_key_to_float8(key));
+		case OMEN_KEY_FLOAT8: return Float8GetDatum(learned_key_to_float8(key));
+	}
+	elog(ERROR, "unknown learned key type %d", key_type);
+	return (Datum) 0;
+}
+
+/* Raises the library's status as an ERROR (the library itself never raises). */
+void
+learned_check_status(int status, const char *what)
+{
+	if (status == OMEN_OK)
+		return;
+	ereport(ERROR,
+			(errcode(status == OMEN_ERR_INVALID_ARGUMENT ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_INDEX_CORRUPTED),
+			 errmsg("learned index %s failed: %s", what, learned_status_message(status)),
+			 status >= OMEN_ERR_TRUNCATED && status <= OMEN_ERR_CORRUPT ?
+			 errhint("The index is damaged; rebuild it with REINDEX.") : 0));
+}
+
+/* Initialises a page of the given kind. */
+void
+learned_init_page(Page page, uint16 flags)
+{
+	LearnedPageOpaque opaque;
+
+	PageInit(page, BLCKSZ, sizeof(LearnedPageOpaqueData));
+	opaque = LearnedPageGetOpaque(page);
+	opaque->flags = flags;
+	opaque->next = InvalidBlockNumber;
+	opaque->min_key = PG_UINT64_MAX;
+	opaque->max_key = 0;
+	opaque->page_id = LEARNED_PAGE_ID;
+}
+
+/* Writes an empty index's metapage. */
+void
+learned_fill_meta(Relation index, Page page, int key_type)
+{
+	LearnedOptions *options = learned_options(index);
+	LearnedMetaPage meta;
+
+	learned_init_page(page, LEARNED_PAGE_META);
+	meta = LearnedPageGetMeta(page);
+	memset(meta, 0, sizeof(LearnedMetaPageData));
+	meta->magic = LEARNED_MAGIC;
+	meta->version = LEARNED_LAYOUT_VERSION;
+	meta->key_type = key_type;
+	meta->model_kind = options->model;
+	meta->model_param = options->epsilon;
+	meta->model_head = InvalidBlockNumber;
+	meta->hot_head = InvalidBlockNumber;
+	meta->hot_tail = InvalidBlockNumber;
+	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(LearnedMetaPageData)) - (char *) page;
+}
+
+/* Copies the metapage, checking that it is one. */
+void
+learned_read_meta(Relation index, LearnedMetaPageData *meta)
+{
+	Buffer		buffer = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	Page		page;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	memcpy(meta, LearnedPageGetMeta(page), sizeof(LearnedMetaPageData));
+	UnlockReleaseBuffer(buffer);
+	if (meta->magic != LEARNED_MAGIC)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
+				 errhint("Rebuild it with REINDEX.")));
+	if (meta->version != LEARNED_LAYOUT_VERSION)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",
+						RelationGetRelationName(index), meta->version, LEARNED_LAYOUT_VERSION),
+				 errhint("Rebuild it with REINDEX.")));
+}
+
+/*
+ * A new page, exclusively locked: a page freed by an earlier merge if the free space map has one, else a
+ * new block at the end. The caller initialises it.
+ */
+Buffer
+learned_new_buffer(Relation index)
+{
+	Buffer		buffer;
+	bool		needLock;
+
+	for (;;)
+	{
+		BlockNumber blkno = GetFreeIndexPage(index);
+
+		if (blkno == InvalidBlockNumber)
+			break;
+		buffer = ReadBuffer(index, blkno);
+		if (ConditionalLockBuffer(buffer))
+		{
+			Page		page = BufferGetPage(buffer);
+
+			/* The free space map is only a hint: reuse only what really is free. */
+			if (PageIsNew(page) || (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED))
+				return buffer;
+			LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buffer);
+	}
+
+	needLock = !RELATION_IS_LOCAL(index);
+	if (needLock)
+		LockRelationForExtension(index, ExclusiveLock);
+	buffer = ReadBuffer(index, P_NEW);
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	if (needLock)
+		UnlockRelationForExtension(index, ExclusiveLock);
+	return buffer;
+}
+
+/* Marks a page freed by a merge, stamped with the xid after which no running scan can still read it. */
+void
+learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid)
+{
+	Buffer		buffer = ReadBuffer(index, blkno);
+	GenericXLogState *state;
+	Page		page;
+
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	state = GenericXLogStart(index);
+	page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
+	learned_init_page(page, LEARNED_PAGE_DELETED);
+	LearnedPageGetOpaque(page)->deleted_xid = xid;
+	GenericXLogFinish(state);
+	UnlockReleaseBuffer(buffer);
+}
+
+/*
+ * The model cache: a few recently used models per backend, keyed by index, file and generation. A merge
+ * bumps the generation, so a stale entry is never used; it is freed once no scan pins it.
+ */
+#define LEARNED_CACHE_SIZE 8
+
+static LearnedModelRef *model_cache[LEARNED_CACHE_SIZE];
+static int	model_cache_next;
+
+static void
+free_model_ref(LearnedModelRef *ref)
+{
+	if (ref->model)
+		learned_model_free(ref->model);
+	if (ref->directory)
+		pfree(ref->directory);
+	pfree(ref);
+}
+
+/* Reads the model chain into memory and loads it. */
+static LearnedModelRef *
+load_model_ref(Relation index, const LearnedMetaPageData *meta)
+{
+	LearnedModelRef *ref = MemoryContextAllocZero(TopMemoryContext, sizeof(LearnedModelRef));
+	Size		directory_bytes = (Size) meta->cold_pages * sizeof(BlockNumber);
+	Size		total = (Size) meta->model_bytes + directory_bytes;
+	char	   *bytes = palloc(Max(total, 1));
+	Size		filled = 0;
+	BlockNumber blkno = meta->model_head;
+
+	ref->index_oid = RelationGetRelid(index);
+	ref->node = index->rd_node;
+	ref->generation = meta->generation;
+	ref->cold_pages = meta->cold_pages;
+	while (filled < total)
+	{
+		Buffer		buffer;
+		Page		page;
+		LearnedPageOpaque opaque;
+
+		if (blkno == InvalidBlockNumber || blkno >= RelationGetNumberOfBlocks(index))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" has a broken model chain", RelationGetRelationName(index)),
+					 errhint("Rebuild it with REINDEX.")));
+		buffer = ReadBuffer(index, blkno);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		opaque = LearnedPageGetOpaque(page);
+		if (!(opaque->flags & LEARNED_PAGE_MODEL) || opaque->count > LEARNED_MODEL_PAYLOAD ||
+			opaque->count > total - filled)
+		{
+			UnlockReleaseBuffer(buffer);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" has a damaged model page %u", RelationGetRelationName(index), blkno),
+					 errhint("Rebuild it with REINDEX.")));
+		}
+		memcpy(bytes + filled, PageGetContents(page), opaque->count);
+		filled += opaque->count;
+		blkno = opaque->next;
+		UnlockReleaseBuffer(buffer);
+	}
+	ref->directory = MemoryContextAlloc(TopMemoryContext, Max(directory_bytes, 1));
+	memcpy(ref->directory, bytes + meta->model_bytes, directory_bytes);
+	if (meta->cold_count > 0)
+	{
+		int			status = learned_model_load((const uint8_t *) bytes, meta->model_bytes, &ref->model);
+
+		if (status != OMEN_OK)
+		{
+			pfree(bytes);
+			free_model_ref(ref);
+			learned_check_status(status, "model load");
+		}
+		if (learned_model_key_count(ref->model) != meta->cold_count)
+		{
+			pfree(bytes);
+			free_model_ref(ref);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" has a model of the wrong size", RelationGetRelationName(index)),
+					 errhint("Rebuild it with REINDEX.")));
+		}
+	}
+	pfree(bytes);
+	return ref;
+}
+
+/* The model of the index's current generation, pinned until learned_unpin_model. */
+LearnedModelRef *
+learned_pin_model(Relation index, const LearnedMetaPageData *meta)
+{
+	LearnedModelRef *ref;
+	int			i;
+
+	for (i = 0; i < LEARNED_CACHE_SIZE; i++)
+	{
+		ref = model_cache[i];
+		if (ref && ref->index_oid == RelationGetRelid(index) && RelFileNodeEquals(ref->node, index->rd_node) &&
+			ref->generation == meta->generation)
+		{
+			ref->pins++;
+			return ref;
+		}
+	}
+	ref = load_model_ref(index, meta);
+	/* Replace any stale entry of the same index first, else the oldest slot. */
+	for (i = 0; i < LEARNED_CACHE_SIZE; i++)
+		if (model_cache[i] && model_cache[i]->index_oid == RelationGetRelid(index))
+			break;
+	if (i == LEARNED_CACHE_SIZE)
+	{
+		i = model_cache_next;
+		model_cache_next = (model_cache_next + 1) % LEARNED_CACHE_SIZE;
+	}
+	if (model_cache[i])
+	{
+		model_cache[i]->cached = false;
+		if (model_cache[i]->pins == 0)
+			free_model_ref(model_cache[i]);
+	}
+	ref->cached = true;
+	ref->pins = 1;
+	model_cache[i] = ref;
+	return ref;
+}
+
+/* Drops a pin; a model no longer cached is freed with its last pin. */
+void
+learned_unpin_model(LearnedModelRef *ref)
+{
+	Assert(ref->pins > 0);
+	ref->pins--;
+	if (ref->pins == 0 && !ref->cached)
+		free_model_ref(ref);
+}
+
+/* Copies cold page page_index into copy. */
+void
+learned_cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+				  LearnedColdPageCopy *copy, int64 page_index)
+{
+	Buffer		buffer;
+	Page		page;
+	LearnedPageOpaque opaque;
+	BlockNumber blkno;
+
+	if (page_index < 0 || page_index >= ref->cold_pages)
+		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
+	blkno = ref->directory[page_index];
+	buffer = ReadBuffer(index, blkno);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	opaque = LearnedPageGetOpaque(page);
+	if (!(opaque->flags & LEARNED_PAGE_COLD) || opaque->count > LEARNED_COLD_PER_PAGE)
+	{
+		UnlockReleaseBuffer(buffer);
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" block %u is not a cold page", RelationGetRelationName(index), blkno),
+				 errhint("Rebuild it with REINDEX.")));
+	}
+	copy->count = opaque->count;
+	memcpy(copy->keys, LearnedColdKeys(page), copy->count * sizeof(uint64));
+	memcpy(copy->tids, LearnedColdTids(page), copy->count * sizeof(ItemPointerData));
+	memcpy(copy->dead, LearnedColdDead(page), (copy->count + 7) / 8);
+	UnlockReleaseBuffer(buffer);
+	copy->page_index = page_index;
+	copy->pages_read++;
+}
+
+/* The key at cold position `position`, loading its page into copy if needed. */
+uint64
+learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+				 LearnedColdPageCopy *copy, int64 position)
+{
+	int64		page_index = position / LEARNED_COLD_PER_PAGE;
+
+	if (copy->page_index != page_index)
+		learned_cold_load(index, ref, meta, copy, page_index);
+	return copy->keys[position % LEARNED_COLD_PER_PAGE];
+}
+
+/* The first cold position whose key is >= key: the model's window, then a binary search inside it. */
+int64
+learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+						 LearnedColdPageCopy *copy, uint64 key)
+{
+	uint64		lo,
+				hi;
+
+	if (meta->cold_count == 0)
+		return 0;
+	learned_check_status(learned_model_window(ref->model, key, &lo, &hi), "lookup");
+	if (hi > meta->cold_count || lo > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" model returned a window outside its run", RelationGetRelationName(index)),
+				 errhint("Rebuild it with REINDEX.")));
+	/* The answer lies in lo..hi; positions below hi are real keys. */
+	while (lo < hi)
+	{
+		uint64		mid = lo + (hi - lo) / 2;
+
+		if (learned_cold_key(index, ref, meta, copy, (int64) mid) < key)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (int64) lo;
+}
