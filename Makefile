@@ -25,9 +25,21 @@ export SWIFT_LINK
 export PGHOST ?= 127.0.0.1
 export PGPORT ?= 54329
 export PGUSER ?= postgres
+# PostgreSQL 15's tools first, whatever else is installed.
+export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all swift extension install installcheck test test-swift test-c test-pg demo bench stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-c test-pg demo bench stress clean
+
+# What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, and the
+# Perl module the TAP tests use.
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl
+setup:
+	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(PACKAGES); \
+	fi
 
 all: extension
 
