@@ -29,7 +29,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-c test-pg demo bench stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-c test-pg test-tap demo bench stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, and the
 # Perl module the TAP tests use.
@@ -55,13 +55,30 @@ install: extension
 installcheck:
 	$(MAKE) -C pg_extension installcheck
 
-test: test-swift test-c test-pg
+test: test-swift test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
 	$(CLUSTER) start
 	$(MAKE) -C pg_extension installcheck || { cat pg_extension/test/regression.diffs 2>/dev/null | head -200; $(CLUSTER) stop; exit 1; }
 	$(CLUSTER) stop
+
+# The TAP tests start their own clusters, which PostgreSQL refuses to do as root: as root they run as the
+# postgres user, from a copy it owns.
+TAP_COPY := /tmp/omendb-tap
+PGXS_DIR := $(shell dirname $$(pg_config --pgxs))/../..
+test-tap: install
+	@if [ "$$(id -u)" = 0 ]; then \
+		rm -rf $(TAP_COPY) && mkdir -p $(TAP_COPY)/test && cp -r pg_extension/test/t pg_extension/test/sql $(TAP_COPY)/test/ && \
+		chown -R postgres: $(TAP_COPY) && \
+		cd $(TAP_COPY) && runuser -u postgres -- env PATH="$(PATH)" TESTDIR=$(TAP_COPY) \
+			PG_REGRESS=$(PGXS_DIR)/src/test/regress/pg_regress \
+			OMENDB_CRASH_CYCLES="$$OMENDB_CRASH_CYCLES" OMENDB_CONCURRENCY_SECONDS="$$OMENDB_CONCURRENCY_SECONDS" \
+			OMENDB_RANDOM_ROUNDS="$$OMENDB_RANDOM_ROUNDS" \
+			prove -I $(PGXS_DIR)/src/test/perl test/t/*.pl; \
+	else \
+		$(MAKE) -C pg_extension prove_installcheck; \
+	fi
 
 demo: install
 	$(CLUSTER) start
@@ -82,6 +99,8 @@ bench:
 
 stress:
 	OMEN_TEST_OPERATIONS=2000000 $(SWIFT) test -c release --filter HotColdTests
+	OMENDB_CRASH_CYCLES=$${OMENDB_CRASH_CYCLES:-50} OMENDB_CONCURRENCY_SECONDS=120 OMENDB_RANDOM_ROUNDS=20 \
+		$(MAKE) test-tap
 
 clean:
 	rm -rf .build Tests/CABI/abi_test

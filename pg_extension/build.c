@@ -6,6 +6,7 @@
 
 #include "access/tableam.h"
 #include "catalog/index.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_operator_d.h"
 #include "catalog/pg_type_d.h"
 #include "executor/tuptable.h"
@@ -322,6 +323,12 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 	if (key_type == 0)
 		learned_normalize(typid, (Datum) 0);	/* raises the unsupported-type error */
+	/* Scans return keys ascending, NULLs last: a DESC or NULLS FIRST column would be read in the wrong order. */
+	if (index->rd_indoption[0] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index \"%s\" cannot be DESC or NULLS FIRST", RelationGetRelationName(index)),
+				 errhint("A learned index keeps keys ascending with NULLs last and serves ORDER BY ... DESC by scanning backward; omit DESC and NULLS FIRST.")));
 
 	/* The metapage comes first so that block 0 is always the metapage. */
 	metabuf = learned_new_buffer(index);

@@ -161,7 +161,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 								(unsigned long long) (hi - lo + 1), meta.max_window);
 				}
 			}
-			if (entries && !((copy->dead[slot / 8] >> (slot % 8)) & 1))
+			if (entries && !LearnedBitIsSet(copy->dead, slot))
 				remember(entries, &copy->tids[slot], key, isnull);
 			if (!isnull)
 				previous = key;

@@ -88,6 +88,11 @@ learned_emit_log_hook(ErrorData *edata)
 		edata->hint = pstrdup("The learned access method indexes one key column of type smallint, integer, "
 							  "bigint, real, double precision, date, timestamp or timestamptz, without UNIQUE or "
 							  "INCLUDE; use a btree index for anything else.");
+	/* Out-of-range epsilon or hot_limit: the core message gives the bounds as a detail, but no hint. */
+	else if (edata->elevel >= ERROR && edata->message != NULL && edata->hint == NULL &&
+			 strstr(edata->message, "out of bounds for option") != NULL &&
+			 (strstr(edata->message, "\"epsilon\"") != NULL || strstr(edata->message, "\"hot_limit\"") != NULL))
+		edata->hint = pstrdup("A learned index takes epsilon from 1 to 65536 and hot_limit of at least 1.");
 	if (previous_emit_log_hook)
 		previous_emit_log_hook(edata);
 }

@@ -54,22 +54,30 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 
 /*
  * Cold pages hold fixed-width entries so that run position p lives on cold page p / LEARNED_COLD_PER_PAGE
- * at slot p % LEARNED_COLD_PER_PAGE: three arrays (normalised keys, heap TIDs, one dead bit per entry).
+ * at slot p % LEARNED_COLD_PER_PAGE: four arrays (normalised keys, heap TIDs, and two bits per entry).
+ * A dead bit is set by VACUUM and WAL-logged: the heap TID is gone or about to be reused. A hint bit is
+ * set by a scan that found the heap tuple dead to everyone (kill_prior_tuple): not logged, and ignored by
+ * scans on a standby, whose snapshots may be older than the primary's horizon.
  */
 #define LEARNED_PAGE_DATA_SIZE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(LearnedPageOpaqueData)))
 #define LEARNED_COLD_PER_PAGE \
-	((int) ((LEARNED_PAGE_DATA_SIZE * 8) / (8 * sizeof(uint64) + 8 * sizeof(ItemPointerData) + 1)))
+	((int) ((LEARNED_PAGE_DATA_SIZE * 8) / (8 * sizeof(uint64) + 8 * sizeof(ItemPointerData) + 2)))
+#define LEARNED_COLD_BITMAP_BYTES ((LEARNED_COLD_PER_PAGE + 7) / 8)
 
 #define LearnedColdKeys(page) ((uint64 *) PageGetContents(page))
 #define LearnedColdTids(page) \
 	((ItemPointerData *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * sizeof(uint64)))
 #define LearnedColdDead(page) \
 	((uint8 *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData))))
+#define LearnedColdHints(page) (LearnedColdDead(page) + LEARNED_COLD_BITMAP_BYTES)
+#define LearnedBitIsSet(bits, slot) ((((bits)[(slot) / 8]) >> ((slot) % 8)) & 1)
+#define LearnedBitSet(bits, slot) ((bits)[(slot) / 8] |= (uint8) (1 << ((slot) % 8)))
 
 /* Hot entries: appended in arrival order to a chain of pages, each page recording its key range. */
 #define LEARNED_HOT_NULL	(1 << 0)
-#define LEARNED_HOT_DEAD	(1 << 1)
+#define LEARNED_HOT_DEAD	(1 << 1)	/* as a cold dead bit: WAL-logged by VACUUM */
+#define LEARNED_HOT_HINT	(1 << 2)	/* as a cold hint bit: a scan's unlogged kill_prior_tuple */
 
 typedef struct LearnedHotEntry
 {
@@ -150,7 +158,8 @@ typedef struct LearnedColdPageCopy
 	int			count;
 	uint64		keys[LEARNED_COLD_PER_PAGE];
 	ItemPointerData tids[LEARNED_COLD_PER_PAGE];
-	uint8		dead[(LEARNED_COLD_PER_PAGE + 7) / 8];
+	uint8		dead[LEARNED_COLD_BITMAP_BYTES];
+	uint8		hints[LEARNED_COLD_BITMAP_BYTES];
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
 } LearnedColdPageCopy;
 

@@ -117,6 +117,8 @@ learned_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	so->prepared = false;
 	so->ranges = NULL;
 	so->nranges = 0;
+	so->nhot = 0;
+	so->nhot_nulls = 0;
 	memset(&so->cursor, 0, sizeof(ScanCursor));
 	memset(&so->mark, 0, sizeof(ScanCursor));
 }
@@ -274,7 +276,8 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 			LearnedHotEntry *entry = &entries[i];
 			HotItem    *item;
 
-			if (entry->flags & LEARNED_HOT_DEAD)
+			if ((entry->flags & LEARNED_HOT_DEAD) ||
+				((entry->flags & LEARNED_HOT_HINT) && !scan->xactStartedInRecovery))
 				continue;
 			if (entry->flags & LEARNED_HOT_NULL)
 			{
@@ -325,7 +328,7 @@ prepare_scan(IndexScanDesc scan)
 	int			npoints = -1;
 	int			i;
 
-	for (i = 0; i < scan->numberOfKeys && want_values; i++)
+	for (i = 0; i < scan->numberOfKeys; i++)
 	{
 		ScanKey		key = &scan->keyData[i];
 
@@ -436,7 +439,7 @@ prepare_scan(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
-/* Loads the cold entry at position: its key, TID and dead mark. */
+/* Loads the cold entry at position: its key, TID, and whether this scan must skip it as dead. */
 static void
 cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid, bool *dead)
 {
@@ -445,10 +448,11 @@ cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid
 
 	*key = learned_cold_key(scan->indexRelation, so->guard->ref, &so->meta, so->copy, position);
 	*tid = so->copy->tids[slot];
-	*dead = (so->copy->dead[slot / 8] >> (slot % 8)) & 1;
+	*dead = LearnedBitIsSet(so->copy->dead, slot) ||
+		(!scan->xactStartedInRecovery && LearnedBitIsSet(so->copy->hints, slot));
 }
 
-/* Marks the entry returned last as dead: a hint, so it is set under a share lock and not WAL-logged. */
+/* Hints that the entry returned last is dead to everyone: set under a share lock, not WAL-logged. */
 static void
 kill_current(IndexScanDesc scan)
 {
@@ -468,7 +472,7 @@ kill_current(IndexScanDesc scan)
 		page = BufferGetPage(buffer);
 		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_COLD) && slot < LearnedPageGetOpaque(page)->count)
 		{
-			LearnedColdDead(page)[slot / 8] |= (uint8) (1 << (slot % 8));
+			LearnedBitSet(LearnedColdHints(page), slot);
 			MarkBufferDirtyHint(buffer, true);
 		}
 	}
@@ -484,7 +488,7 @@ kill_current(IndexScanDesc scan)
 		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < LearnedPageGetOpaque(page)->count &&
 			ItemPointerEquals(&entry->tid, &item->tid))
 		{
-			entry->flags |= LEARNED_HOT_DEAD;
+			entry->flags |= LEARNED_HOT_HINT;
 			MarkBufferDirtyHint(buffer, true);
 		}
 	}

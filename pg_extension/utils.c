@@ -201,19 +201,22 @@ learned_new_buffer(Relation index)
 	return buffer;
 }
 
-/* Marks a page freed by a merge, stamped with the xid after which no running scan can still read it. */
+/*
+ * Marks a page freed by a merge, stamped with the xid after which no running scan can still read it. The
+ * contents stay: scans that started before the merge go on reading them until then.
+ */
 void
 learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid)
 {
 	Buffer		buffer = ReadBuffer(index, blkno);
 	GenericXLogState *state;
-	Page		page;
+	LearnedPageOpaque opaque;
 
 	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
 	state = GenericXLogStart(index);
-	page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
-	learned_init_page(page, LEARNED_PAGE_DELETED);
-	LearnedPageGetOpaque(page)->deleted_xid = xid;
+	opaque = LearnedPageGetOpaque(GenericXLogRegisterBuffer(state, buffer, 0));
+	opaque->flags |= LEARNED_PAGE_DELETED;
+	opaque->deleted_xid = xid;
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buffer);
 }
@@ -384,7 +387,8 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaP
 	copy->count = opaque->count;
 	memcpy(copy->keys, LearnedColdKeys(page), copy->count * sizeof(uint64));
 	memcpy(copy->tids, LearnedColdTids(page), copy->count * sizeof(ItemPointerData));
-	memcpy(copy->dead, LearnedColdDead(page), (copy->count + 7) / 8);
+	memcpy(copy->dead, LearnedColdDead(page), LEARNED_COLD_BITMAP_BYTES);
+	memcpy(copy->hints, LearnedColdHints(page), LEARNED_COLD_BITMAP_BYTES);
 	UnlockReleaseBuffer(buffer);
 	copy->page_index = page_index;
 	copy->pages_read++;

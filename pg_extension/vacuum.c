@@ -31,8 +31,11 @@ compare_merge_items(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
 }
 
-/* Marks dead every cold and hot entry whose heap tuple VACUUM removes (WAL-logged: the heap TIDs may be
- * reused, so a lost mark would be a wrong answer). */
+/*
+ * Marks dead every cold and hot entry whose heap tuple VACUUM removes, hinted or not: the mark is
+ * WAL-logged because the heap TIDs may be reused, so a lost mark (on a standby, or after a crash) would
+ * be a wrong answer.
+ */
 IndexBulkDeleteResult *
 learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDeleteCallback callback,
 				   void *callback_state)
@@ -69,7 +72,7 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 			{
 				uint8	   *dead = LearnedColdDead(page);
 
-				if ((dead[slot / 8] >> (slot % 8)) & 1)
+				if (LearnedBitIsSet(dead, slot))
 					continue;
 				if (callback(&LearnedColdTids(page)[slot], callback_state))
 				{
@@ -79,7 +82,7 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 						page = GenericXLogRegisterBuffer(state, buffer, 0);
 						dead = LearnedColdDead(page);
 					}
-					dead[slot / 8] |= (uint8) (1 << (slot % 8));
+					LearnedBitSet(dead, slot);
 					stats->tuples_removed += 1;
 				}
 				else
@@ -135,7 +138,8 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	return stats;
 }
 
-/* Gathers the live hot entries: values sorted by (key, TID), NULLs in chain order. */
+/* Gathers the hot entries VACUUM has not marked dead (hinted ones stay: a standby may still need them):
+ * values sorted by (key, TID), NULLs in chain order. */
 static MergeItem *
 gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, ItemPointerData **nulls,
 		   int64 *nnulls)
@@ -254,7 +258,8 @@ learned_merge_index(Relation index)
 		hot = gather_hot(index, &meta, &nhot, &hot_nulls, &nhot_nulls);
 		learned_writer_begin(&writer, index, options->model, options->epsilon, meta.cold_count + nhot, true);
 
-		/* Merge live cold keys with hot keys; on equal keys, cold first, as scans order them. */
+		/* Merge the cold keys VACUUM has not marked dead with the hot keys; on equal keys, cold first, as
+		 * scans order them. */
 		for (position = 0; position < (int64) meta.cold_count; position++)
 		{
 			uint64		key = learned_cold_key(index, ref, &meta, copy, position);
@@ -265,7 +270,7 @@ learned_merge_index(Relation index)
 				learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
 				h++;
 			}
-			if (!((copy->dead[slot / 8] >> (slot % 8)) & 1))
+			if (!LearnedBitIsSet(copy->dead, slot))
 				learned_writer_add(&writer, key, &copy->tids[slot], false);
 		}
 		for (; h < nhot; h++)
@@ -275,7 +280,7 @@ learned_merge_index(Relation index)
 			int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
 
 			learned_cold_key(index, ref, &meta, copy, position);
-			if (!((copy->dead[slot / 8] >> (slot % 8)) & 1))
+			if (!LearnedBitIsSet(copy->dead, slot))
 				learned_writer_add(&writer, 0, &copy->tids[slot], true);
 		}
 		for (i = 0; i < nhot_nulls; i++)

@@ -1,0 +1,69 @@
+# A streaming standby answers exactly as its primary after every kind of change to a learned index.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $primary = PostgreSQL::Test::Cluster->new('primary');
+$primary->init(allows_streaming => 1);
+$primary->start;
+$primary->safe_psql('postgres', 'CREATE EXTENSION omendb');
+$primary->backup('backup');
+my $standby = PostgreSQL::Test::Cluster->new('standby');
+$standby->init_from_backup($primary, 'backup', has_streaming => 1);
+$standby->start;
+
+# Point, range and ordered queries, each answered through the learned index.
+my @queries = (
+	'SELECT count(*) FROM t WHERE k = 5000',
+	'SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1000 AND 2999',
+	'SELECT count(*) FROM t WHERE k IS NULL',
+	'SELECT string_agg(k::text, \',\' ORDER BY k) FROM (SELECT k FROM t ORDER BY k LIMIT 20) s',
+	'SELECT string_agg(k::text, \',\' ORDER BY k DESC) FROM (SELECT k FROM t ORDER BY k DESC LIMIT 20) s',
+	'SELECT count(*) FROM t WHERE k = ANY(ARRAY[1, 77, 5000, 9999, 123456])',
+	'SELECT min(k), max(k) FROM t');
+my $settings = 'SET enable_seqscan = off; SET enable_bitmapscan = off;';
+
+sub compare
+{
+	my ($step) = @_;
+	$primary->wait_for_catchup($standby);
+	for my $query (@queries)
+	{
+		my $expected = $primary->safe_psql('postgres', "$settings $query");
+		my $plan = $standby->safe_psql('postgres', "$settings EXPLAIN (COSTS OFF) $query");
+		like($plan, qr/t_learned/, "$step: standby plans the learned index for: $query");
+		is($standby->safe_psql('postgres', "$settings $query"), $expected, "$step: standby equals primary: $query");
+	}
+}
+
+$primary->safe_psql('postgres', q{
+	CREATE TABLE t (k int8, v text);
+	INSERT INTO t SELECT g % 9000, 'v' || g FROM generate_series(1, 20000) g;
+	INSERT INTO t VALUES (NULL, 'n1'), (NULL, 'n2');
+	CREATE INDEX t_learned ON t USING learned (k) WITH (epsilon = 16);
+	ANALYZE t;
+});
+compare('build');
+
+$primary->safe_psql('postgres', q{INSERT INTO t SELECT g, 'new' FROM generate_series(5000, 12000) g; INSERT INTO t VALUES (NULL, 'n3')});
+compare('insert');
+
+$primary->safe_psql('postgres', q{DELETE FROM t WHERE k % 7 = 0});
+compare('delete');
+
+$primary->safe_psql('postgres', q{VACUUM t});
+compare('vacuum');
+
+$primary->safe_psql('postgres', q{SELECT learned_merge('t_learned')});
+compare('merge');
+
+$primary->safe_psql('postgres', q{UPDATE t SET k = k + 100000 WHERE k % 11 = 0; VACUUM t; SELECT learned_merge('t_learned')});
+compare('update, vacuum and merge');
+
+is($standby->safe_psql('postgres', q{SELECT learned_index_check('t_learned', true)}), '', 'standby index checks clean');
+
+$standby->stop;
+$primary->stop;
+done_testing();

@@ -1,0 +1,73 @@
+# kill -9 during concurrent inserts and during a merge: after restart the index checks clean and answers
+# as the sequential scan does. OMENDB_CRASH_CYCLES sets the number of cycles (3 by default; `make stress`
+# raises it).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $cycles = $ENV{OMENDB_CRASH_CYCLES} || 3;
+my $node = PostgreSQL::Test::Cluster->new('crash');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION omendb;
+	CREATE TABLE t (k int8, pad int);
+	INSERT INTO t SELECT g, g FROM generate_series(1, 50000) g;
+	CREATE INDEX t_learned ON t USING learned (k) WITH (hot_limit = 1000);
+});
+
+my $script = $node->basedir . '/insert.sql';
+PostgreSQL::Test::Utils::append_to_file($script, "INSERT INTO t SELECT (random() * 100000)::int8, 1 FROM generate_series(1, 20);\n");
+
+# kill -9 of the postmaster, then a restart once it and its children are gone (until then the lock file
+# and the shared memory are still in use).
+sub crash_and_restart
+{
+	$node->kill9;
+	for (1 .. 100)
+	{
+		return if $node->start(fail_ok => 1);
+		usleep(200_000);
+	}
+	BAIL_OUT('server did not restart after kill -9');
+}
+
+sub verify
+{
+	my ($label) = @_;
+	is($node->safe_psql('postgres', q{SELECT learned_index_check('t_learned', true)}), '', "$label: check clean");
+	my $seq = $node->safe_psql('postgres',
+		q{SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;
+		  SELECT count(*), sum(k) FROM t WHERE k BETWEEN 20000 AND 70000});
+	my $idx = $node->safe_psql('postgres',
+		q{SET enable_seqscan = off; SET enable_bitmapscan = off;
+		  SELECT count(*), sum(k) FROM t WHERE k BETWEEN 20000 AND 70000});
+	is($idx, $seq, "$label: index answers as the sequential scan");
+}
+
+for my $cycle (1 .. $cycles)
+{
+	# Concurrent inserts from two clients, killed mid-stream.
+	my $bench = IPC::Run::start(
+		[ 'pgbench', '-n', '-c', '2', '-j', '2', '-T', '30', '-f', $script, '-h', $node->host, '-p', $node->port, 'postgres' ],
+		'>', \my $out, '2>', \my $err);
+	usleep(1_500_000 + int(rand(1_000_000)));
+	crash_and_restart();
+	$bench->finish;
+	verify("cycle $cycle, inserts");
+
+	# A merge, killed while it writes the new run.
+	$node->safe_psql('postgres', q{INSERT INTO t SELECT (random() * 100000)::int8, 2 FROM generate_series(1, 30000)});
+	my $merge = $node->background_psql('postgres');
+	$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_learned');\n");
+	usleep(int(rand(300_000)));
+	crash_and_restart();
+	eval { $merge->quit };
+	verify("cycle $cycle, merge");
+}
+
+$node->stop;
+done_testing();
