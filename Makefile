@@ -75,7 +75,7 @@ test-tap: install
 			PG_REGRESS=$(PGXS_DIR)/src/test/regress/pg_regress \
 			OMENDB_CRASH_CYCLES="$$OMENDB_CRASH_CYCLES" OMENDB_CONCURRENCY_SECONDS="$$OMENDB_CONCURRENCY_SECONDS" \
 			OMENDB_RANDOM_ROUNDS="$$OMENDB_RANDOM_ROUNDS" \
-			prove -I $(PGXS_DIR)/src/test/perl test/t/*.pl; \
+			prove -I $(PGXS_DIR)/src/test/perl $${PROVE_TESTS:-test/t/*.pl}; \
 	else \
 		$(MAKE) -C pg_extension prove_installcheck; \
 	fi

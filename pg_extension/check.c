@@ -7,6 +7,7 @@
 
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xlog.h"
 #include "catalog/index.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -75,6 +76,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	Oid			heapoid = IndexGetRelation(indexoid, true);
 	Relation	heap,
 				index;
+	LOCKMODE	heap_lock;
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
 	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
@@ -88,8 +90,12 @@ learned_index_check(PG_FUNCTION_ARGS)
 
 	if (!OidIsValid(heapoid))
 		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("relation with OID %u is not an index", indexoid)));
-	/* With heapallindexed, writers must wait: a tuple inserted mid-check would look missing. */
-	heap = table_open(heapoid, heapallindexed ? ShareLock : AccessShareLock);
+	/*
+	 * With heapallindexed, writers must wait: a tuple inserted mid-check would look missing. A standby
+	 * takes no such locks (only replay writes there); check it when replay is idle.
+	 */
+	heap_lock = heapallindexed && !RecoveryInProgress() ? ShareLock : AccessShareLock;
+	heap = table_open(heapoid, heap_lock);
 	index = index_open(indexoid, AccessShareLock);
 	if (index->rd_indam->ambuild != learned_build)
 		ereport(ERROR,
@@ -99,7 +105,8 @@ learned_index_check(PG_FUNCTION_ARGS)
 	typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
 
 	/* Inserts and merges wait, so the metapage's counts hold while the pages are read. */
-	LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	if (!RecoveryInProgress())
+		LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
 	learned_read_meta(index, &meta);
 	if (meta.key_type != (uint32) learned_key_type_of(typid))
 		CORRUPT(index, "metapage key type %u does not match column type %s", meta.key_type, format_type_be(typid));
@@ -232,8 +239,9 @@ learned_index_check(PG_FUNCTION_ARGS)
 	}
 	PG_END_TRY();
 
-	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	if (!RecoveryInProgress())
+		UnlockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
 	index_close(index, AccessShareLock);
-	table_close(heap, heapallindexed ? ShareLock : AccessShareLock);
+	table_close(heap, heap_lock);
 	PG_RETURN_VOID();
 }

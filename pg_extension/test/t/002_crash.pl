@@ -26,10 +26,14 @@ PostgreSQL::Test::Utils::append_to_file($script, "INSERT INTO t SELECT (random()
 # and the shared memory are still in use).
 sub crash_and_restart
 {
+	my ($pid) = split /\n/, slurp_file($node->data_dir . '/postmaster.pid');
 	$node->kill9;
+	usleep(100_000) while kill(0, $pid);
 	for (1 .. 100)
 	{
 		return if $node->start(fail_ok => 1);
+		# A failed start leaves the old postmaster's pid behind; the node is down.
+		$node->{_pid} = undef;
 		usleep(200_000);
 	}
 	BAIL_OUT('server did not restart after kill -9');

@@ -14,11 +14,11 @@ $node->safe_psql('postgres', 'CREATE EXTENSION omendb');
 
 # Each type: a SQL expression for a random value (fed setseed-driven random()), and its extremes.
 my %types = (
-	int2 => [ q{(random() * 65535 - 32768)::int2}, [ '-32768', '32767', '0', '-1' ] ],
-	int4 => [ q{(random() * 4294967295 - 2147483648)::int4}, [ '-2147483648', '2147483647', '0' ] ],
-	int8 => [ q{((random() - 0.5) * 1.8e19)::int8}, [ '-9223372036854775808', '9223372036854775807', '0' ] ],
-	float4 => [ q{((random() - 0.5) * 1e30)::float4}, [ "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", '0', "'3.4028235e38'", "'-3.4028235e38'", "'1.4e-45'" ] ],
-	float8 => [ q{((random() - 0.5) * 1e300)::float8}, [ "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", '0', "'1.7976931348623157e308'", "'-1.7976931348623157e308'", "'5e-324'" ] ],
+	int2 => [ q{(random() * 65535 - 32768)::int2}, [ "'-32768'", "'32767'", "'0'", "'-1'" ] ],
+	int4 => [ q{(random() * 4294967295 - 2147483648)::int4}, [ "'-2147483648'", "'2147483647'", "'0'" ] ],
+	int8 => [ q{((random() - 0.5) * 1.8e19)::int8}, [ "'-9223372036854775808'", "'9223372036854775807'", "'0'" ] ],
+	float4 => [ q{((random() - 0.5) * 1e30)::float4}, [ "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", "'0'", "'3.4028235e38'", "'-3.4028235e38'", "'1.4e-45'" ] ],
+	float8 => [ q{((random() - 0.5) * 1e300)::float8}, [ "'NaN'", "'Infinity'", "'-Infinity'", "'-0'", "'0'", "'1.7976931348623157e308'", "'-1.7976931348623157e308'", "'5e-324'" ] ],
 	date => [ q{(date '2000-01-01' + (random() * 200000 - 100000)::int)}, [ "'infinity'", "'-infinity'", "'4713-01-01 BC'", "'5874897-12-31'" ] ],
 	timestamp => [ q{(timestamp '2000-01-01' + (random() - 0.5) * interval '100000 days')}, [ "'infinity'", "'-infinity'", "'4713-01-01 00:00:00 BC'", "'294276-12-31 23:59:59.999999'" ] ],
 	timestamptz => [ q{(timestamptz '2000-01-01 UTC' + (random() - 0.5) * interval '100000 days')}, [ "'infinity'", "'-infinity'", "'4713-01-01 00:00:00+00 BC'", "'294276-12-31 23:59:59.999999+00'" ] ],
@@ -28,7 +28,7 @@ my $seq = 'SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_i
 for my $type (sort keys %types)
 {
 	my ($random, $extremes) = @{ $types{$type} };
-	my $extreme_values = join(', ', map { "($_::$type)" } @$extremes);
+	my $extreme_values = join(', ', map { "(${_}::$type)" } @$extremes);
 	for my $round (1 .. $rounds)
 	{
 		my $seed = $round / ($rounds + 1);
@@ -56,7 +56,7 @@ for my $type (sort keys %types)
 			"SELECT md5(string_agg($text, ',')) FROM (SELECT k FROM r ORDER BY k DESC) s");
 		for my $probe (@probes)
 		{
-			push @queries, map { "SELECT count(*), count(DISTINCT k) FROM r WHERE k $_ $probe::$type" } ('=', '<', '<=', '>', '>=');
+			push @queries, map { "SELECT count(*), count(DISTINCT k) FROM r WHERE k $_ ${probe}::$type" } ('=', '<', '<=', '>', '>=');
 		}
 		my $batch = join('', map { "$_;\n" } @queries);
 		my $mismatches = 0;
