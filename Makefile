@@ -29,7 +29,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-c test-pg test-tap demo bench stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-c test-pg test-tap demo bench bench-pg stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, and the
 # Perl module the TAP tests use.
@@ -52,15 +52,16 @@ extension: swift
 install: extension
 	$(MAKE) -C pg_extension install
 
+# The pg_regress suite only; the TAP tests run from test-tap.
 installcheck:
-	$(MAKE) -C pg_extension installcheck
+	$(MAKE) -C pg_extension installcheck TAP_TESTS=
 
 test: test-swift test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
 	$(CLUSTER) start
-	$(MAKE) -C pg_extension installcheck || { cat pg_extension/test/regression.diffs 2>/dev/null | head -200; $(CLUSTER) stop; exit 1; }
+	$(MAKE) -C pg_extension installcheck TAP_TESTS= || { cat pg_extension/test/regression.diffs 2>/dev/null | head -200; $(CLUSTER) stop; exit 1; }
 	$(CLUSTER) stop
 
 # The TAP tests start their own clusters, which PostgreSQL refuses to do as root: as root they run as the
@@ -96,6 +97,14 @@ Tests/CABI/abi_test: Tests/CABI/abi_test.c Sources/LearnedIndexC/include/omendb_
 
 bench:
 	$(SWIFT) run -c release learned-bench --keys $(KEYS) --format markdown
+
+# learned against btree and BRIN on 10M-row tables (BENCH_ROWS, BENCH_SECONDS, BENCH_RUNS, BENCH_TABLES,
+# BENCH_INDEXES scale it); writes docs/benchmarks.md and docs/bench-pg.png.
+bench-pg: install
+	@dpkg -s python3-matplotlib >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib; }
+	benchmarks/bench-pg.sh
+	/usr/bin/python3 benchmarks/report-pg.py
 
 stress:
 	OMEN_TEST_OPERATIONS=2000000 $(SWIFT) test -c release --filter HotColdTests

@@ -14,6 +14,7 @@
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/rel.h"
 
 PG_FUNCTION_INFO_V1(learned_index_check);
@@ -89,7 +90,10 @@ learned_index_check(PG_FUNCTION_ARGS)
 	int64		position;
 
 	if (!OidIsValid(heapoid))
-		ereport(ERROR, (errcode(ERRCODE_WRONG_OBJECT_TYPE), errmsg("relation with OID %u is not an index", indexoid)));
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
+				 errhint("learned_index_check checks indexes created USING learned.")));
 	/*
 	 * With heapallindexed, writers must wait: a tuple inserted mid-check would look missing. A standby
 	 * takes no such locks (only replay writes there); check it when replay is idle.

@@ -25,7 +25,7 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	1
+#define LEARNED_LAYOUT_VERSION	2
 
 /* Page kinds, in the special space of every page. */
 #define LEARNED_PAGE_META		(1 << 0)

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# `make bench-pg`: learned (each model) against btree and BRIN on the same PostgreSQL 15 tables. Starts its
+# own cluster, loads each table once, and for each index in turn reports build time, size, pgbench TPS
+# (prepared, 1 and 2 clients, median of BENCH_RUNS runs of BENCH_SECONDS) for a one-row lookup, a
+# 1,000-row range count and ORDER BY ... LIMIT 10, and the TPS of appending time-series rows with the
+# index present. Writes benchmarks/results/pg.csv; benchmarks/report-pg.py turns it into the table in
+# docs/benchmarks.md and the chart docs/bench-pg.png.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROWS=${BENCH_ROWS:-10000000}
+SECONDS_PER_RUN=${BENCH_SECONDS:-5}
+RUNS=${BENCH_RUNS:-3}
+TABLES=${BENCH_TABLES:-"timeseries int8 lognormal dups"}
+INDEXES=${BENCH_INDEXES:-"btree brin pgm rmi linear"}
+OUT=benchmarks/results/pg.csv
+SETTINGS=("shared_buffers = 2GB" "maintenance_work_mem = 1GB" "work_mem = 64MB" "max_wal_size = 8GB"
+	"checkpoint_timeout = 30min" "synchronous_commit = on" "jit = off" "autovacuum = off")
+
+export OMENDB_PGDATA=${BENCH_PGDATA:-/tmp/omendb-bench} PGPORT=${BENCH_PORT:-54331} PGHOST=127.0.0.1 PGUSER=postgres
+export PGOPTIONS="-c client_min_messages=warning"
+pg_extension/test/cluster.sh start "${SETTINGS[@]}"
+trap 'pg_extension/test/cluster.sh stop' EXIT
+psql() { command psql -X -q -v ON_ERROR_STOP=1 -d postgres "$@"; }
+value() { psql -At -c "$1"; }
+psql -c "CREATE EXTENSION omendb"
+
+mkdir -p benchmarks/results
+echo "table,index,rows,build_ms,size_bytes,lookup_tps_c1,lookup_tps_c2,range_tps_c1,range_tps_c2,order_tps_c1,order_tps_c2,insert_tps_c1" > "$OUT"
+
+# The key of row i for each table: a deterministic function of i, so loads repeat exactly.
+key_expr() {
+	case $1 in
+	timeseries) echo "timestamptz '2024-01-01 00:00:00+00' + i * interval '1 second' + ((i * 7919) % 1000) * interval '1 millisecond'" ;;
+	int8) echo "hashint8extended(i, 42)" ;;
+	lognormal) echo "exp(2 * sqrt(-2 * ln(((hashint8extended(i, 1) & 2147483647) + 1) / 2147483649.0)) * cos(2 * pi() * ((hashint8extended(i, 2) & 2147483647) / 2147483648.0)))" ;;
+	dups) echo "(i / 1000)::int8" ;;
+	esac
+}
+key_type() { case $1 in timeseries) echo timestamptz ;; lognormal) echo float8 ;; *) echo int8 ;; esac; }
+
+# pgbench TPS, median of RUNS runs, for a script on the current index.
+tps() {
+	local clients=$1 script=$2 runs=()
+	for _ in $(seq "$RUNS"); do
+		runs+=("$(pgbench -n -M prepared -c "$clients" -j "$clients" -T "$SECONDS_PER_RUN" -f "$script" postgres 2>/dev/null |
+			sed -n 's/^tps = \([0-9.]*\) .*/\1/p')")
+	done
+	printf '%s\n' "${runs[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p"
+}
+
+work=$(mktemp -d)
+for table in $TABLES; do
+	echo "== $table: loading $ROWS rows"
+	psql -c "DROP TABLE IF EXISTS bench, probes, bounds" \
+		-c "CREATE TABLE bench (k $(key_type "$table") NOT NULL, payload int NOT NULL)" \
+		-c "INSERT INTO bench SELECT $(key_expr "$table"), i::int FROM generate_series(0, $ROWS - 1) AS i" \
+		-c "VACUUM ANALYZE bench"
+	# Existing keys to look up, and 1,000-row ranges [lo, hi] starting at random positions.
+	psql -c "CREATE TABLE probes AS SELECT row_number() OVER () AS id, k FROM (SELECT k FROM bench ORDER BY hashint8(payload) LIMIT 10000) s" \
+		-c "CREATE UNIQUE INDEX ON probes (id)" \
+		-c "CREATE TABLE bounds AS SELECT row_number() OVER () AS id, lo, hi FROM (SELECT k AS lo, lead(k, 999) OVER (ORDER BY k) AS hi, payload FROM bench) s WHERE hi IS NOT NULL AND hashint8(payload) % 1000 = 0 LIMIT 10000" \
+		-c "CREATE UNIQUE INDEX ON bounds (id)" -c "ANALYZE probes, bounds"
+	nprobes=$(value "SELECT count(*) FROM probes")
+	nbounds=$(value "SELECT count(*) FROM bounds")
+	printf '\\set i random(1, %s)\nSELECT payload FROM bench WHERE k = (SELECT k FROM probes WHERE id = :i);\n' "$nprobes" > "$work/lookup.sql"
+	printf '\\set i random(1, %s)\nSELECT count(*) FROM bench WHERE k BETWEEN (SELECT lo FROM bounds WHERE id = :i) AND (SELECT hi FROM bounds WHERE id = :i);\n' "$nbounds" > "$work/range.sql"
+	printf '\\set i random(1, %s)\nSELECT k FROM bench WHERE k >= (SELECT k FROM probes WHERE id = :i) ORDER BY k LIMIT 10;\n' "$nprobes" > "$work/order.sql"
+	printf "INSERT INTO bench VALUES (timestamptz '2100-01-01 00:00:00+00' + nextval('appended') * interval '1 second', 0);\n" > "$work/insert.sql"
+
+	for index in $INDEXES; do
+		case $index in
+		btree | brin) using="$index (k)" ;;
+		*) using="learned (k) WITH (model = ''$index'')" ;;
+		esac
+		build_ms=$(PGOPTIONS= value "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
+			EXECUTE 'CREATE INDEX bench_idx ON bench USING $using';
+			RAISE NOTICE '%', round(extract(epoch FROM clock_timestamp() - t0) * 1000, 1); END \$\$" 2>&1 | sed -n 's/.*NOTICE: *//p')
+		size=$(value "SELECT pg_relation_size('bench_idx')")
+		psql -c "ANALYZE bench" -c "CHECKPOINT"
+		# Every query must use the index under test, whatever the planner would prefer.
+		export PGOPTIONS="-c client_min_messages=warning -c enable_seqscan=off"
+		row="$table,$index,$ROWS,$build_ms,$size"
+		for script in lookup range order; do
+			for clients in 1 2; do row="$row,$(tps "$clients" "$work/$script.sql")"; done
+		done
+		insert=""
+		if [ "$table" = timeseries ]; then
+			psql -c "DROP SEQUENCE IF EXISTS appended" -c "CREATE SEQUENCE appended"
+			insert=$(tps 1 "$work/insert.sql")
+			psql -c "DELETE FROM bench WHERE k >= timestamptz '2100-01-01 00:00:00+00'" -c "VACUUM bench"
+		fi
+		export PGOPTIONS="-c client_min_messages=warning"
+		echo "$row,$insert" | tee -a "$OUT"
+		psql -c "DROP INDEX bench_idx"
+	done
+done
+rm -rf "$work"
+{
+	echo "machine: $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)"
+	echo "server: $(value 'SELECT version()')"
+	echo "settings: ${SETTINGS[*]}"
+	echo "command: BENCH_ROWS=$ROWS BENCH_SECONDS=$SECONDS_PER_RUN BENCH_RUNS=$RUNS BENCH_TABLES=\"$TABLES\" BENCH_INDEXES=\"$INDEXES\" make bench-pg"
+} > benchmarks/results/pg.env
+echo "wrote $OUT"

@@ -1,0 +1,51 @@
+--
+-- refusals: what a learned index cannot do is refused with an ERROR and a HINT saying what would work.
+--
+\set VERBOSITY default
+CREATE TABLE rf_t (i int, t text, n numeric, d date);
+INSERT INTO rf_t VALUES (1, 'a', 1.5, '2000-01-01');
+
+-- Unsupported key types, directly and through an expression.
+CREATE INDEX ON rf_t USING learned (t);
+CREATE INDEX ON rf_t USING learned (n);
+CREATE INDEX ON rf_t USING learned ((i::text));
+CREATE INDEX ON rf_t USING learned ((i::numeric));
+-- Two columns, UNIQUE, INCLUDE.
+CREATE INDEX ON rf_t USING learned (i, d);
+CREATE UNIQUE INDEX ON rf_t USING learned (i);
+CREATE INDEX ON rf_t USING learned (i) INCLUDE (d);
+-- DESC and NULLS FIRST: the index keeps one order and reads it backward for DESC.
+CREATE INDEX ON rf_t USING learned (i DESC);
+CREATE INDEX ON rf_t USING learned (i NULLS FIRST);
+CREATE INDEX ON rf_t USING learned (i DESC NULLS LAST);
+-- Bad options.
+CREATE INDEX ON rf_t USING learned (i) WITH (model = 'foo');
+CREATE INDEX ON rf_t USING learned (i) WITH (model = '');
+CREATE INDEX ON rf_t USING learned (i) WITH (epsilon = 0);
+CREATE INDEX ON rf_t USING learned (i) WITH (epsilon = 65537);
+CREATE INDEX ON rf_t USING learned (i) WITH (hot_limit = 0);
+CREATE INDEX rf_ok ON rf_t USING learned (i);
+ALTER INDEX rf_ok SET (model = 'btree');
+ALTER INDEX rf_ok SET (epsilon = -1);
+-- The accepted bounds work.
+CREATE INDEX rf_bounds ON rf_t USING learned (i) WITH (epsilon = 65536, hot_limit = 1);
+CREATE INDEX rf_expr ON rf_t USING learned ((i * 2));
+SELECT lt_index_ok('rf_bounds'), lt_index_ok('rf_expr');
+
+-- The functions refuse what is not a learned index, and keys they cannot look up.
+CREATE INDEX rf_btree ON rf_t (i);
+SELECT learned_merge('rf_btree');
+SELECT * FROM learned_index_info('rf_btree');
+SELECT learned_index_check('rf_btree');
+SELECT * FROM learned_segments('rf_btree');
+SELECT * FROM learned_explain_lookup('rf_btree', 1);
+SELECT learned_index_check('rf_t');
+SELECT * FROM learned_explain_lookup('rf_ok', NULL::int);
+SELECT * FROM learned_explain_lookup('rf_ok', 1.5::float8);
+SELECT * FROM learned_explain_lookup('rf_ok', 'x'::text);
+SELECT * FROM learned_explain_lookup('rf_ok', '2000-01-01'::date);
+
+-- Nothing was left behind by the refused statements.
+SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+WHERE x.indrelid = 'rf_t'::regclass ORDER BY 1;
+DROP TABLE rf_t;
