@@ -104,7 +104,7 @@ writer_flush(LearnedRunWriter *writer)
 	if (writer->count == 0)
 		return;
 	LearnedPageGetOpaque(writer->page)->count = writer->count;
-	((PageHeader) writer->page)->pd_lower = ((PageHeader) writer->page)->pd_upper;
+	((PageHeader) writer->page)->pd_lower = LEARNED_COLD_LOWER;
 
 	/* Non-null keys come first in a run; only they are learned. */
 	keys = writer->count - writer->page_nulls;

@@ -57,7 +57,9 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
  * at slot p % LEARNED_COLD_PER_PAGE: four arrays (normalised keys, heap TIDs, and two bits per entry).
  * A dead bit is set by VACUUM and WAL-logged: the heap TID is gone or about to be reused. A hint bit is
  * set by a scan that found the heap tuple dead to everyone (kill_prior_tuple): not logged, and ignored by
- * scans on a standby, whose snapshots may be older than the primary's horizon.
+ * scans on a standby, whose snapshots may be older than the primary's horizon. Hint bitmaps live in the
+ * page's hole (between pd_lower and pd_upper), which WAL never carries and consistency checks mask: a
+ * logged change to the page clears them, as losing a hint is harmless.
  */
 #define LEARNED_PAGE_DATA_SIZE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(LearnedPageOpaqueData)))
@@ -70,14 +72,18 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 	((ItemPointerData *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * sizeof(uint64)))
 #define LearnedColdDead(page) \
 	((uint8 *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData))))
-#define LearnedColdHints(page) (LearnedColdDead(page) + LEARNED_COLD_BITMAP_BYTES)
+#define LearnedColdHints(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES))
+/* pd_lower of a cold page: the end of the dead bitmap; the hints lie beyond, in the hole. */
+#define LEARNED_COLD_LOWER \
+	(MAXALIGN(SizeOfPageHeaderData) + LEARNED_COLD_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData)) + \
+	 LEARNED_COLD_BITMAP_BYTES)
 #define LearnedBitIsSet(bits, slot) ((((bits)[(slot) / 8]) >> ((slot) % 8)) & 1)
 #define LearnedBitSet(bits, slot) ((bits)[(slot) / 8] |= (uint8) (1 << ((slot) % 8)))
 
 /* Hot entries: appended in arrival order to a chain of pages, each page recording its key range. */
 #define LEARNED_HOT_NULL	(1 << 0)
 #define LEARNED_HOT_DEAD	(1 << 1)	/* as a cold dead bit: WAL-logged by VACUUM */
-#define LEARNED_HOT_HINT	(1 << 2)	/* as a cold hint bit: a scan's unlogged kill_prior_tuple */
 
 typedef struct LearnedHotEntry
 {
@@ -86,8 +92,20 @@ typedef struct LearnedHotEntry
 	uint8		flags;
 } LearnedHotEntry;
 
-#define LEARNED_HOT_PER_PAGE ((int) (LEARNED_PAGE_DATA_SIZE / sizeof(LearnedHotEntry)))
+/* Hint bits of hot entries, as on cold pages: in the hole, after room for every entry. */
+#define LEARNED_HOT_HINT_BYTES 64
+#define LEARNED_HOT_PER_PAGE \
+	((int) Min((LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES) / sizeof(LearnedHotEntry), LEARNED_HOT_HINT_BYTES * 8))
 #define LearnedHotEntries(page) ((LearnedHotEntry *) PageGetContents(page))
+#define LearnedHotHints(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES))
+
+/* A key and the heap TID it points to: what sorts hot entries and merges. */
+typedef struct LearnedKeyTid
+{
+	uint64		key;
+	ItemPointerData tid;
+} LearnedKeyTid;
 
 /* Model pages: a chain holding the serialised model followed by the cold page directory. */
 #define LEARNED_MODEL_PAYLOAD ((int) LEARNED_PAGE_DATA_SIZE)
@@ -186,6 +204,7 @@ extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, const
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
 									  const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, uint64 key);
 extern void learned_check_status(int status, const char *what);
+extern int	learned_compare_key_tid(const void *a, const void *b);
 extern LearnedOptions *learned_options(Relation index);
 extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
 

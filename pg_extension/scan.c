@@ -18,8 +18,7 @@
 /* A hot entry copied out of its page, with its location for kill_prior_tuple. */
 typedef struct HotItem
 {
-	uint64		key;
-	ItemPointerData tid;
+	LearnedKeyTid entry;		/* first, so learned_compare_key_tid sorts HotItems */
 	BlockNumber blkno;
 	uint16		offset;
 } HotItem;
@@ -143,17 +142,6 @@ compare_uint64(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-static int
-compare_hot(const void *a, const void *b)
-{
-	const HotItem *x = (const HotItem *) a;
-	const HotItem *y = (const HotItem *) b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
-}
-
 /* The normalised, sorted, distinct non-null elements of an array scan key. */
 static uint64 *
 array_keys(ScanKey key, int *count)
@@ -228,7 +216,7 @@ hot_lower_bound(const HotItem *items, int n, uint64 key)
 	{
 		int			mid = lo + (hi - lo) / 2;
 
-		if (items[mid].key < key)
+		if (items[mid].entry.key < key)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -277,7 +265,7 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 			HotItem    *item;
 
 			if ((entry->flags & LEARNED_HOT_DEAD) ||
-				((entry->flags & LEARNED_HOT_HINT) && !scan->xactStartedInRecovery))
+				(!scan->xactStartedInRecovery && LearnedBitIsSet(LearnedHotHints(page), i)))
 				continue;
 			if (entry->flags & LEARNED_HOT_NULL)
 			{
@@ -301,8 +289,8 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 				}
 				item = &so->hot[so->nhot++];
 			}
-			item->key = entry->key;
-			item->tid = entry->tid;
+			item->entry.key = entry->key;
+			item->entry.tid = entry->tid;
 			item->blkno = blkno;
 			item->offset = (uint16) i;
 		}
@@ -310,7 +298,7 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 		UnlockReleaseBuffer(buffer);
 	}
 	if (so->nhot > 1)
-		qsort(so->hot, so->nhot, sizeof(HotItem), compare_hot);
+		qsort(so->hot, so->nhot, sizeof(HotItem), learned_compare_key_tid);
 }
 
 /* Turns the scan keys into ranges of cold positions and hot items. */
@@ -486,9 +474,9 @@ kill_current(IndexScanDesc scan)
 		page = BufferGetPage(buffer);
 		entry = &LearnedHotEntries(page)[item->offset];
 		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < LearnedPageGetOpaque(page)->count &&
-			ItemPointerEquals(&entry->tid, &item->tid))
+			ItemPointerEquals(&entry->tid, &item->entry.tid))
 		{
-			entry->flags |= LEARNED_HOT_HINT;
+			LearnedBitSet(LearnedHotHints(page), item->offset);
 			MarkBufferDirtyHint(buffer, true);
 		}
 	}
@@ -532,9 +520,9 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 			cold_entry(scan, cold_position, &cold_key, &cold_tid, &dead);
 		/* Equal keys: cold entries come before hot ones, and the NULL section is cold then hot. */
 		if (forward)
-			take_cold = has_cold && (!has_hot || range->nulls || cold_key <= hot[hot_index].key);
+			take_cold = has_cold && (!has_hot || range->nulls || cold_key <= hot[hot_index].entry.key);
 		else
-			take_cold = has_cold && !(has_hot && (range->nulls || hot[hot_index].key >= cold_key));
+			take_cold = has_cold && !(has_hot && (range->nulls || hot[hot_index].entry.key >= cold_key));
 		if (take_cold)
 		{
 			cursor->cold += forward ? 1 : -1;
@@ -550,8 +538,8 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 			cursor->hot += forward ? 1 : -1;
 			cursor->current_cold = false;
 			cursor->current = hot_index;
-			*key = hot[hot_index].key;
-			*tid = hot[hot_index].tid;
+			*key = hot[hot_index].entry.key;
+			*tid = hot[hot_index].entry.tid;
 		}
 		*isnull = range->nulls;
 		return true;
@@ -646,7 +634,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 		}
 		for (i = range->hot_lo; i < range->hot_hi; i++)
 		{
-			tbm_add_tuples(tbm, &hot[i].tid, 1, false);
+			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, false);
 			count++;
 		}
 		CHECK_FOR_INTERRUPTS();

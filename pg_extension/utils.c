@@ -89,6 +89,18 @@ learned_denormalize(int key_type, uint64 key)
 	return (Datum) 0;
 }
 
+/* qsort order of LearnedKeyTid (or a struct that starts with one): by key, then by TID. */
+int
+learned_compare_key_tid(const void *a, const void *b)
+{
+	const LearnedKeyTid *x = (const LearnedKeyTid *) a;
+	const LearnedKeyTid *y = (const LearnedKeyTid *) b;
+
+	if (x->key != y->key)
+		return x->key < y->key ? -1 : 1;
+	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
 /* Raises the library's status as an ERROR (the library itself never raises). */
 void
 learned_check_status(int status, const char *what)
@@ -434,3 +446,9 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 	}
 	return (int64) lo;
 }
+
+/* The hint bitmaps must lie wholly in the hole, past everything WAL carries. */
+StaticAssertDecl(LEARNED_COLD_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES,
+				 "cold hint bitmap overlaps logged data");
+StaticAssertDecl(LEARNED_HOT_PER_PAGE * sizeof(LearnedHotEntry) + LEARNED_HOT_HINT_BYTES <= LEARNED_PAGE_DATA_SIZE,
+				 "hot hint bitmap overlaps entries");

@@ -13,24 +13,6 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-/* A live hot entry gathered for a merge. */
-typedef struct MergeItem
-{
-	uint64		key;
-	ItemPointerData tid;
-} MergeItem;
-
-static int
-compare_merge_items(const void *a, const void *b)
-{
-	const MergeItem *x = (const MergeItem *) a;
-	const MergeItem *y = (const MergeItem *) b;
-
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
-	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
-}
-
 /*
  * Marks dead every cold and hot entry whose heap tuple VACUUM removes, hinted or not: the mark is
  * WAL-logged because the heap TIDs may be reused, so a lost mark (on a standby, or after a crash) would
@@ -140,11 +122,11 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 
 /* Gathers the hot entries VACUUM has not marked dead (hinted ones stay: a standby may still need them):
  * values sorted by (key, TID), NULLs in chain order. */
-static MergeItem *
+static LearnedKeyTid *
 gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, ItemPointerData **nulls,
 		   int64 *nnulls)
 {
-	MergeItem  *values = palloc_extended(Max(meta->hot_count, 1) * sizeof(MergeItem), MCXT_ALLOC_HUGE);
+	LearnedKeyTid  *values = palloc_extended(Max(meta->hot_count, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
 	ItemPointerData *null_tids = palloc_extended(Max(meta->hot_count, 1) * sizeof(ItemPointerData),
 												 MCXT_ALLOC_HUGE);
 	BlockNumber blkno = meta->hot_head;
@@ -180,7 +162,7 @@ gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, Item
 		UnlockReleaseBuffer(buffer);
 	}
 	if (*nvalues > 1)
-		qsort(values, *nvalues, sizeof(MergeItem), compare_merge_items);
+		qsort(values, *nvalues, sizeof(LearnedKeyTid), learned_compare_key_tid);
 	*nulls = null_tids;
 	return values;
 }
@@ -235,7 +217,7 @@ learned_merge_index(Relation index)
 	LearnedRunWriter writer;
 	LearnedRunResult run;
 	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
-	MergeItem  *hot;
+	LearnedKeyTid  *hot;
 	ItemPointerData *hot_nulls;
 	int64		nhot,
 				nhot_nulls,
