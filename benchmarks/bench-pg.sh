@@ -53,7 +53,7 @@ for table in $TABLES; do
 	echo "== $table: loading $ROWS rows"
 	psql -c "DROP TABLE IF EXISTS bench, probes, bounds" \
 		-c "CREATE TABLE bench (k $(key_type "$table") NOT NULL, payload int NOT NULL)" \
-		-c "INSERT INTO bench SELECT $(key_expr "$table"), i::int FROM generate_series(0, $ROWS - 1) AS i" \
+		-c "INSERT INTO bench SELECT $(key_expr "$table"), i::int FROM generate_series(0::bigint, $ROWS - 1) AS i" \
 		-c "VACUUM ANALYZE bench"
 	# Existing keys to look up, and 1,000-row ranges [lo, hi] starting at random positions.
 	psql -c "CREATE TABLE probes AS SELECT row_number() OVER () AS id, k FROM (SELECT k FROM bench ORDER BY hashint8(payload) LIMIT 10000) s" \

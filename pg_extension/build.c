@@ -23,13 +23,26 @@
 #define LEARNED_PHASE_LOAD		2
 #define LEARNED_PHASE_TRAIN		3
 
+/*
+ * What the table scan collects. Entries stay in memory while they fit in maintenance_work_mem (with room
+ * for a radix sort's second buffer), and already-sorted input (a time series) needs no sort at all; past
+ * that they go to a tuplesort, which spills to disk.
+ */
 typedef struct LearnedBuildState
 {
-	Tuplesortstate *sort;
-	TupleTableSlot *slot;		/* what goes into the sort */
-	TupleTableSlot *sorted;		/* what comes out */
 	Oid			typid;
 	double		tuples;
+	LearnedKeyTid *items;		/* non-null entries, in memory */
+	int64		nitems;
+	int64		capacity;
+	int64		limit;			/* entries that fit in memory */
+	bool		ascending;		/* items arrived in key order */
+	ItemPointerData *nulls;
+	int64		nnulls;
+	int64		null_capacity;
+	Tuplesortstate *sort;		/* once spilled */
+	TupleDesc	sortdesc;
+	TupleTableSlot *slot;		/* what goes into the sort */
 } LearnedBuildState;
 
 /* Names the build phases for pg_stat_progress_create_index. */
@@ -277,29 +290,129 @@ learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int mode
 	meta->max_window = run->max_window;
 }
 
-/*
- * Table scan callback: every heap tuple goes into the sort as (normalised key, TID), NULLs included.
- * The key is stored as the int8 whose signed order is the key's unsigned order, so the sort can use the
- * built-in int8 and tid comparisons, NULLs last.
- */
+/* The int8 whose signed order is a key's unsigned order, so the tuplesort can use int8 comparisons. */
+#define KEY_TO_SORTABLE(key) ((int64) ((key) ^ ((uint64) 1 << 63)))
+#define SORTABLE_TO_KEY(value) ((uint64) (value) ^ ((uint64) 1 << 63))
+
+/* Puts one entry into the tuplesort, NULLs last. */
 static void
-build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *state)
+sort_put(LearnedBuildState *build, uint64 key, ItemPointer tid, bool isnull)
 {
-	LearnedBuildState *build = (LearnedBuildState *) state;
 	TupleTableSlot *slot = build->slot;
 
 	ExecClearTuple(slot);
-	slot->tts_isnull[0] = isnull[0];
-	slot->tts_values[0] = isnull[0] ? (Datum) 0 :
-		Int64GetDatum((int64) (learned_normalize(build->typid, values[0]) ^ ((uint64) 1 << 63)));
+	slot->tts_isnull[0] = isnull;
+	slot->tts_values[0] = isnull ? (Datum) 0 : Int64GetDatum(KEY_TO_SORTABLE(key));
 	slot->tts_isnull[1] = false;
 	slot->tts_values[1] = PointerGetDatum(tid);
 	ExecStoreVirtualTuple(slot);
 	tuplesort_puttupleslot(build->sort, slot);
-	build->tuples += 1;
 }
 
-/* Builds the index: sort by the type's own btree order, then write the run and train as pages fill. */
+/* Moves everything collected so far into a tuplesort: the table is larger than memory allows. */
+static void
+spill(LearnedBuildState *build)
+{
+	AttrNumber	columns[2] = {1, 2};
+	Oid			operators[2] = {Int8LessOperator, TIDLessOperator};
+	Oid			collations[2] = {InvalidOid, InvalidOid};
+	bool		nullsfirst[2] = {false, false};
+	int64		i;
+
+	build->sortdesc = CreateTemplateTupleDesc(2);
+	TupleDescInitEntry(build->sortdesc, 1, "key", INT8OID, -1, 0);
+	TupleDescInitEntry(build->sortdesc, 2, "tid", TIDOID, -1, 0);
+	build->slot = MakeSingleTupleTableSlot(build->sortdesc, &TTSOpsVirtual);
+	build->sort = tuplesort_begin_heap(build->sortdesc, 2, columns, operators, collations, nullsfirst,
+									   maintenance_work_mem, NULL, TUPLESORT_NONE);
+	for (i = 0; i < build->nitems; i++)
+		sort_put(build, build->items[i].key, &build->items[i].tid, false);
+	for (i = 0; i < build->nnulls; i++)
+		sort_put(build, 0, &build->nulls[i], true);
+	pfree(build->items);
+	pfree(build->nulls);
+	build->items = NULL;
+	build->nulls = NULL;
+}
+
+/* Table scan callback: every heap tuple becomes an entry (normalised key, TID), NULLs included. */
+static void
+build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *state)
+{
+	LearnedBuildState *build = (LearnedBuildState *) state;
+	uint64		key = isnull[0] ? 0 : learned_normalize(build->typid, values[0]);
+
+	build->tuples += 1;
+	if (build->sort == NULL && build->nitems + build->nnulls >= build->limit)
+		spill(build);
+	if (build->sort)
+		sort_put(build, key, tid, isnull[0]);
+	else if (isnull[0])
+	{
+		if (build->nnulls == build->null_capacity)
+		{
+			build->null_capacity *= 2;
+			build->nulls = repalloc_huge(build->nulls, build->null_capacity * sizeof(ItemPointerData));
+		}
+		build->nulls[build->nnulls++] = *tid;
+	}
+	else
+	{
+		if (build->nitems == build->capacity)
+		{
+			build->capacity *= 2;
+			build->items = repalloc_huge(build->items, build->capacity * sizeof(LearnedKeyTid));
+		}
+		if (build->nitems > 0 && key < build->items[build->nitems - 1].key)
+			build->ascending = false;
+		build->items[build->nitems].key = key;
+		build->items[build->nitems].tid = *tid;
+		build->nitems++;
+	}
+}
+
+/* Sorts entries by key: an LSD radix sort over 16-bit digits, skipping digits every key shares. */
+static void
+radix_sort(LearnedKeyTid *items, int64 n)
+{
+	LearnedKeyTid *scratch = palloc_extended(Max(n, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
+	int64	   *counts = palloc0(4 * 65536 * sizeof(int64));
+	LearnedKeyTid *from = items,
+			   *to = scratch;
+	int64		i;
+	int			digit;
+
+	for (i = 0; i < n; i++)
+		for (digit = 0; digit < 4; digit++)
+			counts[digit * 65536 + ((items[i].key >> (16 * digit)) & 0xFFFF)]++;
+	for (digit = 0; digit < 4; digit++)
+	{
+		int64	   *count = counts + digit * 65536;
+		int64		offset = 0;
+		int			bucket;
+
+		if (count[(items[0].key >> (16 * digit)) & 0xFFFF] == n)
+			continue;
+		for (bucket = 0; bucket < 65536; bucket++)
+		{
+			int64		c = count[bucket];
+
+			count[bucket] = offset;
+			offset += c;
+		}
+		for (i = 0; i < n; i++)
+			to[count[(from[i].key >> (16 * digit)) & 0xFFFF]++] = from[i];
+		from = to;
+		to = from == items ? scratch : items;
+		CHECK_FOR_INTERRUPTS();
+	}
+	if (from != items)
+		memcpy(items, from, n * sizeof(LearnedKeyTid));
+	pfree(scratch);
+	pfree(counts);
+}
+
+/* Builds the index: collect and sort the entries, then write the run and train as pages fill. */
 IndexBuildResult *
 learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 {
@@ -313,11 +426,6 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	double		reltuples;
 	Buffer		metabuf;
 	uint64		done = 0;
-	TupleDesc	sortdesc = CreateTemplateTupleDesc(2);
-	AttrNumber	sortcols[2] = {1, 2};
-	Oid			sortops[2] = {Int8LessOperator, TIDLessOperator};
-	Oid			collations[2] = {InvalidOid, InvalidOid};
-	bool		nullsfirst[2] = {false, false};
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
@@ -337,34 +445,60 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	MarkBufferDirty(metabuf);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_LOAD);
-	TupleDescInitEntry(sortdesc, 1, "key", INT8OID, -1, 0);
-	TupleDescInitEntry(sortdesc, 2, "tid", TIDOID, -1, 0);
-	build.tuples = 0;
+	memset(&build, 0, sizeof(build));
 	build.typid = typid;
-	build.slot = MakeSingleTupleTableSlot(sortdesc, &TTSOpsVirtual);
-	build.sorted = MakeSingleTupleTableSlot(sortdesc, &TTSOpsMinimalTuple);
-	build.sort = tuplesort_begin_heap(sortdesc, 2, sortcols, sortops, collations, nullsfirst,
-									  maintenance_work_mem, NULL, TUPLESORT_NONE);
+	build.ascending = true;
+	/* Half of maintenance_work_mem for the entries, half for the radix sort's second buffer. */
+	build.limit = Max((int64) maintenance_work_mem * 1024 / (2 * (int64) sizeof(LearnedKeyTid)), 1024);
+	build.capacity = 1024;
+	build.items = palloc_extended(build.capacity * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
+	build.null_capacity = 64;
+	build.nulls = palloc(build.null_capacity * sizeof(ItemPointerData));
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, build_callback, &build, NULL);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) build.tuples);
-	tuplesort_performsort(build.sort);
+
+	if (build.sort)
+		tuplesort_performsort(build.sort);
+	else if (!build.ascending)
+		radix_sort(build.items, build.nitems);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_TRAIN);
 	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false);
-	while (tuplesort_gettupleslot(build.sort, true, false, build.sorted, NULL))
+	if (build.sort)
 	{
-		bool		isnull;
-		Datum		value = slot_getattr(build.sorted, 1, &isnull);
-		bool		tidnull;
-		ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(build.sorted, 2, &tidnull));
+		TupleTableSlot *sorted = MakeSingleTupleTableSlot(build.sortdesc, &TTSOpsMinimalTuple);
 
-		learned_writer_add(&writer, isnull ? 0 : (uint64) DatumGetInt64(value) ^ ((uint64) 1 << 63), tid, isnull);
-		if (++done % 10000 == 0)
-			pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+		while (tuplesort_gettupleslot(build.sort, true, false, sorted, NULL))
+		{
+			bool		isnull;
+			bool		tidnull;
+			Datum		value = slot_getattr(sorted, 1, &isnull);
+			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(sorted, 2, &tidnull));
+
+			learned_writer_add(&writer, isnull ? 0 : SORTABLE_TO_KEY(DatumGetInt64(value)), tid, isnull);
+			if (++done % 10000 == 0)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+		}
+		tuplesort_end(build.sort);
+		ExecDropSingleTupleTableSlot(sorted);
+		ExecDropSingleTupleTableSlot(build.slot);
 	}
-	tuplesort_end(build.sort);
-	ExecDropSingleTupleTableSlot(build.slot);
-	ExecDropSingleTupleTableSlot(build.sorted);
+	else
+	{
+		int64		i;
+
+		for (i = 0; i < build.nitems; i++)
+		{
+			learned_writer_add(&writer, build.items[i].key, &build.items[i].tid, false);
+			if (++done % 10000 == 0)
+				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
+		}
+		for (i = 0; i < build.nnulls; i++)
+			learned_writer_add(&writer, 0, &build.nulls[i], true);
+		done += build.nnulls;
+		pfree(build.items);
+		pfree(build.nulls);
+	}
 	learned_writer_finish(&writer, &run);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 

@@ -70,6 +70,8 @@ typedef struct LearnedScanOpaqueData
 	LearnedColdPageCopy *copy;
 	ScanCursor	cursor;
 	ScanCursor	mark;
+	IndexTuple	value_itup;		/* index-only scans: one tuple per scan, its key overwritten */
+	IndexTuple	null_itup;
 } LearnedScanOpaqueData;
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;
@@ -114,6 +116,9 @@ learned_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	unpin_guard(so->guard);
 	MemoryContextReset(so->cxt);
 	so->prepared = false;
+	so->value_itup = NULL;
+	so->null_itup = NULL;
+	scan->xs_itup = NULL;
 	so->ranges = NULL;
 	so->nranges = 0;
 	so->nhot = 0;
@@ -546,6 +551,33 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 	}
 }
 
+/*
+ * The index tuple of an index-only scan. Returned keys are fixed-width and by value (amcanreturn allows
+ * integers and datetimes only), so one tuple is formed per scan and its key overwritten in place,
+ * instead of a palloc per row.
+ */
+static IndexTuple
+returned_tuple(IndexScanDesc scan, uint64 key, bool isnull)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	TupleDesc	desc = RelationGetDescr(scan->indexRelation);
+	Datum		value = isnull ? (Datum) 0 : learned_denormalize(so->key_type, key);
+	IndexTuple *slot = isnull ? &so->null_itup : &so->value_itup;
+
+	scan->xs_itupdesc = desc;
+	if (*slot == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(so->cxt);
+
+		*slot = index_form_tuple(desc, &value, &isnull);
+		MemoryContextSwitchTo(old);
+	}
+	else if (!isnull)
+		store_att_byval((char *) *slot + IndexInfoFindDataOffset((*slot)->t_info), value,
+						TupleDescAttr(desc, 0)->attlen);
+	return *slot;
+}
+
 /* Returns the next matching entry in dir. */
 bool
 learned_gettuple(IndexScanDesc scan, ScanDirection dir)
@@ -591,14 +623,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	scan->xs_heaptid = tid;
 	scan->xs_recheck = false;
 	if (scan->xs_want_itup)
-	{
-		Datum		value = isnull ? (Datum) 0 : learned_denormalize(so->key_type, key);
-
-		if (scan->xs_itup)
-			pfree(scan->xs_itup);
-		scan->xs_itup = index_form_tuple(RelationGetDescr(scan->indexRelation), &value, &isnull);
-		scan->xs_itupdesc = RelationGetDescr(scan->indexRelation);
-	}
+		scan->xs_itup = returned_tuple(scan, key, isnull);
 	return true;
 }
 

@@ -17,6 +17,4 @@ public enum LearnedIndexError: Error, Equatable, Sendable {
     case checksumMismatch
     /// A serialised blob passed its checksum but describes an impossible structure.
     case corrupt
-    /// A caller-supplied buffer is too small for the result.
-    case bufferTooSmall(needed: Int)
 }

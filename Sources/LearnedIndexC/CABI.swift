@@ -17,7 +17,6 @@ enum Status: Int32 {
         case .unsupportedVersion: self = .version
         case .checksumMismatch: self = .checksum
         case .corrupt: self = .corrupt
-        case .bufferTooSmall: self = .bufferTooSmall
         }
     }
 }
