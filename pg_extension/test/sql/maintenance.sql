@@ -153,3 +153,16 @@ SELECT * FROM m_step('m_temp', 'm_temp_v');
 TRUNCATE m_unlogged, m_temp;
 SELECT * FROM m_info('m_unlogged_v');
 SELECT * FROM m_info('m_temp_v');
+
+-- A build larger than maintenance_work_mem goes through the tuplesort instead of the in-memory radix
+-- sort (1MB holds 32,768 entries; this table has 50,000 keys in a scrambled order, and 3 NULLs).
+CREATE TABLE m_big (id int, v int8) WITH (autovacuum_enabled = false);
+INSERT INTO m_big SELECT g, (g * 7919) % 50000 FROM generate_series(1, 50000) g;
+INSERT INTO m_big VALUES (50001, NULL), (50002, NULL), (50003, NULL);
+SET maintenance_work_mem = '1MB';
+CREATE INDEX m_big_v ON m_big USING learned (v);
+RESET maintenance_work_mem;
+ANALYZE m_big;
+-- 50000, 3, 0, 0, t.
+SELECT * FROM m_info('m_big_v');
+SELECT * FROM m_step('m_big', 'm_big_v');
