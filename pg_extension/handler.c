@@ -154,8 +154,9 @@ learned_options(Relation index)
 
 /*
  * The cost of a scan: the generic estimate of the matching entries and their pages, plus what a lookup
- * really reads here: the metapage, the model's window (at most max_window entries, a page or two) and
- * every hot page, for each of the scan's key intervals.
+ * reads beyond them for each key interval: the chance that the model's window (max_window entries)
+ * straddles a second cold page, every hot page, and the comparisons of the window search and of the hot
+ * entries. The metapage and the model are cached, as btree's metapage and upper levels are.
  */
 void
 learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *indexStartupCost,
@@ -166,8 +167,8 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	GenericCosts costs;
 	LearnedMetaPageData meta;
 	Relation	rel;
-	double		window_pages;
 	double		lookup_pages;
+	double		lookup_cpu;
 	double		spc_random_page_cost;
 	VariableStatData vardata;
 	double		correlation = 0;
@@ -180,11 +181,10 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	index_close(rel, NoLock);
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 
-	window_pages = meta.cold_count > 0 ? ceil((double) Max(meta.max_window, 1) / LEARNED_COLD_PER_PAGE) + 1 : 0;
-	lookup_pages = 1 + window_pages + meta.hot_pages;
-	costs.indexStartupCost += lookup_pages * spc_random_page_cost * costs.num_sa_scans +
-		(log2(Max(meta.max_window, 2)) + (double) meta.hot_count) * cpu_operator_cost * costs.num_sa_scans;
-	costs.indexTotalCost += costs.indexStartupCost;
+	lookup_pages = (double) meta.max_window / LEARNED_COLD_PER_PAGE + meta.hot_pages;
+	lookup_cpu = (log2(Max(meta.max_window, 2)) + (double) meta.hot_count) * cpu_operator_cost;
+	costs.indexStartupCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
+	costs.indexTotalCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 
 	/* Entries come back in key order: the heap's correlation with the key is the index's. */
 	MemSet(&vardata, 0, sizeof(vardata));

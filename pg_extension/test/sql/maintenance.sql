@@ -166,3 +166,10 @@ ANALYZE m_big;
 -- 50000, 3, 0, 0, t.
 SELECT * FROM m_info('m_big_v');
 SELECT * FROM m_step('m_big', 'm_big_v');
+
+-- A cancelled CREATE INDEX stops and leaves no index behind.
+CREATE TABLE m_cancel AS SELECT g::int8 AS v FROM generate_series(1, 300000) g;
+SET statement_timeout = '1ms';
+CREATE INDEX m_cancel_v ON m_cancel USING learned (v);
+RESET statement_timeout;
+SELECT count(*) AS leftover FROM pg_class WHERE relname = 'm_cancel_v';
