@@ -1,4 +1,6 @@
 # OmenDB top level: builds the Swift library, then the PostgreSQL extension that links it.
+#   make setup          installs PostgreSQL 15, its headers and libipc-run-perl if missing (every
+#                       target that needs them runs it first)
 #   make                the Swift archive (release) and the extension
 #   make install        installs the extension into the pg_config on PATH
 #   make installcheck   the pg_regress suite, against the server in PGHOST/PGPORT
@@ -46,7 +48,7 @@ all: extension
 swift:
 	$(SWIFT) build -c release --product LearnedIndex
 
-extension: swift
+extension: setup swift
 	$(MAKE) -C pg_extension
 
 install: extension
@@ -56,7 +58,7 @@ install: extension
 installcheck:
 	$(MAKE) -C pg_extension installcheck TAP_TESTS=
 
-test: test-swift test-c test-pg test-tap
+test: setup test-swift test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
