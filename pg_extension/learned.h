@@ -190,15 +190,12 @@ extern const char *learned_model_name(int kind);
 extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
-extern Oid	learned_key_type_oid(int key_type);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
 extern void learned_init_page(Page page, uint16 flags);
 extern void learned_fill_meta(Relation index, Page page, int key_type);
 extern Buffer learned_new_buffer(Relation index);
 extern LearnedModelRef *learned_pin_model(Relation index, const LearnedMetaPageData *meta);
 extern void learned_unpin_model(LearnedModelRef *ref);
-extern void learned_cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
-							  LearnedColdPageCopy *copy, int64 page_index);
 extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
 							   LearnedColdPageCopy *copy, int64 position);
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,

@@ -33,16 +33,6 @@ learned_key_type_of(Oid typid)
 	return 0;
 }
 
-/* The type OID of an OMEN_KEY_* value. */
-Oid
-learned_key_type_oid(int key_type)
-{
-	static const Oid oids[] = {InvalidOid, INT2OID, INT4OID, INT8OID, FLOAT4OID, FLOAT8OID, DATEOID,
-	TIMESTAMPOID, TIMESTAMPTZOID};
-
-	return key_type >= 1 && key_type <= OMEN_KEY_TIMESTAMPTZ ? oids[key_type] : InvalidOid;
-}
-
 /*
  * The order-preserving uint64 of a datum of type typid. Integers of every width share one key space, as
  * do float4 and float8, so cross-type comparisons within a family need no conversion.
@@ -372,8 +362,8 @@ learned_unpin_model(LearnedModelRef *ref)
 }
 
 /* Copies cold page page_index into copy. */
-void
-learned_cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+static void
+cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
 				  LearnedColdPageCopy *copy, int64 page_index)
 {
 	Buffer		buffer;
@@ -414,7 +404,7 @@ learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPa
 	int64		page_index = position / LEARNED_COLD_PER_PAGE;
 
 	if (copy->page_index != page_index)
-		learned_cold_load(index, ref, meta, copy, page_index);
+		cold_load(index, ref, meta, copy, page_index);
 	return copy->keys[position % LEARNED_COLD_PER_PAGE];
 }
 
