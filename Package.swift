@@ -18,6 +18,7 @@ let package = Package(
             dependencies: ["LearnedIndex"],
             exclude: ["include"]
         ),
+        .target(name: "OmenEngine", dependencies: ["LearnedIndex"]),
         .target(name: "Datasets"),
         .executableTarget(
             name: "learned-bench",
@@ -28,5 +29,6 @@ let package = Package(
             path: "benchmarks/learned-bench"
         ),
         .testTarget(name: "LearnedIndexTests", dependencies: ["LearnedIndex", "Datasets"]),
+        .testTarget(name: "OmenEngineTests", dependencies: ["OmenEngine"]),
     ]
 )

@@ -1,0 +1,122 @@
+import LearnedIndex
+
+/// A table's live state: its schema, hot buffer and segments (oldest first).
+final class TableState {
+    let id: UInt32
+    let schema: TableSchema
+    var memtable: MemTable
+    var segments: [Segment] = []
+
+    init(id: UInt32, schema: TableSchema) {
+        self.id = id
+        self.schema = schema
+        self.memtable = MemTable(schema: schema)
+    }
+
+    /// The largest key in the table in any version, if any.
+    var maxKey: Int64? {
+        let segmentMax = segments.map(\.maxKey).max()
+        switch (memtable.maxKey, segmentMax) {
+        case (let a?, let b?): return max(a, b)
+        case (let a?, nil): return a
+        case (nil, let b): return b
+        }
+    }
+}
+
+/// The manifest: the catalog, the live segments of every table, and where log replay starts. Replaced
+/// atomically (temporary file, fsync, rename) at every checkpoint and compaction.
+struct Manifest {
+    static let magic: UInt32 = 0x464D_4D4F  // "OMMF"
+    static let version: UInt16 = 1
+    static let fileName = "MANIFEST"
+
+    struct Table {
+        var id: UInt32
+        var schema: TableSchema
+        var segments: [UInt64]
+    }
+
+    var nextTransaction: TransactionID = 2
+    var nextTable: UInt32 = 1
+    var nextSegment: UInt64 = 1
+    var replayStart = LogPosition(file: 1, offset: 0)
+    var tables: [Table] = []
+
+    func encoded() -> [UInt8] {
+        var body = ByteWriter()
+        body.u32(Self.magic)
+        body.u16(Self.version)
+        body.u64(nextTransaction)
+        body.u32(nextTable)
+        body.u64(nextSegment)
+        body.u64(replayStart.raw)
+        body.varint(UInt64(tables.count))
+        for table in tables {
+            body.u32(table.id)
+            Self.encode(table.schema, into: &body)
+            body.varint(UInt64(table.segments.count))
+            for segment in table.segments { body.u64(segment) }
+        }
+        var file = ByteWriter()
+        file.block(body.bytes)
+        return file.bytes
+    }
+
+    init() {}
+
+    init(decoding bytes: [UInt8]) throws(EngineError) {
+        var file = ByteReader(bytes, file: Self.fileName)
+        var body = try file.block()
+        guard file.isAtEnd else { throw file.corrupt("bytes after the manifest") }
+        guard try body.u32() == Self.magic else { throw body.corrupt("not a manifest") }
+        let version = try body.u16()
+        guard version == Self.version else { throw body.corrupt("manifest version \(version) is not \(Self.version)") }
+        nextTransaction = try body.u64()
+        nextTable = try body.u32()
+        nextSegment = try body.u64()
+        replayStart = LogPosition(raw: try body.u64())
+        let count = try body.count(limit: body.remaining)
+        for _ in 0..<count {
+            let id = try body.u32()
+            let schema = try Self.decodeSchema(&body)
+            let segmentCount = try body.count(limit: body.remaining / 8)
+            var segments: [UInt64] = []
+            for _ in 0..<segmentCount { segments.append(try body.u64()) }
+            tables.append(Table(id: id, schema: schema, segments: segments))
+        }
+    }
+
+    static func encode(_ schema: TableSchema, into writer: inout ByteWriter) {
+        writer.string(schema.name)
+        writer.varint(UInt64(schema.columns.count))
+        for column in schema.columns {
+            writer.string(column.name)
+            writer.u8(column.type.rawValue)
+            writer.u8(column.nullable ? 1 : 0)
+        }
+        writer.varint(UInt64(schema.primaryKey))
+    }
+
+    static func decodeSchema(_ reader: inout ByteReader) throws(EngineError) -> TableSchema {
+        let name = try reader.string()
+        let count = try reader.count(limit: reader.remaining)
+        var columns: [Column] = []
+        for _ in 0..<count {
+            let columnName = try reader.string()
+            guard let type = ColumnType(rawValue: try reader.u8()) else { throw reader.corrupt("unknown column type") }
+            columns.append(Column(columnName, type, nullable: try reader.u8() == 1))
+        }
+        let key = try reader.count(limit: max(0, count - 1))
+        do {
+            return try TableSchema(name: name, columns: columns, primaryKey: columns[key].name)
+        } catch {
+            throw reader.corrupt("table definition: \(error)")
+        }
+    }
+}
+
+/// Log record kinds.
+enum LogRecord: UInt8 {
+    case createTable = 1, dropTable, commit
+}

@@ -1,0 +1,496 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import LearnedIndex
+
+/// An embedded database for ordered data: a directory holding a write-ahead log, a manifest and
+/// immutable segment files, opened by one process at a time. Thread-safe: any number of threads may run
+/// transactions at once; each `Transaction` belongs to one thread at a time.
+public final class Database: @unchecked Sendable {
+    public struct Options: Sendable {
+        /// Hot rows per table that trigger a flush to a segment at commit.
+        public var flushThreshold = 1 << 20
+        /// Segments per table that start a background compaction.
+        public var compactionTrigger = 4
+        public var backgroundCompaction = true
+        public init() {}
+    }
+
+    /// The transaction id of everything recovered from the log: committed before any live snapshot.
+    static let recoveredTransaction: TransactionID = 1
+
+    public let path: String
+    let options: Options
+    private var directoryLock: DirectoryLock?
+    /// Guards everything below and every table's state.
+    let state = Monitor()
+    private var wal: WriteAheadLog!
+    var tables: [UInt32: TableState] = [:]
+    var tableIDs: [String: UInt32] = [:]
+    private var nextTransaction: TransactionID = 2
+    private var nextTable: UInt32 = 1
+    private var nextSegment: UInt64 = 1
+    private var replayStart = LogPosition(file: 1, offset: 0)
+    /// Running transactions and the xmin of each one's snapshot.
+    private var running: [TransactionID: TransactionID] = [:]
+    /// Transactions whose commit record could not be made durable.
+    private var failed: Set<TransactionID> = []
+    /// Segment files being written outside the lock (not yet in the manifest, not to be cleaned up).
+    private var segmentsInProgress: Set<UInt64> = []
+    private var isClosed = false
+    private var compactor: BackgroundWorker?
+    /// The last error of a background compaction, if any.
+    public private(set) var backgroundError: EngineError?
+
+    /// Opens (creating if absent) the database in directory `path`, replaying its log.
+    public static func open(_ path: String, options: Options = Options()) throws(EngineError) -> Database {
+        try Database(path: path, options: options)
+    }
+
+    private init(path: String, options: Options) throws(EngineError) {
+        self.path = path
+        self.options = options
+        try Files.makeDirectory(path)
+        directoryLock = try DirectoryLock(directory: path)
+        let manifestPath = path + "/" + Manifest.fileName
+        let manifest: Manifest
+        if Files.exists(manifestPath) {
+            manifest = try Manifest(decoding: try Files.read(manifestPath))
+        } else {
+            manifest = Manifest()
+            try Files.replace(manifestPath, with: manifest.encoded(), directory: path)
+        }
+        nextTransaction = manifest.nextTransaction
+        nextTable = manifest.nextTable
+        nextSegment = manifest.nextSegment
+        replayStart = manifest.replayStart
+        for entry in manifest.tables {
+            let table = TableState(id: entry.id, schema: entry.schema)
+            for id in entry.segments {
+                table.segments.append(try Segment.load(id: id, tableID: entry.id, schema: entry.schema, directory: path))
+            }
+            tables[entry.id] = table
+            tableIDs[entry.schema.name] = entry.id
+        }
+        let end = try WriteAheadLog.replay(directory: path, from: replayStart) { (reader, end) throws(EngineError) in
+            let start = LogPosition(file: end.file, offset: end.offset - UInt64(reader.bytes.count) - 8)
+            try self.apply(&reader, start: start)
+        }
+        wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
+        try state.withLock { () throws(EngineError) in try removeUnusedFiles() }
+        if options.backgroundCompaction {
+            compactor = BackgroundWorker { [unowned self] table in
+                do throws(EngineError) { try self.compact(tableID: table) } catch { self.noteBackground(error) }
+            }
+        }
+    }
+
+    /// Applies one log record during recovery.
+    private func apply(_ reader: inout ByteReader, start: LogPosition) throws(EngineError) {
+        guard let kind = LogRecord(rawValue: try reader.u8()) else { throw reader.corrupt("unknown log record") }
+        switch kind {
+        case .createTable:
+            let id = try reader.u32()
+            let schema = try Manifest.decodeSchema(&reader)
+            if tables[id] == nil && id >= nextTable {
+                tables[id] = TableState(id: id, schema: schema)
+                tableIDs[schema.name] = id
+            }
+            nextTable = max(nextTable, id + 1)
+        case .dropTable:
+            let id = try reader.u32()
+            if let table = tables.removeValue(forKey: id) { tableIDs[table.schema.name] = nil }
+            nextTable = max(nextTable, id + 1)
+        case .commit:
+            let transaction = try reader.u64()
+            nextTransaction = max(nextTransaction, transaction + 1)
+            let tableCount = try reader.count(limit: reader.remaining)
+            for _ in 0..<tableCount {
+                let id = try reader.u32()
+                let length = try reader.count(limit: reader.remaining)
+                var section = ByteReader(Array(try reader.bytes(length)), file: reader.file,
+                                         base: reader.base + reader.offset - length)
+                // A table dropped before the checkpoint that replay starts behind: nothing to apply.
+                guard let table = tables[id] else { continue }
+                let count = try section.count(limit: section.remaining * 8)
+                let keys = try IntegerPacking.decode(count: count, from: &section)
+                let deletions = try ColumnCoding.decodeFlags(count: count, from: &section)
+                let puts = deletions.lazy.filter { !$0 }.count
+                var columns: [ColumnVector] = []
+                for column in table.schema.columns {
+                    columns.append(try ColumnCoding.decode(column.type, count: puts, from: &section))
+                }
+                guard section.isAtEnd else { throw section.corrupt("bytes after the table's writes") }
+                let batch = RowBatch(columns: columns)
+                var next = 0
+                for (index, key) in keys.enumerated() {
+                    let row: Int? = deletions[index] ? nil : next
+                    if !deletions[index] { next += 1 }
+                    table.memtable.install(key, creator: Self.recoveredTransaction, batch: batch, row: row, logStart: start)
+                }
+            }
+        }
+        guard reader.isAtEnd else { throw reader.corrupt("bytes after the log record") }
+    }
+
+    /// Stops background work, checkpoints, and releases the directory. Further calls throw `.closed`.
+    public func close() throws(EngineError) {
+        compactor?.stop()
+        compactor = nil
+        try state.withLock { () throws(EngineError) in
+            guard !isClosed else { return }
+            isClosed = true
+            try checkpointLocked()
+            directoryLock = nil
+        }
+    }
+
+    deinit {
+        compactor?.stop()
+    }
+
+    // MARK: Catalog
+
+    /// Creates a table; durable when it returns.
+    public func createTable(_ schema: TableSchema) throws(EngineError) {
+        let end = try state.withLock { () throws(EngineError) -> LogPosition in
+            guard !isClosed else { throw .closed }
+            guard tableIDs[schema.name] == nil else { throw .tableExists(schema.name) }
+            let id = nextTable
+            nextTable += 1
+            var record = ByteWriter()
+            record.u8(LogRecord.createTable.rawValue)
+            record.u32(id)
+            Manifest.encode(schema, into: &record)
+            let end = wal.append(record.bytes)
+            tables[id] = TableState(id: id, schema: schema)
+            tableIDs[schema.name] = id
+            return end
+        }
+        try wal.waitDurable(end)
+    }
+
+    /// Drops a table and, at the next checkpoint, its files.
+    public func dropTable(_ name: String) throws(EngineError) {
+        let end = try state.withLock { () throws(EngineError) -> LogPosition in
+            guard !isClosed else { throw .closed }
+            guard let id = tableIDs.removeValue(forKey: name) else { throw .tableNotFound(name) }
+            tables[id] = nil
+            var record = ByteWriter()
+            record.u8(LogRecord.dropTable.rawValue)
+            record.u32(id)
+            return wal.append(record.bytes)
+        }
+        try wal.waitDurable(end)
+    }
+
+    /// The schema of table `name`.
+    public func schema(_ name: String) throws(EngineError) -> TableSchema {
+        try state.withLock { () throws(EngineError) in try table(named: name).schema }
+    }
+
+    /// Every table's schema, by name.
+    public var schemas: [TableSchema] {
+        state.withLock { tables.values.map(\.schema).sorted { $0.name < $1.name } }
+    }
+
+    /// Segment count and hot rows of a table (for inspection and tests).
+    public func storageInfo(_ name: String) throws(EngineError) -> (segments: Int, hotRows: Int, segmentBytes: Int) {
+        try state.withLock { () throws(EngineError) in
+            let table = try table(named: name)
+            return (table.segments.count, table.memtable.rowCount, table.segments.reduce(0) { $0 + $1.byteCount })
+        }
+    }
+
+    func table(named name: String) throws(EngineError) -> TableState {
+        guard !isClosed else { throw .closed }
+        guard let id = tableIDs[name], let table = tables[id] else { throw .tableNotFound(name) }
+        return table
+    }
+
+    // MARK: Transactions
+
+    /// Starts a transaction with a snapshot of everything committed so far.
+    public func begin() throws(EngineError) -> Transaction {
+        let (id, snapshot) = try state.withLock { () throws(EngineError) in
+            guard !isClosed else { throw .closed }
+            let id = nextTransaction
+            nextTransaction += 1
+            let others = Array(running.keys)
+            let snapshot = Snapshot(xmin: others.min() ?? id, xmax: id, inProgress: others, current: id)
+            running[id] = snapshot.xmin
+            return (id, snapshot)
+        }
+        return Transaction(database: self, id: id, snapshot: snapshot)
+    }
+
+    /// Runs `body` in a transaction and commits it, or rolls back if `body` throws.
+    public func transaction<T>(_ body: (Transaction) throws(EngineError) -> T) throws(EngineError) -> T {
+        let transaction = try begin()
+        do {
+            let result = try body(transaction)
+            try transaction.commit()
+            return result
+        } catch {
+            transaction.rollback()
+            throw error
+        }
+    }
+
+    /// The commit log as the library's visibility rules read it (caller holds the lock).
+    struct CommitLog: TransactionStatusSource {
+        let database: Database
+        func status(of transaction: TransactionID) -> TransactionStatus {
+            if database.failed.contains(transaction) { return .aborted }
+            return database.running[transaction] != nil ? .inProgress : .committed
+        }
+    }
+
+    /// Whether `snapshot` sees the writes of `creator` (caller holds the lock).
+    func sees(_ creator: TransactionID, through snapshot: Snapshot) -> Bool {
+        snapshot.isVisible(VersionStamp(creator: creator), in: CommitLog(database: self))
+    }
+
+    func finish(_ transaction: TransactionID) {
+        state.withLock { _ = running.removeValue(forKey: transaction) }
+    }
+
+    /// Validates and installs a transaction's writes, then waits for its log record to be durable.
+    func commit(_ transaction: Transaction) throws(EngineError) {
+        let writes = transaction.writes.filter { !$0.value.isEmpty }
+        if writes.isEmpty { return finish(transaction.id) }
+        var toFlush = false
+        let end = try state.withLock { () throws(EngineError) -> LogPosition in
+            do throws(EngineError) {
+                guard !isClosed else { throw .closed }
+                var record = ByteWriter()
+                record.u8(LogRecord.commit.rawValue)
+                record.u64(transaction.id)
+                record.varint(UInt64(writes.count))
+                for (id, set) in writes.sorted(by: { $0.key < $1.key }) {
+                    guard let table = tables[id] else { throw .tableNotFound(transaction.tableNames[id] ?? "\(id)") }
+                    // First committer wins: a newer version by anyone this snapshot does not see is a conflict.
+                    for key in set.keys {
+                        if let head = table.memtable.head(key) {
+                            let creator = table.memtable.versions[Int(head)].creator
+                            if !sees(creator, through: transaction.snapshot) {
+                                throw .writeConflict(table: table.schema.name, key: key)
+                            }
+                        }
+                    }
+                    var section = ByteWriter()
+                    section.varint(UInt64(set.count))
+                    IntegerPacking.encode(set.keys, deltas: false, into: &section)
+                    ColumnCoding.encodeFlags(set.rowOf.map { $0 < 0 }, into: &section)
+                    for column in set.putRows.columns { ColumnCoding.encode(column, into: &section) }
+                    record.u32(id)
+                    record.varint(UInt64(section.bytes.count))
+                    record.raw(section.bytes)
+                }
+                let end = wal.append(record.bytes)
+                let start = LogPosition(file: end.file, offset: end.offset - UInt64(record.bytes.count) - 8)
+                for (id, set) in writes {
+                    let table = tables[id]!
+                    for (index, key) in set.keys.enumerated() {
+                        let row = set.rowOf[index]
+                        table.memtable.install(key, creator: transaction.id, batch: set.rows,
+                                               row: row >= 0 ? Int(row) : nil, logStart: start)
+                    }
+                    toFlush = toFlush || table.memtable.rowCount >= options.flushThreshold
+                }
+                return end
+            } catch {
+                running[transaction.id] = nil
+                throw error
+            }
+        }
+        do {
+            try wal.waitDurable(end)
+        } catch {
+            state.withLock {
+                failed.insert(transaction.id)
+                running[transaction.id] = nil
+            }
+            throw error
+        }
+        finish(transaction.id)
+        if toFlush { try checkpoint() }
+    }
+
+    // MARK: Checkpoints and compaction
+
+    /// Flushes every hot buffer that no snapshot still needs to a segment, starts a new log file, and
+    /// records both in the manifest, so recovery replays only what came after.
+    public func checkpoint() throws(EngineError) {
+        try state.withLock { () throws(EngineError) in
+            guard !isClosed else { throw .closed }
+            try checkpointLocked()
+        }
+    }
+
+    private func checkpointLocked() throws(EngineError) {
+        // Versions older than every running snapshot's xmin are visible to all of them and to any later one.
+        let horizon = running.values.min() ?? nextTransaction
+        for table in tables.values where !table.memtable.isEmpty {
+            let (rows, tombstones) = table.memtable.split(schema: table.schema) { creator in
+                creator < horizon && !failed.contains(creator)
+            }
+            guard rows.count > 0 else { continue }
+            let id = nextSegment
+            nextSegment += 1
+            table.segments.append(try Segment.write(id: id, tableID: table.id, schema: table.schema, rows: rows,
+                                                    tombstones: tombstones, directory: path))
+            if table.segments.count >= options.compactionTrigger { compactor?.request(table.id) }
+        }
+        let fresh = try wal.rotate()
+        replayStart = tables.values.compactMap(\.memtable.oldestLogStart).reduce(fresh, min)
+        try writeManifestLocked()
+    }
+
+    private func writeManifestLocked() throws(EngineError) {
+        var manifest = Manifest()
+        manifest.nextTransaction = nextTransaction
+        manifest.nextTable = nextTable
+        manifest.nextSegment = nextSegment
+        manifest.replayStart = replayStart
+        manifest.tables = tables.values.sorted { $0.id < $1.id }.map {
+            Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segments.map(\.id))
+        }
+        try Files.replace(path + "/" + Manifest.fileName, with: manifest.encoded(), directory: path)
+        try removeUnusedFiles()
+    }
+
+    /// Deletes segment files the manifest does not name and log files replay no longer reads.
+    private func removeUnusedFiles() throws(EngineError) {
+        let live = Set(tables.values.flatMap { $0.segments.map(\.id) }).union(segmentsInProgress)
+        for name in try Files.list(path) {
+            if name.hasPrefix("seg-"), name.hasSuffix(".dat"), let id = UInt64(name.dropFirst(4).prefix(16), radix: 16),
+               !live.contains(id) {
+                Files.remove(path + "/" + name)
+            } else if let sequence = WriteAheadLog.sequence(ofFile: name), sequence < replayStart.file {
+                Files.remove(path + "/" + name)
+            } else if name.hasSuffix(".tmp") {
+                Files.remove(path + "/" + name)
+            }
+        }
+    }
+
+    /// Merges every table's segments into one each.
+    public func compact() throws(EngineError) {
+        let ids = try state.withLock { () throws(EngineError) in
+            guard !isClosed else { throw .closed }
+            return Array(tables.keys)
+        }
+        for id in ids { try compact(tableID: id) }
+    }
+
+    /// Merges a table's segments into one, newest version of each key winning and deletions dropped (the
+    /// merge covers the oldest segment, so nothing older remains for them to hide). Segments hold only
+    /// versions every snapshot sees, so what the merge drops no snapshot can see.
+    func compact(tableID: UInt32) throws(EngineError) {
+        let job = state.withLock { () -> (TableState, [Segment], UInt64)? in
+            guard !isClosed, let table = tables[tableID], table.segments.count >= 2 else { return nil }
+            let id = nextSegment
+            nextSegment += 1
+            segmentsInProgress.insert(id)
+            return (table, table.segments, id)
+        }
+        guard let (table, inputs, id) = job else { return }
+        defer { state.withLock { _ = segmentsInProgress.remove(id) } }
+        let merged = Self.merge(inputs, schema: table.schema)
+        let output = merged.count > 0
+            ? try Segment.write(id: id, tableID: table.id, schema: table.schema, rows: merged,
+                                tombstones: [Bool](repeating: false, count: merged.count), directory: path)
+            : nil
+        try state.withLock { () throws(EngineError) in
+            guard !isClosed, tables[tableID] === table,
+                  table.segments.prefix(inputs.count).map(\.id) == inputs.map(\.id) else {
+                Files.remove(path + "/" + Segment.fileName(id))
+                return
+            }
+            table.segments = (output.map { [$0] } ?? []) + table.segments.dropFirst(inputs.count)
+            segmentsInProgress.remove(id)
+            try writeManifestLocked()
+        }
+    }
+
+    /// The newest row of every key across `segments` (oldest first), tombstones dropped.
+    static func merge(_ segments: [Segment], schema: TableSchema) -> RowBatch {
+        var out = RowBatch(schema: schema)
+        out.reserveCapacity(segments.reduce(0) { $0 + $1.count })
+        var positions = [Int](repeating: 0, count: segments.count)
+        while true {
+            var smallest: UInt64?
+            var winner = -1
+            for (index, segment) in segments.enumerated() where positions[index] < segment.count {
+                let key = segment.keys[positions[index]]
+                if smallest == nil || key < smallest! || key == smallest! {
+                    if smallest == nil || key < smallest! { smallest = key }
+                    winner = index
+                }
+            }
+            guard let key = smallest else { return out }
+            let segment = segments[winner]
+            if !segment.tombstones[positions[winner]] { out.append(from: segment.rows, at: positions[winner]) }
+            for (index, segment) in segments.enumerated()
+            where positions[index] < segment.count && segment.keys[positions[index]] == key {
+                positions[index] += 1
+            }
+        }
+    }
+
+    private func noteBackground(_ error: EngineError) {
+        state.withLock { backgroundError = error }
+    }
+}
+
+/// One thread that runs queued table compactions in the background.
+final class BackgroundWorker: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var queue: [UInt32] = []
+    private var stopping = false
+    private var thread = pthread_t()
+    private let work: (UInt32) -> Void
+
+    init(_ work: @escaping (UInt32) -> Void) {
+        self.work = work
+        let context = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { context in
+            let worker = Unmanaged<BackgroundWorker>.fromOpaque(context!).takeRetainedValue()
+            worker.run()
+            return nil
+        }, context)
+    }
+
+    func request(_ table: UInt32) {
+        monitor.withLock {
+            if !queue.contains(table) { queue.append(table) }
+            monitor.broadcast()
+        }
+    }
+
+    /// Finishes the job in hand, drops the rest, and joins the thread.
+    func stop() {
+        monitor.withLock {
+            stopping = true
+            monitor.broadcast()
+        }
+        pthread_join(thread, nil)
+    }
+
+    private func run() {
+        while true {
+            monitor.lock()
+            while queue.isEmpty && !stopping { monitor.wait() }
+            if stopping {
+                monitor.unlock()
+                return
+            }
+            let table = queue.removeFirst()
+            monitor.unlock()
+            work(table)
+        }
+    }
+}

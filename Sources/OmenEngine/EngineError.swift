@@ -1,0 +1,41 @@
+/// Every failure the engine reports.
+public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Another process holds the database directory.
+    case databaseLocked(path: String, pid: Int32)
+    /// A system call failed.
+    case io(path: String, operation: String, errno: Int32)
+    /// A file's bytes are damaged where they cannot be a torn tail.
+    case corrupt(file: String, offset: Int, reason: String)
+    case invalidSchema(String)
+    case invalidRow(String)
+    case tableExists(String)
+    case tableNotFound(String)
+    case typeMismatch(column: String, expected: ColumnType)
+    case nullViolation(column: String)
+    case duplicateKey(table: String, key: Int64)
+    /// Another transaction committed (or is committing) a write to the same key after this one's snapshot.
+    case writeConflict(table: String, key: Int64)
+    /// The transaction already committed or rolled back.
+    case transactionFinished
+    /// The database was closed.
+    case closed
+
+    public var description: String {
+        switch self {
+        case .databaseLocked(let path, let pid): "database \(path) is in use by process \(pid)"
+        case .io(let path, let operation, let errno): "\(operation) \(path) failed: errno \(errno)"
+        case .corrupt(let file, let offset, let reason): "\(file) is corrupt at byte \(offset): \(reason)"
+        case .invalidSchema(let reason): "invalid table definition: \(reason)"
+        case .invalidRow(let reason): "invalid row: \(reason)"
+        case .tableExists(let name): "table \"\(name)\" already exists"
+        case .tableNotFound(let name): "table \"\(name)\" does not exist"
+        case .typeMismatch(let column, let expected): "column \"\(column)\" is of type \(expected)"
+        case .nullViolation(let column): "null value in column \"\(column)\" violates not-null constraint"
+        case .duplicateKey(let table, let key): "duplicate key \(key) in table \"\(table)\""
+        case .writeConflict(let table, let key):
+            "could not serialize access: key \(key) of \"\(table)\" was written by a concurrent transaction"
+        case .transactionFinished: "the transaction has already finished"
+        case .closed: "the database is closed"
+        }
+    }
+}

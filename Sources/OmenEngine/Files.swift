@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Thin wrappers over the system calls the engine needs, each failure a typed error naming the path.
+enum Files {
+    static func check(_ result: Int32, _ operation: String, _ path: String) throws(EngineError) {
+        if result < 0 { throw .io(path: path, operation: operation, errno: errno) }
+    }
+
+    static func makeDirectory(_ path: String) throws(EngineError) {
+        if mkdir(path, 0o755) < 0 && errno != EEXIST { throw .io(path: path, operation: "mkdir", errno: errno) }
+    }
+
+    static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// The names in a directory.
+    static func list(_ path: String) throws(EngineError) -> [String] {
+        guard let directory = opendir(path) else { throw .io(path: path, operation: "opendir", errno: errno) }
+        defer { closedir(directory) }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    static func read(_ path: String) throws(EngineError) -> [UInt8] {
+        let fd = open(path, O_RDONLY)
+        try check(fd, "open", path)
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "read", errno: errno)
+            }
+            if count == 0 { return result }
+            result.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(EngineError) {
+        var done = 0
+        while done < bytes.count {
+            let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .io(path: path, operation: "write", errno: errno)
+            }
+            done += count
+        }
+    }
+
+    static func sync(_ fd: Int32, path: String) throws(EngineError) {
+        try check(fsync(fd), "fsync", path)
+    }
+
+    /// Makes a rename or unlink in `directory` durable.
+    static func syncDirectory(_ directory: String) throws(EngineError) {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY)
+        try check(fd, "open", directory)
+        defer { close(fd) }
+        try sync(fd, path: directory)
+    }
+
+    /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
+    static func replace(_ path: String, with bytes: [UInt8], directory: String) throws(EngineError) {
+        let temporary = path + ".tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        try check(fd, "open", temporary)
+        do {
+            try writeAll(fd, bytes, path: temporary)
+            try sync(fd, path: temporary)
+        } catch let failure {
+            close(fd)
+            throw failure
+        }
+        close(fd)
+        try check(rename(temporary, path), "rename", temporary)
+        try syncDirectory(directory)
+    }
+
+    static func remove(_ path: String) {
+        unlink(path)
+    }
+}
+
+/// An exclusive lock on a database directory, held for the life of the process's `Database`: a second
+/// opener learns which process holds it.
+final class DirectoryLock {
+    private let fd: Int32
+
+    init(directory: String) throws(EngineError) {
+        let path = directory + "/LOCK"
+        fd = open(path, O_RDWR | O_CREAT, 0o644)
+        try Files.check(fd, "open", path)
+        if flock(fd, LOCK_EX | LOCK_NB) < 0 {
+            let code = errno
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let count = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+            close(fd)
+            guard code == EWOULDBLOCK else { throw .io(path: path, operation: "flock", errno: code) }
+            let text = String(decoding: buffer.prefix(max(0, count)).prefix { $0 != 10 }, as: UTF8.self)
+            throw .databaseLocked(path: directory, pid: Int32(text) ?? 0)
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit {
+        flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

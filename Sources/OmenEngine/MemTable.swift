@@ -1,0 +1,154 @@
+import LearnedIndex
+
+/// One committed version of a key in the hot buffer: who wrote it, its row (or a deletion), the version
+/// it replaced, and where its log record starts (so a checkpoint knows what it must still replay).
+struct Version {
+    var creator: TransactionID
+    /// Row in `MemTable.rows`, or -1 for a deletion.
+    var row: Int32
+    /// The next older version of the same key, or -1.
+    var older: Int32
+    var logStart: LogPosition
+}
+
+/// A table's hot buffer: committed versions not yet flushed to a segment, newest first per key. Keys
+/// arriving in order (a time series) append to the sorted arrays; others wait in a small dictionary that
+/// is merged in before any ordered read.
+struct MemTable {
+    private(set) var rows: RowBatch
+    private(set) var versions: [Version] = []
+    private(set) var keys: [Int64] = []
+    private(set) var heads: [Int32] = []
+    private var pending: [Int64: Int32] = [:]
+
+    init(schema: TableSchema) { rows = RowBatch(schema: schema) }
+
+    var isEmpty: Bool { versions.isEmpty }
+    var rowCount: Int { rows.count }
+    /// The largest key present, if the buffer is in order (no pending keys).
+    var maxKey: Int64? { pending.isEmpty ? keys.last : pending.keys.max().map { max($0, keys.last ?? $0) } }
+
+    /// The newest version of `key`.
+    func head(_ key: Int64) -> Int32? {
+        let index = keys.partitionPoint { $0 >= key }
+        if index < keys.count && keys[index] == key { return heads[index] }
+        return pending[key]
+    }
+
+    /// The newest version of `key` that `visible` accepts (by creator), newest first.
+    func visibleVersion(_ key: Int64, _ visible: (TransactionID) -> Bool) -> Version? {
+        var next = head(key)
+        while let index = next, index >= 0 {
+            let version = versions[Int(index)]
+            if visible(version.creator) { return version }
+            next = version.older
+        }
+        return nil
+    }
+
+    /// Installs a new newest version of `key`: `row` of `batch`, or a deletion when `row` is nil.
+    mutating func install(_ key: Int64, creator: TransactionID, batch: RowBatch, row: Int?, logStart: LogPosition) {
+        var rowIndex: Int32 = -1
+        if let row {
+            rowIndex = Int32(rows.count)
+            rows.append(from: batch, at: row)
+        }
+        let versionIndex = Int32(versions.count)
+        let older = head(key) ?? -1
+        versions.append(Version(creator: creator, row: rowIndex, older: older, logStart: logStart))
+        setHead(key, versionIndex)
+    }
+
+    private mutating func setHead(_ key: Int64, _ version: Int32) {
+        if keys.isEmpty || key > keys[keys.count - 1] {
+            if pending.isEmpty {
+                keys.append(key)
+                heads.append(version)
+                return
+            }
+        } else {
+            let index = keys.partitionPoint { $0 >= key }
+            if index < keys.count && keys[index] == key {
+                heads[index] = version
+                return
+            }
+        }
+        pending[key] = version
+        if pending.count > 4096 { mergePending() }
+    }
+
+    /// Folds the out-of-order keys into the sorted arrays.
+    mutating func mergePending() {
+        guard !pending.isEmpty else { return }
+        let extra = pending.sorted { $0.key < $1.key }
+        pending = [:]
+        var mergedKeys: [Int64] = []
+        var mergedHeads: [Int32] = []
+        mergedKeys.reserveCapacity(keys.count + extra.count)
+        mergedHeads.reserveCapacity(keys.count + extra.count)
+        var i = 0
+        var j = 0
+        while i < keys.count || j < extra.count {
+            if j == extra.count || (i < keys.count && keys[i] < extra[j].key) {
+                mergedKeys.append(keys[i])
+                mergedHeads.append(heads[i])
+                i += 1
+            } else {
+                mergedKeys.append(extra[j].key)
+                mergedHeads.append(extra[j].value)
+                j += 1
+            }
+        }
+        keys = mergedKeys
+        heads = mergedHeads
+    }
+
+    /// The sorted-key positions in `[from, to)`; call `mergePending` first.
+    func positions(from: Int64?, to: Int64?) -> Range<Int> {
+        let lower = from.map { bound in keys.partitionPoint { $0 >= bound } } ?? 0
+        let upper = to.map { bound in keys.partitionPoint { $0 >= bound } } ?? keys.count
+        return lower..<max(lower, upper)
+    }
+
+    /// Splits the buffer at a flush: keys whose newest version `flushable` accepts go to the returned
+    /// rows (their newest version only; a deletion is a tombstone row), the rest stay with every version.
+    mutating func split(schema: TableSchema, flushable: (TransactionID) -> Bool)
+        -> (rows: RowBatch, tombstones: [Bool])
+    {
+        mergePending()
+        var out = RowBatch(schema: schema)
+        var tombstones: [Bool] = []
+        var kept = MemTable(schema: schema)
+        let keyColumn = schema.primaryKey
+        for (index, key) in keys.enumerated() {
+            let head = versions[Int(heads[index])]
+            if flushable(head.creator) {
+                if head.row >= 0 {
+                    out.append(from: rows, at: Int(head.row))
+                } else {
+                    var placeholder = [Value](repeating: .null, count: schema.columns.count)
+                    placeholder[keyColumn] = schema.columns[keyColumn].type == .timestamp ? .timestamp(key) : .int64(key)
+                    out.append(placeholder)
+                }
+                tombstones.append(head.row < 0)
+            } else {
+                // Oldest first, so the copied chain links the same way.
+                var chain: [Version] = []
+                var next = heads[index]
+                while next >= 0 {
+                    chain.append(versions[Int(next)])
+                    next = versions[Int(next)].older
+                }
+                for version in chain.reversed() {
+                    kept.install(key, creator: version.creator, batch: rows,
+                                 row: version.row >= 0 ? Int(version.row) : nil, logStart: version.logStart)
+                }
+            }
+        }
+        self = kept
+        return (out, tombstones)
+    }
+
+    /// The earliest log record a version here came from: replay must start no later.
+    var oldestLogStart: LogPosition? { versions.lazy.map(\.logStart).min() }
+}

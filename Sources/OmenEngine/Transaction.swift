@@ -1,0 +1,273 @@
+import LearnedIndex
+
+/// A snapshot-isolated transaction: reads see the snapshot taken at `begin` plus this transaction's own
+/// writes; writes stay private until `commit`, where a concurrent committed write to the same key makes
+/// it fail with `EngineError.writeConflict` (first committer wins).
+public final class Transaction {
+    public let database: Database
+    let id: TransactionID
+    let snapshot: Snapshot
+    var writes: [UInt32: WriteSet] = [:]
+    var tableNames: [UInt32: String] = [:]
+    private var finished = false
+
+    init(database: Database, id: TransactionID, snapshot: Snapshot) {
+        self.database = database
+        self.id = id
+        self.snapshot = snapshot
+    }
+
+    deinit {
+        if !finished { database.finish(id) }
+    }
+
+    // MARK: Reads
+
+    /// The row with primary key `key`, or nil.
+    public func get(_ table: String, key: Int64) throws(EngineError) -> [Value]? {
+        try read(table) { state in resolve(state, key) }
+    }
+
+    /// Rows with keys in `[from, to)` (nil: unbounded), ascending or descending, at most `limit`.
+    public func scan(
+        _ table: String, from: Int64? = nil, to: Int64? = nil, reverse: Bool = false, limit: Int? = nil
+    ) throws(EngineError) -> RowBatch {
+        try read(table) { state in collect(state, from: from, to: to, reverse: reverse, limit: limit ?? .max) }
+    }
+
+    private func read<T>(_ name: String, _ body: (TableState) throws(EngineError) -> T) throws(EngineError) -> T {
+        guard !finished else { throw .transactionFinished }
+        return try database.state.withLock { () throws(EngineError) -> T in
+            let table = try database.table(named: name)
+            return try body(table)
+        }
+    }
+
+    /// What the snapshot and own writes say of `key` (caller holds the lock).
+    private func resolve(_ table: TableState, _ key: Int64) -> [Value]? {
+        if let own = writes[table.id]?.lookup(key) { return own }
+        if let version = table.memtable.visibleVersion(key, { database.sees($0, through: snapshot) }) {
+            return version.row >= 0 ? table.memtable.rows.row(Int(version.row)) : nil
+        }
+        for segment in table.segments.reversed() where segment.minKey <= key && key <= segment.maxKey {
+            if let position = segment.position(of: key) {
+                return segment.tombstones[position] ? nil : segment.rows.row(position)
+            }
+        }
+        return nil
+    }
+
+    /// A k-way merge of own writes, the hot buffer and the segments over `[from, to)`: for each key the
+    /// newest source that has a version this transaction sees decides (caller holds the lock).
+    private func collect(
+        _ table: TableState, from: Int64?, to: Int64?, reverse: Bool, limit: Int
+    ) -> RowBatch {
+        var out = RowBatch(schema: table.schema)
+        guard limit > 0 else { return out }
+        table.memtable.mergePending()
+        let own = writes[table.id]
+        let memtable = table.memtable
+        var sources: [Source] = []
+        if let own, !own.isEmpty {
+            let slots = own.slots(from: from, to: to)
+            sources.append(Source(keys: slots.map { own.keys[$0] }, kind: .own(slots)))
+        }
+        let hot = memtable.positions(from: from, to: to)
+        if !hot.isEmpty { sources.append(Source(keys: Array(memtable.keys[hot]), kind: .hot(hot.lowerBound))) }
+        for segment in table.segments.reversed() {
+            if let from, segment.maxKey < from { continue }
+            if let to, segment.minKey >= to { continue }
+            let range = segment.positions(from: from, to: to)
+            if range.isEmpty { continue }
+            // One clean segment alone: copy its rows straight out.
+            if sources.isEmpty && !segment.hasTombstones && table.segments.count == 1 {
+                let positions = reverse ? Array(range.reversed().prefix(limit)) : Array(range.prefix(limit))
+                out.reserveCapacity(positions.count)
+                for position in positions { out.append(from: segment.rows, at: position) }
+                return out
+            }
+            sources.append(Source(keys: range.map { NormalizedKey.decodeInt64(segment.keys[$0]) },
+                                  kind: .segment(segment, range.lowerBound)))
+        }
+        var cursors = sources.map { reverse ? $0.keys.count - 1 : 0 }
+        let step = reverse ? -1 : 1
+        while out.count < limit {
+            var best: Int64?
+            for (index, source) in sources.enumerated() where source.keys.indices.contains(cursors[index]) {
+                let key = source.keys[cursors[index]]
+                if best == nil || (reverse ? key > best! : key < best!) { best = key }
+            }
+            guard let key = best else { break }
+            var decided = false
+            for (index, source) in sources.enumerated()
+            where source.keys.indices.contains(cursors[index]) && source.keys[cursors[index]] == key {
+                let offset = cursors[index]
+                cursors[index] += step
+                if decided { continue }
+                switch source.kind {
+                case .own(let slots):
+                    decided = true
+                    let row = own!.rowOf[slots[offset]]
+                    if row >= 0 { out.append(from: own!.rows, at: Int(row)) }
+                case .hot(let first):
+                    var next = memtable.heads[first + offset]
+                    while next >= 0 {
+                        let version = memtable.versions[Int(next)]
+                        if database.sees(version.creator, through: snapshot) {
+                            decided = true
+                            if version.row >= 0 { out.append(from: memtable.rows, at: Int(version.row)) }
+                            break
+                        }
+                        next = version.older
+                    }
+                case .segment(let segment, let first):
+                    decided = true
+                    if !segment.tombstones[first + offset] { out.append(from: segment.rows, at: first + offset) }
+                }
+            }
+        }
+        return out
+    }
+
+    private struct Source {
+        enum Kind {
+            case own([Int])
+            case hot(Int)
+            case segment(Segment, Int)
+        }
+        var keys: [Int64]
+        var kind: Kind
+    }
+
+    // MARK: Writes
+
+    /// Inserts one row; a key that exists (in this snapshot or this transaction) is a `duplicateKey` error.
+    public func insert(_ table: String, _ row: [Value]) throws(EngineError) {
+        try write(table) { (state, set) throws(EngineError) in
+            let checked = try state.schema.validate(row)
+            let key = checked[state.schema.primaryKey].integer!
+            if resolve(state, key) != nil { throw .duplicateKey(table: table, key: key) }
+            set.put(key, checked)
+        }
+    }
+
+    /// Inserts a batch of rows (columns in schema order), all or none.
+    public func insert(_ table: String, batch: RowBatch) throws(EngineError) {
+        try write(table) { (state, set) throws(EngineError) in
+            let schema = state.schema
+            guard batch.columns.count == schema.columns.count else {
+                throw .invalidRow("\(table) has \(schema.columns.count) columns, the batch has \(batch.columns.count)")
+            }
+            for (column, vector) in zip(schema.columns, batch.columns) {
+                guard vector.type == column.type else { throw .typeMismatch(column: column.name, expected: column.type) }
+                if !column.nullable && vector.nulls.contains(true) { throw .nullViolation(column: column.name) }
+            }
+            let keys = batch.columns[schema.primaryKey].integers
+            guard !keys.isEmpty else { return }
+            var ascending = true
+            for index in keys.indices.dropFirst() where keys[index - 1] >= keys[index] {
+                ascending = false
+                break
+            }
+            let above = [state.maxKey, set.maxKey].compactMap { $0 }.max()
+            if ascending && set.ordered && (above.map { keys[0] > $0 } ?? true) {
+                // Past every key the table ever held: nothing to check (the time-series fast path).
+                set.append(keys: keys, batch: batch)
+                return
+            }
+            var seen = Set<Int64>()
+            for key in keys {
+                if !seen.insert(key).inserted || resolve(state, key) != nil {
+                    throw .duplicateKey(table: table, key: key)
+                }
+            }
+            for index in keys.indices { set.put(keys[index], batch.row(index)) }
+        }
+    }
+
+    /// Replaces the named columns of the row with key `key`; false when there is no such row.
+    @discardableResult
+    public func update(_ table: String, key: Int64, set changes: [String: Value]) throws(EngineError) -> Bool {
+        try write(table) { (state, set) throws(EngineError) -> Bool in
+            guard let row = resolve(state, key) else { return false }
+            set.put(key, try apply(changes, to: row, schema: state.schema))
+            return true
+        }
+    }
+
+    /// Replaces the named columns of every row with a key in `[from, to)`; returns how many.
+    @discardableResult
+    public func update(_ table: String, from: Int64?, to: Int64?, set changes: [String: Value]) throws(EngineError) -> Int {
+        try write(table) { (state, set) throws(EngineError) -> Int in
+            let rows = collect(state, from: from, to: to, reverse: false, limit: .max)
+            for index in 0..<rows.count {
+                let row = rows.row(index)
+                set.put(row[state.schema.primaryKey].integer!, try apply(changes, to: row, schema: state.schema))
+            }
+            return rows.count
+        }
+    }
+
+    /// Deletes the row with key `key`; false when there is none.
+    @discardableResult
+    public func delete(_ table: String, key: Int64) throws(EngineError) -> Bool {
+        try write(table) { (state, set) -> Bool in
+            guard resolve(state, key) != nil else { return false }
+            set.delete(key)
+            return true
+        }
+    }
+
+    /// Deletes every row with a key in `[from, to)`; returns how many.
+    @discardableResult
+    public func delete(_ table: String, from: Int64?, to: Int64?) throws(EngineError) -> Int {
+        try write(table) { (state, set) -> Int in
+            let rows = collect(state, from: from, to: to, reverse: false, limit: .max)
+            for key in rows.columns[state.schema.primaryKey].integers { set.delete(key) }
+            return rows.count
+        }
+    }
+
+    private func apply(_ changes: [String: Value], to row: [Value], schema: TableSchema) throws(EngineError) -> [Value] {
+        var updated = row
+        for (name, value) in changes {
+            guard let index = schema.columnIndex(name) else { throw .invalidRow("column \"\(name)\" does not exist") }
+            let coerced = try schema.columns[index].coerce(value)
+            if index == schema.primaryKey && coerced != row[index] {
+                throw .invalidRow("the primary key cannot be updated; delete the row and insert it again")
+            }
+            updated[index] = coerced
+        }
+        return updated
+    }
+
+    private func write<T>(
+        _ name: String, _ body: (TableState, inout WriteSet) throws(EngineError) -> T
+    ) throws(EngineError) -> T {
+        guard !finished else { throw .transactionFinished }
+        return try database.state.withLock { () throws(EngineError) -> T in
+            let table = try database.table(named: name)
+            var set = writes.removeValue(forKey: table.id) ?? WriteSet(schema: table.schema)
+            defer { writes[table.id] = set }
+            tableNames[table.id] = name
+            return try body(table, &set)
+        }
+    }
+
+    // MARK: End
+
+    /// Makes the writes durable and visible to later snapshots, or throws (and rolls back).
+    public func commit() throws(EngineError) {
+        guard !finished else { throw .transactionFinished }
+        finished = true
+        try database.commit(self)
+    }
+
+    /// Discards the writes.
+    public func rollback() {
+        guard !finished else { return }
+        finished = true
+        writes = [:]
+        database.finish(id)
+    }
+}
