@@ -81,7 +81,9 @@ public final class Database: @unchecked Sendable {
         wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
         try state.withLock { () throws(EngineError) in try removeUnusedFiles() }
         if options.backgroundCompaction {
-            compactor = BackgroundWorker { [unowned self] table in
+            // Weak: a database dropped without `close` must not be kept alive by its own worker.
+            compactor = BackgroundWorker { [weak self] table in
+                guard let self else { return }
                 do throws(EngineError) { try self.compact(tableID: table) } catch { self.noteBackground(error) }
             }
         }

@@ -25,14 +25,16 @@ public final class Transaction {
 
     /// The row with primary key `key`, or nil.
     public func get(_ table: String, key: Int64) throws(EngineError) -> [Value]? {
-        try read(table) { state in resolve(state, key) }
+        try read(table) { state in resolve(state, key, own: writes[state.id]) }
     }
 
     /// Rows with keys in `[from, to)` (nil: unbounded), ascending or descending, at most `limit`.
     public func scan(
         _ table: String, from: Int64? = nil, to: Int64? = nil, reverse: Bool = false, limit: Int? = nil
     ) throws(EngineError) -> RowBatch {
-        try read(table) { state in collect(state, from: from, to: to, reverse: reverse, limit: limit ?? .max) }
+        try read(table) { state in
+            collect(state, own: writes[state.id], from: from, to: to, reverse: reverse, limit: limit ?? .max)
+        }
     }
 
     private func read<T>(_ name: String, _ body: (TableState) throws(EngineError) -> T) throws(EngineError) -> T {
@@ -44,8 +46,8 @@ public final class Transaction {
     }
 
     /// What the snapshot and own writes say of `key` (caller holds the lock).
-    private func resolve(_ table: TableState, _ key: Int64) -> [Value]? {
-        if let own = writes[table.id]?.lookup(key) { return own }
+    private func resolve(_ table: TableState, _ key: Int64, own: WriteSet?) -> [Value]? {
+        if let written = own?.lookup(key) { return written }
         if let version = table.memtable.visibleVersion(key, { database.sees($0, through: snapshot) }) {
             return version.row >= 0 ? table.memtable.rows.row(Int(version.row)) : nil
         }
@@ -60,12 +62,11 @@ public final class Transaction {
     /// A k-way merge of own writes, the hot buffer and the segments over `[from, to)`: for each key the
     /// newest source that has a version this transaction sees decides (caller holds the lock).
     private func collect(
-        _ table: TableState, from: Int64?, to: Int64?, reverse: Bool, limit: Int
+        _ table: TableState, own: WriteSet?, from: Int64?, to: Int64?, reverse: Bool, limit: Int
     ) -> RowBatch {
         var out = RowBatch(schema: table.schema)
         guard limit > 0 else { return out }
         table.memtable.mergePending()
-        let own = writes[table.id]
         let memtable = table.memtable
         var sources: [Source] = []
         if let own, !own.isEmpty {
@@ -146,7 +147,7 @@ public final class Transaction {
         try write(table) { (state, set) throws(EngineError) in
             let checked = try state.schema.validate(row)
             let key = checked[state.schema.primaryKey].integer!
-            if resolve(state, key) != nil { throw .duplicateKey(table: table, key: key) }
+            if resolve(state, key, own: set) != nil { throw .duplicateKey(table: table, key: key) }
             set.put(key, checked)
         }
     }
@@ -177,7 +178,7 @@ public final class Transaction {
             }
             var seen = Set<Int64>()
             for key in keys {
-                if !seen.insert(key).inserted || resolve(state, key) != nil {
+                if !seen.insert(key).inserted || resolve(state, key, own: set) != nil {
                     throw .duplicateKey(table: table, key: key)
                 }
             }
@@ -189,7 +190,7 @@ public final class Transaction {
     @discardableResult
     public func update(_ table: String, key: Int64, set changes: [String: Value]) throws(EngineError) -> Bool {
         try write(table) { (state, set) throws(EngineError) -> Bool in
-            guard let row = resolve(state, key) else { return false }
+            guard let row = resolve(state, key, own: set) else { return false }
             set.put(key, try apply(changes, to: row, schema: state.schema))
             return true
         }
@@ -199,7 +200,7 @@ public final class Transaction {
     @discardableResult
     public func update(_ table: String, from: Int64?, to: Int64?, set changes: [String: Value]) throws(EngineError) -> Int {
         try write(table) { (state, set) throws(EngineError) -> Int in
-            let rows = collect(state, from: from, to: to, reverse: false, limit: .max)
+            let rows = collect(state, own: set, from: from, to: to, reverse: false, limit: .max)
             for index in 0..<rows.count {
                 let row = rows.row(index)
                 set.put(row[state.schema.primaryKey].integer!, try apply(changes, to: row, schema: state.schema))
@@ -212,7 +213,7 @@ public final class Transaction {
     @discardableResult
     public func delete(_ table: String, key: Int64) throws(EngineError) -> Bool {
         try write(table) { (state, set) -> Bool in
-            guard resolve(state, key) != nil else { return false }
+            guard resolve(state, key, own: set) != nil else { return false }
             set.delete(key)
             return true
         }
@@ -222,7 +223,7 @@ public final class Transaction {
     @discardableResult
     public func delete(_ table: String, from: Int64?, to: Int64?) throws(EngineError) -> Int {
         try write(table) { (state, set) -> Int in
-            let rows = collect(state, from: from, to: to, reverse: false, limit: .max)
+            let rows = collect(state, own: set, from: from, to: to, reverse: false, limit: .max)
             for key in rows.columns[state.schema.primaryKey].integers { set.delete(key) }
             return rows.count
         }

@@ -1,0 +1,103 @@
+import Testing
+@testable import OmenEngine
+
+/// A crash leaves a torn log tail, which recovery cuts off; any other damage is reported with the file
+/// and offset, never skipped.
+@Suite struct DamageTests {
+    /// Commits `count` one-row transactions and abandons the database without a checkpoint.
+    func crashAfterCommits(_ directory: TemporaryDirectory, count: Int64) throws {
+        let database = try Database.open(directory.path)
+        if (try? database.schema("readings")) == nil { try database.createTable(try readingsSchema()) }
+        for key in 0..<count {
+            try database.transaction { txn throws(EngineError) in try txn.insert("readings", reading(key, 1)) }
+        }
+    }
+
+    /// The error opening `path` gives, or nil when it opens.
+    func openError(_ path: String) -> EngineError? {
+        do {
+            _ = try Database.open(path)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    func logFile(_ directory: TemporaryDirectory) -> String {
+        directory.file(directory.files().last { $0.hasPrefix("wal-") }!)
+    }
+
+    @Test func tornTailIsCutOffAndEveryAcknowledgedCommitSurvives() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try crashAfterCommits(directory, count: 20)
+        let path = logFile(directory)
+        var bytes = RawFile.read(path)
+        // Half of a record: a header promising more bytes than the file has.
+        bytes += [200, 0, 0, 0, 1, 2, 3, 4, 9, 9]
+        RawFile.write(path, bytes)
+        let database = try Database.open(directory.path)
+        let rows = try database.transaction { txn throws(EngineError) in try txn.scan("readings") }
+        #expect(rows.count == 20)
+        try database.transaction { txn throws(EngineError) in try txn.insert("readings", reading(100)) }
+        try database.close()
+        let again = try Database.open(directory.path)
+        defer { try? again.close() }
+        #expect(try again.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == 21)
+    }
+
+    @Test func zeroFilledTailIsTorn() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try crashAfterCommits(directory, count: 5)
+        let path = logFile(directory)
+        RawFile.write(path, RawFile.read(path) + [UInt8](repeating: 0, count: 4096))
+        let database = try Database.open(directory.path)
+        defer { try? database.close() }
+        #expect(try database.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == 5)
+    }
+
+    @Test func damageBeforeTheTailIsCorruption() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try crashAfterCommits(directory, count: 20)
+        let path = logFile(directory)
+        var bytes = RawFile.read(path)
+        let middle = bytes.count / 2
+        bytes[middle] ^= 0x10
+        RawFile.write(path, bytes)
+        guard case .corrupt(let file, let offset, _)? = openError(directory.path) else {
+            Issue.record("a flipped bit in the middle of the log was not reported as corruption")
+            return
+        }
+        #expect(path.hasSuffix(file))
+        #expect(offset <= middle && offset > 0)
+    }
+
+    @Test func flippedBitInASegmentIsDetected() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Database.open(directory.path)
+        try database.createTable(try readingsSchema())
+        var batch = RowBatch(schema: try readingsSchema())
+        for key in Int64(0)..<5_000 { batch.append(reading(key * 1_000_000, Double(key))) }
+        try database.transaction { txn throws(EngineError) in try txn.insert("readings", batch: batch) }
+        try database.close()
+        let name = directory.files().first { $0.hasPrefix("seg-") }!
+        let original = RawFile.read(directory.file(name))
+        var random = SeededRandom(state: 3)
+        for _ in 0..<50 {
+            var bytes = original
+            let at = Int.random(in: 0..<bytes.count, using: &random)
+            bytes[at] ^= UInt8(1) << UInt8.random(in: 0..<8, using: &random)
+            RawFile.write(directory.file(name), bytes)
+            guard case .corrupt(let file, _, _)? = openError(directory.path) else {
+                Issue.record("flipped bit at \(at) of \(name) not reported as corruption")
+                continue
+            }
+            #expect(file == name)
+        }
+        RawFile.write(directory.file(name), original)
+        try Database.open(directory.path).close()
+    }
+}
