@@ -7,6 +7,7 @@ let package = Package(
         // One archive holds the core and its C ABI: the PostgreSQL extension links exactly this.
         .library(name: "LearnedIndex", type: .static, targets: ["LearnedIndex", "LearnedIndexC"]),
         .executable(name: "learned-bench", targets: ["learned-bench"]),
+        .executable(name: "omendb-bench", targets: ["omendb-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -20,6 +21,12 @@ let package = Package(
         ),
         .target(name: "OmenEngine", dependencies: ["LearnedIndex"]),
         .target(name: "Datasets"),
+        .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .executableTarget(
+            name: "omendb-bench",
+            dependencies: ["OmenEngine", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "benchmarks/omendb-bench"
+        ),
         .executableTarget(
             name: "learned-bench",
             dependencies: [
