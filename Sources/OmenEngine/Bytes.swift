@@ -35,6 +35,12 @@ struct ByteWriter {
 
     mutating func raw(_ other: [UInt8]) { bytes.append(contentsOf: other) }
 
+    /// Doubles in one copy (IEEE little-endian, the layout of every platform this builds for).
+    mutating func f64s(_ values: [Double]) {
+        assert(1.littleEndian == 1)
+        values.withUnsafeBytes { bytes.append(contentsOf: $0) }
+    }
+
     /// A length- and CRC32C-framed block: `[u32 length][u32 crc][payload]`.
     mutating func block(_ payload: [UInt8]) {
         u32(UInt32(payload.count))
@@ -77,6 +83,17 @@ struct ByteReader {
         for index in 0..<size { value |= T(bytes[offset + index]) << (8 * index) }
         offset += size
         return value
+    }
+
+    /// `count` doubles written by `ByteWriter.f64s`.
+    mutating func f64s(_ count: Int) throws(EngineError) -> [Double] {
+        let raw = try bytes(count * 8)
+        return [Double](unsafeUninitializedCapacity: count) { buffer, initialized in
+            raw.withUnsafeBytes { source in
+                UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+            }
+            initialized = count
+        }
     }
 
     mutating func varint() throws(EngineError) -> UInt64 {
@@ -225,7 +242,7 @@ enum ColumnCoding {
         encodeFlags(column.nulls, into: &writer)
         switch column.type {
         case .int64, .timestamp: IntegerPacking.encode(column.integers, deltas: false, into: &writer)
-        case .double: for value in column.doubles { writer.f64(value) }
+        case .double: writer.f64s(column.doubles)
         case .text: for value in column.texts { writer.string(value) }
         case .bool: encodeFlags(column.bools, into: &writer)
         }
@@ -238,8 +255,7 @@ enum ColumnCoding {
         case .int64, .timestamp: column.integers = try IntegerPacking.decode(count: count, from: &reader)
         case .double:
             guard reader.remaining >= count * 8 else { throw reader.corrupt("double column overruns its block") }
-            column.doubles.reserveCapacity(count)
-            for _ in 0..<count { column.doubles.append(try reader.f64()) }
+            column.doubles = try reader.f64s(count)
         case .text:
             column.texts.reserveCapacity(count)
             for _ in 0..<count { column.texts.append(try reader.string()) }

@@ -64,12 +64,17 @@ public struct ColumnVector: Equatable, Sendable {
 
     /// Appends every row of `other`, a column of the same type.
     public mutating func append(contentsOf other: ColumnVector) {
-        nulls.append(contentsOf: other.nulls)
+        append(from: other, rows: 0..<other.count)
+    }
+
+    /// Appends rows `range` of `other`, a column of the same type, in one copy per array.
+    public mutating func append(from other: ColumnVector, rows range: Range<Int>) {
+        nulls.append(contentsOf: other.nulls[range])
         switch type {
-        case .int64, .timestamp: integers.append(contentsOf: other.integers)
-        case .double: doubles.append(contentsOf: other.doubles)
-        case .text: texts.append(contentsOf: other.texts)
-        case .bool: bools.append(contentsOf: other.bools)
+        case .int64, .timestamp: integers.append(contentsOf: other.integers[range])
+        case .double: doubles.append(contentsOf: other.doubles[range])
+        case .text: texts.append(contentsOf: other.texts[range])
+        case .bool: bools.append(contentsOf: other.bools[range])
         }
     }
 
@@ -112,6 +117,11 @@ public struct RowBatch: Equatable, Sendable {
     /// Appends a row already validated against the schema.
     public mutating func append(_ row: [Value]) {
         for index in columns.indices { columns[index].append(row[index]) }
+    }
+
+    /// Appends rows `range` of `other`.
+    public mutating func append(from other: RowBatch, rows range: Range<Int>) {
+        for column in columns.indices { columns[column].append(from: other.columns[column], rows: range) }
     }
 
     /// Appends row `index` of `other`.

@@ -274,7 +274,9 @@ public final class Database: @unchecked Sendable {
                 for (id, set) in writes.sorted(by: { $0.key < $1.key }) {
                     guard let table = tables[id] else { throw .tableNotFound(transaction.tableNames[id] ?? "\(id)") }
                     // First committer wins: a newer version by anyone this snapshot does not see is a conflict.
-                    for key in set.keys {
+                    // Keys past every hot key (a time series) have no versions to check.
+                    let pastHot = set.ordered && table.memtable.isAppendable(after: set.keys.first)
+                    for key in set.keys where !pastHot {
                         if let head = table.memtable.head(key) {
                             let creator = table.memtable.versions[Int(head)].creator
                             if !sees(creator, through: transaction.snapshot) {
@@ -295,6 +297,12 @@ public final class Database: @unchecked Sendable {
                 let start = LogPosition(file: end.file, offset: end.offset - UInt64(record.bytes.count) - 8)
                 for (id, set) in writes {
                     let table = tables[id]!
+                    if set.ordered && !set.rewritten
+                        && table.memtable.installAppending(set.keys, creator: transaction.id, batch: set.rows, logStart: start)
+                    {
+                        toFlush = toFlush || table.memtable.rowCount >= options.flushThreshold
+                        continue
+                    }
                     for (index, key) in set.keys.enumerated() {
                         let row = set.rowOf[index]
                         table.memtable.install(key, creator: transaction.id, batch: set.rows,

@@ -59,6 +59,30 @@ struct MemTable {
         setHead(key, versionIndex)
     }
 
+    /// True when `key` lies above every key held, so no key from it on has a version here.
+    func isAppendable(after key: Int64?) -> Bool {
+        guard let key, pending.isEmpty else { return false }
+        return keys.last.map { key > $0 } ?? true
+    }
+
+    /// Installs one new version per key for keys that ascend and lie above every key held, rows `i` of
+    /// `batch` in order: the time-series path, in bulk copies. False (nothing done) when they do not qualify.
+    mutating func installAppending(
+        _ newKeys: [Int64], creator: TransactionID, batch: RowBatch, logStart: LogPosition
+    ) -> Bool {
+        guard isAppendable(after: newKeys.first), batch.count == newKeys.count else { return false }
+        let firstRow = Int32(rows.count)
+        let firstVersion = Int32(versions.count)
+        let count = Int32(newKeys.count)
+        rows.append(from: batch, rows: 0..<batch.count)
+        versions.append(contentsOf: (0..<count).lazy.map {
+            Version(creator: creator, row: firstRow + $0, older: -1, logStart: logStart)
+        })
+        keys.append(contentsOf: newKeys)
+        heads.append(contentsOf: firstVersion..<firstVersion + count)
+        return true
+    }
+
     private mutating func setHead(_ key: Int64, _ version: Int32) {
         if keys.isEmpty || key > keys[keys.count - 1] {
             if pending.isEmpty {
@@ -116,6 +140,14 @@ struct MemTable {
         -> (rows: RowBatch, tombstones: [Bool])
     {
         mergePending()
+        // Every key with one version, rows in key order, all flushable: the buffer is the segment.
+        if versions.count == keys.count && rows.count == keys.count
+            && heads.indices.allSatisfy({ versions[Int(heads[$0])].row == Int32($0) && flushable(versions[Int(heads[$0])].creator) })
+        {
+            let out = rows
+            self = MemTable(schema: schema)
+            return (out, [Bool](repeating: false, count: out.count))
+        }
         var out = RowBatch(schema: schema)
         var tombstones: [Bool] = []
         var kept = MemTable(schema: schema)

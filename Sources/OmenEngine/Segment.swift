@@ -6,8 +6,11 @@ import LearnedIndex
 final class Segment: @unchecked Sendable {
     static let magic: UInt32 = 0x4753_4D4F  // "OMSG"
     static let version: UInt16 = 1
-    /// The model over every segment's keys: a small ε keeps a point lookup to a cache line or two.
-    static let modelKind = ModelKind.piecewiseLinear(epsilon: 32)
+    /// The model over a segment's keys: a two-stage RMI with about 128 keys a leaf builds in one pass
+    /// of cheap arithmetic (a flush must keep up with ingest) and records each leaf's exact error.
+    static func modelKind(keyCount: Int) -> ModelKind {
+        .recursive(leaves: min(1 << 20, max(1, keyCount / 128)))
+    }
 
     let id: UInt64
     let tableID: UInt32
@@ -53,7 +56,7 @@ final class Segment: @unchecked Sendable {
         let model: LearnedModel
         do {
             model = try keys.withUnsafeBufferPointer { (buffer) throws(LearnedIndexError) in
-                try LearnedModel(kind: modelKind, keys: buffer)
+                try LearnedModel(kind: modelKind(keyCount: buffer.count), keys: buffer)
             }
         } catch {
             throw .invalidRow("segment keys are not sorted and unique: \(error)")

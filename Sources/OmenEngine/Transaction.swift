@@ -75,16 +75,22 @@ public final class Transaction {
         }
         let hot = memtable.positions(from: from, to: to)
         if !hot.isEmpty { sources.append(Source(keys: Array(memtable.keys[hot]), kind: .hot(hot.lowerBound))) }
-        for segment in table.segments.reversed() {
-            if let from, segment.maxKey < from { continue }
-            if let to, segment.minKey >= to { continue }
+        let overlapping = table.segments.reversed().filter { segment in
+            !(from.map { segment.maxKey < $0 } ?? false) && !(to.map { segment.minKey >= $0 } ?? false)
+        }
+        for segment in overlapping {
             let range = segment.positions(from: from, to: to)
             if range.isEmpty { continue }
-            // One clean segment alone: copy its rows straight out.
-            if sources.isEmpty && !segment.hasTombstones && table.segments.count == 1 {
-                let positions = reverse ? Array(range.reversed().prefix(limit)) : Array(range.prefix(limit))
-                out.reserveCapacity(positions.count)
-                for position in positions { out.append(from: segment.rows, at: position) }
+            // One segment without deletions and nothing newer: copy its rows straight out.
+            if sources.isEmpty && overlapping.count == 1 && !segment.hasTombstones {
+                let count = min(limit, range.count)
+                let rows = reverse ? range.upperBound - count..<range.upperBound : range.lowerBound..<range.lowerBound + count
+                out.append(from: segment.rows, rows: rows)
+                if reverse {
+                    var reversed = RowBatch(schema: table.schema)
+                    for index in stride(from: out.count - 1, through: 0, by: -1) { reversed.append(from: out, at: index) }
+                    return reversed
+                }
                 return out
             }
             sources.append(Source(keys: range.map { NormalizedKey.decodeInt64(segment.keys[$0]) },
