@@ -79,7 +79,7 @@ public final class Database: @unchecked Sendable {
             try self.apply(&reader, start: start)
         }
         wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
-        try state.withLock { () throws(EngineError) in try removeUnusedFiles() }
+        try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
         if options.backgroundCompaction {
             // Weak: a database dropped without `close` must not be kept alive by its own worker.
             compactor = BackgroundWorker { [weak self] table in
@@ -372,8 +372,9 @@ public final class Database: @unchecked Sendable {
         try removeUnusedFiles()
     }
 
-    /// Deletes segment files the manifest does not name and log files replay no longer reads.
-    private func removeUnusedFiles() throws(EngineError) {
+    /// Deletes segment files the manifest does not name and log files replay no longer reads; at open
+    /// also the temporary files of writes a crash interrupted (later, a compaction may be writing one).
+    private func removeUnusedFiles(includingTemporary: Bool = false) throws(EngineError) {
         let live = Set(tables.values.flatMap { $0.segments.map(\.id) }).union(segmentsInProgress)
         for name in try Files.list(path) {
             if name.hasPrefix("seg-"), name.hasSuffix(".dat"), let id = UInt64(name.dropFirst(4).prefix(16), radix: 16),
@@ -381,7 +382,7 @@ public final class Database: @unchecked Sendable {
                 Files.remove(path + "/" + name)
             } else if let sequence = WriteAheadLog.sequence(ofFile: name), sequence < replayStart.file {
                 Files.remove(path + "/" + name)
-            } else if name.hasSuffix(".tmp") {
+            } else if includingTemporary && name.hasSuffix(".tmp") {
                 Files.remove(path + "/" + name)
             }
         }
