@@ -7,6 +7,7 @@
 #   make test           every test: Swift, the C ABI, and the extension on a throwaway cluster
 #   make demo           the main job: learned index against btree on a 1M-row table
 #   make bench          the learned-index benchmark (KEYS=10000000 by default)
+#   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
 #   make stress         the randomized tests at large sizes
 
 SWIFT ?= swift
@@ -31,11 +32,11 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-c test-pg test-tap demo bench bench-pg stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-c test-pg test-tap demo bench bench-engine bench-pg stress clean
 
-# What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, and the
-# Perl module the TAP tests use.
-PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl
+# What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
+# Perl module the TAP tests use, and SQLite (the engine benchmark's baseline).
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev
 setup:
 	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -58,7 +59,7 @@ install: extension
 installcheck:
 	$(MAKE) -C pg_extension installcheck TAP_TESTS=
 
-test: setup test-swift test-c test-pg test-tap
+test: setup test-swift test-engine-crash test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
@@ -88,8 +89,18 @@ demo: install
 	benchmarks/demo.sh || { $(CLUSTER) stop; exit 1; }
 	$(CLUSTER) stop
 
-test-swift:
+test-swift: setup
 	$(SWIFT) test
+
+# The standalone engine under SIGKILL (OMEN_ENGINE_CRASH_CYCLES cycles, 10 by default).
+test-engine-crash: setup
+	$(SWIFT) build --product omendb-bench
+	Tests/engine/crash.sh .build/debug/omendb-bench
+
+# The standalone engine against SQLite (ROWS=10000000 by default).
+ROWS ?= 10000000
+bench-engine: setup
+	$(SWIFT) run -c release omendb-bench engine --rows $(ROWS)
 
 test-c: Tests/CABI/abi_test
 	./Tests/CABI/abi_test
@@ -110,6 +121,8 @@ bench-pg: install
 
 stress:
 	OMEN_TEST_OPERATIONS=2000000 $(SWIFT) test -c release --filter HotColdTests
+	OMEN_ENGINE_OPERATIONS=2000000 OMEN_ENGINE_TRANSFERS=20000 $(SWIFT) test -c release --filter OmenEngineTests
+	OMEN_ENGINE_CRASH_CYCLES=$${OMEN_ENGINE_CRASH_CYCLES:-100} $(MAKE) test-engine-crash
 	OMENDB_CRASH_CYCLES=$${OMENDB_CRASH_CYCLES:-50} OMENDB_CONCURRENCY_SECONDS=120 OMENDB_RANDOM_ROUNDS=20 \
 		$(MAKE) test-tap
 

@@ -36,6 +36,6 @@ let package = Package(
             path: "benchmarks/learned-bench"
         ),
         .testTarget(name: "LearnedIndexTests", dependencies: ["LearnedIndex", "Datasets"]),
-        .testTarget(name: "OmenEngineTests", dependencies: ["OmenEngine"]),
+        .testTarget(name: "OmenEngineTests", dependencies: ["OmenEngine", "CSQLite"]),
     ]
 )

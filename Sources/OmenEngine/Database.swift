@@ -206,6 +206,21 @@ public final class Database: @unchecked Sendable {
         }
     }
 
+    /// Where a lookup of `key` goes: hot rows, and per segment holding the key's range its rows and the
+    /// model's window (the positions the bounded search covers).
+    public func lookupPlan(_ name: String, key: Int64) throws(EngineError)
+        -> (hotRows: Int, segments: [(id: UInt64, rows: Int, window: ClosedRange<Int>)])
+    {
+        try state.withLock { () throws(EngineError) in
+            let table = try table(named: name)
+            let segments = table.segments.filter { $0.minKey <= key && key <= $0.maxKey }.map { segment in
+                let window = segment.model.window(for: NormalizedKey.encode(key))
+                return (segment.id, segment.count, window.lo...window.hi)
+            }
+            return (table.memtable.rowCount, segments)
+        }
+    }
+
     func table(named name: String) throws(EngineError) -> TableState {
         guard !isClosed else { throw .closed }
         guard let id = tableIDs[name], let table = tables[id] else { throw .tableNotFound(name) }

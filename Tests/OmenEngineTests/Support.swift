@@ -14,7 +14,9 @@ struct TemporaryDirectory {
 
     func file(_ name: String) -> String { path + "/" + name }
 
-    func files() -> [String] {
+    func files() -> [String] { Self.list(path) }
+
+    static func list(_ path: String) -> [String] {
         guard let directory = opendir(path) else { return [] }
         defer { closedir(directory) }
         var names: [String] = []

@@ -1,0 +1,411 @@
+/// The columns an expression can name: each with its table's label, so `t.c` and a bare `c` resolve.
+struct Scope {
+    var columns: [(table: String?, name: String, type: ColumnType)]
+
+    func resolve(_ table: String?, _ name: String, _ token: Token) throws(SQLError) -> Int {
+        let matches = columns.indices.filter { columns[$0].name == name && (table == nil || columns[$0].table == table) }
+        if matches.count > 1 { throw SQLError("42702", "column reference \"\(name)\" is ambiguous", at: token) }
+        guard let index = matches.first else {
+            if let table, !columns.contains(where: { $0.table == table }) {
+                throw SQLError("42P01", "missing FROM-clause entry for table \"\(table)\"", at: token)
+            }
+            throw SQLError.undefinedColumn(table.map { "\($0).\(name)" } ?? name, at: token)
+        }
+        return index
+    }
+}
+
+/// A compiled scalar expression: reads row `row` of a batch laid out as its scope.
+typealias Evaluator = (RowBatch, Int) throws(SQLError) -> Value
+
+enum Evaluate {
+    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max"]
+
+    /// True when `expression` contains an aggregate call.
+    static func hasAggregate(_ expression: Expression) -> Bool {
+        switch expression {
+        case .function(let name, let arguments, _, _):
+            return aggregateNames.contains(name) || arguments.contains(where: hasAggregate)
+        case .unary(_, let value, _), .isNull(let value, _): return hasAggregate(value)
+        case .binary(_, let a, let b, _): return hasAggregate(a) || hasAggregate(b)
+        case .between(let a, let b, let c, _): return hasAggregate(a) || hasAggregate(b) || hasAggregate(c)
+        case .inList(let a, let list, _): return hasAggregate(a) || list.contains(where: hasAggregate)
+        case .literal, .interval, .column: return false
+        }
+    }
+
+    /// Compiles a scalar expression (no aggregates) against `scope`.
+    static func compile(_ expression: Expression, _ scope: Scope) throws(SQLError) -> Evaluator {
+        switch expression {
+        case .literal(let value, _):
+            return { _, _ in value }
+        case .interval(let micros, _):
+            return { _, _ in .int64(micros) }
+        case .column(let table, let name, let token):
+            let index = try scope.resolve(table, name, token)
+            return { batch, row in batch.columns[index].value(at: row) }
+        case .unary(let op, let operand, let token):
+            let inner = try compile(operand, scope)
+            if op == "NOT" {
+                return { (batch, row) throws(SQLError) in
+                    switch try inner(batch, row) {
+                    case .null: return .null
+                    case .bool(let flag): return .bool(!flag)
+                    case let other: throw .datatype("argument of NOT must be type boolean, not \(typeName(other))", at: token)
+                    }
+                }
+            }
+            return { (batch, row) throws(SQLError) in try negate(try inner(batch, row), token) }
+        case .binary(let op, let left, let right, let token):
+            let a = try compile(left, scope)
+            let b = try compile(right, scope)
+            switch op {
+            case "AND":
+                return { (batch, row) throws(SQLError) in
+                    let x = try truth(try a(batch, row), token)
+                    if x == false { return .bool(false) }
+                    let y = try truth(try b(batch, row), token)
+                    if y == false { return .bool(false) }
+                    return x == nil || y == nil ? .null : .bool(true)
+                }
+            case "OR":
+                return { (batch, row) throws(SQLError) in
+                    let x = try truth(try a(batch, row), token)
+                    if x == true { return .bool(true) }
+                    let y = try truth(try b(batch, row), token)
+                    if y == true { return .bool(true) }
+                    return x == nil || y == nil ? .null : .bool(false)
+                }
+            case "=", "<>", "<", "<=", ">", ">=":
+                return { (batch, row) throws(SQLError) in
+                    guard let order = try compareForPredicate(try a(batch, row), try b(batch, row), token) else { return .null }
+                    switch op {
+                    case "=": return .bool(order == 0)
+                    case "<>": return .bool(order != 0)
+                    case "<": return .bool(order < 0)
+                    case "<=": return .bool(order <= 0)
+                    case ">": return .bool(order > 0)
+                    default: return .bool(order >= 0)
+                    }
+                }
+            default:
+                return { (batch, row) throws(SQLError) in try arithmetic(op, try a(batch, row), try b(batch, row), token) }
+            }
+        case .between(let value, let low, let high, let negated):
+            let token = expression.token
+            let v = try compile(value, scope)
+            let l = try compile(low, scope)
+            let h = try compile(high, scope)
+            return { (batch, row) throws(SQLError) in
+                let x = try v(batch, row)
+                let lower = try compareForPredicate(x, try l(batch, row), token)
+                let upper = try compareForPredicate(x, try h(batch, row), token)
+                if lower.map({ $0 < 0 }) == true || upper.map({ $0 > 0 }) == true { return .bool(negated) }
+                if lower == nil || upper == nil { return .null }
+                return .bool(!negated)
+            }
+        case .inList(let value, let list, let negated):
+            let token = expression.token
+            let v = try compile(value, scope)
+            var items: [Evaluator] = []
+            for item in list { items.append(try compile(item, scope)) }
+            return { (batch, row) throws(SQLError) in
+                let x = try v(batch, row)
+                var sawNull = false
+                for item in items {
+                    guard let order = try compareForPredicate(x, try item(batch, row), token) else {
+                        sawNull = true
+                        continue
+                    }
+                    if order == 0 { return .bool(!negated) }
+                }
+                return sawNull ? .null : .bool(negated)
+            }
+        case .isNull(let value, let negated):
+            let v = try compile(value, scope)
+            return { (batch, row) throws(SQLError) in .bool((try v(batch, row) == .null) != negated) }
+        case .function(let name, let arguments, _, let token):
+            if aggregateNames.contains(name) {
+                throw SQLError("42803", "aggregate function \(name) is not allowed here", at: token)
+            }
+            var compiled: [Evaluator] = []
+            for argument in arguments { compiled.append(try compile(argument, scope)) }
+            return try scalarFunction(name, compiled, token)
+        }
+    }
+
+    static func scalarFunction(_ name: String, _ arguments: [Evaluator], _ token: Token) throws(SQLError) -> Evaluator {
+        func arity(_ count: Int) throws(SQLError) {
+            guard arguments.count == count else {
+                throw SQLError("42883", "function \(name) takes \(count) argument\(count == 1 ? "" : "s")", at: token)
+            }
+        }
+        switch name {
+        case "time_bucket":
+            try arity(2)
+            return { (batch, row) throws(SQLError) in
+                let width = try arguments[0](batch, row)
+                let time = try arguments[1](batch, row)
+                guard let micros = try intervalMicros(width, token) else { return .null }
+                switch time {
+                case .null: return .null
+                case .timestamp(let value): return .timestamp(value.floorDivided(by: micros).quotient * micros)
+                case .int64(let value): return .int64(value.floorDivided(by: micros).quotient * micros)
+                default: throw .datatype("time_bucket needs a timestamp, not \(typeName(time))", at: token)
+                }
+            }
+        case "abs":
+            try arity(1)
+            return { (batch, row) throws(SQLError) in
+                switch try arguments[0](batch, row) {
+                case .int64(let value):
+                    guard value != .min else { throw SQLError("22003", "bigint out of range", at: token) }
+                    return .int64(Swift.abs(value))
+                case .double(let value): return .double(Swift.abs(value))
+                case .null: return .null
+                case let other: throw .datatype("abs needs a number, not \(typeName(other))", at: token)
+                }
+            }
+        case "lower", "upper", "length":
+            try arity(1)
+            return { (batch, row) throws(SQLError) in
+                switch try arguments[0](batch, row) {
+                case .text(let text):
+                    if name == "length" { return .int64(Int64(text.count)) }
+                    return .text(name == "lower" ? text.lowercased() : text.uppercased())
+                case .null: return .null
+                case let other: throw .datatype("\(name) needs text, not \(typeName(other))", at: token)
+                }
+            }
+        case "coalesce":
+            guard !arguments.isEmpty else { try arity(1); return { _, _ in .null } }
+            return { (batch, row) throws(SQLError) in
+                for argument in arguments {
+                    let value = try argument(batch, row)
+                    if value != .null { return value }
+                }
+                return .null
+            }
+        default:
+            throw SQLError("42883", "function \(name) does not exist", at: token,
+                           hint: "Functions: time_bucket, abs, lower, upper, length, coalesce, count, sum, avg, min, max.")
+        }
+    }
+
+    static func intervalMicros(_ value: Value, _ token: Token) throws(SQLError) -> Int64? {
+        switch value {
+        case .null: return nil
+        case .int64(let micros) where micros > 0: return micros
+        case .text(let text):
+            guard let micros = Timestamps.parseInterval(text) else {
+                throw SQLError("22007", "invalid input syntax for type interval: \"\(text)\"", at: token)
+            }
+            return micros
+        default: throw .datatype("time_bucket needs a positive interval", at: token)
+        }
+    }
+
+    static func typeName(_ value: Value) -> String {
+        switch value {
+        case .null: "unknown"
+        case .int64: "bigint"
+        case .double: "double precision"
+        case .text: "text"
+        case .bool: "boolean"
+        case .timestamp: "timestamp"
+        }
+    }
+
+    static func truth(_ value: Value, _ token: Token) throws(SQLError) -> Bool? {
+        switch value {
+        case .null: return nil
+        case .bool(let flag): return flag
+        default: throw .datatype("argument of AND/OR must be type boolean, not \(typeName(value))", at: token)
+        }
+    }
+
+    static func negate(_ value: Value, _ token: Token) throws(SQLError) -> Value {
+        switch value {
+        case .null: return .null
+        case .int64(let integer):
+            guard integer != .min else { throw SQLError("22003", "bigint out of range", at: token) }
+            return .int64(-integer)
+        case .double(let number): return .double(-number)
+        default: throw SQLError("42883", "operator does not exist: - \(typeName(value))", at: token)
+        }
+    }
+
+    static func arithmetic(_ op: String, _ a: Value, _ b: Value, _ token: Token) throws(SQLError) -> Value {
+        if a == .null || b == .null { return .null }
+        if op == "||" {
+            return .text(text(a) + text(b))
+        }
+        switch (a, b) {
+        case (.int64(let x), .int64(let y)):
+            let result: (Int64, Bool)
+            switch op {
+            case "+": result = x.addingReportingOverflow(y)
+            case "-": result = x.subtractingReportingOverflow(y)
+            case "*": result = x.multipliedReportingOverflow(by: y)
+            case "/", "%":
+                guard y != 0 else { throw SQLError("22012", "division by zero", at: token) }
+                result = op == "/" ? x.dividedReportingOverflow(by: y) : x.remainderReportingOverflow(dividingBy: y)
+            default: throw SQLError("42883", "operator does not exist: bigint \(op) bigint", at: token)
+            }
+            guard !result.1 else { throw SQLError("22003", "bigint out of range", at: token) }
+            return .int64(result.0)
+        case (.timestamp(let x), .int64(let y)) where op == "+" || op == "-":
+            let result = op == "+" ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
+            guard !result.overflow else { throw SQLError("22008", "timestamp out of range", at: token) }
+            return .timestamp(result.partialValue)
+        case (.timestamp(let x), .timestamp(let y)) where op == "-":
+            let result = x.subtractingReportingOverflow(y)
+            guard !result.overflow else { throw SQLError("22008", "interval out of range", at: token) }
+            return .int64(result.partialValue)
+        default:
+            guard let x = number(a), let y = number(b) else {
+                throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op) \(typeName(b))", at: token)
+            }
+            switch op {
+            case "+": return .double(x + y)
+            case "-": return .double(x - y)
+            case "*": return .double(x * y)
+            case "/":
+                guard y != 0 else { throw SQLError("22012", "division by zero", at: token) }
+                return .double(x / y)
+            case "%":
+                guard y != 0 else { throw SQLError("22012", "division by zero", at: token) }
+                return .double(x.truncatingRemainder(dividingBy: y))
+            default: throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op) \(typeName(b))", at: token)
+            }
+        }
+    }
+
+    static func number(_ value: Value) -> Double? {
+        switch value {
+        case .int64(let x): Double(x)
+        case .double(let x): x
+        default: nil
+        }
+    }
+
+    /// The value as text, as output and `||` show it.
+    static func text(_ value: Value) -> String {
+        switch value {
+        case .null: ""
+        case .int64(let x): String(x)
+        case .double(let x): formatDouble(x)
+        case .text(let x): x
+        case .bool(let x): x ? "t" : "f"
+        case .timestamp(let x): Timestamps.format(x)
+        }
+    }
+
+    static func formatDouble(_ x: Double) -> String {
+        if x.isNaN { return "NaN" }
+        if x.isInfinite { return x > 0 ? "Infinity" : "-Infinity" }
+        if x == x.rounded(), Swift.abs(x) < 1e15 { return String(Int64(x)) }
+        return "\(x)"
+    }
+
+    /// Comparison for predicates: nil when either side is NULL; text meets a timestamp by parsing it.
+    static func compareForPredicate(_ a: Value, _ b: Value, _ token: Token?) throws(SQLError) -> Int? {
+        if a == .null || b == .null { return nil }
+        switch (a, b) {
+        case (.timestamp, .text(let text)):
+            guard let parsed = Timestamps.parse(text) else {
+                throw SQLError("22007", "invalid input syntax for type timestamp: \"\(text)\"", at: token)
+            }
+            return compare(a, .timestamp(parsed))
+        case (.text(let text), .timestamp):
+            guard let parsed = Timestamps.parse(text) else {
+                throw SQLError("22007", "invalid input syntax for type timestamp: \"\(text)\"", at: token)
+            }
+            return compare(.timestamp(parsed), b)
+        case (.int64, .int64), (.double, .double), (.int64, .double), (.double, .int64), (.text, .text),
+             (.bool, .bool), (.timestamp, .timestamp), (.timestamp, .int64), (.int64, .timestamp):
+            return compare(a, b)
+        default:
+            throw SQLError("42883", "operator does not exist: \(typeName(a)) = \(typeName(b))", at: token,
+                           hint: "No operator matches the given types; you might need an explicit conversion.")
+        }
+    }
+
+    /// A total order for sorting and min/max: numbers by value (NaN above all), NULL above everything.
+    static func compare(_ a: Value, _ b: Value) -> Int {
+        switch (a, b) {
+        case (.null, .null): return 0
+        case (.null, _): return 1
+        case (_, .null): return -1
+        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)), (.timestamp(let x), .int64(let y)),
+             (.int64(let x), .timestamp(let y)):
+            return x < y ? -1 : x == y ? 0 : 1
+        case (.text(let x), .text(let y)): return x < y ? -1 : x == y ? 0 : 1
+        case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
+        default:
+            if case .int64(let x) = a, case .double(let y) = b { return compareMixed(x, y) }
+            if case .double(let x) = a, case .int64(let y) = b { return -compareMixed(y, x) }
+            if case .double(let x) = a, case .double(let y) = b {
+                if x.isNaN || y.isNaN { return x.isNaN && y.isNaN ? 0 : (x.isNaN ? 1 : -1) }
+                return x < y ? -1 : x == y ? 0 : 1
+            }
+            return rank(a) < rank(b) ? -1 : rank(a) == rank(b) ? 0 : 1
+        }
+    }
+
+    private static func compareMixed(_ x: Int64, _ y: Double) -> Int {
+        if y.isNaN { return -1 }
+        if y >= 9.3e18 { return -1 }
+        if y < -9.3e18 { return 1 }
+        let rounded = y.rounded(.down)
+        let whole = Int64(rounded)
+        if x != whole { return x < whole ? -1 : 1 }
+        return rounded == y ? 0 : -1
+    }
+
+    private static func rank(_ value: Value) -> Int {
+        switch value {
+        case .bool: 0
+        case .int64, .double, .timestamp: 1
+        case .text: 2
+        case .null: 3
+        }
+    }
+
+    /// `value` converted for a column of `column`'s type (an INSERT, UPDATE or COPY value).
+    static func coerce(_ value: Value, to column: Column, _ token: Token?) throws(SQLError) -> Value {
+        switch (column.type, value) {
+        case (_, .null):
+            if !column.nullable {
+                throw SQLError("23502", "null value in column \"\(column.name)\" violates not-null constraint", at: token)
+            }
+            return .null
+        case (.timestamp, .text(let text)):
+            guard let micros = Timestamps.parse(text) else {
+                throw SQLError("22007", "invalid input syntax for type timestamp: \"\(text)\"", at: token)
+            }
+            return .timestamp(micros)
+        case (.double, .int64(let x)): return .double(Double(x))
+        case (.int64, .double(let x)):
+            guard x == x.rounded(), let integer = Int64(exactly: x) else {
+                throw SQLError("22003", "value \(x) is out of range or not an integer for column \"\(column.name)\"", at: token)
+            }
+            return .int64(integer)
+        case (.timestamp, .int64(let x)): return .timestamp(x)
+        case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.timestamp, .timestamp):
+            return value
+        default:
+            throw SQLError("42804", "column \"\(column.name)\" is of type \(sqlName(column.type)) but expression is of type \(typeName(value))", at: token)
+        }
+    }
+
+    static func sqlName(_ type: ColumnType) -> String {
+        switch type {
+        case .int64: "bigint"
+        case .double: "double precision"
+        case .text: "text"
+        case .bool: "boolean"
+        case .timestamp: "timestamp"
+        }
+    }
+}

@@ -1,0 +1,298 @@
+/// The primary-key range a WHERE clause implies: its top-level AND terms of the form
+/// `key op constant` (op one of = < <= > >=, either side) and `key BETWEEN a AND b` narrow `[from, to)`.
+struct KeyRange {
+    var from: Int64?
+    var to: Int64?
+    var isEmpty = false
+    /// True when every term of the filter became part of the range, so no row needs the filter again.
+    var coversFilter = true
+
+    var isPoint: Bool { from != nil && to != nil && to! &- from! == 1 }
+
+    init(_ filter: Expression?, schema: TableSchema, label: String, executor: Executor) throws(SQLError) {
+        guard let filter else { return }
+        let key = schema.columns[schema.primaryKey]
+        for term in Self.conjuncts(filter) where !narrow(by: term, key: key, label: label, executor: executor) {
+            coversFilter = false
+        }
+        if let from, let to, from >= to { isEmpty = true }
+    }
+
+    static func conjuncts(_ expression: Expression) -> [Expression] {
+        if case .binary("AND", let a, let b, _) = expression { return conjuncts(a) + conjuncts(b) }
+        return [expression]
+    }
+
+    private func isKey(_ expression: Expression, _ key: Column, _ label: String) -> Bool {
+        if case .column(let table, let name, _) = expression { return name == key.name && (table == nil || table == label) }
+        return false
+    }
+
+    /// The key-typed value of a column-free expression, or nil when it is not one.
+    private func constant(_ expression: Expression, _ key: Column, _ executor: Executor) -> Int64?? {
+        guard let value = try? executor.constant(expression) else { return nil }
+        switch value {
+        case .null: return .some(nil)
+        case .int64(let x), .timestamp(let x): return x
+        case .text(let text) where key.type == .timestamp: return Timestamps.parse(text).map { .some($0) } ?? nil
+        default: return nil
+        }
+    }
+
+    private mutating func lower(_ value: Int64) { from = max(from ?? value, value) }
+    private mutating func upper(_ value: Int64) { to = min(to ?? value, value) }
+
+    /// Narrows the range by `term`; false when the term is not a key bound.
+    private mutating func narrow(by term: Expression, key: Column, label: String, executor: Executor) -> Bool {
+        switch term {
+        case .binary(let op, let a, let b, _) where ["=", "<", "<=", ">", ">="].contains(op):
+            var op = op
+            var other = b
+            if isKey(b, key, label) && !isKey(a, key, label) {
+                other = a
+                op = ["<": ">", "<=": ">=", ">": "<", ">=": "<="][op] ?? op
+            } else if !isKey(a, key, label) {
+                return false
+            }
+            guard let bound = constant(other, key, executor) else { return false }
+            guard let value = bound else {
+                isEmpty = true
+                return true
+            }
+            switch op {
+            case "=":
+                lower(value)
+                if value < .max { upper(value + 1) }
+            case "<": upper(value)
+            case "<=": if value < .max { upper(value + 1) }
+            case ">": if value < .max { lower(value + 1) } else { isEmpty = true }
+            default: lower(value)
+            }
+            return true
+        case .between(let value, let low, let high, negated: false) where isKey(value, key, label):
+            guard let lowBound = constant(low, key, executor), let highBound = constant(high, key, executor) else { return false }
+            guard let a = lowBound, let b = highBound else {
+                isEmpty = true
+                return true
+            }
+            lower(a)
+            if b < .max { upper(b + 1) }
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// An inner equi-join by hashing the right side.
+enum Join {
+    static func hash(_ left: [RowBatch], _ right: [RowBatch], on condition: Expression, scope: Scope, leftWidth: Int) throws(SQLError) -> RowBatch {
+        var equality: (Int, Int)?
+        var residual: [Expression] = []
+        for term in KeyRange.conjuncts(condition) {
+            if equality == nil, case .binary("=", .column(let t1, let n1, let k1), .column(let t2, let n2, let k2), _) = term {
+                let a = try scope.resolve(t1, n1, k1)
+                let b = try scope.resolve(t2, n2, k2)
+                if a < leftWidth && b >= leftWidth { equality = (a, b - leftWidth); continue }
+                if b < leftWidth && a >= leftWidth { equality = (b, a - leftWidth); continue }
+            }
+            residual.append(term)
+        }
+        guard let (leftKey, rightKey) = equality else {
+            throw SQLError("0A000", "only joins with an equality between the two tables' columns are supported", at: condition.token)
+        }
+        var buildSide = RowBatch(columns: (right.first?.columns ?? []).map { ColumnVector(type: $0.type) })
+        for batch in right { buildSide.append(from: batch, rows: 0..<batch.count) }
+        var table: [Value: [Int]] = [:]
+        for row in 0..<buildSide.count {
+            let key = buildSide.columns[rightKey].value(at: row)
+            if key != .null { table[normalized(key), default: []].append(row) }
+        }
+        let types = scope.columns.map(\.type)
+        var out = RowBatch(columns: types.map { ColumnVector(type: $0) })
+        for batch in left {
+            for row in 0..<batch.count {
+                let key = batch.columns[leftKey].value(at: row)
+                guard key != .null, let matches = table[normalized(key)] else { continue }
+                for match in matches {
+                    for column in 0..<leftWidth { out.columns[column].append(from: batch.columns[column], at: row) }
+                    for column in 0..<buildSide.columns.count {
+                        out.columns[leftWidth + column].append(from: buildSide.columns[column], at: match)
+                    }
+                }
+            }
+        }
+        guard !residual.isEmpty else { return out }
+        let filter = residual.dropFirst().reduce(residual[0]) { .binary("AND", $0, $1, condition.token!) }
+        return try Executor.filter([out], filter, scope)[0]
+    }
+
+    /// Integers and timestamps, and integral doubles, hash alike so that cross-type keys meet.
+    static func normalized(_ value: Value) -> Value {
+        switch value {
+        case .timestamp(let x): return .int64(x)
+        case .double(let x) where x == x.rounded() && Swift.abs(x) < 9e18: return .int64(Int64(x))
+        default: return value
+        }
+    }
+}
+
+/// `GROUP BY time_bucket(width, key)` over the primary key with plain aggregates: the scan delivers keys
+/// in order, so each bucket is a run found by binary search, and each aggregate is a tight loop over a
+/// slice of one column.
+struct TimeBucketAggregate {
+    let width: Int64
+    let keyColumn: Int
+    let timestampKey: Bool
+    /// Per output column: nil for the bucket, else the aggregate and its column (nil for count(*)).
+    let outputs: [(AggregatePlan.Function, Int?)?]
+    let names: [String]
+
+    /// `orderedColumn`: the scope index of the column the scan delivers in order (the primary key).
+    init?(_ select: Select, scope: Scope, orderedColumn: Int?) throws(SQLError) {
+        guard let orderedColumn, select.from != nil, select.join == nil, select.having == nil, select.groupBy.count == 1 else { return nil }
+        var key = select.groupBy[0]
+        if case .column(nil, let name, _) = key, let item = select.items.first(where: { $0.alias == name }), let expression = item.expression {
+            key = expression
+        }
+        if case .literal(.int64(let position), _) = key, position >= 1, Int(position) <= select.items.count,
+           let expression = select.items[Int(position) - 1].expression {
+            key = expression
+        }
+        guard case .function("time_bucket", let arguments, false, let token) = key, arguments.count == 2,
+              case .column(let table, let name, let columnToken) = arguments[1] else { return nil }
+        let width: Int64?
+        switch arguments[0] {
+        case .interval(let micros, _): width = micros
+        case .literal(let value, _): width = try Evaluate.intervalMicros(value, token)
+        default: width = nil
+        }
+        guard let width else { return nil }
+        let column = try scope.resolve(table, name, columnToken)
+        guard column == orderedColumn else { return nil }
+        var outputs: [(AggregatePlan.Function, Int?)?] = []
+        var names: [String] = []
+        for item in select.items {
+            guard let expression = item.expression else { return nil }
+            names.append(Executor.name(item))
+            if expression == key {
+                outputs.append(nil)
+                continue
+            }
+            guard case .function(let function, let arguments, let star, _) = expression,
+                  let aggregate = AggregatePlan.Function(rawValue: function) else { return nil }
+            if star {
+                guard aggregate == .count else { return nil }
+                outputs.append((aggregate, nil))
+                continue
+            }
+            guard arguments.count == 1, case .column(let t, let n, let k) = arguments[0] else { return nil }
+            let index = try scope.resolve(t, n, k)
+            guard scope.columns[index].type == .double || scope.columns[index].type == .int64 else { return nil }
+            if aggregate == .sum && scope.columns[index].type == .int64 { return nil }  // overflow checks: generic path
+            outputs.append((aggregate, index))
+        }
+        self.width = width
+        self.keyColumn = column
+        self.timestampKey = scope.columns[column].type == .timestamp
+        self.outputs = outputs
+        self.names = names
+    }
+
+    /// Runs over batches in key order.
+    func run(_ batches: [RowBatch]) -> QueryResult {
+        var rows: [[Value]] = []
+        var states: [AggregatePlan.State] = []
+        var current: Int64?
+        func emit() {
+            guard let bucket = current else { return }
+            var row: [Value] = []
+            var index = 0
+            for output in outputs {
+                if let (function, _) = output {
+                    row.append(AggregatePlan.result(states[index], function))
+                    index += 1
+                } else {
+                    row.append(timestampKey ? .timestamp(bucket) : .int64(bucket))
+                }
+            }
+            rows.append(row)
+        }
+        let aggregates = outputs.compactMap { $0 }
+        for batch in batches {
+            let keys = batch.columns[keyColumn].integers
+            var start = 0
+            while start < keys.count {
+                let bucket = keys[start].floorDivided(by: width).quotient &* width
+                let (next, overflow) = bucket.addingReportingOverflow(width)
+                var end = keys.count
+                if !overflow {
+                    var low = start
+                    while low < end {
+                        let middle = low + (end - low) / 2
+                        if keys[middle] >= next { end = middle } else { low = middle + 1 }
+                    }
+                }
+                if bucket != current {
+                    emit()
+                    current = bucket
+                    states = Array(repeating: AggregatePlan.State(), count: aggregates.count)
+                }
+                for (index, (function, column)) in aggregates.enumerated() {
+                    Self.accumulate(&states[index], function, column.map { batch.columns[$0] }, start..<end)
+                }
+                start = end
+            }
+        }
+        emit()
+        return QueryResult(columns: names, rows: rows, tag: "SELECT \(rows.count)")
+    }
+
+    private static func accumulate(_ state: inout AggregatePlan.State, _ function: AggregatePlan.Function,
+                                   _ column: ColumnVector?, _ range: Range<Int>) {
+        guard let column else {
+            state.count += Int64(range.count)
+            return
+        }
+        let hasNulls = column.nulls[range].contains(true)
+        if column.type == .double {
+            column.doubles.withUnsafeBufferPointer { values in
+                column.nulls.withUnsafeBufferPointer { nulls in
+                    var sum = 0.0
+                    var count: Int64 = 0
+                    var low = Double.infinity
+                    var high = -Double.infinity
+                    var sawNaN = false
+                    for index in range where !hasNulls || !nulls[index] {
+                        let value = values[index]
+                        sum += value
+                        count += 1
+                        if value.isNaN { sawNaN = true }
+                        low = Swift.min(low, value)
+                        high = Swift.max(high, value)
+                    }
+                    guard count > 0 else { return }
+                    state.count += count
+                    state.doubleSum += sum
+                    state.sawDouble = true
+                    // NaN sorts above every number, as in PostgreSQL.
+                    let extreme: Value = function == .min ? .double(low) : sawNaN ? .double(.nan) : .double(high)
+                    if function == .min || function == .max {
+                        if state.extreme == .null || (function == .min ? Evaluate.compare(extreme, state.extreme) < 0
+                                                                       : Evaluate.compare(extreme, state.extreme) > 0) {
+                            state.extreme = extreme
+                        }
+                    }
+                }
+            }
+        } else {
+            for index in range where !column.nulls[index] {
+                let value = Value.int64(column.integers[index])
+                state.count += 1
+                state.doubleSum += Double(column.integers[index])
+                if function == .min && (state.extreme == .null || Evaluate.compare(value, state.extreme) < 0) { state.extreme = value }
+                if function == .max && (state.extreme == .null || Evaluate.compare(value, state.extreme) > 0) { state.extreme = value }
+            }
+        }
+    }
+}

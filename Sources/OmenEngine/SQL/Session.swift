@@ -1,0 +1,95 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What one statement returned: rows for queries and EXPLAIN, a command tag for everything.
+public struct QueryResult: Equatable, Sendable {
+    public var columns: [String]
+    public var rows: [[Value]]
+    /// psql's command tag: `SELECT 3`, `INSERT 0 2`, `CREATE TABLE`...
+    public var tag: String
+}
+
+/// A connection-like SQL front over a `Database`: statements run in autocommit transactions unless a
+/// BEGIN opened one; an error inside an explicit transaction aborts it until ROLLBACK (as PostgreSQL).
+/// DDL takes effect at once, outside any transaction.
+public final class SQLSession {
+    public let database: Database
+    private var transaction: Transaction?
+    private var aborted = false
+
+    public init(database: Database) { self.database = database }
+
+    public var inTransaction: Bool { transaction != nil }
+
+    /// Runs every statement of `sql`, stopping at the first error.
+    public func execute(_ sql: String) throws(SQLError) -> [QueryResult] {
+        var results: [QueryResult] = []
+        for statement in try Parser.parse(sql) { results.append(try run(statement)) }
+        return results
+    }
+
+    /// Runs one parsed statement.
+    public func run(_ statement: Statement) throws(SQLError) -> QueryResult {
+        switch statement {
+        case .begin:
+            if transaction != nil { return QueryResult(columns: [], rows: [], tag: "BEGIN") }
+            transaction = try engine { () throws(EngineError) in try database.begin() }
+            aborted = false
+            return QueryResult(columns: [], rows: [], tag: "BEGIN")
+        case .commit:
+            guard let open = transaction else { return QueryResult(columns: [], rows: [], tag: "COMMIT") }
+            transaction = nil
+            if aborted {
+                open.rollback()
+                aborted = false
+                return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
+            }
+            try engine { () throws(EngineError) in try open.commit() }
+            return QueryResult(columns: [], rows: [], tag: "COMMIT")
+        case .rollback:
+            transaction?.rollback()
+            transaction = nil
+            aborted = false
+            return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
+        case .createTable(let schema, let ifNotExists):
+            do {
+                try database.createTable(schema)
+            } catch .tableExists where ifNotExists {
+            } catch { throw SQLError(error) }
+            return QueryResult(columns: [], rows: [], tag: "CREATE TABLE")
+        case .dropTable(let name, let ifExists, let token):
+            do {
+                try database.dropTable(name)
+            } catch .tableNotFound(let missing) {
+                if !ifExists { throw SQLError.undefinedTable(missing, at: token) }
+            } catch { throw SQLError(error) }
+            return QueryResult(columns: [], rows: [], tag: "DROP TABLE")
+        default:
+            if aborted {
+                throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+            }
+            if let open = transaction {
+                do {
+                    return try Executor(session: self, transaction: open).run(statement)
+                } catch {
+                    aborted = true
+                    throw error
+                }
+            }
+            let autocommit = try engine { () throws(EngineError) in try database.begin() }
+            do {
+                let result = try Executor(session: self, transaction: autocommit).run(statement)
+                try engine { () throws(EngineError) in try autocommit.commit() }
+                return result
+            } catch {
+                autocommit.rollback()
+                throw error
+            }
+        }
+    }
+
+    func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T {
+        do { return try body() } catch { throw SQLError(error) }
+    }
+}

@@ -1,0 +1,134 @@
+/// Timestamps are microseconds since 2000-01-01 00:00:00 UTC (PostgreSQL's epoch); text is ISO 8601
+/// (`2024-05-01 12:00:00[.ffffff]`).
+enum Timestamps {
+    static let microsPerSecond: Int64 = 1_000_000
+    static let microsPerDay: Int64 = 86_400 * microsPerSecond
+    /// Days from 1970-01-01 to 2000-01-01.
+    static let epochShift: Int64 = 10_957
+
+    /// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm).
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let doy = (153 * (month + (month > 2 ? -3 : 9)) + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        return era * 146_097 + doe - 719_468
+    }
+
+    static func civil(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
+        let z = days + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` or a bare date.
+    static func parse(_ text: String) -> Int64? {
+        let scalars = Array(text.trimmingSpaces.utf8)
+        var index = 0
+        func number(_ digits: ClosedRange<Int>) -> Int64? {
+            var value: Int64 = 0
+            var count = 0
+            while index < scalars.count, scalars[index] >= 48, scalars[index] <= 57, count < digits.upperBound {
+                value = value * 10 + Int64(scalars[index] - 48)
+                index += 1
+                count += 1
+            }
+            return digits.contains(count) ? value : nil
+        }
+        func skip(_ byte: UInt8) -> Bool {
+            guard index < scalars.count, scalars[index] == byte else { return false }
+            index += 1
+            return true
+        }
+        guard let year = number(4...4), skip(45), let month = number(1...2), skip(45), let day = number(1...2),
+              (1...12).contains(month), (1...31).contains(day) else { return nil }
+        var micros = (days(year: year, month: month, day: day) - epochShift) * microsPerDay
+        if index == scalars.count { return micros }
+        guard skip(32) || skip(84), let hour = number(1...2), skip(58), let minute = number(1...2),
+              hour < 24, minute < 60 else { return nil }
+        micros += (hour * 3600 + minute * 60) * microsPerSecond
+        if skip(58) {
+            guard let second = number(1...2), second < 60 else { return nil }
+            micros += second * microsPerSecond
+            if skip(46) {
+                let start = index
+                guard var fraction = number(1...6) else { return nil }
+                for _ in 0..<(6 - (index - start)) { fraction *= 10 }
+                micros += fraction
+            }
+        }
+        return index == scalars.count ? micros : nil
+    }
+
+    static func format(_ micros: Int64) -> String {
+        let (dayNumber, within) = micros.floorDivided(by: microsPerDay)
+        let (year, month, day) = civil(days: dayNumber + epochShift)
+        let seconds = within / microsPerSecond
+        let fraction = within % microsPerSecond
+        func pad(_ value: Int64, _ width: Int) -> String {
+            let text = String(value)
+            return String(repeating: "0", count: max(0, width - text.count)) + text
+        }
+        var text = "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2)) \(pad(seconds / 3600, 2)):\(pad(seconds / 60 % 60, 2)):\(pad(seconds % 60, 2))"
+        if fraction != 0 {
+            var digits = pad(fraction, 6)
+            while digits.hasSuffix("0") { digits.removeLast() }
+            text += "." + digits
+        }
+        return text
+    }
+
+    /// `'1 hour'`, `'15 minutes'`, `'1 day 2 hours'`, `'500 ms'`... in microseconds (positive).
+    static func parseInterval(_ text: String) -> Int64? {
+        let words = text.lowercased().split(whereSeparator: { $0 == " " })
+        guard !words.isEmpty, words.count % 2 == 0 else { return nil }
+        var total: Int64 = 0
+        for pair in stride(from: 0, to: words.count, by: 2) {
+            guard let amount = Int64(words[pair]) else { return nil }
+            let unit: Int64
+            switch words[pair + 1] {
+            case "microsecond", "microseconds", "us": unit = 1
+            case "millisecond", "milliseconds", "ms": unit = 1_000
+            case "second", "seconds", "sec", "secs", "s": unit = microsPerSecond
+            case "minute", "minutes", "min", "mins", "m": unit = 60 * microsPerSecond
+            case "hour", "hours", "h": unit = 3600 * microsPerSecond
+            case "day", "days", "d": unit = microsPerDay
+            case "week", "weeks", "w": unit = 7 * microsPerDay
+            default: return nil
+            }
+            let (product, overflow) = amount.multipliedReportingOverflow(by: unit)
+            guard !overflow else { return nil }
+            total += product
+        }
+        return total > 0 ? total : nil
+    }
+}
+
+extension Int64 {
+    /// Quotient rounded toward negative infinity, and the non-negative remainder.
+    func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
+        var quotient = self / divisor
+        var remainder = self % divisor
+        if remainder < 0 {
+            quotient -= 1
+            remainder += divisor
+        }
+        return (quotient, remainder)
+    }
+}
+
+extension String {
+    var trimmingSpaces: Substring {
+        var slice = Substring(self)
+        while slice.first == " " { slice.removeFirst() }
+        while slice.last == " " { slice.removeLast() }
+        return slice
+    }
+}
