@@ -8,6 +8,7 @@
 #   make demo           the main job: learned index against btree on a 1M-row table
 #   make bench          the learned-index benchmark (KEYS=10000000 by default)
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
+#   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite (ROWS=10000000 by default)
 #   make stress         the randomized tests at large sizes
 
 SWIFT ?= swift
@@ -32,7 +33,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-c test-pg test-tap demo bench bench-engine bench-pg stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, and SQLite (the engine benchmark's baseline).
@@ -93,14 +94,19 @@ test-swift: setup
 	$(SWIFT) test
 
 # The standalone engine under SIGKILL (OMEN_ENGINE_CRASH_CYCLES cycles, 10 by default).
+CRASH_CONFIG ?= debug
 test-engine-crash: setup
-	$(SWIFT) build --product omendb-bench
-	Tests/engine/crash.sh .build/debug/omendb-bench
+	$(SWIFT) build -c $(CRASH_CONFIG) --product omendb
+	Tests/engine/crash.sh .build/$(CRASH_CONFIG)/omendb
 
 # The standalone engine against SQLite (ROWS=10000000 by default).
 ROWS ?= 10000000
 bench-engine: setup
-	$(SWIFT) run -c release omendb-bench engine --rows $(ROWS)
+	$(SWIFT) run -c release omendb bench engine --rows $(ROWS)
+
+# OmenDB SQL's hourly rollups against SQLite (ROWS=10000000 by default).
+bench-sql: setup
+	$(SWIFT) run -c release omendb bench sql --rows $(ROWS)
 
 test-c: Tests/CABI/abi_test
 	./Tests/CABI/abi_test
@@ -122,7 +128,7 @@ bench-pg: install
 stress:
 	OMEN_TEST_OPERATIONS=2000000 $(SWIFT) test -c release --filter HotColdTests
 	OMEN_ENGINE_OPERATIONS=2000000 OMEN_ENGINE_TRANSFERS=20000 $(SWIFT) test -c release --filter OmenEngineTests
-	OMEN_ENGINE_CRASH_CYCLES=$${OMEN_ENGINE_CRASH_CYCLES:-100} $(MAKE) test-engine-crash
+	OMEN_ENGINE_CRASH_CYCLES=$${OMEN_ENGINE_CRASH_CYCLES:-100} $(MAKE) test-engine-crash CRASH_CONFIG=release
 	OMENDB_CRASH_CYCLES=$${OMENDB_CRASH_CYCLES:-50} OMENDB_CONCURRENCY_SECONDS=120 OMENDB_RANDOM_ROUNDS=20 \
 		$(MAKE) test-tap
 

@@ -7,7 +7,7 @@ let package = Package(
         // One archive holds the core and its C ABI: the PostgreSQL extension links exactly this.
         .library(name: "LearnedIndex", type: .static, targets: ["LearnedIndex", "LearnedIndexC"]),
         .executable(name: "learned-bench", targets: ["learned-bench"]),
-        .executable(name: "omendb-bench", targets: ["omendb-bench"]),
+        .executable(name: "omendb", targets: ["omendb"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -23,9 +23,8 @@ let package = Package(
         .target(name: "Datasets"),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .executableTarget(
-            name: "omendb-bench",
-            dependencies: ["OmenEngine", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")],
-            path: "benchmarks/omendb-bench"
+            name: "omendb",
+            dependencies: ["OmenEngine", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "learned-bench",

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Kills a committing writer with SIGKILL at random moments. After each kill the database must open
 # and hold every acknowledged commit, whole, and nothing beyond the one commit in flight.
-#   Tests/engine/crash.sh [omendb-bench binary]     cycles: OMEN_ENGINE_CRASH_CYCLES (default 10)
+#   Tests/engine/crash.sh [omendb binary]     cycles: OMEN_ENGINE_CRASH_CYCLES (default 10)
 set -euo pipefail
-bin=${1:-.build/debug/omendb-bench}
+bin=${1:-.build/debug/omendb}
 cycles=${OMEN_ENGINE_CRASH_CYCLES:-10}
 work=$(mktemp -d /tmp/omendb-crash-XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -409,7 +409,8 @@ struct Executor {
             } else {
                 let kind = range.isPoint ? "Learned Index Point Lookup" : "Learned Index Range Scan"
                 lines.append("\(indent)\(kind) on \(table.name) using primary key (\(key))")
-                lines.append("\(indent)  Key Range: [\(range.from.map(String.init) ?? "-inf"), \(range.to.map(String.init) ?? "+inf"))")
+                let show = { (bound: Int64) in Evaluate.text(schema.columns[schema.primaryKey].type == .timestamp ? .timestamp(bound) : .int64(bound)) }
+                lines.append("\(indent)  Key Range: [\(range.from.map(show) ?? "-infinity"), \(range.to.map(show) ?? "infinity"))")
                 if let from = range.from {
                     let plan = try engine { () throws(EngineError) in try database.lookupPlan(table.name, key: from) }
                     for segment in plan.segments {

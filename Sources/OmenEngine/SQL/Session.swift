@@ -8,6 +8,12 @@ public struct QueryResult: Equatable, Sendable {
     public var rows: [[Value]]
     /// psql's command tag: `SELECT 3`, `INSERT 0 2`, `CREATE TABLE`...
     public var tag: String
+
+    public init(columns: [String], rows: [[Value]], tag: String) {
+        self.columns = columns
+        self.rows = rows
+        self.tag = tag
+    }
 }
 
 /// A connection-like SQL front over a `Database`: statements run in autocommit transactions unless a

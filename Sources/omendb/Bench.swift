@@ -4,12 +4,11 @@ import Glibc
 import ArgumentParser
 import OmenEngine
 
-@main
-struct OmenBench: ParsableCommand {
+/// `omendb bench engine|sql`: OmenDB against SQLite on the same machine and data.
+struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "omendb-bench",
-        abstract: "OmenDB's standalone engine against SQLite, and the helpers of its crash test.",
-        subcommands: [EngineBench.self, CrashWriter.self, CrashCheck.self])
+        abstract: "Compare OmenDB with SQLite: the storage engine, or SQL aggregates.",
+        subcommands: [EngineBench.self, SQLBench.self])
 }
 
 /// The time-series rows both databases load: one per second with sub-second jitter.
@@ -179,60 +178,108 @@ struct EngineBench: ParsableCommand {
     }
 }
 
-/// Commits transactions of ten rows in a loop, printing `ack N` once commit N has returned: the
-/// crash test kills it at a random moment and checks what survived.
-struct CrashWriter: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "crash-writer", shouldDisplay: false)
-    @Option var db: String
+
+/// Hourly rollups through SQL: OmenDB's `time_bucket` against SQLite's equivalent GROUP BY.
+struct SQLBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sql",
+        abstract: "Hourly time_bucket aggregates over a time-series table: OmenDB SQL against SQLite.")
+
+    @Option(help: "Rows in the time-series table.") var rows = 10_000_000
+    @Option(help: "One-hour range aggregates to time.") var hours = 1_000
+    @Option(help: "Runs of the whole-table aggregate; the median is reported.") var runs = 3
+    @Option(help: "Working directory (emptied first).") var directory = "/tmp/omendb-bench-sql"
+
+    static let hour: Int64 = 3_600_000_000
 
     func run() throws {
+        removeTree(directory + "/omendb")
+        for suffix in ["", "-wal", "-shm"] { unlink(directory + "/sqlite.db" + suffix) }
+        mkdir(directory, 0o755)
         var options = Database.Options()
-        options.flushThreshold = 3_000
-        options.compactionTrigger = 3
-        let database = try Database.open(db, options: options)
-        if (try? database.schema("readings")) == nil { try database.createTable(TimeSeries.schema) }
-        let next = try database.transaction { txn throws(EngineError) in
-            try txn.scan("readings", reverse: true, limit: 1).columns[1].integers.first.map { Int($0) / 10 + 1 } ?? 0
+        options.flushThreshold = 4_000_000
+        // Time-series segments never overlap: the scan reads them side by side, no merge needed.
+        options.compactionTrigger = .max
+        let database = try Database.open(directory + "/omendb", options: options)
+        try database.createTable(TimeSeries.schema)
+        for first in stride(from: 0, to: rows, by: 100_000) {
+            let batch = TimeSeries.batch(first..<min(rows, first + 100_000))
+            try database.transaction { txn throws(EngineError) in try txn.insert("readings", batch: batch) }
         }
-        for transaction in next... {
-            // The device column carries the row number, so the check can tell which rows survived.
-            let numbers = transaction * 10..<transaction * 10 + 10
-            let rows = RowBatch(columns: [
-                ColumnVector(type: .timestamp, integers: numbers.map(TimeSeries.key)),
-                ColumnVector(type: .int64, integers: numbers.map(Int64.init)),
-                ColumnVector(doubles: numbers.map(TimeSeries.value)),
-            ])
-            try database.transaction { txn throws(EngineError) in try txn.insert("readings", batch: rows) }
-            print("ack \(transaction)")
-            fflush(nil)
-            if transaction % 37 == 0 {
-                try database.transaction { txn throws(EngineError) in
-                    try txn.update("readings", key: TimeSeries.key(transaction * 10), set: ["value": .double(-1)])
+        try database.checkpoint()
+        let sqlite = SQLiteDatabase(path: directory + "/sqlite.db")
+        sqlite.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF;")
+        sqlite.execute("CREATE TABLE readings (ts INTEGER PRIMARY KEY, device INTEGER NOT NULL, value REAL)")
+        let insert = sqlite.prepare("INSERT INTO readings VALUES (?, ?, ?)")
+        sqlite.execute("BEGIN")
+        for row in 0..<rows {
+            insert.bind(1, TimeSeries.key(row))
+            insert.bind(2, TimeSeries.device(row))
+            insert.bind(3, TimeSeries.value(row))
+            _ = insert.step()
+            insert.reset()
+        }
+        sqlite.execute("COMMIT")
+
+        let session = SQLSession(database: database)
+        let clock = ContinuousClock()
+        let omenAll = "SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, count(*), avg(value), min(value), max(value) FROM readings GROUP BY bucket ORDER BY bucket"
+        let sqliteAll = "SELECT (ts / \(Self.hour)) * \(Self.hour) AS bucket, count(*), avg(value), min(value), max(value) FROM readings GROUP BY bucket ORDER BY bucket"
+        var omenTimes: [Double] = []
+        var sqliteTimes: [Double] = []
+        var omenGroups = 0
+        var sqliteGroups = 0
+        var omenCount: Int64 = 0
+        var sqliteCount: Int64 = 0
+        for _ in 0..<max(1, runs) {
+            omenTimes.append(seconds(try clock.measure {
+                let result = try session.execute(omenAll)[0]
+                omenGroups = result.rows.count
+                omenCount = result.rows.reduce(0) { $0 + ($1[1].integer ?? 0) }
+            }))
+            let statement = sqlite.prepare(sqliteAll)
+            sqliteTimes.append(seconds(clock.measure {
+                sqliteGroups = 0
+                sqliteCount = 0
+                while statement.step() {
+                    sqliteGroups += 1
+                    sqliteCount += statement.int64(1)
                 }
+            }))
+        }
+        var random = SystemRandomNumberGenerator()
+        let span = TimeSeries.key(rows - 1) - TimeSeries.start
+        let starts = (0..<hours).map { _ in
+            TimeSeries.start + Int64.random(in: 0...max(0, span - Self.hour), using: &random) / Self.hour * Self.hour
+        }
+        var omenHourRows: Int64 = 0
+        let omenHour = try clock.measure {
+            for start in starts {
+                let sql = "SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, count(*), avg(value) FROM readings WHERE ts >= \(start) AND ts < \(start + Self.hour) GROUP BY bucket"
+                for row in try session.execute(sql)[0].rows { omenHourRows += row[1].integer ?? 0 }
             }
         }
-    }
-}
-
-/// Opens a crashed database and checks it holds exactly the acknowledged transactions (and at most the
-/// one in flight), each whole.
-struct CrashCheck: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "crash-check", shouldDisplay: false)
-    @Option var db: String
-    @Option(help: "The last transaction acknowledged, -1 for none.") var acked: Int
-
-    func run() throws {
-        let database = try Database.open(db)
-        let rows = try database.transaction { txn throws(EngineError) in try txn.scan("readings") }
+        let hourly = sqlite.prepare("SELECT (ts / \(Self.hour)) * \(Self.hour) AS bucket, count(*), avg(value) FROM readings WHERE ts >= ? AND ts < ? GROUP BY bucket")
+        var sqliteHourRows: Int64 = 0
+        let sqliteHour = clock.measure {
+            for start in starts {
+                hourly.bind(1, start)
+                hourly.bind(2, start + Self.hour)
+                while hourly.step() { sqliteHourRows += hourly.int64(1) }
+                hourly.reset()
+            }
+        }
         try database.close()
-        let ids = rows.columns[1].integers.map(Int.init)
-        let transactions = ids.isEmpty ? 0 : ids.last! / 10 + 1
-        guard ids == Array(0..<ids.count), ids.count % 10 == 0 else {
-            throw ValidationError("rows are not whole transactions 0..<\(transactions): \(ids.count) rows")
+        guard omenGroups == sqliteGroups, omenCount == sqliteCount, omenHourRows == sqliteHourRows else {
+            throw ValidationError("answers differ: \(omenGroups)/\(omenCount)/\(omenHourRows) groups/rows against SQLite's \(sqliteGroups)/\(sqliteCount)/\(sqliteHourRows)")
         }
-        guard transactions - 1 == acked || transactions - 1 == acked + 1 else {
-            throw ValidationError("found transactions 0...\(transactions - 1), acknowledged 0...\(acked)")
-        }
-        print("ok: \(transactions) transactions, \(acked + 1) acknowledged")
+        let all = (omenTimes.sorted()[omenTimes.count / 2], sqliteTimes.sorted()[sqliteTimes.count / 2])
+        let hour = (seconds(omenHour), seconds(sqliteHour))
+        print("| query (\(rows) rows) | OmenDB s | SQLite s | SQLite/OmenDB |")
+        print("|---|---:|---:|---:|")
+        print("| hourly time_bucket over the whole table (\(omenGroups) groups, median of \(runs)) | \(fixed(all.0, 3)) | \(fixed(all.1, 3)) | \(fixed(all.1 / all.0, 2))x |")
+        print("| one-hour range aggregate x \(hours) | \(fixed(hour.0, 3)) | \(fixed(hour.1, 3)) | \(fixed(hour.1 / hour.0, 2))x |")
+        print("ratios: bucket_all=\(fixed(all.1 / all.0, 2))x bucket_hour=\(fixed(hour.1 / hour.0, 2))x")
+        if rows >= 100_000_000 { print("rollup_s=\(fixed(all.0, 2))") }
     }
 }

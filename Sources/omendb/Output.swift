@@ -1,0 +1,110 @@
+import OmenEngine
+
+/// Query results as psql prints them (aligned, with a row count), as CSV, or as JSON.
+enum Output {
+    enum Format { case table, csv, json }
+
+    static func render(_ result: QueryResult, format: Format) -> String {
+        if result.columns.isEmpty { return result.tag.isEmpty ? "" : result.tag + "\n" }
+        switch format {
+        case .table: return table(result)
+        case .csv:
+            var text = result.columns.map { CSV.field(.text($0)) }.joined(separator: ",") + "\n"
+            for row in result.rows { text += row.map(CSV.field).joined(separator: ",") + "\n" }
+            return text
+        case .json:
+            let objects = result.rows.map { row in
+                "{" + zip(result.columns, row).map { "\(quote($0)):\(json($1))" }.joined(separator: ",") + "}"
+            }
+            return "[" + objects.joined(separator: ",\n ") + "]\n"
+        }
+    }
+
+    static func text(_ value: Value) -> String {
+        switch value {
+        case .null: ""
+        case .text(let text): text
+        default: CSV.field(value)
+        }
+    }
+
+    static func isNumeric(_ value: Value) -> Bool {
+        switch value {
+        case .int64, .double: true
+        default: false
+        }
+    }
+
+    static func table(_ result: QueryResult) -> String {
+        let cells = result.rows.map { $0.map(text) }
+        var widths = result.columns.map(\.count)
+        for row in cells { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
+        func pad(_ text: String, _ width: Int, right: Bool) -> String {
+            let space = String(repeating: " ", count: max(0, width - text.count))
+            return right ? space + text : text + space
+        }
+        var lines: [String] = []
+        lines.append(" " + result.columns.enumerated().map { index, name in
+            let total = widths[index] - name.count
+            return String(repeating: " ", count: total / 2) + name + String(repeating: " ", count: total - total / 2)
+        }.joined(separator: " | "))
+        lines.append(widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "+"))
+        for (rowIndex, row) in cells.enumerated() {
+            lines.append(" " + row.enumerated().map { index, cell in
+                pad(cell, widths[index], right: isNumeric(result.rows[rowIndex][index]))
+            }.joined(separator: " | "))
+        }
+        lines.append("(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))")
+        return lines.map { $0.trimmingTrailingSpaces() }.joined(separator: "\n") + "\n\n"
+    }
+
+    static func quote(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default:
+                if scalar.value < 0x20 {
+                    let hex = String(scalar.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                } else {
+                    out.unicodeScalars.append(scalar)
+                }
+            }
+        }
+        return out + "\""
+    }
+
+    static func json(_ value: Value) -> String {
+        switch value {
+        case .null: return "null"
+        case .int64(let x): return String(x)
+        case .double(let x): return x.isFinite ? CSV.field(value) : "null"
+        case .bool(let x): return x ? "true" : "false"
+        case .text(let x): return quote(x)
+        case .timestamp: return quote(CSV.field(value))
+        }
+    }
+
+    static func typeName(_ type: ColumnType) -> String {
+        switch type {
+        case .int64: "bigint"
+        case .double: "double precision"
+        case .text: "text"
+        case .bool: "boolean"
+        case .timestamp: "timestamp"
+        }
+    }
+}
+
+extension String {
+    func trimmingTrailingSpaces() -> String {
+        var text = self
+        while text.last == " " { text.removeLast() }
+        return text
+    }
+}
