@@ -11,6 +11,23 @@ public indirect enum Expression: Equatable, Sendable {
     case isNull(Expression, negated: Bool)
     case function(String, [Expression], star: Bool, Token)
 
+    /// Structural equality: the same expression written anywhere (token positions ignored), so that a
+    /// select item matches its GROUP BY key.
+    public static func == (a: Expression, b: Expression) -> Bool {
+        switch (a, b) {
+        case (.literal(let x, _), .literal(let y, _)): return x == y
+        case (.interval(let x, _), .interval(let y, _)): return x == y
+        case (.column(let t, let n, _), .column(let u, let m, _)): return t == u && n == m
+        case (.unary(let o, let x, _), .unary(let p, let y, _)): return o == p && x == y
+        case (.binary(let o, let x1, let x2, _), .binary(let p, let y1, let y2, _)): return o == p && x1 == y1 && x2 == y2
+        case (.between(let x, let l, let h, let n), .between(let y, let m, let i, let o)): return x == y && l == m && h == i && n == o
+        case (.inList(let x, let l, let n), .inList(let y, let m, let o)): return x == y && l == m && n == o
+        case (.isNull(let x, let n), .isNull(let y, let o)): return x == y && n == o
+        case (.function(let f, let x, let s, _), .function(let g, let y, let t, _)): return f == g && x == y && s == t
+        default: return false
+        }
+    }
+
     /// The token to point at when the expression is wrong.
     var token: Token? {
         switch self {
