@@ -33,11 +33,11 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
-# Perl module the TAP tests use, and SQLite (the engine benchmark's baseline).
-PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev
+# Perl module the TAP tests use, SQLite (the engine's baseline and oracle) and Python (the CLI test).
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev python3
 setup:
 	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -60,7 +60,7 @@ install: extension
 installcheck:
 	$(MAKE) -C pg_extension installcheck TAP_TESTS=
 
-test: setup test-swift test-engine-crash test-c test-pg test-tap
+test: setup test-swift test-engine-crash test-cli test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
@@ -99,6 +99,11 @@ test-engine-crash: setup
 	$(SWIFT) build -c $(CRASH_CONFIG) --product omendb
 	Tests/engine/crash.sh .build/$(CRASH_CONFIG)/omendb
 
+# The omendb tool as a process: -c, exit codes, import, the shell on a pseudo-terminal.
+test-cli: setup
+	$(SWIFT) build --product omendb
+	/usr/bin/python3 Tests/cli/test_cli.py .build/debug/omendb
+
 # The standalone engine against SQLite (ROWS=10000000 by default).
 ROWS ?= 10000000
 bench-engine: setup
@@ -127,7 +132,7 @@ bench-pg: install
 
 stress:
 	OMEN_TEST_OPERATIONS=2000000 $(SWIFT) test -c release --filter HotColdTests
-	OMEN_ENGINE_OPERATIONS=2000000 OMEN_ENGINE_TRANSFERS=20000 $(SWIFT) test -c release --filter OmenEngineTests
+	OMEN_ENGINE_OPERATIONS=2000000 OMEN_ENGINE_TRANSFERS=20000 OMEN_SQL_FUZZ=1000000 $(SWIFT) test -c release --filter OmenEngineTests
 	OMEN_ENGINE_CRASH_CYCLES=$${OMEN_ENGINE_CRASH_CYCLES:-100} $(MAKE) test-engine-crash CRASH_CONFIG=release
 	OMENDB_CRASH_CYCLES=$${OMENDB_CRASH_CYCLES:-50} OMENDB_CONCURRENCY_SECONDS=120 OMENDB_RANDOM_ROUNDS=20 \
 		$(MAKE) test-tap
