@@ -36,8 +36,9 @@ CLUSTER := pg_extension/test/cluster.sh
 .PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
-# Perl module the TAP tests use, SQLite (the engine's baseline and oracle) and Python (the CLI test).
-PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev python3
+# Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
+# editing and history) and Python (the CLI test).
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3
 setup:
 	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

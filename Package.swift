@@ -22,9 +22,10 @@ let package = Package(
         .target(name: "OmenEngine", dependencies: ["LearnedIndex"]),
         .target(name: "Datasets"),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
         .executableTarget(
             name: "omendb",
-            dependencies: ["OmenEngine", "CSQLite", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["OmenEngine", "CSQLite", "CEditLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "learned-bench",

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ArgumentParser
+import CEditLine
 import OmenEngine
 
 @main
@@ -89,6 +90,7 @@ struct Interactive {
     var timing = false
     var history: [String] = []
     let terminal = isatty(0) == 1
+    /// Kept across sessions, as psql keeps ~/.psql_history.
     let historyPath: String? = getenv("HOME").map { String(cString: $0) + "/.omendb_history" }
 
     init(session: SQLSession, format: Output.Format) {
@@ -97,15 +99,14 @@ struct Interactive {
     }
 
     mutating func loop() {
-        if terminal { print("omendb \(OmenDB.version) — type \\? for help, \\q to quit.") }
+        if terminal {
+            print("omendb \(OmenDB.version) — type \\? for help, \\q to quit.")
+            if let historyPath { _ = read_history(historyPath) }
+        }
         var buffer = ""
         while true {
-            if terminal {
-                let prompt = buffer.isEmpty ? (session.inTransaction ? "omendb*=> " : "omendb=> ") : "omendb-> "
-                print(prompt, terminator: "")
-                fflush(nil)
-            }
-            guard let line = readLine() else { break }
+            let prompt = buffer.isEmpty ? (session.inTransaction ? "omendb*=> " : "omendb=> ") : "omendb-> "
+            guard let line = readInput(prompt) else { break }
             let trimmed = line.trimmingCharacters()
             if buffer.isEmpty && trimmed.hasPrefix("\\") {
                 remember(trimmed)
@@ -118,7 +119,18 @@ struct Interactive {
             run(buffer)
             buffer = ""
         }
-        if terminal { print("") }
+        if terminal {
+            print("")
+            if let historyPath { _ = write_history(historyPath) }
+        }
+    }
+
+    /// A line from the terminal through libedit (arrow keys, history), or from standard input.
+    func readInput(_ prompt: String) -> String? {
+        guard terminal else { return readLine() }
+        guard let raw = readline(prompt) else { return nil }
+        defer { free(raw) }
+        return String(cString: raw)
     }
 
     /// True when the text ends a statement: a `;` outside quotes and comments, with only space after.
@@ -145,9 +157,7 @@ struct Interactive {
 
     mutating func remember(_ entry: String) {
         history.append(entry)
-        guard terminal, let historyPath, let file = fopen(historyPath, "a") else { return }
-        fputs(entry.replacingNewlines() + "\n", file)
-        fclose(file)
+        if terminal { _ = add_history(entry.replacingNewlines()) }
     }
 
     mutating func run(_ sql: String) {

@@ -16,6 +16,7 @@ import time
 binary = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".build/debug/omendb")
 work = tempfile.mkdtemp(prefix="omendb-cli-")
 db = os.path.join(work, "db")
+os.environ["HOME"] = work  # the shell's history file lands here
 passed = 0
 failed = 0
 
@@ -154,6 +155,12 @@ try:
     check("shell rollback", " count\n-------\n     0" in out.replace("\r", ""), out)
     check("shell error keeps going", "syntax error" in out and "Time: " in out.split("syntax error")[-1], out[-400:])
     check("shell quits cleanly", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status)
+
+    out, status = pty_session(["--db", db], ["SELECT 40 + 2 AS answer;\n", "\x1b[A\n", "\q\n"])
+    check("up arrow recalls the last statement", out.count("     42") == 2, out)
+    with open(os.path.join(work, ".omendb_history")) as history:
+        # libedit's format escapes spaces as \040.
+        check("history kept in ~/.omendb_history", "answer;" in history.read())
 
     pid, fd = pty.fork()
     if pid == 0:
