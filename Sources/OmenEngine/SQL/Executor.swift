@@ -125,14 +125,7 @@ struct Executor {
         if range.isEmpty { return [] }
         let batches = try engine { () throws(EngineError) in try transaction.scanBatches(table.name, from: range.from, to: range.to) }
         guard let filter, !range.coversFilter else { return batches }
-        let predicate = try Evaluate.compile(filter, scope)
-        var out: [RowBatch] = []
-        for batch in batches {
-            var kept = RowBatch(columns: batch.columns.map { ColumnVector(type: $0.type) })
-            for row in 0..<batch.count where try predicate(batch, row) == .bool(true) { kept.append(from: batch, at: row) }
-            if kept.count > 0 { out.append(kept) }
-        }
-        return out
+        return try Self.filter(batches, filter, scope, constant: { try? constant($0) }).filter { $0.count > 0 }
     }
 
     // MARK: Queries
@@ -168,12 +161,24 @@ struct Executor {
         return try project(select, batches, scope)
     }
 
-    static func filter(_ batches: [RowBatch], _ filter: Expression, _ scope: Scope) throws(SQLError) -> [RowBatch] {
+    /// The rows of `batches` where `filter` is true: a column at a time when the filter allows
+    /// (`VectorPredicate`), else row by row.
+    static func filter(
+        _ batches: [RowBatch], _ filter: Expression, _ scope: Scope, constant: (Expression) -> Value? = { _ in nil }
+    ) throws(SQLError) -> [RowBatch] {
+        if let vector = VectorPredicate.compile(filter, scope, constant) {
+            // Compiling the row form too reports type errors the vector form would skip over.
+            _ = try Evaluate.compile(filter, scope)
+            return batches.map { batch in
+                let (truth, _) = vector.evaluate(batch)
+                return batch.gathering(truth.indices.filter { truth[$0] })
+            }
+        }
         let predicate = try Evaluate.compile(filter, scope)
         return try batches.map { (batch) throws(SQLError) in
-            var kept = RowBatch(columns: batch.columns.map { ColumnVector(type: $0.type) })
-            for row in 0..<batch.count where try predicate(batch, row) == .bool(true) { kept.append(from: batch, at: row) }
-            return kept
+            var rows: [Int] = []
+            for row in 0..<batch.count where try predicate(batch, row) == .bool(true) { rows.append(row) }
+            return batch.gathering(rows)
         }
     }
 
@@ -276,7 +281,12 @@ struct Executor {
             if let index = try outputIndex(item.expression, names: names, sources: items) { orderExpressions.append((index, nil)) }
             else { orderExpressions.append((nil, try plan.rewrite(item.expression))) }
         }
-        let groups = try plan.run(batches, scope: scope)
+        let groups: [[Value]]
+        if let vector = VectorAggregate(plan, scope) {
+            groups = vector.run(batches)
+        } else {
+            groups = try plan.run(batches, scope: scope)
+        }
         return try finishGroups(select, groups, plan: plan, names: names, outputs: outputs, having: having, order: orderExpressions)
     }
 
