@@ -25,7 +25,7 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	2
+#define LEARNED_LAYOUT_VERSION	3
 
 /* Page kinds, in the special space of every page. */
 #define LEARNED_PAGE_META		(1 << 0)
@@ -125,7 +125,8 @@ typedef struct LearnedMetaPageData
 	uint32		model_bytes;	/* serialised model size */
 	BlockNumber hot_head;		/* first hot page, or InvalidBlockNumber */
 	BlockNumber hot_tail;		/* last hot page */
-	uint64		hot_count;		/* entries appended to the hot area since the last merge */
+	uint64		hot_count;		/* entries on sealed hot pages (the tail page counts its own);
+								 * learned_read_meta returns the total */
 	uint32		hot_pages;
 	uint32		max_window;		/* widest window the model returns */
 } LearnedMetaPageData;

@@ -162,6 +162,14 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",
 						RelationGetRelationName(index), meta->version, LEARNED_LAYOUT_VERSION),
 				 errhint("Rebuild it with REINDEX.")));
+	/* The metapage counts sealed hot pages; the tail page, which inserts fill alone, counts itself. */
+	if (meta->hot_tail != InvalidBlockNumber)
+	{
+		buffer = ReadBuffer(index, meta->hot_tail);
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		meta->hot_count += LearnedPageGetOpaque(BufferGetPage(buffer))->count;
+		UnlockReleaseBuffer(buffer);
+	}
 }
 
 /*
