@@ -225,9 +225,10 @@ learned_index_check(PG_FUNCTION_ARGS)
 			blkno = opaque->next;
 			UnlockReleaseBuffer(buffer);
 		}
-		if (hot_entries != meta.hot_count || hot_pages != meta.hot_pages || last != meta.hot_tail)
-			CORRUPT(index, "hot chain holds %llu entries on %u pages, the metapage says %llu on %u",
-					(unsigned long long) hot_entries, hot_pages, (unsigned long long) meta.hot_count, meta.hot_pages);
+		if (hot_entries != learned_hot_entries(index, &meta) || hot_pages != meta.hot_pages || last != meta.hot_tail)
+			CORRUPT(index, "hot chain holds %llu entries on %u pages, the metapage and tail say %llu on %u",
+					(unsigned long long) hot_entries, hot_pages,
+					(unsigned long long) learned_hot_entries(index, &meta), meta.hot_pages);
 
 		if (entries)
 		{

@@ -92,7 +92,7 @@ learned_index_info(PG_FUNCTION_ARGS)
 	values[2] = Int64GetDatum(ref->model ? (int64) learned_model_segment_count(ref->model) : 0);
 	values[3] = Int64GetDatum((int64) meta.cold_count);
 	values[4] = Int64GetDatum((int64) meta.cold_nulls);
-	values[5] = Int64GetDatum((int64) meta.hot_count);
+	values[5] = Int64GetDatum((int64) learned_hot_entries(index, &meta));
 	values[6] = Int64GetDatum((int64) RelationGetNumberOfBlocks(index));
 	values[7] = Int64GetDatum(ref->model ? (int64) learned_model_byte_count(ref->model) : 0);
 	values[8] = Float8GetDatum(mean_window(index, ref, &meta));

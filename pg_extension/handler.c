@@ -182,7 +182,7 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 
 	lookup_pages = (double) meta.max_window / LEARNED_COLD_PER_PAGE + meta.hot_pages;
-	lookup_cpu = (log2(Max(meta.max_window, 2)) + (double) meta.hot_count) * cpu_operator_cost;
+	lookup_cpu = (log2(Max(meta.max_window, 2)) + (double) learned_hot_entries(rel, &meta)) * cpu_operator_cost;
 	costs.indexStartupCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 	costs.indexTotalCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 

@@ -125,8 +125,8 @@ typedef struct LearnedMetaPageData
 	uint32		model_bytes;	/* serialised model size */
 	BlockNumber hot_head;		/* first hot page, or InvalidBlockNumber */
 	BlockNumber hot_tail;		/* last hot page */
-	uint64		hot_count;		/* entries on sealed hot pages (the tail page counts its own);
-								 * learned_read_meta returns the total */
+	uint64		hot_count;		/* entries on sealed hot pages (the tail page counts its own;
+								 * learned_hot_entries adds it) */
 	uint32		hot_pages;
 	uint32		max_window;		/* widest window the model returns */
 } LearnedMetaPageData;
@@ -192,6 +192,7 @@ extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern uint64 learned_hot_entries(Relation index, const LearnedMetaPageData *meta);
 extern void learned_init_page(Page page, uint16 flags);
 extern void learned_fill_meta(Relation index, Page page, int key_type);
 extern Buffer learned_new_buffer(Relation index);

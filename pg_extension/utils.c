@@ -162,14 +162,23 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",
 						RelationGetRelationName(index), meta->version, LEARNED_LAYOUT_VERSION),
 				 errhint("Rebuild it with REINDEX.")));
-	/* The metapage counts sealed hot pages; the tail page, which inserts fill alone, counts itself. */
+}
+
+/* All hot entries: the metapage counts the sealed pages; the tail page, which inserts fill alone, its own. */
+uint64
+learned_hot_entries(Relation index, const LearnedMetaPageData *meta)
+{
+	uint64		count = meta->hot_count;
+
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
-		buffer = ReadBuffer(index, meta->hot_tail);
+		Buffer		buffer = ReadBuffer(index, meta->hot_tail);
+
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
-		meta->hot_count += LearnedPageGetOpaque(BufferGetPage(buffer))->count;
+		count += LearnedPageGetOpaque(BufferGetPage(buffer))->count;
 		UnlockReleaseBuffer(buffer);
 	}
+	return count;
 }
 
 /*

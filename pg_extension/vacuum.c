@@ -126,9 +126,9 @@ static LearnedKeyTid *
 gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, ItemPointerData **nulls,
 		   int64 *nnulls)
 {
-	LearnedKeyTid  *values = palloc_extended(Max(meta->hot_count, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
-	ItemPointerData *null_tids = palloc_extended(Max(meta->hot_count, 1) * sizeof(ItemPointerData),
-												 MCXT_ALLOC_HUGE);
+	uint64		hot_entries = learned_hot_entries(index, meta);
+	LearnedKeyTid  *values = palloc_extended(Max(hot_entries, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
+	ItemPointerData *null_tids = palloc_extended(Max(hot_entries, 1) * sizeof(ItemPointerData), MCXT_ALLOC_HUGE);
 	BlockNumber blkno = meta->hot_head;
 
 	*nvalues = 0;
@@ -147,7 +147,7 @@ gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, Item
 
 			if (entry->flags & LEARNED_HOT_DEAD)
 				continue;
-			if ((uint64) (*nvalues + *nnulls) >= meta->hot_count)
+			if ((uint64) (*nvalues + *nnulls) >= hot_entries)
 				elog(ERROR, "learned index hot area holds more entries than its metapage counts");
 			if (entry->flags & LEARNED_HOT_NULL)
 				null_tids[(*nnulls)++] = entry->tid;
@@ -316,7 +316,7 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
 	learned_read_meta(index, &meta);
-	if (learned_merge_on_vacuum && meta.hot_count >= (uint64) options->hot_limit)
+	if (learned_merge_on_vacuum && learned_hot_entries(index, &meta) >= (uint64) options->hot_limit)
 	{
 		learned_merge_index(index);
 		learned_read_meta(index, &meta);
@@ -345,7 +345,7 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	}
 	IndexFreeSpaceMapVacuum(index);
 	stats->num_pages = nblocks;
-	stats->num_index_tuples = (double) (meta.cold_count + meta.cold_nulls + meta.hot_count);
+	stats->num_index_tuples = (double) (meta.cold_count + meta.cold_nulls + learned_hot_entries(index, &meta));
 	stats->estimated_count = true;
 	return stats;
 }
