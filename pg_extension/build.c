@@ -95,49 +95,124 @@ learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, i
 	writer->use_wal = use_wal;
 	writer->model_kind = model_kind;
 	writer->param = (uint32) param;
-	writer->page = palloc(BLCKSZ);
+	writer->keys = palloc(LEARNED_COLD_PER_PAGE * sizeof(uint64));
+	writer->tids = palloc(LEARNED_COLD_PER_PAGE * sizeof(ItemPointerData));
 	writer->directory_size = 64;
 	writer->directory = palloc(writer->directory_size * sizeof(BlockNumber));
 	writer->handles = palloc0(sizeof(LearnedSwiftHandles));
 	writer->handles->callback.func = writer_cleanup;
 	writer->handles->callback.arg = writer->handles;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &writer->handles->callback);
-	learned_init_page(writer->page, LEARNED_PAGE_COLD);
 	learned_check_status(learned_builder_create(model_kind, param, &writer->handles->builder), "build");
 }
 
-/* Writes the page being filled to a new block and feeds its keys to the model. */
-static void
-writer_flush(LearnedRunWriter *writer)
+/* Writes `page` to a new block (WAL-logged whole when the writer logs); returns the block, still locked. */
+static Buffer
+writer_put_page(LearnedRunWriter *writer, Page page)
 {
-	Buffer		buffer;
-	Page		page;
-	int			keys;
+	Buffer		buffer = learned_new_buffer(writer->index);
 
-	if (writer->count == 0)
-		return;
-	LearnedPageGetOpaque(writer->page)->count = writer->count;
-	((PageHeader) writer->page)->pd_lower = LEARNED_COLD_LOWER;
-
-	/* Non-null keys come first in a run; only they are learned. */
-	keys = writer->count - writer->page_nulls;
-	if (keys > 0)
-		learned_check_status(learned_builder_add(writer->handles->builder, LearnedColdKeys(writer->page), keys), "training");
-
-	buffer = learned_new_buffer(writer->index);
 	if (writer->use_wal)
 	{
 		GenericXLogState *state = GenericXLogStart(writer->index);
 
-		page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
-		memcpy(page, writer->page, BLCKSZ);
+		memcpy(GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE), page, BLCKSZ);
 		GenericXLogFinish(state);
 	}
 	else
 	{
-		page = BufferGetPage(buffer);
-		memcpy(page, writer->page, BLCKSZ);
+		memcpy(BufferGetPage(buffer), page, BLCKSZ);
 		MarkBufferDirty(buffer);
+	}
+	return buffer;
+}
+
+/* True when the group fits the packed layout: no NULLs, keys within 2^32, heap blocks within 256. */
+static bool
+group_packs(const LearnedRunWriter *writer)
+{
+	BlockNumber low = InvalidBlockNumber,
+				high = 0;
+	int			i;
+
+	if (writer->page_nulls > 0 || writer->keys[writer->count - 1] - writer->keys[0] > PG_UINT32_MAX)
+		return false;
+	for (i = 0; i < writer->count; i++)
+	{
+		BlockNumber block = ItemPointerGetBlockNumberNoCheck(&writer->tids[i]);
+
+		low = Min(low, block);
+		high = Max(high, block);
+	}
+	return high - low <= PG_UINT8_MAX;
+}
+
+/* Fills a plain page with entries first..first+count of the group. */
+static void
+fill_plain(Page page, const LearnedRunWriter *writer, int first, int count)
+{
+	learned_init_page(page, LEARNED_PAGE_COLD);
+	memcpy(LearnedPlainKeys(page), writer->keys + first, count * sizeof(uint64));
+	memcpy(LearnedPlainTids(page), writer->tids + first, count * sizeof(ItemPointerData));
+	LearnedPageGetOpaque(page)->count = count;
+	((PageHeader) page)->pd_lower = LEARNED_PLAIN_LOWER;
+}
+
+/* Writes the group being filled (one packed page, or a plain page and its overflow) and feeds its keys
+ * to the model. */
+static void
+writer_flush(LearnedRunWriter *writer)
+{
+	PGAlignedBlock primary;
+	Buffer		buffer;
+	int			keys;
+	int			i;
+
+	if (writer->count == 0)
+		return;
+
+	/* Non-null keys come first in a run; only they are learned. */
+	keys = writer->count - writer->page_nulls;
+	if (keys > 0)
+		learned_check_status(learned_builder_add(writer->handles->builder, writer->keys, keys), "training");
+
+	if (group_packs(writer))
+	{
+		LearnedPackedHeader *head;
+		BlockNumber base = InvalidBlockNumber;
+
+		learned_init_page(primary.data, LEARNED_PAGE_COLD | LEARNED_PAGE_PACKED);
+		for (i = 0; i < writer->count; i++)
+			base = Min(base, ItemPointerGetBlockNumberNoCheck(&writer->tids[i]));
+		head = LearnedPackedHead(primary.data);
+		head->base_key = writer->keys[0];
+		head->base_block = base;
+		for (i = 0; i < writer->count; i++)
+		{
+			LearnedPackedKeys(primary.data)[i] = (uint32) (writer->keys[i] - writer->keys[0]);
+			LearnedPackedOffsets(primary.data)[i] = ItemPointerGetOffsetNumberNoCheck(&writer->tids[i]);
+			LearnedPackedBlocks(primary.data)[i] = (uint8) (ItemPointerGetBlockNumberNoCheck(&writer->tids[i]) - base);
+		}
+		LearnedPageGetOpaque(primary.data)->count = writer->count;
+		((PageHeader) primary.data)->pd_lower = LEARNED_PACKED_LOWER;
+		buffer = writer_put_page(writer, primary.data);
+	}
+	else
+	{
+		int			first = Min(writer->count, LEARNED_PLAIN_PER_PAGE);
+
+		fill_plain(primary.data, writer, 0, first);
+		if (writer->count > first)
+		{
+			PGAlignedBlock overflow;
+			Buffer		overflow_buffer;
+
+			fill_plain(overflow.data, writer, first, writer->count - first);
+			overflow_buffer = writer_put_page(writer, overflow.data);
+			LearnedPageGetOpaque(primary.data)->next = BufferGetBlockNumber(overflow_buffer);
+			UnlockReleaseBuffer(overflow_buffer);
+		}
+		buffer = writer_put_page(writer, primary.data);
 	}
 	if (writer->pages == writer->directory_size)
 	{
@@ -147,10 +222,9 @@ writer_flush(LearnedRunWriter *writer)
 	writer->directory[writer->pages++] = BufferGetBlockNumber(buffer);
 	UnlockReleaseBuffer(buffer);
 
-	learned_init_page(writer->page, LEARNED_PAGE_COLD);
 	writer->count = 0;
 	writer->page_nulls = 0;
-	/* A page is the training chunk: a cancel stops the build here. */
+	/* A group is the training chunk: a cancel stops the build here. */
 	CHECK_FOR_INTERRUPTS();
 }
 
@@ -167,8 +241,8 @@ learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool i
 	}
 	else
 		writer->values++;
-	LearnedColdKeys(writer->page)[writer->count] = key;
-	LearnedColdTids(writer->page)[writer->count] = *tid;
+	writer->keys[writer->count] = key;
+	writer->tids[writer->count] = *tid;
 	writer->count++;
 	if (writer->count == LEARNED_COLD_PER_PAGE)
 		writer_flush(writer);

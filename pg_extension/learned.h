@@ -25,7 +25,7 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	3
+#define LEARNED_LAYOUT_VERSION	4
 
 /* Page kinds, in the special space of every page. */
 #define LEARNED_PAGE_META		(1 << 0)
@@ -33,6 +33,7 @@
 #define LEARNED_PAGE_MODEL		(1 << 2)
 #define LEARNED_PAGE_HOT		(1 << 3)
 #define LEARNED_PAGE_DELETED	(1 << 4)	/* freed by a merge; reusable once no scan can read it */
+#define LEARNED_PAGE_PACKED		(1 << 5)	/* with LEARNED_PAGE_COLD: a whole group in the packed layout */
 
 #define LEARNED_PAGE_ID			0xFF85		/* identifies learned pages to pg_filedump */
 
@@ -53,31 +54,63 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 #define LearnedPageGetOpaque(page) ((LearnedPageOpaque) PageGetSpecialPointer(page))
 
 /*
- * Cold pages hold fixed-width entries so that run position p lives on cold page p / LEARNED_COLD_PER_PAGE
- * at slot p % LEARNED_COLD_PER_PAGE: four arrays (normalised keys, heap TIDs, and two bits per entry).
- * A dead bit is set by VACUUM and WAL-logged: the heap TID is gone or about to be reused. A hint bit is
- * set by a scan that found the heap tuple dead to everyone (kill_prior_tuple): not logged, and ignored by
- * scans on a standby, whose snapshots may be older than the primary's horizon. Hint bitmaps live in the
- * page's hole (between pd_lower and pd_upper), which WAL never carries and consistency checks mask: a
- * logged change to the page clears them, as losing a hint is harmless.
+ * Cold entries come in groups of LEARNED_COLD_PER_PAGE, so run position p is slot p % K of group p / K:
+ * the model's positions reach their page by arithmetic and the group directory. A group whose keys span
+ * less than 2^32 and whose heap TIDs span fewer than 256 blocks (a table loaded in key order, a time
+ * series) lives on one packed page at 7 bytes an entry: a base key and block, then 32-bit key offsets,
+ * line pointers and 8-bit block offsets. Any other group lives on a plain page (keys and TIDs in full)
+ * and its plain overflow page, named by the plain page's `next`.
+ *
+ * Every entry has a dead bit and a hint bit on the page that holds it. A dead bit is set by VACUUM and
+ * WAL-logged: the heap TID is gone or about to be reused. A hint bit is set by a scan that found the heap
+ * tuple dead to everyone (kill_prior_tuple): not logged, and ignored by scans on a standby, whose
+ * snapshots may be older than the primary's horizon. Hint bitmaps live in the page's hole (between
+ * pd_lower and pd_upper), which WAL never carries and consistency checks mask: a logged change to the
+ * page clears them, as losing a hint is harmless.
  */
 #define LEARNED_PAGE_DATA_SIZE \
 	(BLCKSZ - MAXALIGN(SizeOfPageHeaderData) - MAXALIGN(sizeof(LearnedPageOpaqueData)))
+#define LEARNED_PACKED_HEADER	16
 #define LEARNED_COLD_PER_PAGE \
-	((int) ((LEARNED_PAGE_DATA_SIZE * 8) / (8 * sizeof(uint64) + 8 * sizeof(ItemPointerData) + 2)))
+	((int) (((LEARNED_PAGE_DATA_SIZE - LEARNED_PACKED_HEADER) * 8) / (8 * (sizeof(uint32) + sizeof(OffsetNumber) + 1) + 2)))
 #define LEARNED_COLD_BITMAP_BYTES ((LEARNED_COLD_PER_PAGE + 7) / 8)
+#define LEARNED_PLAIN_PER_PAGE ((LEARNED_COLD_PER_PAGE + 1) / 2)
+#define LEARNED_PLAIN_BITMAP_BYTES ((LEARNED_PLAIN_PER_PAGE + 7) / 8)
 
-#define LearnedColdKeys(page) ((uint64 *) PageGetContents(page))
-#define LearnedColdTids(page) \
-	((ItemPointerData *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * sizeof(uint64)))
-#define LearnedColdDead(page) \
-	((uint8 *) (PageGetContents(page) + LEARNED_COLD_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData))))
-#define LearnedColdHints(page) \
+typedef struct LearnedPackedHeader
+{
+	uint64		base_key;
+	BlockNumber base_block;
+	uint32		reserved;
+} LearnedPackedHeader;
+
+#define LearnedPackedHead(page) ((LearnedPackedHeader *) PageGetContents(page))
+#define LearnedPackedKeys(page) ((uint32 *) (PageGetContents(page) + LEARNED_PACKED_HEADER))
+#define LearnedPackedOffsets(page) \
+	((OffsetNumber *) (PageGetContents(page) + LEARNED_PACKED_HEADER + LEARNED_COLD_PER_PAGE * sizeof(uint32)))
+#define LearnedPackedBlocks(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PACKED_HEADER + \
+				LEARNED_COLD_PER_PAGE * (sizeof(uint32) + sizeof(OffsetNumber))))
+#define LearnedPackedDead(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PACKED_HEADER + \
+				LEARNED_COLD_PER_PAGE * (sizeof(uint32) + sizeof(OffsetNumber) + 1)))
+#define LearnedPackedHints(page) \
 	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES))
-/* pd_lower of a cold page: the end of the dead bitmap; the hints lie beyond, in the hole. */
-#define LEARNED_COLD_LOWER \
-	(MAXALIGN(SizeOfPageHeaderData) + LEARNED_COLD_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData)) + \
-	 LEARNED_COLD_BITMAP_BYTES)
+/* pd_lower of a packed page: the end of the dead bitmap; the hints lie beyond, in the hole. */
+#define LEARNED_PACKED_LOWER \
+	(MAXALIGN(SizeOfPageHeaderData) + LEARNED_PACKED_HEADER + \
+	 LEARNED_COLD_PER_PAGE * (sizeof(uint32) + sizeof(OffsetNumber) + 1) + LEARNED_COLD_BITMAP_BYTES)
+
+#define LearnedPlainKeys(page) ((uint64 *) PageGetContents(page))
+#define LearnedPlainTids(page) \
+	((ItemPointerData *) (PageGetContents(page) + LEARNED_PLAIN_PER_PAGE * sizeof(uint64)))
+#define LearnedPlainDead(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PLAIN_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData))))
+#define LearnedPlainHints(page) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_PLAIN_BITMAP_BYTES))
+#define LEARNED_PLAIN_LOWER \
+	(MAXALIGN(SizeOfPageHeaderData) + LEARNED_PLAIN_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData)) + \
+	 LEARNED_PLAIN_BITMAP_BYTES)
 #define LearnedBitIsSet(bits, slot) ((((bits)[(slot) / 8]) >> ((slot) % 8)) & 1)
 #define LearnedBitSet(bits, slot) ((bits)[(slot) / 8] |= (uint8) (1 << ((slot) % 8)))
 
@@ -198,6 +231,7 @@ extern void learned_fill_meta(Relation index, Page page, int key_type);
 extern Buffer learned_new_buffer(Relation index);
 extern LearnedModelRef *learned_pin_model(Relation index, const LearnedMetaPageData *meta);
 extern void learned_unpin_model(LearnedModelRef *ref);
+extern Buffer learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, int *page_slot);
 extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
 							   LearnedColdPageCopy *copy, int64 position);
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
@@ -259,8 +293,9 @@ typedef struct LearnedRunWriter
 	bool		use_wal;		/* log each page with GenericXLog (merge); build logs the range at the end */
 	int			model_kind;
 	LearnedSwiftHandles *handles;	/* palloc'ed: the reset callback outlives the writer's frame */
-	Page		page;			/* the page being filled */
-	int			count;			/* entries on it */
+	uint64	   *keys;			/* the group being filled */
+	ItemPointerData *tids;
+	int			count;			/* entries in it */
 	int			page_nulls;		/* of which NULLs */
 	uint32		param;			/* the model parameter used */
 	BlockNumber *directory;

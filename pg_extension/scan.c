@@ -458,16 +458,16 @@ kill_current(IndexScanDesc scan)
 	if (cursor->current_cold)
 	{
 		int64		page_index = cursor->current / LEARNED_COLD_PER_PAGE;
-		int			slot = (int) (cursor->current % LEARNED_COLD_PER_PAGE);
+		int			slot;
 
-		buffer = ReadBuffer(scan->indexRelation, so->guard->ref->directory[page_index]);
-		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		buffer = learned_cold_slot_page(scan->indexRelation, so->guard->ref->directory[page_index],
+										(int) (cursor->current % LEARNED_COLD_PER_PAGE), BUFFER_LOCK_SHARE, &slot);
+		if (!BufferIsValid(buffer))
+			return;
 		page = BufferGetPage(buffer);
-		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_COLD) && slot < LearnedPageGetOpaque(page)->count)
-		{
-			LearnedBitSet(LearnedColdHints(page), slot);
-			MarkBufferDirtyHint(buffer, true);
-		}
+		LearnedBitSet((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED) ? LearnedPackedHints(page)
+					  : LearnedPlainHints(page), slot);
+		MarkBufferDirtyHint(buffer, true);
 	}
 	else
 	{

@@ -378,24 +378,16 @@ learned_unpin_model(LearnedModelRef *ref)
 		free_model_ref(ref);
 }
 
-/* Copies cold page page_index into copy. */
-static void
-cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
-				  LearnedColdPageCopy *copy, int64 page_index)
+/* Reads block blkno, share-locked, refusing anything but a cold page of at most `capacity` entries. */
+static Buffer
+cold_page(Relation index, BlockNumber blkno, int capacity)
 {
-	Buffer		buffer;
-	Page		page;
+	Buffer		buffer = ReadBuffer(index, blkno);
 	LearnedPageOpaque opaque;
-	BlockNumber blkno;
 
-	if (page_index < 0 || page_index >= ref->cold_pages)
-		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
-	blkno = ref->directory[page_index];
-	buffer = ReadBuffer(index, blkno);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	opaque = LearnedPageGetOpaque(page);
-	if (!(opaque->flags & LEARNED_PAGE_COLD) || opaque->count > LEARNED_COLD_PER_PAGE)
+	opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
+	if (!(opaque->flags & LEARNED_PAGE_COLD) || opaque->count > capacity)
 	{
 		UnlockReleaseBuffer(buffer);
 		ereport(ERROR,
@@ -403,14 +395,124 @@ cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData 
 				 errmsg("learned index \"%s\" block %u is not a cold page", RelationGetRelationName(index), blkno),
 				 errhint("Rebuild it with REINDEX.")));
 	}
-	copy->count = opaque->count;
-	memcpy(copy->keys, LearnedColdKeys(page), copy->count * sizeof(uint64));
-	memcpy(copy->tids, LearnedColdTids(page), copy->count * sizeof(ItemPointerData));
-	memcpy(copy->dead, LearnedColdDead(page), LEARNED_COLD_BITMAP_BYTES);
-	memcpy(copy->hints, LearnedColdHints(page), LEARNED_COLD_BITMAP_BYTES);
-	UnlockReleaseBuffer(buffer);
-	copy->page_index = page_index;
+	return buffer;
+}
+
+/* Copies a plain page's entries and bits into copy from slot `first` on. */
+static void
+plain_copy(Page page, LearnedColdPageCopy *copy, int first)
+{
+	int			count = LearnedPageGetOpaque(page)->count;
+	int			i;
+
+	memcpy(copy->keys + first, LearnedPlainKeys(page), count * sizeof(uint64));
+	memcpy(copy->tids + first, LearnedPlainTids(page), count * sizeof(ItemPointerData));
+	for (i = 0; i < count; i++)
+	{
+		if (LearnedBitIsSet(LearnedPlainDead(page), i))
+			LearnedBitSet(copy->dead, first + i);
+		if (LearnedBitIsSet(LearnedPlainHints(page), i))
+			LearnedBitSet(copy->hints, first + i);
+	}
+	copy->count = first + count;
+}
+
+/* Copies cold group page_index into copy, decoding a packed page or joining a plain page and its overflow. */
+static void
+cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+		  LearnedColdPageCopy *copy, int64 page_index)
+{
+	Buffer		buffer;
+	Page		page;
+	LearnedPageOpaque opaque;
+	BlockNumber overflow;
+
+	if (page_index < 0 || page_index >= ref->cold_pages)
+		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
+	buffer = cold_page(index, ref->directory[page_index], LEARNED_COLD_PER_PAGE);
+	page = BufferGetPage(buffer);
+	opaque = LearnedPageGetOpaque(page);
+	memset(copy->dead, 0, LEARNED_COLD_BITMAP_BYTES);
+	memset(copy->hints, 0, LEARNED_COLD_BITMAP_BYTES);
 	copy->pages_read++;
+	if (opaque->flags & LEARNED_PAGE_PACKED)
+	{
+		LearnedPackedHeader *head = LearnedPackedHead(page);
+		int			i;
+
+		for (i = 0; i < opaque->count; i++)
+		{
+			copy->keys[i] = head->base_key + LearnedPackedKeys(page)[i];
+			ItemPointerSet(&copy->tids[i], head->base_block + LearnedPackedBlocks(page)[i], LearnedPackedOffsets(page)[i]);
+		}
+		copy->count = opaque->count;
+		memcpy(copy->dead, LearnedPackedDead(page), LEARNED_COLD_BITMAP_BYTES);
+		memcpy(copy->hints, LearnedPackedHints(page), LEARNED_COLD_BITMAP_BYTES);
+		UnlockReleaseBuffer(buffer);
+	}
+	else
+	{
+		int			count = opaque->count;
+
+		if (count > LEARNED_PLAIN_PER_PAGE)
+		{
+			UnlockReleaseBuffer(buffer);
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" plain cold page holds %d entries", RelationGetRelationName(index), count),
+					 errhint("Rebuild it with REINDEX.")));
+		}
+		plain_copy(page, copy, 0);
+		overflow = opaque->count == LEARNED_PLAIN_PER_PAGE ? opaque->next : InvalidBlockNumber;
+		UnlockReleaseBuffer(buffer);
+		if (overflow != InvalidBlockNumber)
+		{
+			buffer = cold_page(index, overflow, LEARNED_PLAIN_PER_PAGE);
+			plain_copy(BufferGetPage(buffer), copy, LEARNED_PLAIN_PER_PAGE);
+			UnlockReleaseBuffer(buffer);
+			copy->pages_read++;
+		}
+	}
+	copy->page_index = page_index;
+}
+
+/*
+ * The page holding slot `slot` of the cold group whose first page is `primary`, locked in `mode`, and the
+ * slot's place on it: the packed page itself, or the plain page or its overflow. InvalidBuffer when the
+ * slot is past the group's entries.
+ */
+Buffer
+learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, int *page_slot)
+{
+	Buffer		buffer = ReadBuffer(index, primary);
+	LearnedPageOpaque opaque;
+
+	LockBuffer(buffer, mode);
+	opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
+	if (!(opaque->flags & LEARNED_PAGE_COLD))
+	{
+		UnlockReleaseBuffer(buffer);
+		return InvalidBuffer;
+	}
+	if (!(opaque->flags & LEARNED_PAGE_PACKED) && slot >= LEARNED_PLAIN_PER_PAGE)
+	{
+		BlockNumber overflow = opaque->next;
+
+		UnlockReleaseBuffer(buffer);
+		if (overflow == InvalidBlockNumber)
+			return InvalidBuffer;
+		slot -= LEARNED_PLAIN_PER_PAGE;
+		buffer = ReadBuffer(index, overflow);
+		LockBuffer(buffer, mode);
+		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
+	}
+	if (!(opaque->flags & LEARNED_PAGE_COLD) || slot >= opaque->count)
+	{
+		UnlockReleaseBuffer(buffer);
+		return InvalidBuffer;
+	}
+	*page_slot = slot;
+	return buffer;
 }
 
 /* The key at cold position `position`, loading its page into copy if needed. */
@@ -455,7 +557,10 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 }
 
 /* The hint bitmaps must lie wholly in the hole, past everything WAL carries. */
-StaticAssertDecl(LEARNED_COLD_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES,
-				 "cold hint bitmap overlaps logged data");
+StaticAssertDecl(LEARNED_PACKED_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES,
+				 "packed hint bitmap overlaps logged data");
+StaticAssertDecl(LEARNED_PLAIN_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_PLAIN_BITMAP_BYTES,
+				 "plain hint bitmap overlaps logged data");
+StaticAssertDecl(LEARNED_COLD_PER_PAGE <= 2 * LEARNED_PLAIN_PER_PAGE, "a group must fit a plain page and its overflow");
 StaticAssertDecl(LEARNED_HOT_PER_PAGE * sizeof(LearnedHotEntry) + LEARNED_HOT_HINT_BYTES <= LEARNED_PAGE_DATA_SIZE,
 				 "hot hint bitmap overlaps entries");

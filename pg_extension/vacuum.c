@@ -14,6 +14,66 @@
 #include "utils/snapmgr.h"
 
 /*
+ * Marks dead the entries of one cold page (packed, plain or overflow) whose heap tuples VACUUM removes,
+ * in one WAL record; returns the overflow page a full plain page names, if any.
+ */
+static BlockNumber
+mark_cold_page(Relation index, BlockNumber blkno, IndexVacuumInfo *info, IndexBulkDeleteCallback callback,
+			   void *callback_state, IndexBulkDeleteResult *stats)
+{
+	Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+	Page		page;
+	LearnedPageOpaque opaque;
+	GenericXLogState *state = NULL;
+	BlockNumber overflow = InvalidBlockNumber;
+	int			slot;
+
+	vacuum_delay_point();
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	page = BufferGetPage(buffer);
+	opaque = LearnedPageGetOpaque(page);
+	if (!(opaque->flags & LEARNED_PAGE_COLD))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" block %u is not a cold page", RelationGetRelationName(index), blkno),
+				 errhint("Rebuild it with REINDEX.")));
+	for (slot = 0; slot < opaque->count; slot++)
+	{
+		bool		packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
+		uint8	   *dead = packed ? LearnedPackedDead(page) : LearnedPlainDead(page);
+		ItemPointerData tid;
+
+		if (LearnedBitIsSet(dead, slot))
+			continue;
+		if (packed)
+			ItemPointerSet(&tid, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
+						   LearnedPackedOffsets(page)[slot]);
+		else
+			tid = LearnedPlainTids(page)[slot];
+		if (callback(&tid, callback_state))
+		{
+			if (state == NULL)
+			{
+				state = GenericXLogStart(index);
+				page = GenericXLogRegisterBuffer(state, buffer, 0);
+				opaque = LearnedPageGetOpaque(page);
+				dead = packed ? LearnedPackedDead(page) : LearnedPlainDead(page);
+			}
+			LearnedBitSet(dead, slot);
+			stats->tuples_removed += 1;
+		}
+		else
+			stats->num_index_tuples += 1;
+	}
+	if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE)
+		overflow = opaque->next;
+	if (state)
+		GenericXLogFinish(state);
+	UnlockReleaseBuffer(buffer);
+	return overflow;
+}
+
+/*
  * Marks dead every cold and hot entry whose heap tuple VACUUM removes, hinted or not: the mark is
  * WAL-logged because the heap TIDs may be reused, so a lost mark (on a standby, or after a crash) would
  * be a wrong answer.
@@ -39,40 +99,11 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	{
 		for (page_index = 0; page_index < meta.cold_pages; page_index++)
 		{
-			Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, ref->directory[page_index], RBM_NORMAL,
-													info->strategy);
-			Page		page;
-			LearnedPageOpaque opaque;
-			GenericXLogState *state = NULL;
-			int			slot;
+			BlockNumber overflow = mark_cold_page(index, ref->directory[page_index], info, callback,
+												  callback_state, stats);
 
-			vacuum_delay_point();
-			LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-			page = BufferGetPage(buffer);
-			opaque = LearnedPageGetOpaque(page);
-			for (slot = 0; slot < opaque->count; slot++)
-			{
-				uint8	   *dead = LearnedColdDead(page);
-
-				if (LearnedBitIsSet(dead, slot))
-					continue;
-				if (callback(&LearnedColdTids(page)[slot], callback_state))
-				{
-					if (state == NULL)
-					{
-						state = GenericXLogStart(index);
-						page = GenericXLogRegisterBuffer(state, buffer, 0);
-						dead = LearnedColdDead(page);
-					}
-					LearnedBitSet(dead, slot);
-					stats->tuples_removed += 1;
-				}
-				else
-					stats->num_index_tuples += 1;
-			}
-			if (state)
-				GenericXLogFinish(state);
-			UnlockReleaseBuffer(buffer);
+			if (overflow != InvalidBlockNumber)
+				mark_cold_page(index, overflow, info, callback, callback_state, stats);
 		}
 
 		for (blkno = meta.hot_head; blkno != InvalidBlockNumber;)
@@ -178,7 +209,23 @@ old_run_blocks(Relation index, const LearnedMetaPageData *meta, const LearnedMod
 	int			c;
 
 	for (c = 0; c < (int) meta->cold_pages; c++)
+	{
+		Buffer		buffer = ReadBuffer(index, ref->directory[c]);
+		LearnedPageOpaque opaque;
+
+		if (n + 2 > capacity)
+		{
+			capacity *= 2;
+			blocks = repalloc_huge(blocks, capacity * sizeof(BlockNumber));
+		}
 		blocks[n++] = ref->directory[c];
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
+		/* A plain group's overflow page goes with it. */
+		if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->next != InvalidBlockNumber)
+			blocks[n++] = opaque->next;
+		UnlockReleaseBuffer(buffer);
+	}
 	for (c = 0; c < 2; c++)
 	{
 		BlockNumber blkno = chains[c];
