@@ -172,8 +172,12 @@ learned_index_check(PG_FUNCTION_ARGS)
 								(unsigned long long) (hi - lo + 1), meta.max_window);
 				}
 			}
-			if (entries && !LearnedBitIsSet(copy->dead, slot))
-				remember(entries, &copy->tids[slot], key, isnull);
+			if (entries && !learned_copy_dead(copy, slot, false))
+			{
+				ItemPointerData tid = learned_copy_tid(copy, slot);
+
+				remember(entries, &tid, key, isnull);
+			}
 			if (!isnull)
 				previous = key;
 			if (slot == 0)

@@ -203,17 +203,74 @@ typedef struct LearnedModelRef
 	bool		cached;
 } LearnedModelRef;
 
-/* A cold page copied out of the buffer, so scans hold no lock or pin between tuples. */
+/*
+ * A cold group copied out of its buffers, so scans hold no lock or pin between tuples: the packed page, or
+ * the plain page and its overflow, byte for byte. Entries are decoded when read, as a lookup reads a few.
+ */
 typedef struct LearnedColdPageCopy
 {
 	int64		page_index;		/* -1 when empty */
 	int			count;
-	uint64		keys[LEARNED_COLD_PER_PAGE];
-	ItemPointerData tids[LEARNED_COLD_PER_PAGE];
-	uint8		dead[LEARNED_COLD_BITMAP_BYTES];
-	uint8		hints[LEARNED_COLD_BITMAP_BYTES];
+	bool		packed;
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
+	PGAlignedBlock page;
+	PGAlignedBlock overflow;
 } LearnedColdPageCopy;
+
+/* The plain page of copy holding group slot *slot, with *slot made its place on that page. */
+static inline Page
+learned_copy_plain_page(const LearnedColdPageCopy *copy, int *slot)
+{
+	if (*slot < LEARNED_PLAIN_PER_PAGE)
+		return (Page) copy->page.data;
+	*slot -= LEARNED_PLAIN_PER_PAGE;
+	return (Page) copy->overflow.data;
+}
+
+/* The key of group slot `slot` of copy. */
+static inline uint64
+learned_copy_key(const LearnedColdPageCopy *copy, int slot)
+{
+	Page		page;
+
+	if (copy->packed)
+		return LearnedPackedHead((Page) copy->page.data)->base_key + LearnedPackedKeys((Page) copy->page.data)[slot];
+	page = learned_copy_plain_page(copy, &slot);
+	return LearnedPlainKeys(page)[slot];
+}
+
+/* The heap TID of group slot `slot` of copy. */
+static inline ItemPointerData
+learned_copy_tid(const LearnedColdPageCopy *copy, int slot)
+{
+	ItemPointerData tid;
+	Page		page;
+
+	if (copy->packed)
+	{
+		page = (Page) copy->page.data;
+		ItemPointerSet(&tid, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
+					   LearnedPackedOffsets(page)[slot]);
+		return tid;
+	}
+	page = learned_copy_plain_page(copy, &slot);
+	return LearnedPlainTids(page)[slot];
+}
+
+/* Whether group slot `slot` of copy carries VACUUM's dead bit (or, with hints, the scan's hint bit). */
+static inline bool
+learned_copy_dead(const LearnedColdPageCopy *copy, int slot, bool hints)
+{
+	Page		page;
+
+	if (copy->packed)
+	{
+		page = (Page) copy->page.data;
+		return LearnedBitIsSet(LearnedPackedDead(page), slot) || (hints && LearnedBitIsSet(LearnedPackedHints(page), slot));
+	}
+	page = learned_copy_plain_page(copy, &slot);
+	return LearnedBitIsSet(LearnedPlainDead(page), slot) || (hints && LearnedBitIsSet(LearnedPlainHints(page), slot));
+}
 
 /* handler.c */
 extern bool learned_merge_on_vacuum;

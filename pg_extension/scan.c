@@ -440,9 +440,8 @@ cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid
 	int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
 
 	*key = learned_cold_key(scan->indexRelation, so->guard->ref, &so->meta, so->copy, position);
-	*tid = so->copy->tids[slot];
-	*dead = LearnedBitIsSet(so->copy->dead, slot) ||
-		(!scan->xactStartedInRecovery && LearnedBitIsSet(so->copy->hints, slot));
+	*tid = learned_copy_tid(so->copy, slot);
+	*dead = learned_copy_dead(so->copy, slot, !scan->xactStartedInRecovery);
 }
 
 /* Hints that the entry returned last is dead to everyone: set under a share lock, not WAL-logged. */

@@ -398,80 +398,41 @@ cold_page(Relation index, BlockNumber blkno, int capacity)
 	return buffer;
 }
 
-/* Copies a plain page's entries and bits into copy from slot `first` on. */
-static void
-plain_copy(Page page, LearnedColdPageCopy *copy, int first)
-{
-	int			count = LearnedPageGetOpaque(page)->count;
-	int			i;
-
-	memcpy(copy->keys + first, LearnedPlainKeys(page), count * sizeof(uint64));
-	memcpy(copy->tids + first, LearnedPlainTids(page), count * sizeof(ItemPointerData));
-	for (i = 0; i < count; i++)
-	{
-		if (LearnedBitIsSet(LearnedPlainDead(page), i))
-			LearnedBitSet(copy->dead, first + i);
-		if (LearnedBitIsSet(LearnedPlainHints(page), i))
-			LearnedBitSet(copy->hints, first + i);
-	}
-	copy->count = first + count;
-}
-
-/* Copies cold group page_index into copy, decoding a packed page or joining a plain page and its overflow. */
+/* Copies cold group page_index into copy: its packed page, or its plain page and that page's overflow. */
 static void
 cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
 		  LearnedColdPageCopy *copy, int64 page_index)
 {
 	Buffer		buffer;
-	Page		page;
 	LearnedPageOpaque opaque;
-	BlockNumber overflow;
+	BlockNumber overflow = InvalidBlockNumber;
 
 	if (page_index < 0 || page_index >= ref->cold_pages)
 		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
 	buffer = cold_page(index, ref->directory[page_index], LEARNED_COLD_PER_PAGE);
-	page = BufferGetPage(buffer);
-	opaque = LearnedPageGetOpaque(page);
-	memset(copy->dead, 0, LEARNED_COLD_BITMAP_BYTES);
-	memset(copy->hints, 0, LEARNED_COLD_BITMAP_BYTES);
+	memcpy(copy->page.data, BufferGetPage(buffer), BLCKSZ);
+	UnlockReleaseBuffer(buffer);
 	copy->pages_read++;
-	if (opaque->flags & LEARNED_PAGE_PACKED)
+	opaque = LearnedPageGetOpaque((Page) copy->page.data);
+	copy->packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
+	copy->count = opaque->count;
+	if (!copy->packed)
 	{
-		LearnedPackedHeader *head = LearnedPackedHead(page);
-		int			i;
-
-		for (i = 0; i < opaque->count; i++)
-		{
-			copy->keys[i] = head->base_key + LearnedPackedKeys(page)[i];
-			ItemPointerSet(&copy->tids[i], head->base_block + LearnedPackedBlocks(page)[i], LearnedPackedOffsets(page)[i]);
-		}
-		copy->count = opaque->count;
-		memcpy(copy->dead, LearnedPackedDead(page), LEARNED_COLD_BITMAP_BYTES);
-		memcpy(copy->hints, LearnedPackedHints(page), LEARNED_COLD_BITMAP_BYTES);
-		UnlockReleaseBuffer(buffer);
-	}
-	else
-	{
-		int			count = opaque->count;
-
-		if (count > LEARNED_PLAIN_PER_PAGE)
-		{
-			UnlockReleaseBuffer(buffer);
+		if (copy->count > LEARNED_PLAIN_PER_PAGE)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("learned index \"%s\" plain cold page holds %d entries", RelationGetRelationName(index), count),
+					 errmsg("learned index \"%s\" plain cold page holds %d entries", RelationGetRelationName(index), copy->count),
 					 errhint("Rebuild it with REINDEX.")));
-		}
-		plain_copy(page, copy, 0);
-		overflow = opaque->count == LEARNED_PLAIN_PER_PAGE ? opaque->next : InvalidBlockNumber;
+		if (copy->count == LEARNED_PLAIN_PER_PAGE)
+			overflow = opaque->next;
+	}
+	if (overflow != InvalidBlockNumber)
+	{
+		buffer = cold_page(index, overflow, LEARNED_PLAIN_PER_PAGE);
+		memcpy(copy->overflow.data, BufferGetPage(buffer), BLCKSZ);
 		UnlockReleaseBuffer(buffer);
-		if (overflow != InvalidBlockNumber)
-		{
-			buffer = cold_page(index, overflow, LEARNED_PLAIN_PER_PAGE);
-			plain_copy(BufferGetPage(buffer), copy, LEARNED_PLAIN_PER_PAGE);
-			UnlockReleaseBuffer(buffer);
-			copy->pages_read++;
-		}
+		copy->pages_read++;
+		copy->count += LearnedPageGetOpaque((Page) copy->overflow.data)->count;
 	}
 	copy->page_index = page_index;
 }
@@ -524,7 +485,7 @@ learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPa
 
 	if (copy->page_index != page_index)
 		cold_load(index, ref, meta, copy, page_index);
-	return copy->keys[position % LEARNED_COLD_PER_PAGE];
+	return learned_copy_key(copy, (int) (position % LEARNED_COLD_PER_PAGE));
 }
 
 /* The first cold position whose key is >= key: the model's window, then a binary search inside it. */
@@ -543,7 +504,18 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("learned index \"%s\" model returned a window outside its run", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
-	/* The answer lies in lo..hi; positions below hi are real keys. */
+	/* The answer lies in lo..hi; positions below hi are real keys. First settle which group holds it, by
+	 * halving the groups the window spans, so that each group is loaded once. */
+	while (lo < hi && lo / LEARNED_COLD_PER_PAGE != (hi - 1) / LEARNED_COLD_PER_PAGE)
+	{
+		uint64		boundary = (lo / LEARNED_COLD_PER_PAGE + (hi - 1) / LEARNED_COLD_PER_PAGE + 1) / 2 *
+			LEARNED_COLD_PER_PAGE;
+
+		if (learned_cold_key(index, ref, meta, copy, (int64) boundary) < key)
+			lo = boundary + 1;
+		else
+			hi = boundary;
+	}
 	while (lo < hi)
 	{
 		uint64		mid = lo + (hi - lo) / 2;

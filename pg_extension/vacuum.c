@@ -299,8 +299,12 @@ learned_merge_index(Relation index)
 				learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
 				h++;
 			}
-			if (!LearnedBitIsSet(copy->dead, slot))
-				learned_writer_add(&writer, key, &copy->tids[slot], false);
+			if (!learned_copy_dead(copy, slot, false))
+			{
+				ItemPointerData tid = learned_copy_tid(copy, slot);
+
+				learned_writer_add(&writer, key, &tid, false);
+			}
 		}
 		for (; h < nhot; h++)
 			learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
@@ -309,8 +313,12 @@ learned_merge_index(Relation index)
 			int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
 
 			learned_cold_key(index, ref, &meta, copy, position);
-			if (!LearnedBitIsSet(copy->dead, slot))
-				learned_writer_add(&writer, 0, &copy->tids[slot], true);
+			if (!learned_copy_dead(copy, slot, false))
+			{
+				ItemPointerData tid = learned_copy_tid(copy, slot);
+
+				learned_writer_add(&writer, 0, &tid, true);
+			}
 		}
 		for (i = 0; i < nhot_nulls; i++)
 			learned_writer_add(&writer, 0, &hot_nulls[i], true);
