@@ -7,7 +7,9 @@ public struct SegmentLine: Equatable, Sendable {
 
 /// A PGM-style learned index: an optimal piecewise-linear model of the lower-bound function whose error
 /// is at most `epsilon` for every query, present in the keys or not, with recursive levels that route a
-/// query to its segment the same way (error `internalEpsilon` over the level below's first keys).
+/// query to its segment the same way (error `internalEpsilon` over the level below's first keys). Levels
+/// are added only while the top one has more than `directSearchLimit` segments: a branch-free binary
+/// search over a few thousand cached first keys routes faster than a level's prediction and search.
 ///
 /// Guarantee by construction: segments are fitted to both ends of every lower-bound step, a segment
 /// boundary always falls on a step boundary, and each finished segment is checked exactly, with the
@@ -27,6 +29,8 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
     public static let maximumEpsilon = 1 << 20
     /// The ε of the routing levels: small, so routing costs a couple of cache lines per level.
     public static let defaultInternalEpsilon = 16
+    /// The most segments the top level holds: their first keys (256 KiB) stay in a core's L2 cache.
+    public static let defaultDirectSearchLimit = 1 << 15
 
     @usableFromInline
     init(epsilon: Int, internalEpsilon: Int, keyCount: Int, starts: [UInt64], lines: [SegmentLine], levelOffsets: [Int]) {
@@ -38,9 +42,11 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
         self.levelOffsets = levelOffsets
     }
 
-    /// Learns sorted `keys`; throws on an empty or unsorted buffer or an out-of-range ε.
-    public init(keys: UnsafeBufferPointer<UInt64>, epsilon: Int) throws(LearnedIndexError) {
-        var builder = try Builder(epsilon: epsilon)
+    /// Learns sorted `keys`; throws on an empty or unsorted buffer, an out-of-range ε or a limit below 1.
+    public init(
+        keys: UnsafeBufferPointer<UInt64>, epsilon: Int, directSearchLimit: Int = defaultDirectSearchLimit
+    ) throws(LearnedIndexError) {
+        var builder = try Builder(epsilon: epsilon, directSearchLimit: directSearchLimit)
         try builder.add(keys)
         self = try builder.finish()
     }
@@ -67,18 +73,18 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
             lines.withUnsafeBufferPointer { lines in
                 levelOffsets.withUnsafeBufferPointer { offsets in
                     let top = offsets.count &- 2
-                    // The top level is small: search its first keys directly.
-                    var segment = Self.route(key, starts, lo: offsets[top], hi: offsets[top &+ 1], found:
-                        BoundedSearch.lowerBound(of: key, in: starts, lo: offsets[top], hi: offsets[top &+ 1]))
+                    // The top level is small (or the only one): search its first keys directly.
+                    var segment = Self.route(key, starts, lo: offsets[top], hi: offsets[top &+ 1])
                     var level = top
                     while level > 0 {
                         let lo = offsets[level &- 1]
                         let hi = offsets[level]
                         let predicted = Self.predict(key, segment: segment, starts, lines, limit: hi &- lo)
                         let wlo = max(0, predicted &- internalEpsilon)
-                        let whi = min(hi &- lo, predicted &+ internalEpsilon)
-                        let found = BoundedSearch.lowerBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi)
-                        segment = Self.route(key, starts, lo: lo, hi: hi, found: found)
+                        // The level's error bounds the key's lower bound among its first keys; the upper
+                        // bound, one further when the key is a first key itself, may be one past it.
+                        let whi = min(hi &- lo, predicted &+ internalEpsilon &+ 1)
+                        segment = max(lo, BoundedSearch.upperBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi) &- 1)
                         level &-= 1
                     }
                     let predicted = Self.predict(key, segment: segment, starts, lines, limit: keyCount)
@@ -89,12 +95,11 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
         }
     }
 
-    /// The segment whose range holds `key`, given the lower bound `found` of `key` among its level's first
-    /// keys `lo..<hi` (the first of which is 0, so a last one not above `key` always exists).
+    /// The segment of level `lo..<hi` whose range holds `key`: the last whose first key is not above it
+    /// (the level's first key is 0, so one always exists).
     @inlinable
-    static func route(_ key: UInt64, _ starts: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, found: Int) -> Int {
-        if found < hi && starts[found] == key { return found }
-        return max(lo, found &- 1)
+    static func route(_ key: UInt64, _ starts: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int) -> Int {
+        max(lo, BoundedSearch.upperBound(of: key, in: starts, lo: lo, hi: hi) &- 1)
     }
 
     @inlinable
@@ -113,13 +118,20 @@ extension PiecewiseLinearModel {
     /// segment (capped), so a caller can stop between chunks.
     public struct Builder {
         public let epsilon: Int
+        /// Levels are added while the top one has more segments than this.
+        public let directSearchLimit: Int
         private var segmenter: Segmenter
         private var count = 0
         private var lastKey: UInt64 = 0
 
-        public init(epsilon: Int) throws(LearnedIndexError) {
-            guard epsilon >= 0 && epsilon <= PiecewiseLinearModel.maximumEpsilon else { throw .invalidArgument }
+        public init(
+            epsilon: Int, directSearchLimit: Int = PiecewiseLinearModel.defaultDirectSearchLimit
+        ) throws(LearnedIndexError) {
+            guard epsilon >= 0 && epsilon <= PiecewiseLinearModel.maximumEpsilon && directSearchLimit >= 1 else {
+                throw .invalidArgument
+            }
             self.epsilon = epsilon
+            self.directSearchLimit = directSearchLimit
             self.segmenter = Segmenter(epsilon: epsilon)
         }
 
@@ -153,7 +165,7 @@ extension PiecewiseLinearModel {
             var (starts, lines) = segmenter.finish()
             var offsets = [0, starts.count]
             var levelStart = 0
-            while starts.count &- levelStart > 1 {
+            while starts.count &- levelStart > directSearchLimit {
                 let below = Array(starts[levelStart...])
                 var upper = Segmenter(epsilon: PiecewiseLinearModel.defaultInternalEpsilon)
                 below.withUnsafeBufferPointer { for step in LowerBoundSteps($0) { upper.add(step) } }

@@ -27,30 +27,40 @@ public struct SearchWindow: Equatable, Sendable {
 /// Bounded searches over sorted keys. Windows come from models, so they are trusted to lie inside the
 /// buffer; every caller clamps them.
 public enum BoundedSearch {
-    /// Below this many candidates a linear scan beats halving.
-    @usableFromInline
-    static let linearCutoff = 8
-
     /// The first position in `lo..<hi` whose key is not less than `key`, or `hi` when there is none.
     /// Equals the lower bound over the whole buffer whenever that lower bound lies in `lo...hi`.
     @inlinable
     public static func lowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
     ) -> Int {
+        partitionPoint(in: keys, lo: lo, hi: hi) { $0 < key }
+    }
+
+    /// The first position in `lo..<hi` whose key is greater than `key`, or `hi` when there is none.
+    @inlinable
+    public static func upperBound(
+        of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
+    ) -> Int {
+        partitionPoint(in: keys, lo: lo, hi: hi) { $0 <= key }
+    }
+
+    /// The first position in `lo..<hi` whose key fails `before` (which holds for a prefix), or `hi`.
+    /// Branch-free halving: the loop runs a number of times that depends only on `hi - lo`, so lookups
+    /// over windows of one width never mispredict, and independent lookups overlap their cache misses.
+    @inlinable @inline(__always)
+    static func partitionPoint(
+        in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, _ before: (UInt64) -> Bool
+    ) -> Int {
         var base = lo
         var count = hi &- lo
-        // Branch-free halving: the answer always lies in base...base+count.
-        while count > linearCutoff {
+        guard count > 0 else { return lo }
+        // The answer always lies in base...base+count.
+        while count > 1 {
             let half = count &>> 1
-            base = keys[base &+ half &- 1] < key ? base &+ half : base
+            base = before(keys[base &+ half &- 1]) ? base &+ half : base
             count &-= half
         }
-        var end = base &+ count
-        while base < end {
-            if keys[base] >= key { end = base; break }
-            base &+= 1
-        }
-        return end
+        return before(keys[base]) ? base &+ 1 : base
     }
 
     /// The lower bound of `key` over the whole buffer, with no model: the binary-search baseline.
@@ -59,14 +69,45 @@ public enum BoundedSearch {
         lowerBound(of: key, in: keys, lo: 0, hi: keys.count)
     }
 
-    /// The lower bound of `key` given a window that contains it: gallops out from the prediction, so an
-    /// accurate model touches one or two cache lines instead of halving the whole window.
+    /// Windows at most this wide are searched by sampling, wider ones by galloping from the prediction.
+    @usableFromInline
+    static let samplingLimit = 64
+
+    /// The first position in `lo..<hi` whose key is not less than `key`, or `hi` when there is none, for a
+    /// narrow window: every eighth key first (independent loads, so all the window's cache lines are fetched
+    /// at once rather than one after another), then three halving steps among the eight positions the
+    /// samples leave. Branch-free; positions at or past `hi` count as not less than `key`.
+    @inlinable
+    public static func sampledLowerBound(
+        of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
+    ) -> Int {
+        guard lo < hi else { return lo }
+        var below = 0
+        var sample = lo
+        while sample < hi {
+            below &+= keys[sample] < key ? 1 : 0
+            sample &+= 8
+        }
+        // The samples below `key` are a prefix: the answer is `lo` when there are none, else it lies in
+        // base...base+7 (and not past `hi`).
+        var base = below == 0 ? lo : lo &+ 8 &* below &- 7
+        let last = hi &- 1
+        base = base &+ 3 < hi && keys[min(base &+ 3, last)] < key ? base &+ 4 : base
+        base = base &+ 1 < hi && keys[min(base &+ 1, last)] < key ? base &+ 2 : base
+        base = base < hi && keys[min(base, last)] < key ? base &+ 1 : base
+        return base
+    }
+
+    /// The lower bound of `key` given a window that contains it. A narrow window (a PGM's `2ε + 1`) is
+    /// sampled; a wide one is galloped from the prediction, so an accurate model touches one or two cache
+    /// lines instead of halving the whole window.
     @inlinable
     public static func lowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, window: SearchWindow
     ) -> Int {
         let lo = window.lo
         let hi = window.hi
+        if hi &- lo <= samplingLimit { return sampledLowerBound(of: key, in: keys, lo: lo, hi: hi) }
         let start = min(window.predicted, hi &- 1)
         guard start >= lo else { return lo }
         if keys[start] < key {

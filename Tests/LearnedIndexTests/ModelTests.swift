@@ -37,6 +37,30 @@ import Testing
         #expect(model.segmentCount >= 1 && model.levelCount >= 1)
     }
 
+    @Test("recursive routing levels keep every window around the lower bound", arguments: keySets, [0, 16])
+    func routingLevelsHoldTheBound(_ set: KeySet, _ epsilon: Int) throws {
+        // A direct-search limit of 1 stacks levels until one segment remains (the default stops far sooner).
+        let model = try set.keys.withUnsafeBufferPointer {
+            try PiecewiseLinearModel(keys: $0, epsilon: epsilon, directSearchLimit: 1)
+        }
+        if model.segmentCount > 32 { #expect(model.levelCount > 1) }
+        let flat = try set.keys.withUnsafeBufferPointer { try PiecewiseLinearModel(keys: $0, epsilon: epsilon) }
+        #expect(flat.segmentCount == model.segmentCount)
+        var failures: [String] = []
+        set.keys.withUnsafeBufferPointer { buffer in
+            for key in probes(for: set.keys) {
+                let expected = oracleLowerBound(set.keys, key)
+                let window = model.window(for: key)
+                if !(window.lo <= expected && expected <= window.hi) || abs(window.predicted - expected) > epsilon
+                    || window != flat.window(for: key)
+                    || BoundedSearch.lowerBound(of: key, in: buffer, window: window) != expected {
+                    failures.append("key \(key): window \(window), expected \(expected)")
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
+    }
+
     @Test func chunkedBuildEqualsOneShotBuild() throws {
         let keys = Distribution.books.keys(count: 50_000, seed: 9)
         for kind in [ModelKind.piecewiseLinear(epsilon: 32), .recursive(leaves: 256), .linear] {
@@ -128,6 +152,47 @@ import Testing
         }
     }
 
+    @Test("halving, sampled and upper-bound searches equal the oracle over every sub-range")
+    func searchesEqualOracleOverEveryRange() {
+        let keys = keysWithRepeats(count: 60, seed: 21)
+        let firstKey = keys[0]
+        let lastKey = keys[keys.count - 1]
+        keys.withUnsafeBufferPointer { buffer in
+            for key in firstKey...(lastKey + 1) {
+                for lo in 0...keys.count {
+                    for hi in lo...keys.count {
+                        let lower = (lo..<hi).first { keys[$0] >= key } ?? hi
+                        let upper = (lo..<hi).first { keys[$0] > key } ?? hi
+                        if BoundedSearch.lowerBound(of: key, in: buffer, lo: lo, hi: hi) != lower
+                            || BoundedSearch.sampledLowerBound(of: key, in: buffer, lo: lo, hi: hi) != lower
+                            || BoundedSearch.upperBound(of: key, in: buffer, lo: lo, hi: hi) != upper {
+                            Issue.record("key \(key) in \(lo)..<\(hi)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("wide windows (galloping) find the lower bound from any prediction")
+    func wideWindowsGallopToTheLowerBound() {
+        let keys = keysWithRepeats(count: 400, seed: 22)
+        var random = SplitMix64(seed: 23)
+        keys.withUnsafeBufferPointer { buffer in
+            for key in keys[0]...(keys[keys.count - 1] + 1) {
+                let expected = oracleLowerBound(keys, key)
+                for _ in 0..<40 {
+                    let lo = Int(random.next() % UInt64(expected + 1))
+                    let hi = expected + Int(random.next() % UInt64(keys.count - expected + 1))
+                    let window = SearchWindow(lo: lo, hi: hi, predicted: lo + Int(random.next() % UInt64(hi - lo + 1)))
+                    if BoundedSearch.lowerBound(of: key, in: buffer, window: window) != expected {
+                        Issue.record("key \(key) in \(window)")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func boundedSearchEqualsOracleInsideAnyContainingWindow() {
         let keys: [UInt64] = [1, 3, 3, 3, 7, 9, 9, 12, 40, 41, 41, 41, 41, 90]
         keys.withUnsafeBufferPointer { buffer in
@@ -147,4 +212,15 @@ import Testing
             }
         }
     }
+}
+
+/// About `count` small sorted keys with gaps of 0 to 3 and repeats of 1 to 3.
+func keysWithRepeats(count: Int, seed: UInt64) -> [UInt64] {
+    var random = SplitMix64(seed: seed)
+    var keys: [UInt64] = []
+    while keys.count < count {
+        let key = (keys.last ?? 0) + random.next() % 4
+        keys.append(contentsOf: repeatElement(key, count: 1 + Int(random.next() % 3)))
+    }
+    return keys
 }

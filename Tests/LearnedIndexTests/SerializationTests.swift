@@ -37,6 +37,17 @@ import Testing
         for key in probes(for: Self.keys, random: 100) { #expect(loaded.window(for: key) == model.window(for: key)) }
     }
 
+    @Test func modelsWithRoutingLevelsRoundTrip() throws {
+        let pgm = try Self.keys.withUnsafeBufferPointer {
+            try PiecewiseLinearModel(keys: $0, epsilon: 4, directSearchLimit: 1)
+        }
+        #expect(pgm.levelCount > 1)
+        let model = LearnedModel.piecewiseLinear(pgm)
+        let loaded = try Self.load(model.serialized())
+        #expect(loaded == model)
+        for key in probes(for: Self.keys, random: 100) { #expect(loaded.window(for: key) == model.window(for: key)) }
+    }
+
     @Test func layoutStartsWithMagicVersionAndLittleEndianLength() throws {
         let bytes = try Self.model(.linear).serialized()
         #expect(Array(bytes[0..<4]) == Array("OMLM".utf8))
