@@ -36,21 +36,23 @@ struct SegmentFitter {
         lowerStart = 0
     }
 
-    /// `(b - a)` as a slope `dy/dx`, in 128 bits so products of 64-bit x and position differences are exact.
+    /// `(b - a)` as a slope `dy/dx`, in 128 bits so products of 64-bit x and position differences are exact:
+    /// |dx| < 2^64 and |dy| < 2^62 (positions are buffer indices), so no product below reaches 2^127, and
+    /// the wrapping operators, which skip overflow checks, never wrap.
     private static func slope(_ a: Point, _ b: Point) -> (dx: Int128, dy: Int128) {
-        (Int128(b.x) - Int128(a.x), Int128(b.y) - Int128(a.y))
+        (Int128(b.x) &- Int128(a.x), Int128(b.y) &- Int128(a.y))
     }
 
     /// `s < t` for slopes whose dx have the same sign.
     private static func less(_ s: (dx: Int128, dy: Int128), _ t: (dx: Int128, dy: Int128)) -> Bool {
-        s.dy * t.dx < t.dy * s.dx
+        s.dy &* t.dx < t.dy &* s.dx
     }
 
     /// The cross product of `(a - o)` and `(b - o)`: positive when o, a, b turn counter-clockwise.
     private static func cross(_ o: Point, _ a: Point, _ b: Point) -> Int128 {
         let u = slope(o, a)
         let v = slope(o, b)
-        return u.dx * v.dy - u.dy * v.dx
+        return u.dx &* v.dy &- u.dy &* v.dx
     }
 
     /// Adds `(x, y)`; returns false (and changes nothing) when no line can also cover it.
@@ -95,7 +97,7 @@ struct SegmentFitter {
                 lowerStart = bestIndex
                 var end = upper.count
                 while end >= upperStart + 2 && Self.cross(upper[end - 2], upper[end - 1], high) <= 0 { end -= 1 }
-                upper.removeSubrange(end...)
+                upper.removeLast(upper.count &- end)
                 upper.append(high)
             }
             if Self.less(minSlope, Self.slope(r0, low)) {
@@ -115,7 +117,7 @@ struct SegmentFitter {
                 upperStart = bestIndex
                 var end = lower.count
                 while end >= lowerStart + 2 && Self.cross(lower[end - 2], lower[end - 1], low) >= 0 { end -= 1 }
-                lower.removeSubrange(end...)
+                lower.removeLast(lower.count &- end)
                 lower.append(low)
             }
         }
