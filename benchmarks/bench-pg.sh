@@ -45,12 +45,12 @@ key_type() { case $1 in timeseries) echo timestamptz ;; lognormal) echo float8 ;
 tps() {
 	local clients=$1 script=$2 runs=() postmaster pin=()
 	postmaster=$(head -1 "$OMENDB_PGDATA/data/postmaster.pid")
-	[ "$clients" = 1 ] && pin=(taskset -c 0) && taskset -pc 0 "$postmaster" >/dev/null
+	if [ "$clients" = 1 ]; then pin=(taskset -c 0) && taskset -pc 0 "$postmaster" >/dev/null; fi
 	for _ in $(seq "$RUNS"); do
 		runs+=("$("${pin[@]}" pgbench -n -M prepared -c "$clients" -j "$clients" -T "$SECONDS_PER_RUN" -f "$script" postgres 2>/dev/null |
 			sed -n 's/^tps = \([0-9.]*\) .*/\1/p')")
 	done
-	taskset -pc "0-$(($(nproc) - 1))" "$postmaster" >/dev/null
+	if [ "$clients" = 1 ]; then taskset -pc "0-$(($(nproc) - 1))" "$postmaster" >/dev/null; fi
 	printf '%s\n' "${runs[@]}" | sort -g | sed -n "$(((RUNS + 1) / 2))p"
 }
 

@@ -63,7 +63,7 @@ lines += ["", "What limits the rows that lose (from the layout, the plans and `p
           "- dups lookups return the 1,000 rows of one key: learned steps an entry at a time where btree walks",
           "  a deduplicated posting list.",
           "- one-row lookups and 1,000-row ranges are mostly executor and protocol work for both indexes: a",
-          "  profile of the time-series lookup puts 4.5% of the backend's samples in omendb.so against btree's",
+          "  profile of the time-series lookup puts 4.5% of all samples in omendb.so against btree's",
           "  _bt_compare/_bt_checkpage/buffer lookups; differences of a few percent between runs are noise.",
           "", "![bench-pg chart](bench-pg.png)", "<!-- bench-pg:end -->"]
 section = "\n".join(lines)

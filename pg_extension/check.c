@@ -141,8 +141,8 @@ learned_index_check(PG_FUNCTION_ARGS)
 		for (position = 0; position < (int64) (meta.cold_count + meta.cold_nulls); position++)
 		{
 			bool		isnull = position >= (int64) meta.cold_count;
-			uint64		key = learned_cold_key(index, ref, &meta, copy, position);
-			int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
+			int			slot = learned_cold_slot(index, ref, copy, position);
+			uint64		key = learned_copy_key(copy, slot);
 			int			expected_count = (int) Min((uint64) LEARNED_COLD_PER_PAGE,
 												   meta.cold_count + meta.cold_nulls - (uint64) (position - slot));
 

@@ -64,7 +64,7 @@ mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *met
 		uint64		lo,
 					hi;
 
-		learned_check_status(learned_model_window(ref->model, learned_cold_key(index, ref, meta, copy, position),
+		learned_check_status(learned_model_window(ref->model, learned_cold_key(index, ref, copy, position),
 												  &lo, &hi), "lookup");
 		total += (double) (hi - lo + 1);
 	}
@@ -162,7 +162,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) hi);
 	values[2] = Int64GetDatum(position);
 	values[3] = BoolGetDatum(position < (int64) meta.cold_count &&
-							 learned_cold_key(index, ref, &meta, copy, position) == key);
+							 learned_cold_key(index, ref, copy, position) == key);
 	values[4] = Int32GetDatum(copy->pages_read);
 	values[5] = Int64GetDatum((int64) meta.hot_pages);
 	learned_unpin_model(ref);

@@ -289,14 +289,27 @@ extern Buffer learned_new_buffer(Relation index);
 extern LearnedModelRef *learned_pin_model(Relation index, const LearnedMetaPageData *meta);
 extern void learned_unpin_model(LearnedModelRef *ref);
 extern Buffer learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, int *page_slot);
-extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
-							   LearnedColdPageCopy *copy, int64 position);
+extern void learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
+							  int64 page_index);
+extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
+							   int64 position);
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
 									  const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, uint64 key);
 extern void learned_check_status(int status, const char *what);
 extern int	learned_compare_key_tid(const void *a, const void *b);
 extern LearnedOptions *learned_options(Relation index);
 extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
+
+/* The slot of cold position `position` in copy, loading its group first when copy holds another. */
+static inline int
+learned_cold_slot(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
+{
+	int64		page_index = position / LEARNED_COLD_PER_PAGE;
+
+	if (copy->page_index != page_index)
+		learned_cold_load(index, ref, copy, page_index);
+	return (int) (position - page_index * LEARNED_COLD_PER_PAGE);
+}
 
 /* build.c */
 extern IndexBuildResult *learned_build(Relation heap, Relation index, IndexInfo *indexInfo);

@@ -437,12 +437,8 @@ static void
 cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid, bool *dead)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	int64		page_index = position / LEARNED_COLD_PER_PAGE;
-	int			slot = (int) (position - page_index * LEARNED_COLD_PER_PAGE);
+	int			slot = learned_cold_slot(scan->indexRelation, so->guard->ref, so->copy, position);
 
-	/* Most steps stay in the loaded group: decode in place, loading only on a change of group. */
-	if (so->copy->page_index != page_index)
-		learned_cold_key(scan->indexRelation, so->guard->ref, &so->meta, so->copy, position);
 	*key = learned_copy_key(so->copy, slot);
 	*tid = learned_copy_tid(so->copy, slot);
 	*dead = learned_copy_dead(so->copy, slot, !scan->xactStartedInRecovery);

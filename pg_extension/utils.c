@@ -399,9 +399,8 @@ cold_page(Relation index, BlockNumber blkno, int capacity)
 }
 
 /* Copies cold group page_index into copy: its packed page, or its plain page and that page's overflow. */
-static void
-cold_load(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
-		  LearnedColdPageCopy *copy, int64 page_index)
+void
+learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 page_index)
 {
 	Buffer		buffer;
 	LearnedPageOpaque opaque;
@@ -478,14 +477,9 @@ learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, 
 
 /* The key at cold position `position`, loading its page into copy if needed. */
 uint64
-learned_cold_key(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
-				 LearnedColdPageCopy *copy, int64 position)
+learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
 {
-	int64		page_index = position / LEARNED_COLD_PER_PAGE;
-
-	if (copy->page_index != page_index)
-		cold_load(index, ref, meta, copy, page_index);
-	return learned_copy_key(copy, (int) (position % LEARNED_COLD_PER_PAGE));
+	return learned_copy_key(copy, learned_cold_slot(index, ref, copy, position));
 }
 
 /* The first cold position whose key is >= key: the model's window, then a binary search inside it. */
@@ -511,7 +505,7 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 		uint64		boundary = (lo / LEARNED_COLD_PER_PAGE + (hi - 1) / LEARNED_COLD_PER_PAGE + 1) / 2 *
 			LEARNED_COLD_PER_PAGE;
 
-		if (learned_cold_key(index, ref, meta, copy, (int64) boundary) < key)
+		if (learned_cold_key(index, ref, copy, (int64) boundary) < key)
 			lo = boundary + 1;
 		else
 			hi = boundary;
@@ -520,7 +514,7 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 	{
 		uint64		mid = lo + (hi - lo) / 2;
 
-		if (learned_cold_key(index, ref, meta, copy, (int64) mid) < key)
+		if (learned_cold_key(index, ref, copy, (int64) mid) < key)
 			lo = mid + 1;
 		else
 			hi = mid;

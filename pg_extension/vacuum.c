@@ -291,8 +291,8 @@ learned_merge_index(Relation index)
 		 * scans order them. */
 		for (position = 0; position < (int64) meta.cold_count; position++)
 		{
-			uint64		key = learned_cold_key(index, ref, &meta, copy, position);
-			int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
+			int			slot = learned_cold_slot(index, ref, copy, position);
+			uint64		key = learned_copy_key(copy, slot);
 
 			while (h < nhot && hot[h].key < key)
 			{
@@ -310,9 +310,8 @@ learned_merge_index(Relation index)
 			learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
 		for (position = meta.cold_count; position < (int64) (meta.cold_count + meta.cold_nulls); position++)
 		{
-			int			slot = (int) (position % LEARNED_COLD_PER_PAGE);
+			int			slot = learned_cold_slot(index, ref, copy, position);
 
-			learned_cold_key(index, ref, &meta, copy, position);
 			if (!learned_copy_dead(copy, slot, false))
 			{
 				ItemPointerData tid = learned_copy_tid(copy, slot);

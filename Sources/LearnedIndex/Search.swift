@@ -45,8 +45,9 @@ public enum BoundedSearch {
     }
 
     /// The first position in `lo..<hi` whose key fails `before` (which holds for a prefix), or `hi`.
-    /// Branch-free halving: the loop runs a number of times that depends only on `hi - lo`, so lookups
-    /// over windows of one width never mispredict, and independent lookups overlap their cache misses.
+    /// Halving with a select, not a branch, on the key: the loop runs a number of times that depends only
+    /// on `hi - lo`, so lookups over windows of one width take one path and independent lookups overlap
+    /// their cache misses.
     @inlinable @inline(__always)
     static func partitionPoint(
         in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, _ before: (UInt64) -> Bool
@@ -76,7 +77,8 @@ public enum BoundedSearch {
     /// The first position in `lo..<hi` whose key is not less than `key`, or `hi` when there is none, for a
     /// narrow window: every eighth key first (independent loads, so all the window's cache lines are fetched
     /// at once rather than one after another), then three halving steps among the eight positions the
-    /// samples leave. Branch-free; positions at or past `hi` count as not less than `key`.
+    /// samples leave. No step depends on a comparison's outcome for its count; positions at or past `hi`
+    /// count as not less than `key`.
     @inlinable
     public static func sampledLowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
