@@ -98,6 +98,17 @@ public struct ModelBuilder {
         }
     }
 
+    /// Continues a piecewise-linear `model` after its first `count` keys, the last being `lastKey` (see
+    /// `PiecewiseLinearModel.Builder(resuming:count:lastKey:)`). The other models span the whole run with
+    /// their root, so they cannot be continued: `.invalidArgument`.
+    public init(resuming model: LearnedModel, count: Int, lastKey: UInt64) throws(LearnedIndexError) {
+        guard case .piecewiseLinear(let pgm) = model else { throw .invalidArgument }
+        kind = model.kind
+        state = .piecewiseLinear(try PiecewiseLinearModel.Builder(resuming: pgm, count: count, lastKey: lastKey))
+        self.count = count
+        self.lastKey = lastKey
+    }
+
     /// Keys added so far.
     public var keyCount: Int { count }
 

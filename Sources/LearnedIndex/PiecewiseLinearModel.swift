@@ -135,6 +135,23 @@ extension PiecewiseLinearModel {
             self.segmenter = Segmenter(epsilon: epsilon)
         }
 
+        /// Continues `model` after its first `count` keys, the last of which is `lastKey`: the data
+        /// segments that start at or below `lastKey` are kept (their windows for keys up to `lastKey` stay
+        /// exact, as those keys keep their positions), and keys added from here on get new segments from
+        /// position `count`. A learned run can so be extended, or its tail replaced, without relearning the
+        /// keys before it. Throws when `count` is outside `1...model.keyCount`.
+        public init(resuming model: PiecewiseLinearModel, count: Int, lastKey: UInt64) throws(LearnedIndexError) {
+            guard count >= 1 && count <= model.keyCount else { throw .invalidArgument }
+            try self.init(epsilon: model.epsilon)
+            let kept = model.starts.withUnsafeBufferPointer {
+                BoundedSearch.upperBound(of: lastKey, in: $0, lo: 0, hi: model.segmentCount)
+            }
+            segmenter = Segmenter(
+                epsilon: model.epsilon, starts: Array(model.starts[0..<kept]), lines: Array(model.lines[0..<kept]))
+            self.count = count
+            self.lastKey = lastKey
+        }
+
         /// Keys seen so far.
         public var keyCount: Int { count }
 
@@ -195,9 +212,11 @@ struct Segmenter {
     /// Bounds the memory of a build: a segment longer than this is closed and the next one continues.
     static let maximumPendingSteps = 1 << 16
 
-    init(epsilon: Int) {
+    init(epsilon: Int, starts: [UInt64] = [], lines: [SegmentLine] = []) {
         self.epsilon = epsilon
         self.fitter = SegmentFitter(epsilon: epsilon)
+        self.starts = starts
+        self.lines = lines
     }
 
     mutating func add(_ step: LowerBoundStep) {

@@ -79,6 +79,22 @@ public func learnedBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMu
     }
 }
 
+@_cdecl("learned_builder_resume")
+public func learnedBuilderResume(
+    _ handle: OpaquePointer?, _ count: UInt64, _ lastKey: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> Int32 {
+    guard let out else { return Status.invalidArgument.rawValue }
+    out.pointee = nil
+    guard let box = model(handle), count <= UInt64(Int.max) else { return Status.invalidArgument.rawValue }
+    do {
+        let builder = BuilderBox(try ModelBuilder(resuming: box.model, count: Int(count), lastKey: lastKey))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(builder).toOpaque())
+        return Status.ok.rawValue
+    } catch {
+        return Status(error).rawValue
+    }
+}
+
 @_cdecl("learned_builder_add")
 public func learnedBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt) -> Int32 {
     guard let handle, count <= UInt(Int.max) else { return Status.invalidArgument.rawValue }

@@ -78,6 +78,46 @@ import Testing
         }
     }
 
+    @Test("a resumed model keeps a prefix's segments and learns a new tail exactly", arguments: keySets, [0, 16, 64])
+    func resumedModelHoldsTheBound(_ set: KeySet, _ epsilon: Int) throws {
+        let base = set.keys
+        guard base.count > 1 else { return }
+        let model = try base.withUnsafeBufferPointer { try LearnedModel(kind: .piecewiseLinear(epsilon: epsilon), keys: $0) }
+        var random = SplitMix64(seed: UInt64(base.count) &+ UInt64(epsilon))
+        // Cut points: the very end (an append), the start, and random ones; the tail is replaced by keys
+        // at or above the cut's last key: the old tail with a random step added, or duplicates of it.
+        var cuts = [base.count, 1]
+        for _ in 0..<6 { cuts.append(1 + Int(random.next() % UInt64(base.count))) }
+        var failures: [String] = []
+        for cut in cuts {
+            let lastKey = base[cut - 1]
+            let shift = random.next() % 1_000_000
+            var tail = base[cut...].map { $0 &+ shift < $0 ? $0 : $0 &+ shift }
+            tail += (0..<Int(random.next() % 3_000)).map { _ in
+                let key = lastKey &+ random.next() % 5_000_000
+                return key < lastKey ? lastKey : key
+            }
+            if random.next() % 4 == 0 { tail += Array(repeating: lastKey, count: 50) }
+            tail.sort()
+            let keys = Array(base[..<cut]) + tail
+            var builder = try ModelBuilder(resuming: model, count: cut, lastKey: lastKey)
+            try tail.withUnsafeBufferPointer { try builder.add($0) }
+            let resumed = try builder.finish()
+            #expect(resumed.keyCount == keys.count)
+            for key in probes(for: keys) + tail.prefix(200) {
+                let expected = oracleLowerBound(keys, key)
+                let window = resumed.window(for: key)
+                if !(window.lo <= expected && expected <= window.hi && window.hi <= keys.count) || window.width > 2 * epsilon + 1 {
+                    failures.append("cut \(cut) key \(key): window \(window), expected \(expected)")
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
+        #expect(throws: LearnedIndexError.invalidArgument) { try ModelBuilder(resuming: model, count: 0, lastKey: 0) }
+        let rmi = try base.withUnsafeBufferPointer { try LearnedModel(kind: .recursive(leaves: 4), keys: $0) }
+        #expect(throws: LearnedIndexError.invalidArgument) { try ModelBuilder(resuming: rmi, count: 1, lastKey: base[0]) }
+    }
+
     @Test("an empty key set is refused", arguments: modelKinds)
     func emptyKeySetIsRefused(_ kind: ModelKind) {
         #expect(throws: LearnedIndexError.emptyKeySet) {

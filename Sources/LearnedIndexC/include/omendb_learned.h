@@ -54,6 +54,11 @@ double learned_key_to_float8(uint64_t key);
  * learned_builder_finish releases the builder whether or not it succeeds. After a failed add, only
  * learned_builder_free is valid. */
 int learned_builder_create(int kind, uint64_t param, omen_builder **out);
+/* A builder that continues a PGM model after its first count keys (the last of them last_key): the
+ * model's segments up to last_key are kept and keys added next (>= last_key, ascending) are learned from
+ * position count on. A run's tail can so be rewritten or extended in O(new keys). Other model kinds, or a
+ * count outside 1..key count, give OMEN_ERR_INVALID_ARGUMENT. */
+int learned_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
 int learned_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
 int learned_builder_finish(omen_builder *builder, omen_model **out);
 void learned_builder_free(omen_builder *builder);
