@@ -85,13 +85,14 @@ rmi_leaves(uint64 keys)
 /* Starts a run of about `expected` non-null keys, learned with model_kind. */
 void
 learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon, uint64 expected,
-					 bool use_wal)
+					 bool use_wal, uint64 generation)
 {
 	uint64		param = model_kind == OMEN_MODEL_PGM ? (uint64) epsilon :
 		model_kind == OMEN_MODEL_RMI ? (uint64) rmi_leaves(expected) : 0;
 
 	memset(writer, 0, sizeof(LearnedRunWriter));
 	writer->index = index;
+	writer->generation = generation;
 	writer->use_wal = use_wal;
 	writer->model_kind = model_kind;
 	writer->param = (uint32) param;
@@ -104,6 +105,28 @@ learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, i
 	writer->handles->callback.arg = writer->handles;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &writer->handles->callback);
 	learned_check_status(learned_builder_create(model_kind, param, &writer->handles->builder), "build");
+}
+
+/*
+ * Makes a fresh writer continue the run of ref after its first kept_groups groups (all full, the last key
+ * last_key): those groups stay where they are, and the model keeps its segments for them, so only what
+ * follows is written and learned.
+ */
+void
+learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint32 kept_groups, uint64 last_key)
+{
+	omen_builder *resumed;
+
+	learned_check_status(learned_builder_resume(ref->model, (uint64) kept_groups * LEARNED_COLD_PER_PAGE, last_key,
+												&resumed), "merge");
+	learned_builder_free(writer->handles->builder);
+	writer->handles->builder = resumed;
+	while (writer->directory_size < kept_groups + 1)
+		writer->directory_size *= 2;
+	writer->directory = repalloc_huge(writer->directory, writer->directory_size * sizeof(BlockNumber));
+	memcpy(writer->directory, ref->directory, kept_groups * sizeof(BlockNumber));
+	writer->pages = kept_groups;
+	writer->values = (uint64) kept_groups * LEARNED_COLD_PER_PAGE;
 }
 
 /* Writes `page` to a new block (WAL-logged whole when the writer logs); returns the block, still locked. */
@@ -151,7 +174,7 @@ group_packs(const LearnedRunWriter *writer)
 static void
 fill_plain(Page page, const LearnedRunWriter *writer, int first, int count)
 {
-	learned_init_page(page, LEARNED_PAGE_COLD);
+	learned_init_page(page, LEARNED_PAGE_COLD, writer->generation);
 	memcpy(LearnedPlainKeys(page), writer->keys + first, count * sizeof(uint64));
 	memcpy(LearnedPlainTids(page), writer->tids + first, count * sizeof(ItemPointerData));
 	LearnedPageGetOpaque(page)->count = count;
@@ -181,7 +204,7 @@ writer_flush(LearnedRunWriter *writer)
 		LearnedPackedHeader *head;
 		BlockNumber base = InvalidBlockNumber;
 
-		learned_init_page(primary.data, LEARNED_PAGE_COLD | LEARNED_PAGE_PACKED);
+		learned_init_page(primary.data, LEARNED_PAGE_COLD | LEARNED_PAGE_PACKED, writer->generation);
 		for (i = 0; i < writer->count; i++)
 			base = Min(base, ItemPointerGetBlockNumberNoCheck(&writer->tids[i]));
 		head = LearnedPackedHead(primary.data);
@@ -275,7 +298,7 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 		}
 		else
 			page = BufferGetPage(buffer);
-		learned_init_page(page, LEARNED_PAGE_MODEL);
+		learned_init_page(page, LEARNED_PAGE_MODEL, writer->generation);
 		memcpy(PageGetContents(page), payload + written, chunk);
 		LearnedPageGetOpaque(page)->count = chunk;
 		((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
@@ -537,7 +560,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		radix_sort(build.items, build.nitems);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_TRAIN);
-	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false);
+	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false, 0);
 	if (build.sort)
 	{
 		TupleTableSlot *sorted = MakeSingleTupleTableSlot(build.sortdesc, &TTSOpsMinimalTuple);

@@ -68,6 +68,19 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool
 	state->checked++;
 }
 
+/* Copies the metapage's hot directory into meta (learned_read_meta copies only what comes before it). */
+static void
+read_directory(Relation index, LearnedMetaPageData *meta)
+{
+	Buffer		buffer = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	memcpy(meta, LearnedPageGetMeta(BufferGetPage(buffer)), sizeof(LearnedMetaPageData));
+	UnlockReleaseBuffer(buffer);
+	if (meta->hot_listed > LEARNED_HOT_DIRECTORY || meta->pending_count > LEARNED_PENDING_FREE)
+		CORRUPT(index, "metapage lists %u hot pages and %u pending blocks", meta->hot_listed, meta->pending_count);
+}
+
 /* Verifies the index; raises an error naming the first problem found. */
 Datum
 learned_index_check(PG_FUNCTION_ARGS)
@@ -88,6 +101,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	BlockNumber blkno,
 				last = InvalidBlockNumber;
 	int64		position;
+	bool		exact;
 
 	if (!OidIsValid(heapoid))
 		ereport(ERROR,
@@ -99,6 +113,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	 * takes no such locks (only replay writes there); check it when replay is idle.
 	 */
 	heap_lock = heapallindexed && !RecoveryInProgress() ? ShareLock : AccessShareLock;
+	exact = heap_lock == ShareLock;
 	heap = table_open(heapoid, heap_lock);
 	index = index_open(indexoid, AccessShareLock);
 	if (index->rd_indam->ambuild != learned_build)
@@ -108,10 +123,11 @@ learned_index_check(PG_FUNCTION_ARGS)
 				 errhint("learned_index_check checks indexes created USING learned.")));
 	typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
 
-	/* Inserts and merges wait, so the metapage's counts hold while the pages are read. */
+	/* Merges wait, so the run holds still while its pages are read; inserts wait too with heapallindexed. */
 	if (!RecoveryInProgress())
-		LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+		LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 	learned_read_meta(index, &meta);
+	read_directory(index, &meta);
 	if (meta.key_type != (uint32) learned_key_type_of(typid))
 		CORRUPT(index, "metapage key type %u does not match column type %s", meta.key_type, format_type_be(typid));
 	if (meta.model_kind < OMEN_MODEL_PGM || meta.model_kind > OMEN_MODEL_LINEAR)
@@ -122,8 +138,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 				(unsigned long long) (meta.cold_count + meta.cold_nulls));
 
 	ref = learned_pin_model(index, &meta);
-	copy->page_index = -1;
-	copy->pages_read = 0;
+	learned_copy_init(copy, ref, false);
 	if (heapallindexed)
 	{
 		HASHCTL		ctl;
@@ -193,23 +208,29 @@ learned_index_check(PG_FUNCTION_ARGS)
 				CORRUPT(index, "model window for keys above the last misses the end of the run");
 		}
 
+		/* With inserts waiting, the chain must end at the metapage's tail with its counts; else it may
+		 * have grown since. */
 		for (blkno = meta.hot_head; blkno != InvalidBlockNumber;)
 		{
 			Buffer		buffer;
 			Page		page;
 			LearnedPageOpaque opaque;
+			bool		sealed;
+			int			nulls = 0;
 			int			i;
 
-			if (blkno >= RelationGetNumberOfBlocks(index) || ++hot_pages > meta.hot_pages)
+			if (blkno >= RelationGetNumberOfBlocks(index) || (++hot_pages > meta.hot_pages && exact))
 				CORRUPT(index, "hot chain leaves the index at block %u", blkno);
 			buffer = ReadBuffer(index, blkno);
 			LockBuffer(buffer, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buffer);
 			opaque = LearnedPageGetOpaque(page);
-			if (!(opaque->flags & LEARNED_PAGE_HOT) || opaque->count > LEARNED_HOT_PER_PAGE)
+			sealed = blkno != meta.hot_tail || (opaque->flags & LEARNED_PAGE_SEALED);
+			if (!(opaque->flags & LEARNED_PAGE_HOT) || (opaque->flags & LEARNED_PAGE_DELETED) ||
+				opaque->count > LEARNED_HOT_PER_PAGE || (int32) (opaque->generation - (uint32) meta.generation) > 0)
 			{
 				UnlockReleaseBuffer(buffer);
-				CORRUPT(index, "block %u in the hot chain is not a hot page", blkno);
+				CORRUPT(index, "block %u in the hot chain is not a hot page of run %u", blkno, (uint32) meta.generation);
 			}
 			for (i = 0; i < opaque->count; i++)
 			{
@@ -221,18 +242,35 @@ learned_index_check(PG_FUNCTION_ARGS)
 					UnlockReleaseBuffer(buffer);
 					CORRUPT(index, "hot page %u holds a key outside its recorded range", blkno);
 				}
+				nulls += isnull;
 				if (entries && !(entry->flags & LEARNED_HOT_DEAD))
 					remember(entries, &entry->tid, entry->key, isnull);
 			}
-			hot_entries += opaque->count;
+			if (hot_pages <= meta.hot_listed)
+			{
+				LearnedHotRange *range = &meta.hot_ranges[hot_pages - 1];
+
+				if (range->blkno != blkno || range->count != opaque->count || range->nulls != nulls ||
+					(range->count > nulls && (range->min_key != opaque->min_key || range->max_key != opaque->max_key)))
+				{
+					UnlockReleaseBuffer(buffer);
+					CORRUPT(index, "hot directory entry %u does not describe block %u", hot_pages - 1, blkno);
+				}
+			}
+			else if (sealed && hot_pages == meta.hot_listed + 1 && meta.hot_unlisted != blkno && exact)
+			{
+				UnlockReleaseBuffer(buffer);
+				CORRUPT(index, "hot page %u is neither listed nor where the unlisted pages begin", blkno);
+			}
+			if (sealed || !exact)
+				hot_entries += opaque->count;
 			last = blkno;
-			blkno = opaque->next;
+			blkno = exact && !sealed ? InvalidBlockNumber : opaque->next;
 			UnlockReleaseBuffer(buffer);
 		}
-		if (hot_entries != learned_hot_entries(index, &meta) || hot_pages != meta.hot_pages || last != meta.hot_tail)
-			CORRUPT(index, "hot chain holds %llu entries on %u pages, the metapage and tail say %llu on %u",
-					(unsigned long long) hot_entries, hot_pages,
-					(unsigned long long) learned_hot_entries(index, &meta), meta.hot_pages);
+		if (exact && (hot_entries != meta.hot_count || hot_pages != meta.hot_pages || last != meta.hot_tail))
+			CORRUPT(index, "hot chain holds %llu sealed entries on %u pages, the metapage says %llu on %u",
+					(unsigned long long) hot_entries, hot_pages, (unsigned long long) meta.hot_count, meta.hot_pages);
 
 		if (entries)
 		{
@@ -249,7 +287,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	PG_END_TRY();
 
 	if (!RecoveryInProgress())
-		UnlockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+		UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 	index_close(index, AccessShareLock);
 	table_close(heap, heap_lock);
 	PG_RETURN_VOID();

@@ -57,7 +57,7 @@ mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *met
 
 	if (samples == 0)
 		return 0;
-	copy->page_index = -1;
+	learned_copy_init(copy, ref, false);
 	for (i = 0; i < samples; i++)
 	{
 		int64		position = (int64) ((double) i * meta->cold_count / samples);
@@ -113,7 +113,7 @@ learned_merge(PG_FUNCTION_ARGS)
 
 	if (!pg_class_ownercheck(indexoid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, RelationGetRelationName(index));
-	entries = learned_merge_index(index);
+	entries = learned_merge_index(index, LEARNED_MERGE_REQUEST);
 	index_close(index, RowExclusiveLock);
 	PG_RETURN_INT64(entries);
 }
@@ -153,8 +153,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	key = learned_normalize(argtype, PG_GETARG_DATUM(1));
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
-	copy->page_index = -1;
-	copy->pages_read = 0;
+	learned_copy_init(copy, ref, false);
 	if (ref->model)
 		learned_check_status(learned_model_window(ref->model, key, &lo, &hi), "lookup");
 	position = learned_cold_lower_bound(index, ref, &meta, copy, key);

@@ -24,6 +24,7 @@ PG_MODULE_MAGIC;
 
 /* Settings (learned.*). */
 bool		learned_merge_on_vacuum = true;
+bool		learned_merge_on_insert = true;
 
 static relopt_kind learned_relopt_kind;
 static emit_log_hook_type previous_emit_log_hook;
@@ -112,6 +113,9 @@ _PG_init(void)
 	DefineCustomBoolVariable("learned.merge_on_vacuum",
 							 "Lets VACUUM merge a learned index's hot area once it passes hot_limit.",
 							 NULL, &learned_merge_on_vacuum, true, PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomBoolVariable("learned.merge_on_insert",
+							 "Lets the insert that seals a hot page past hot_limit merge the hot area into the cold run.",
+							 NULL, &learned_merge_on_insert, true, PGC_USERSET, 0, NULL, NULL, NULL);
 	MarkGUCPrefixReserved("learned");
 
 	previous_emit_log_hook = emit_log_hook;
@@ -153,10 +157,48 @@ learned_options(Relation index)
 }
 
 /*
+ * The hot pages and entries one key interval's lookup reads, from the metapage: the tail, every page
+ * past the directory, and the listed pages whose ranges meet a point, counted as the mean depth of the
+ * listed ranges over their span (one for a time series, whose pages hold disjoint ranges; all of them for
+ * random keys).
+ */
+static void
+hot_lookup_cost(Relation index, double *pages, double *entries)
+{
+	Buffer		buffer = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LearnedMetaPage meta;
+	double		covered = 0,
+				depth = 0;
+	uint64		low = PG_UINT64_MAX,
+				high = 0;
+	uint32		listed,
+				i;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	meta = LearnedPageGetMeta(BufferGetPage(buffer));
+	listed = Min(meta->hot_listed, LEARNED_HOT_DIRECTORY);
+	for (i = 0; i < listed; i++)
+	{
+		covered += (double) (meta->hot_ranges[i].max_key - meta->hot_ranges[i].min_key) + 1;
+		low = Min(low, meta->hot_ranges[i].min_key);
+		high = Max(high, meta->hot_ranges[i].max_key);
+	}
+	if (listed > 0)
+		depth = Min((double) listed, Max(1.0, covered / ((double) (high - low) + 1)));
+	*pages = (meta->hot_tail != InvalidBlockNumber ? 1 : 0) + depth +
+		(meta->hot_unlisted != InvalidBlockNumber ? (double) meta->hot_pages - 1 - listed : 0);
+	*entries = *pages * LEARNED_HOT_PER_PAGE;
+	if (meta->hot_pages > 0)
+		*entries = Min(*entries, (double) meta->hot_count + LEARNED_HOT_PER_PAGE);
+	UnlockReleaseBuffer(buffer);
+}
+
+/*
  * The cost of a scan: the generic estimate of the matching entries and their pages, plus what a lookup
  * reads beyond them for each key interval: the chance that the model's window (max_window entries)
- * straddles a second cold page, every hot page, and the comparisons of the window search and of the hot
- * entries. The metapage and the model are cached, as btree's metapage and upper levels are.
+ * straddles a second cold page, the hot pages that can match, and the comparisons of the window search
+ * and of those pages' entries. The metapage and the model are cached, as btree's metapage and upper
+ * levels are.
  */
 void
 learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost *indexStartupCost,
@@ -169,6 +211,8 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	Relation	rel;
 	double		lookup_pages;
 	double		lookup_cpu;
+	double		hot_pages,
+				hot_entries;
 	double		spc_random_page_cost;
 	VariableStatData vardata;
 	double		correlation = 0;
@@ -178,11 +222,12 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 
 	rel = index_open(index->indexoid, NoLock);
 	learned_read_meta(rel, &meta);
+	hot_lookup_cost(rel, &hot_pages, &hot_entries);
 	index_close(rel, NoLock);
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 
-	lookup_pages = (double) meta.max_window / LEARNED_COLD_PER_PAGE + meta.hot_pages;
-	lookup_cpu = (log2(Max(meta.max_window, 2)) + (double) learned_hot_entries(rel, &meta)) * cpu_operator_cost;
+	lookup_pages = (double) meta.max_window / LEARNED_COLD_PER_PAGE + hot_pages;
+	lookup_cpu = (log2(Max(meta.max_window, 2)) + hot_entries) * cpu_operator_cost;
 	costs.indexStartupCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 	costs.indexTotalCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 

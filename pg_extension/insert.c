@@ -1,9 +1,11 @@
 /*
- * insert.c: new entries go to the hot area, a chain of pages appended under GenericXLog.
+ * insert.c: new entries go to the hot area, a chain of pages appended under GenericXLog. No heavyweight
+ * lock: an insert changes only the tail page, and the metapage too when it seals a full tail.
  */
 #include "learned.h"
 
-#include "storage/lmgr.h"
+#include "access/xloginsert.h"
+#include "miscadmin.h"
 #include "utils/rel.h"
 
 /* Appends one entry to the hot page and widens the page's key range. */
@@ -25,21 +27,133 @@ hot_page_append(Page page, uint64 key, ItemPointer tid, bool isnull)
 	((PageHeader) page)->pd_lower = (char *) (entry + 1) - (char *) page;
 }
 
+/* Appends one fragment (offset, length, data) of a generic WAL record's page delta. */
+static char *
+put_fragment(char *ptr, Page page, const void *data, OffsetNumber length)
+{
+	OffsetNumber offset = (OffsetNumber) ((const char *) data - (const char *) page);
+
+	memcpy(ptr, &offset, sizeof(offset));
+	memcpy(ptr + sizeof(offset), &length, sizeof(length));
+	memcpy(ptr + 2 * sizeof(OffsetNumber), data, length);
+	return ptr + 2 * sizeof(OffsetNumber) + length;
+}
+
+/*
+ * Appends one entry to the tail page (held exclusively) and logs exactly the generic record that
+ * GenericXLogFinish would write for the change (RM_GENERIC_ID, replayed by generic_redo), its three
+ * fragments built directly: the entry, pd_lower, and the page's count and key range. GenericXLog would
+ * find them by comparing the whole page byte by byte, which cost more than the rest of the insert. The
+ * page's hole (the hint bits) is left as it is: redo zeroes it, and hints may be lost.
+ */
+static void
+hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bool isnull)
+{
+	Page		page = BufferGetPage(buffer);
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+	LearnedHotEntry *entry = &LearnedHotEntries(page)[opaque->count];
+	char		delta[3 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + sizeof(LocationIndex) +
+					  offsetof(LearnedPageOpaqueData, deleted_xid)];
+	char	   *ptr = delta;
+
+	START_CRIT_SECTION();
+	hot_page_append(page, key, tid, isnull);
+	MarkBufferDirty(buffer);
+	if (RelationNeedsWAL(index))
+	{
+		XLogRecPtr	lsn;
+
+		ptr = put_fragment(ptr, page, entry, sizeof(LearnedHotEntry));
+		ptr = put_fragment(ptr, page, &((PageHeader) page)->pd_lower, sizeof(LocationIndex));
+		ptr = put_fragment(ptr, page, opaque, offsetof(LearnedPageOpaqueData, deleted_xid));
+		XLogBeginInsert();
+		XLogRegisterBuffer(0, buffer, REGBUF_STANDARD);
+		XLogRegisterBufData(0, delta, ptr - delta);
+		lsn = XLogInsert(RM_GENERIC_ID, 0);
+		PageSetLSN(page, lsn);
+	}
+	END_CRIT_SECTION();
+}
+
+/* Whether an insert may add to hot page `page`. */
+static inline bool
+hot_page_has_room(Page page)
+{
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+
+	return opaque->count < LEARNED_HOT_PER_PAGE && !(opaque->flags & LEARNED_PAGE_SEALED);
+}
+
 /* Checks that the metapage is a learned index's. */
 static void
 check_magic(Relation index, LearnedMetaPage meta)
 {
-	if (meta->magic != LEARNED_MAGIC)
+	if (meta->magic != LEARNED_MAGIC || meta->version != LEARNED_LAYOUT_VERSION)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
+				 errmsg("index \"%s\" is not a learned index of layout version %d", RelationGetRelationName(index),
+						LEARNED_LAYOUT_VERSION),
 				 errhint("Rebuild it with REINDEX.")));
 }
 
 /*
+ * Seals a hot page: no entry is added to it any more, its entries move into the metapage's count, and
+ * its range into the directory while the directory has room. The caller holds the metapage and the page
+ * exclusively, registered with GenericXLog.
+ */
+void
+learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page)
+{
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+
+	if (opaque->flags & LEARNED_PAGE_SEALED)
+		return;
+	opaque->flags |= LEARNED_PAGE_SEALED;
+	meta->hot_count += opaque->count;
+	if (meta->hot_unlisted == InvalidBlockNumber && meta->hot_listed < LEARNED_HOT_DIRECTORY)
+	{
+		LearnedHotRange *range = &meta->hot_ranges[meta->hot_listed++];
+		int			i;
+
+		range->min_key = opaque->min_key;
+		range->max_key = opaque->max_key;
+		range->blkno = blkno;
+		range->count = opaque->count;
+		range->nulls = 0;
+		for (i = 0; i < opaque->count; i++)
+			if (LearnedHotEntries(page)[i].flags & LEARNED_HOT_NULL)
+				range->nulls++;
+	}
+	else if (meta->hot_unlisted == InvalidBlockNumber)
+		meta->hot_unlisted = blkno;
+}
+
+/*
+ * Makes the empty page newpage the tail, after the tail (sealed here if it is not yet), or as the whole
+ * hot area when tailbuf is InvalidBuffer; in pages the caller holds and has registered with GenericXLog.
+ */
+void
+learned_link_tail(LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer newbuf, Page newpage)
+{
+	BlockNumber newblk = BufferGetBlockNumber(newbuf);
+
+	learned_init_page(newpage, LEARNED_PAGE_HOT, meta->generation);
+	if (BufferIsValid(tailbuf))
+	{
+		learned_seal_page(meta, BufferGetBlockNumber(tailbuf), tailpage);
+		LearnedPageGetOpaque(tailpage)->next = newblk;
+	}
+	else
+		meta->hot_head = newblk;
+	meta->hot_tail = newblk;
+	meta->hot_pages++;
+}
+
+/*
  * Inserts one heap tuple's entry (NULL keys included, so IS NULL scans find them). While the tail page
- * has room only that page changes, and the metapage is held just long enough to find it; a full tail is
- * sealed and a new page linked with the metapage held exclusively.
+ * has room only that page changes, and the metapage is held shared just long enough to find it; a full
+ * tail is sealed and a new page linked with the metapage held exclusively. Past hot_limit entries, the
+ * insert that seals a page merges the hot area into the cold run, unless another merge is running.
  */
 bool
 learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
@@ -52,9 +166,8 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	Buffer		newbuf = InvalidBuffer;
 	GenericXLogState *state;
 	LearnedMetaPage meta;
+	bool		merge = false;
 
-	/* Shared with other inserts and VACUUM's marking; a merge takes it exclusively. */
-	LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
 	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
@@ -63,15 +176,12 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	{
 		tailbuf = ReadBuffer(index, meta->hot_tail);
 		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
-		if (LearnedPageGetOpaque(BufferGetPage(tailbuf))->count < LEARNED_HOT_PER_PAGE)
+		if (hot_page_has_room(BufferGetPage(tailbuf)))
 		{
 			/* The tail cannot be sealed while we hold it, so the metapage may go. */
 			UnlockReleaseBuffer(metabuf);
-			state = GenericXLogStart(index);
-			hot_page_append(GenericXLogRegisterBuffer(state, tailbuf, 0), key, ht_ctid, isnull[0]);
-			GenericXLogFinish(state);
+			hot_append_logged(index, tailbuf, key, ht_ctid, isnull[0]);
 			UnlockReleaseBuffer(tailbuf);
-			UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 			return false;
 		}
 		UnlockReleaseBuffer(tailbuf);
@@ -86,7 +196,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	{
 		tailbuf = ReadBuffer(index, meta->hot_tail);
 		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
-		if (LearnedPageGetOpaque(BufferGetPage(tailbuf))->count >= LEARNED_HOT_PER_PAGE)
+		if (!hot_page_has_room(BufferGetPage(tailbuf)))
 			newbuf = learned_new_buffer(index);
 	}
 	else
@@ -98,20 +208,10 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		Page		newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
 
 		meta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
-		learned_init_page(newpage, LEARNED_PAGE_HOT);
+		learned_link_tail(meta, tailbuf, BufferIsValid(tailbuf) ? GenericXLogRegisterBuffer(state, tailbuf, 0) : NULL,
+						  newbuf, newpage);
 		hot_page_append(newpage, key, ht_ctid, isnull[0]);
-		if (BufferIsValid(tailbuf))
-		{
-			Page		tailpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
-
-			/* The sealed page's entries move into the metapage's count; the new tail counts its own. */
-			meta->hot_count += LearnedPageGetOpaque(tailpage)->count;
-			LearnedPageGetOpaque(tailpage)->next = BufferGetBlockNumber(newbuf);
-		}
-		else
-			meta->hot_head = BufferGetBlockNumber(newbuf);
-		meta->hot_tail = BufferGetBlockNumber(newbuf);
-		meta->hot_pages++;
+		merge = learned_merge_on_insert && meta->hot_count >= (uint64) learned_options(index)->hot_limit;
 	}
 	else
 		hot_page_append(GenericXLogRegisterBuffer(state, tailbuf, 0), key, ht_ctid, isnull[0]);
@@ -122,6 +222,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	if (BufferIsValid(tailbuf))
 		UnlockReleaseBuffer(tailbuf);
 	UnlockReleaseBuffer(metabuf);
-	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
+	if (merge)
+		learned_merge_index(index, LEARNED_MERGE_INSERT);
 	return false;
 }

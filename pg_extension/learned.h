@@ -25,7 +25,7 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	4
+#define LEARNED_LAYOUT_VERSION	5
 
 /* Page kinds, in the special space of every page. */
 #define LEARNED_PAGE_META		(1 << 0)
@@ -34,6 +34,7 @@
 #define LEARNED_PAGE_HOT		(1 << 3)
 #define LEARNED_PAGE_DELETED	(1 << 4)	/* freed by a merge; reusable once no scan can read it */
 #define LEARNED_PAGE_PACKED		(1 << 5)	/* with LEARNED_PAGE_COLD: a whole group in the packed layout */
+#define LEARNED_PAGE_SEALED		(1 << 6)	/* with LEARNED_PAGE_HOT: takes no more entries */
 
 #define LEARNED_PAGE_ID			0xFF85		/* identifies learned pages to pg_filedump */
 
@@ -45,6 +46,7 @@ typedef struct LearnedPageOpaqueData
 	uint64		min_key;		/* hot: smallest non-null key on the page */
 	uint64		max_key;		/* hot: largest non-null key on the page */
 	FullTransactionId deleted_xid;	/* deleted: the next xid when the page was freed */
+	uint32		generation;		/* low 32 bits of the run generation the page was written for */
 	uint16		unused;
 	uint16		page_id;
 } LearnedPageOpaqueData;
@@ -114,7 +116,11 @@ typedef struct LearnedPackedHeader
 #define LearnedBitIsSet(bits, slot) ((((bits)[(slot) / 8]) >> ((slot) % 8)) & 1)
 #define LearnedBitSet(bits, slot) ((bits)[(slot) / 8] |= (uint8) (1 << ((slot) % 8)))
 
-/* Hot entries: appended in arrival order to a chain of pages, each page recording its key range. */
+/*
+ * Hot entries: appended in arrival order to a chain of pages, each page recording its key range. Inserts
+ * fill only the tail page; a full tail is sealed, and the metapage's directory then lists its range, so a
+ * lookup reads only the sealed pages whose range can match, plus the tail.
+ */
 #define LEARNED_HOT_NULL	(1 << 0)
 #define LEARNED_HOT_DEAD	(1 << 1)	/* as a cold dead bit: WAL-logged by VACUUM */
 
@@ -143,6 +149,20 @@ typedef struct LearnedKeyTid
 /* Model pages: a chain holding the serialised model followed by the cold page directory. */
 #define LEARNED_MODEL_PAYLOAD ((int) LEARNED_PAGE_DATA_SIZE)
 
+/* A sealed hot page in the metapage's directory. */
+typedef struct LearnedHotRange
+{
+	uint64		min_key;
+	uint64		max_key;
+	BlockNumber blkno;
+	uint16		count;
+	uint16		nulls;			/* NULL entries on the page */
+} LearnedHotRange;
+
+#define LEARNED_HOT_DIRECTORY	192
+/* Blocks a merge frees that the next merge may hand to the free space map itself. */
+#define LEARNED_PENDING_FREE	256
+
 typedef struct LearnedMetaPageData
 {
 	uint32		magic;
@@ -162,11 +182,22 @@ typedef struct LearnedMetaPageData
 								 * learned_hot_entries adds it) */
 	uint32		hot_pages;
 	uint32		max_window;		/* widest window the model returns */
+	uint64		cold_dead;		/* cold entries VACUUM marked dead */
+	uint32		hot_listed;		/* sealed hot pages in the directory: the first ones of the chain */
+	BlockNumber hot_unlisted;	/* the first sealed page not listed (the directory was full), or
+								 * InvalidBlockNumber; scans read the chain from it */
+	FullTransactionId pending_xid;	/* when the pending blocks were freed */
+	uint32		pending_count;
+	uint32		unused;
+	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
+	BlockNumber pending[LEARNED_PENDING_FREE];
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
 
 #define LearnedPageGetMeta(page) ((LearnedMetaPage) PageGetContents(page))
+/* What learned_read_meta copies: everything before the directory. */
+#define LEARNED_META_HEADER_SIZE offsetof(LearnedMetaPageData, hot_ranges)
 
 /* Key types, numbered as the library's KeyType. */
 #define OMEN_KEY_INT2			1
@@ -213,6 +244,9 @@ typedef struct LearnedColdPageCopy
 	int			count;
 	bool		packed;
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
+	uint32		generation;		/* of the run read: a page written for a later one is foreign */
+	bool		keep_pins;		/* hold the group's buffers pinned while it is loaded (see README) */
+	Buffer		pins[2];
 	PGAlignedBlock page;
 	PGAlignedBlock overflow;
 } LearnedColdPageCopy;
@@ -274,6 +308,7 @@ learned_copy_dead(const LearnedColdPageCopy *copy, int slot, bool hints)
 
 /* handler.c */
 extern bool learned_merge_on_vacuum;
+extern bool learned_merge_on_insert;
 extern void _PG_init(void);
 extern const char *learned_model_name(int kind);
 
@@ -282,13 +317,16 @@ extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern void learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, uint64 generation);
 extern uint64 learned_hot_entries(Relation index, const LearnedMetaPageData *meta);
-extern void learned_init_page(Page page, uint16 flags);
+extern void learned_init_page(Page page, uint16 flags, uint64 generation);
 extern void learned_fill_meta(Relation index, Page page, int key_type);
 extern Buffer learned_new_buffer(Relation index);
 extern LearnedModelRef *learned_pin_model(Relation index, const LearnedMetaPageData *meta);
 extern void learned_unpin_model(LearnedModelRef *ref);
 extern Buffer learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, int *page_slot);
+extern void learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool keep_pins);
+extern void learned_copy_release(LearnedColdPageCopy *copy);
 extern void learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
 							  int64 page_index);
 extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
@@ -299,6 +337,7 @@ extern void learned_check_status(int status, const char *what);
 extern int	learned_compare_key_tid(const void *a, const void *b);
 extern LearnedOptions *learned_options(Relation index);
 extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
+extern bool learned_page_recyclable(Page page);
 
 /* The slot of cold position `position` in copy, loading its group first when copy holds another. */
 static inline int
@@ -317,6 +356,8 @@ extern void learned_buildempty(Relation index);
 extern char *learned_buildphasename(int64 phase);
 
 /* insert.c */
+extern void learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page);
+extern void learned_link_tail(LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer newbuf, Page newpage);
 extern bool learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
 						   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo);
 
@@ -334,7 +375,15 @@ extern bool learned_canreturn(Relation index, int attno);
 extern IndexBulkDeleteResult *learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats,
 												 IndexBulkDeleteCallback callback, void *callback_state);
 extern IndexBulkDeleteResult *learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats);
-extern int64 learned_merge_index(Relation index);
+/* Why a merge runs: an insert that sealed a page past hot_limit gives up rather than wait or rewrite much. */
+typedef enum LearnedMergeReason
+{
+	LEARNED_MERGE_INSERT,
+	LEARNED_MERGE_VACUUM,
+	LEARNED_MERGE_REQUEST
+} LearnedMergeReason;
+
+extern int64 learned_merge_index(Relation index, LearnedMergeReason reason);
 
 /* check.c */
 extern bool learned_validate(Oid opclassoid);
@@ -360,6 +409,7 @@ typedef struct LearnedSwiftHandles
 typedef struct LearnedRunWriter
 {
 	Relation	index;
+	uint64		generation;		/* the run's, stamped on its pages */
 	bool		use_wal;		/* log each page with GenericXLog (merge); build logs the range at the end */
 	int			model_kind;
 	LearnedSwiftHandles *handles;	/* palloc'ed: the reset callback outlives the writer's frame */
@@ -371,7 +421,7 @@ typedef struct LearnedRunWriter
 	BlockNumber *directory;
 	uint32		pages;
 	uint32		directory_size;
-	uint64		values;			/* non-null entries written */
+	uint64		values;			/* non-null entries in the run */
 	uint64		nulls;			/* null entries written */
 } LearnedRunWriter;
 
@@ -388,7 +438,9 @@ typedef struct LearnedRunResult
 } LearnedRunResult;
 
 extern void learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon,
-								 uint64 expected, bool use_wal);
+								 uint64 expected, bool use_wal, uint64 generation);
+extern void learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint32 kept_groups,
+								  uint64 last_key);
 extern void learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool isnull);
 extern void learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result);
 extern void learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int model_kind);

@@ -6,6 +6,7 @@
 #include "learned.h"
 
 #include "access/stratnum.h"
+#include "access/xlog.h"
 #include "catalog/pg_type_d.h"
 #include "lib/qunique.h"
 #include "miscadmin.h"
@@ -13,6 +14,7 @@
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/rel.h"
 
 /* A hot entry copied out of its page, with its location for kill_prior_tuple. */
@@ -68,6 +70,8 @@ typedef struct LearnedScanOpaqueData
 	HotItem    *hot_nulls;
 	int			nhot_nulls;
 	LearnedColdPageCopy *copy;
+	bool		keep_pins;		/* index-only or non-MVCC: hold the pages returned from (README) */
+	Buffer		hot_pin;		/* with keep_pins: the hot page of the entry returned last */
 	ScanCursor	cursor;
 	ScanCursor	mark;
 	IndexTuple	value_itup;		/* index-only scans: one tuple per scan, its key overwritten */
@@ -75,6 +79,16 @@ typedef struct LearnedScanOpaqueData
 } LearnedScanOpaqueData;
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;
+
+/* Drops the buffer pins a scan holds. */
+static void
+release_pins(LearnedScanOpaque so)
+{
+	learned_copy_release(so->copy);
+	if (BufferIsValid(so->hot_pin))
+		ReleaseBuffer(so->hot_pin);
+	so->hot_pin = InvalidBuffer;
+}
 
 static void
 unpin_guard(void *arg)
@@ -100,7 +114,8 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	so->guard->callback.func = unpin_guard;
 	so->guard->callback.arg = so->guard;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &so->guard->callback);
-	so->copy = palloc(sizeof(LearnedColdPageCopy));
+	so->copy = palloc0(sizeof(LearnedColdPageCopy));
+	so->hot_pin = InvalidBuffer;
 	scan->opaque = so;
 	return scan;
 }
@@ -113,6 +128,7 @@ learned_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 
 	if (keys && scan->numberOfKeys > 0)
 		memmove(scan->keyData, keys, scan->numberOfKeys * sizeof(ScanKeyData));
+	release_pins(so);
 	unpin_guard(so->guard);
 	MemoryContextReset(so->cxt);
 	so->prepared = false;
@@ -133,6 +149,7 @@ learned_endscan(IndexScanDesc scan)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 
+	release_pins(so);
 	unpin_guard(so->guard);
 	MemoryContextDelete(so->cxt);
 	pfree(so->copy);
@@ -229,78 +246,133 @@ hot_lower_bound(const HotItem *items, int n, uint64 key)
 	return lo;
 }
 
-/* Copies the live hot entries that can match into sorted arrays. */
+/*
+ * Copies the metapage and, under the same lock, picks the hot pages that can hold a match: the sealed
+ * pages the directory lists whose key range meets [lo, hi] (or that hold NULLs, when NULLs are wanted),
+ * then every page of the chain from the first unlisted one (or the tail alone) to its end.
+ */
+static BlockNumber *
+read_meta_and_hot_pages(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool want_nulls, int *npages,
+						BlockNumber *chain)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Buffer		buffer = ReadBuffer(scan->indexRelation, LEARNED_METAPAGE_BLKNO);
+	LearnedMetaPage meta;
+	BlockNumber *pages;
+	uint32		i;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	meta = LearnedPageGetMeta(BufferGetPage(buffer));
+	memcpy(&so->meta, meta, LEARNED_META_HEADER_SIZE);
+	if (meta->magic != LEARNED_MAGIC || meta->version != LEARNED_LAYOUT_VERSION ||
+		meta->hot_listed > LEARNED_HOT_DIRECTORY)
+	{
+		UnlockReleaseBuffer(buffer);
+		learned_read_meta(scan->indexRelation, &so->meta);	/* raises the error */
+		elog(ERROR, "learned index \"%s\" has a damaged hot directory", RelationGetRelationName(scan->indexRelation));
+	}
+	pages = palloc((meta->hot_listed + 1) * sizeof(BlockNumber));
+	*npages = 0;
+	for (i = 0; i < meta->hot_listed; i++)
+	{
+		LearnedHotRange *range = &meta->hot_ranges[i];
+
+		if ((want_values && range->count > range->nulls && range->min_key <= hi && range->max_key >= lo) ||
+			(want_nulls && range->nulls > 0))
+			pages[(*npages)++] = range->blkno;
+	}
+	/* The tail, unless a merge sealed it and the directory lists it. */
+	*chain = meta->hot_unlisted != InvalidBlockNumber ? meta->hot_unlisted :
+		meta->hot_listed > 0 && meta->hot_ranges[meta->hot_listed - 1].blkno == meta->hot_tail ?
+		InvalidBlockNumber : meta->hot_tail;
+	UnlockReleaseBuffer(buffer);
+	return pages;
+}
+
+/* Copies the live entries of hot page blkno that can match; returns the next page of the chain. */
+static BlockNumber
+collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bool want_values, bool want_nulls,
+				 int *capacity, int *null_capacity)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Buffer		buffer = ReadBuffer(scan->indexRelation, blkno);
+	Page		page;
+	LearnedPageOpaque opaque;
+	LearnedHotEntry *entries;
+	BlockNumber next;
+	bool		values_here;
+	int			i;
+
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	learned_check_page(scan->indexRelation, blkno, page, LEARNED_PAGE_HOT, so->meta.generation);
+	opaque = LearnedPageGetOpaque(page);
+	entries = LearnedHotEntries(page);
+	/* The page's key range lets most pages be skipped without looking at their entries. */
+	values_here = want_values && opaque->min_key <= hi && opaque->max_key >= lo;
+	for (i = 0; i < opaque->count && (values_here || want_nulls); i++)
+	{
+		LearnedHotEntry *entry = &entries[i];
+		HotItem    *item;
+
+		if ((entry->flags & LEARNED_HOT_DEAD) ||
+			(!scan->xactStartedInRecovery && LearnedBitIsSet(LearnedHotHints(page), i)))
+			continue;
+		if (entry->flags & LEARNED_HOT_NULL)
+		{
+			if (!want_nulls)
+				continue;
+			if (so->nhot_nulls == *null_capacity)
+			{
+				*null_capacity *= 2;
+				so->hot_nulls = repalloc_huge(so->hot_nulls, *null_capacity * sizeof(HotItem));
+			}
+			item = &so->hot_nulls[so->nhot_nulls++];
+		}
+		else
+		{
+			if (!values_here || entry->key < lo || entry->key > hi)
+				continue;
+			if (so->nhot == *capacity)
+			{
+				*capacity *= 2;
+				so->hot = repalloc_huge(so->hot, *capacity * sizeof(HotItem));
+			}
+			item = &so->hot[so->nhot++];
+		}
+		item->entry.key = entry->key;
+		item->entry.tid = entry->tid;
+		item->blkno = blkno;
+		item->offset = (uint16) i;
+	}
+	next = opaque->next;
+	UnlockReleaseBuffer(buffer);
+	return next;
+}
+
+/* Reads the metapage and copies the live hot entries that can match into sorted arrays. */
 static void
 collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool want_nulls)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			capacity = 64,
 				null_capacity = 16;
-	BlockNumber blkno = so->meta.hot_head;
+	int			npages,
+				i;
+	BlockNumber chain;
+	BlockNumber *pages = read_meta_and_hot_pages(scan, lo, hi, want_values, want_nulls, &npages, &chain);
 
 	so->hot = palloc(capacity * sizeof(HotItem));
 	so->hot_nulls = palloc(null_capacity * sizeof(HotItem));
-	while (blkno != InvalidBlockNumber && (want_values || want_nulls))
+	if (want_values || want_nulls)
 	{
-		Buffer		buffer = ReadBuffer(scan->indexRelation, blkno);
-		Page		page;
-		LearnedPageOpaque opaque;
-		LearnedHotEntry *entries;
-		bool		values_here;
-		int			i;
-
-		LockBuffer(buffer, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buffer);
-		opaque = LearnedPageGetOpaque(page);
-		if (!(opaque->flags & LEARNED_PAGE_HOT))
+		for (i = 0; i < npages; i++)
+			collect_hot_page(scan, pages[i], lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+		while (chain != InvalidBlockNumber)
 		{
-			UnlockReleaseBuffer(buffer);
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("learned index \"%s\" block %u is not a hot page",
-							RelationGetRelationName(scan->indexRelation), blkno),
-					 errhint("Rebuild it with REINDEX.")));
+			chain = collect_hot_page(scan, chain, lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+			CHECK_FOR_INTERRUPTS();
 		}
-		entries = LearnedHotEntries(page);
-		/* The page's key range lets most pages be skipped without looking at their entries. */
-		values_here = want_values && opaque->min_key <= hi && opaque->max_key >= lo;
-		for (i = 0; i < opaque->count && (values_here || want_nulls); i++)
-		{
-			LearnedHotEntry *entry = &entries[i];
-			HotItem    *item;
-
-			if ((entry->flags & LEARNED_HOT_DEAD) ||
-				(!scan->xactStartedInRecovery && LearnedBitIsSet(LearnedHotHints(page), i)))
-				continue;
-			if (entry->flags & LEARNED_HOT_NULL)
-			{
-				if (!want_nulls)
-					continue;
-				if (so->nhot_nulls == null_capacity)
-				{
-					null_capacity *= 2;
-					so->hot_nulls = repalloc_huge(so->hot_nulls, null_capacity * sizeof(HotItem));
-				}
-				item = &so->hot_nulls[so->nhot_nulls++];
-			}
-			else
-			{
-				if (!values_here || entry->key < lo || entry->key > hi)
-					continue;
-				if (so->nhot == capacity)
-				{
-					capacity *= 2;
-					so->hot = repalloc_huge(so->hot, capacity * sizeof(HotItem));
-				}
-				item = &so->hot[so->nhot++];
-			}
-			item->entry.key = entry->key;
-			item->entry.tid = entry->tid;
-			item->blkno = blkno;
-			item->offset = (uint16) i;
-		}
-		blkno = opaque->next;
-		UnlockReleaseBuffer(buffer);
 	}
 	if (so->nhot > 1)
 		qsort(so->hot, so->nhot, sizeof(HotItem), learned_compare_key_tid);
@@ -389,11 +461,10 @@ prepare_scan(IndexScanDesc scan)
 	if (npoints == 0)
 		want_values = false;
 
-	learned_read_meta(index, &so->meta);
-	so->guard->ref = learned_pin_model(index, &so->meta);
-	so->copy->page_index = -1;
-	so->copy->pages_read = 0;
 	collect_hot(scan, lo, hi, want_values, want_nulls);
+	so->guard->ref = learned_pin_model(index, &so->meta);
+	so->keep_pins = scan->xs_want_itup || (scan->xs_snapshot != InvalidSnapshot && !IsMVCCSnapshot(scan->xs_snapshot));
+	learned_copy_init(so->copy, so->guard->ref, so->keep_pins);
 
 	so->ranges = palloc((Max(npoints, 1) + 1) * sizeof(ScanRange));
 	so->nranges = 0;
@@ -444,6 +515,50 @@ cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid
 	*dead = learned_copy_dead(so->copy, slot, !scan->xactStartedInRecovery);
 }
 
+/* Whether slot `slot` of a cold page (packed, plain or overflow) points to tid. */
+static bool
+cold_slot_tid_is(Page page, int slot, ItemPointer tid)
+{
+	ItemPointerData here;
+
+	if (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED)
+		ItemPointerSet(&here, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
+					   LearnedPackedOffsets(page)[slot]);
+	else
+		here = LearnedPlainTids(page)[slot];
+	return ItemPointerEquals(&here, tid);
+}
+
+/*
+ * With keep_pins, the hot entry about to be returned is looked up again on its page, which then stays
+ * pinned until the next entry: VACUUM, which marks it under a cleanup lock, cannot have removed its heap
+ * tuple before the executor is done with it. False when VACUUM marked it dead after the copy was made.
+ */
+static bool
+pin_hot_entry(IndexScanDesc scan, const HotItem *item)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Page		page;
+	LearnedHotEntry *entry;
+	bool		alive;
+
+	if (!BufferIsValid(so->hot_pin) || BufferGetBlockNumber(so->hot_pin) != item->blkno)
+	{
+		if (BufferIsValid(so->hot_pin))
+			ReleaseBuffer(so->hot_pin);
+		so->hot_pin = InvalidBuffer;
+		so->hot_pin = ReadBuffer(scan->indexRelation, item->blkno);
+	}
+	LockBuffer(so->hot_pin, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(so->hot_pin);
+	learned_check_page(scan->indexRelation, item->blkno, page, LEARNED_PAGE_HOT, so->meta.generation);
+	entry = &LearnedHotEntries(page)[item->offset];
+	alive = item->offset < LearnedPageGetOpaque(page)->count && ItemPointerEquals(&entry->tid, (ItemPointer) &item->entry.tid) &&
+		!(entry->flags & LEARNED_HOT_DEAD);
+	LockBuffer(so->hot_pin, BUFFER_LOCK_UNLOCK);
+	return alive;
+}
+
 /* Hints that the entry returned last is dead to everyone: set under a share lock, not WAL-logged. */
 static void
 kill_current(IndexScanDesc scan)
@@ -464,9 +579,13 @@ kill_current(IndexScanDesc scan)
 		if (!BufferIsValid(buffer))
 			return;
 		page = BufferGetPage(buffer);
-		LearnedBitSet((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED) ? LearnedPackedHints(page)
-					  : LearnedPlainHints(page), slot);
-		MarkBufferDirtyHint(buffer, true);
+		/* Only the entry returned: a page that changed since is left alone. */
+		if (cold_slot_tid_is(page, slot, &scan->xs_heaptid))
+		{
+			LearnedBitSet((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED) ? LearnedPackedHints(page)
+						  : LearnedPlainHints(page), slot);
+			MarkBufferDirtyHint(buffer, true);
+		}
 	}
 	else
 	{
@@ -540,6 +659,8 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 		else
 		{
 			cursor->hot += forward ? 1 : -1;
+			if (so->keep_pins && !pin_hot_entry(scan, &hot[hot_index]))
+				continue;
 			cursor->current_cold = false;
 			cursor->current = hot_index;
 			*key = hot[hot_index].entry.key;
@@ -684,12 +805,16 @@ learned_restrpos(IndexScanDesc scan)
 	so->cursor = so->mark;
 }
 
-/* Index-only scans return the key, rebuilt from its normalised form: exact for integer and datetime
- * types; floats fold -0.0 and NaN payloads, so they are always read from the heap. */
+/*
+ * Index-only scans return the key, rebuilt from its normalised form: exact for integer and datetime
+ * types; floats fold -0.0 and NaN payloads, so they are always read from the heap. Not on a standby:
+ * replay of GenericXLog records takes no cleanup lock, so the pin that keeps an index-only scan exact on
+ * the primary would not hold VACUUM's replay back there (README).
+ */
 bool
 learned_canreturn(Relation index, int attno)
 {
 	int			key_type = learned_key_type_of(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
 
-	return attno == 1 && key_type != OMEN_KEY_FLOAT4 && key_type != OMEN_KEY_FLOAT8;
+	return attno == 1 && key_type != OMEN_KEY_FLOAT4 && key_type != OMEN_KEY_FLOAT8 && !RecoveryInProgress();
 }

@@ -3,7 +3,9 @@
  */
 #include "learned.h"
 
+#include "access/nbtxlog.h"
 #include "access/reloptions.h"
+#include "access/xloginsert.h"
 #include "catalog/pg_type_d.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
@@ -104,15 +106,16 @@ learned_check_status(int status, const char *what)
 			 errhint("The index is damaged; rebuild it with REINDEX.") : 0));
 }
 
-/* Initialises a page of the given kind. */
+/* Initialises a page of the given kind, written for run generation `generation`. */
 void
-learned_init_page(Page page, uint16 flags)
+learned_init_page(Page page, uint16 flags, uint64 generation)
 {
 	LearnedPageOpaque opaque;
 
 	PageInit(page, BLCKSZ, sizeof(LearnedPageOpaqueData));
 	opaque = LearnedPageGetOpaque(page);
 	opaque->flags = flags;
+	opaque->generation = (uint32) generation;
 	opaque->next = InvalidBlockNumber;
 	opaque->min_key = PG_UINT64_MAX;
 	opaque->max_key = 0;
@@ -126,7 +129,7 @@ learned_fill_meta(Relation index, Page page, int key_type)
 	LearnedOptions *options = learned_options(index);
 	LearnedMetaPage meta;
 
-	learned_init_page(page, LEARNED_PAGE_META);
+	learned_init_page(page, LEARNED_PAGE_META, 0);
 	meta = LearnedPageGetMeta(page);
 	memset(meta, 0, sizeof(LearnedMetaPageData));
 	meta->magic = LEARNED_MAGIC;
@@ -137,10 +140,11 @@ learned_fill_meta(Relation index, Page page, int key_type)
 	meta->model_head = InvalidBlockNumber;
 	meta->hot_head = InvalidBlockNumber;
 	meta->hot_tail = InvalidBlockNumber;
+	meta->hot_unlisted = InvalidBlockNumber;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(LearnedMetaPageData)) - (char *) page;
 }
 
-/* Copies the metapage, checking that it is one. */
+/* Copies the metapage's fields before the hot directory, checking that it is a metapage. */
 void
 learned_read_meta(Relation index, LearnedMetaPageData *meta)
 {
@@ -149,7 +153,7 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
-	memcpy(meta, LearnedPageGetMeta(page), sizeof(LearnedMetaPageData));
+	memcpy(meta, LearnedPageGetMeta(page), LEARNED_META_HEADER_SIZE);
 	UnlockReleaseBuffer(buffer);
 	if (meta->magic != LEARNED_MAGIC)
 		ereport(ERROR,
@@ -164,6 +168,31 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 				 errhint("Rebuild it with REINDEX.")));
 }
 
+/*
+ * Refuses a page that is not of `kind` in the run of `generation`: a page of another kind, or one written
+ * for a later run (a block recycled since the reader read the metapage, which the recycling protocol
+ * forbids), is never read as if it were the run's.
+ */
+void
+learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, uint64 generation)
+{
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+
+	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(LearnedPageOpaqueData)) ||
+		opaque->page_id != LEARNED_PAGE_ID || !(opaque->flags & kind))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" block %u is not a %s page", RelationGetRelationName(index), blkno,
+						kind == LEARNED_PAGE_COLD ? "cold" : kind == LEARNED_PAGE_HOT ? "hot" : "model"),
+				 errhint("Rebuild it with REINDEX.")));
+	if ((int32) (opaque->generation - (uint32) generation) > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" block %u belongs to run %u, not to run %u or earlier",
+						RelationGetRelationName(index), blkno, opaque->generation, (uint32) generation),
+				 errhint("Rebuild it with REINDEX.")));
+}
+
 /* All hot entries: the metapage counts the sealed pages; the tail page, which inserts fill alone, its own. */
 uint64
 learned_hot_entries(Relation index, const LearnedMetaPageData *meta)
@@ -173,9 +202,12 @@ learned_hot_entries(Relation index, const LearnedMetaPageData *meta)
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
 		Buffer		buffer = ReadBuffer(index, meta->hot_tail);
+		LearnedPageOpaque opaque;
 
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
-		count += LearnedPageGetOpaque(BufferGetPage(buffer))->count;
+		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
+		if (!(opaque->flags & LEARNED_PAGE_SEALED))
+			count += opaque->count;
 		UnlockReleaseBuffer(buffer);
 	}
 	return count;
@@ -203,8 +235,28 @@ learned_new_buffer(Relation index)
 			Page		page = BufferGetPage(buffer);
 
 			/* The free space map is only a hint: reuse only what really is free. */
-			if (PageIsNew(page) || (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED))
+			if (PageIsNew(page))
 				return buffer;
+			if (learned_page_recyclable(page))
+			{
+				/*
+				 * A standby may still run queries that can read the page: nbtree's reuse record (whose
+				 * replay touches no page, it only cancels queries whose snapshots predate the xid) makes
+				 * the standby resolve that conflict before it replays the page's new contents.
+				 */
+				if (XLogStandbyInfoActive() && RelationNeedsWAL(index))
+				{
+					xl_btree_reuse_page xlrec;
+
+					xlrec.node = index->rd_node;
+					xlrec.block = blkno;
+					xlrec.latestRemovedFullXid = LearnedPageGetOpaque(page)->deleted_xid;
+					XLogBeginInsert();
+					XLogRegisterData((char *) &xlrec, SizeOfBtreeReusePage);
+					XLogInsert(RM_BTREE_ID, XLOG_BTREE_REUSE_PAGE);
+				}
+				return buffer;
+			}
 			LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
 		}
 		ReleaseBuffer(buffer);
@@ -218,6 +270,16 @@ learned_new_buffer(Relation index)
 	if (needLock)
 		UnlockRelationForExtension(index, ExclusiveLock);
 	return buffer;
+}
+
+/* A deleted page that no snapshot, here or (through the reuse record) on a standby, can still read. */
+bool
+learned_page_recyclable(Page page)
+{
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+
+	return !PageIsNew(page) && (opaque->flags & LEARNED_PAGE_DELETED) &&
+		GlobalVisCheckRemovableFullXid(NULL, opaque->deleted_xid);
 }
 
 /*
@@ -289,8 +351,8 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		opaque = LearnedPageGetOpaque(page);
-		if (!(opaque->flags & LEARNED_PAGE_MODEL) || opaque->count > LEARNED_MODEL_PAYLOAD ||
-			opaque->count > total - filled)
+		learned_check_page(index, blkno, page, LEARNED_PAGE_MODEL, meta->generation);
+		if (opaque->count > LEARNED_MODEL_PAYLOAD || opaque->count > total - filled)
 		{
 			UnlockReleaseBuffer(buffer);
 			ereport(ERROR,
@@ -378,39 +440,69 @@ learned_unpin_model(LearnedModelRef *ref)
 		free_model_ref(ref);
 }
 
-/* Reads block blkno, share-locked, refusing anything but a cold page of at most `capacity` entries. */
-static Buffer
-cold_page(Relation index, BlockNumber blkno, int capacity)
+/* Reads cold block blkno of run `generation` into dest, keeping it pinned in *pin when pin is given. */
+static void
+cold_page(Relation index, BlockNumber blkno, int capacity, uint64 generation, char *dest, Buffer *pin)
 {
 	Buffer		buffer = ReadBuffer(index, blkno);
-	LearnedPageOpaque opaque;
+	Page		page;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
-	if (!(opaque->flags & LEARNED_PAGE_COLD) || opaque->count > capacity)
-	{
-		UnlockReleaseBuffer(buffer);
+	page = BufferGetPage(buffer);
+	learned_check_page(index, blkno, page, LEARNED_PAGE_COLD, generation);
+	if (LearnedPageGetOpaque(page)->count > capacity)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("learned index \"%s\" block %u is not a cold page", RelationGetRelationName(index), blkno),
+				 errmsg("learned index \"%s\" cold block %u holds %d entries", RelationGetRelationName(index), blkno,
+						LearnedPageGetOpaque(page)->count),
 				 errhint("Rebuild it with REINDEX.")));
+	memcpy(dest, page, BLCKSZ);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	if (pin)
+		*pin = buffer;
+	else
+		ReleaseBuffer(buffer);
+}
+
+/* Prepares an empty copy of ref's run; with keep_pins the loaded group stays pinned (see README). */
+void
+learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool keep_pins)
+{
+	copy->page_index = -1;
+	copy->pages_read = 0;
+	copy->generation = (uint32) ref->generation;
+	copy->keep_pins = keep_pins;
+	copy->pins[0] = InvalidBuffer;
+	copy->pins[1] = InvalidBuffer;
+}
+
+/* Drops the pins a copy holds. */
+void
+learned_copy_release(LearnedColdPageCopy *copy)
+{
+	int			i;
+
+	for (i = 0; i < 2; i++)
+	{
+		if (BufferIsValid(copy->pins[i]))
+			ReleaseBuffer(copy->pins[i]);
+		copy->pins[i] = InvalidBuffer;
 	}
-	return buffer;
+	copy->page_index = -1;
 }
 
 /* Copies cold group page_index into copy: its packed page, or its plain page and that page's overflow. */
 void
 learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 page_index)
 {
-	Buffer		buffer;
 	LearnedPageOpaque opaque;
 	BlockNumber overflow = InvalidBlockNumber;
 
 	if (page_index < 0 || page_index >= ref->cold_pages)
 		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
-	buffer = cold_page(index, ref->directory[page_index], LEARNED_COLD_PER_PAGE);
-	memcpy(copy->page.data, BufferGetPage(buffer), BLCKSZ);
-	UnlockReleaseBuffer(buffer);
+	learned_copy_release(copy);
+	cold_page(index, ref->directory[page_index], LEARNED_COLD_PER_PAGE, ref->generation, copy->page.data,
+			  copy->keep_pins ? &copy->pins[0] : NULL);
 	copy->pages_read++;
 	opaque = LearnedPageGetOpaque((Page) copy->page.data);
 	copy->packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
@@ -427,9 +519,8 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCop
 	}
 	if (overflow != InvalidBlockNumber)
 	{
-		buffer = cold_page(index, overflow, LEARNED_PLAIN_PER_PAGE);
-		memcpy(copy->overflow.data, BufferGetPage(buffer), BLCKSZ);
-		UnlockReleaseBuffer(buffer);
+		cold_page(index, overflow, LEARNED_PLAIN_PER_PAGE, ref->generation, copy->overflow.data,
+				  copy->keep_pins ? &copy->pins[1] : NULL);
 		copy->pages_read++;
 		copy->count += LearnedPageGetOpaque((Page) copy->overflow.data)->count;
 	}

@@ -1,12 +1,13 @@
 /*
- * vacuum.c: VACUUM marks dead entries, merges the hot area into a new cold run past hot_limit, and
- * recycles the pages of old runs once no scan can still read them.
+ * vacuum.c: VACUUM marks dead entries under cleanup locks, merges the hot area into the cold run (in
+ * place of the run's tail only: an append rewrites one group), and recycles blocks no snapshot can reach.
  */
 #include "learned.h"
 
 #include "access/genam.h"
 #include "commands/vacuum.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
@@ -15,11 +16,12 @@
 
 /*
  * Marks dead the entries of one cold page (packed, plain or overflow) whose heap tuples VACUUM removes,
- * in one WAL record; returns the overflow page a full plain page names, if any.
+ * in one WAL record; returns the overflow page a full plain page names, if any. The cleanup lock waits
+ * for scans that hold the page pinned (an index-only scan returning from it), as nbtree's does.
  */
 static BlockNumber
-mark_cold_page(Relation index, BlockNumber blkno, IndexVacuumInfo *info, IndexBulkDeleteCallback callback,
-			   void *callback_state, IndexBulkDeleteResult *stats)
+mark_cold_page(Relation index, BlockNumber blkno, uint64 generation, IndexVacuumInfo *info,
+			   IndexBulkDeleteCallback callback, void *callback_state, IndexBulkDeleteResult *stats, uint64 *marked)
 {
 	Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 	Page		page;
@@ -29,14 +31,10 @@ mark_cold_page(Relation index, BlockNumber blkno, IndexVacuumInfo *info, IndexBu
 	int			slot;
 
 	vacuum_delay_point();
-	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	LockBufferForCleanup(buffer);
 	page = BufferGetPage(buffer);
+	learned_check_page(index, blkno, page, LEARNED_PAGE_COLD, generation);
 	opaque = LearnedPageGetOpaque(page);
-	if (!(opaque->flags & LEARNED_PAGE_COLD))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("learned index \"%s\" block %u is not a cold page", RelationGetRelationName(index), blkno),
-				 errhint("Rebuild it with REINDEX.")));
 	for (slot = 0; slot < opaque->count; slot++)
 	{
 		bool		packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
@@ -61,6 +59,7 @@ mark_cold_page(Relation index, BlockNumber blkno, IndexVacuumInfo *info, IndexBu
 			}
 			LearnedBitSet(dead, slot);
 			stats->tuples_removed += 1;
+			(*marked)++;
 		}
 		else
 			stats->num_index_tuples += 1;
@@ -73,10 +72,52 @@ mark_cold_page(Relation index, BlockNumber blkno, IndexVacuumInfo *info, IndexBu
 	return overflow;
 }
 
+/* Marks dead the entries of one hot page whose heap tuples VACUUM removes; returns the next page. */
+static BlockNumber
+mark_hot_page(Relation index, BlockNumber blkno, uint64 generation, IndexVacuumInfo *info,
+			  IndexBulkDeleteCallback callback, void *callback_state, IndexBulkDeleteResult *stats)
+{
+	Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+	Page		page;
+	GenericXLogState *state = NULL;
+	BlockNumber next;
+	int			i;
+
+	vacuum_delay_point();
+	LockBufferForCleanup(buffer);
+	page = BufferGetPage(buffer);
+	learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, generation);
+	for (i = 0; i < LearnedPageGetOpaque(page)->count; i++)
+	{
+		LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
+
+		if (entry->flags & LEARNED_HOT_DEAD)
+			continue;
+		if (callback(&entry->tid, callback_state))
+		{
+			if (state == NULL)
+			{
+				state = GenericXLogStart(index);
+				page = GenericXLogRegisterBuffer(state, buffer, 0);
+				entry = &LearnedHotEntries(page)[i];
+			}
+			entry->flags |= LEARNED_HOT_DEAD;
+			stats->tuples_removed += 1;
+		}
+		else
+			stats->num_index_tuples += 1;
+	}
+	next = LearnedPageGetOpaque(page)->next;
+	if (state)
+		GenericXLogFinish(state);
+	UnlockReleaseBuffer(buffer);
+	return next;
+}
+
 /*
  * Marks dead every cold and hot entry whose heap tuple VACUUM removes, hinted or not: the mark is
  * WAL-logged because the heap TIDs may be reused, so a lost mark (on a standby, or after a crash) would
- * be a wrong answer.
+ * be a wrong answer. Inserts go on meanwhile; merges wait (they would copy entries not yet marked).
  */
 IndexBulkDeleteResult *
 learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBulkDeleteCallback callback,
@@ -87,11 +128,11 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	LearnedModelRef *ref;
 	BlockNumber blkno;
 	uint32		page_index;
+	uint64		marked = 0;
 
 	if (stats == NULL)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
-	/* Excludes merges, which would otherwise copy entries this pass is about to mark. */
 	LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
@@ -99,72 +140,122 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	{
 		for (page_index = 0; page_index < meta.cold_pages; page_index++)
 		{
-			BlockNumber overflow = mark_cold_page(index, ref->directory[page_index], info, callback,
-												  callback_state, stats);
+			BlockNumber overflow = mark_cold_page(index, ref->directory[page_index], meta.generation, info,
+												  callback, callback_state, stats, &marked);
 
 			if (overflow != InvalidBlockNumber)
-				mark_cold_page(index, overflow, info, callback, callback_state, stats);
+				mark_cold_page(index, overflow, meta.generation, info, callback, callback_state, stats, &marked);
 		}
-
+		/* The chain only grows while merges wait: follow it to its current end. */
 		for (blkno = meta.hot_head; blkno != InvalidBlockNumber;)
-		{
-			Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-			Page		page;
-			GenericXLogState *state = NULL;
-			int			i;
-
-			vacuum_delay_point();
-			LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
-			page = BufferGetPage(buffer);
-			for (i = 0; i < LearnedPageGetOpaque(page)->count; i++)
-			{
-				LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
-
-				if (entry->flags & LEARNED_HOT_DEAD)
-					continue;
-				if (callback(&entry->tid, callback_state))
-				{
-					if (state == NULL)
-					{
-						state = GenericXLogStart(index);
-						page = GenericXLogRegisterBuffer(state, buffer, 0);
-						entry = &LearnedHotEntries(page)[i];
-					}
-					entry->flags |= LEARNED_HOT_DEAD;
-					stats->tuples_removed += 1;
-				}
-				else
-					stats->num_index_tuples += 1;
-			}
-			blkno = LearnedPageGetOpaque(page)->next;
-			if (state)
-				GenericXLogFinish(state);
-			UnlockReleaseBuffer(buffer);
-		}
+			blkno = mark_hot_page(index, blkno, meta.generation, info, callback, callback_state, stats);
 	}
 	PG_FINALLY();
 	{
 		learned_unpin_model(ref);
 	}
 	PG_END_TRY();
+
+	/* The run's dead count decides when a merge should drop them. */
+	if (marked > 0)
+	{
+		Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+		GenericXLogState *state;
+
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->cold_dead += marked;
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(metabuf);
+	}
 	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 	return stats;
 }
 
-/* Gathers the hot entries VACUUM has not marked dead (hinted ones stay: a standby may still need them):
- * values sorted by (key, TID), NULLs in chain order. */
+/* The part of the hot chain a merge takes: its sealed pages, from the head. */
+typedef struct HotDetach
+{
+	BlockNumber head;			/* first page taken, or InvalidBlockNumber when none is */
+	BlockNumber last;			/* the tail the merge sealed, or InvalidBlockNumber */
+	BlockNumber rest;			/* the page after the last one taken, as gather_hot found it */
+	uint32		pages;
+	uint64		count;			/* entries on them */
+	bool		all_listed;		/* the directory lists every page taken */
+} HotDetach;
+
+/*
+ * Takes the sealed hot pages, which no insert changes any more (VACUUM's marks wait for the merge);
+ * with seal_tail, seals the tail first, so that everything inserted so far is taken, and inserts go on
+ * in a new page.
+ */
+static void
+detach_hot(Relation index, HotDetach *detach, bool seal_tail)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LearnedMetaPage meta;
+	GenericXLogState *state = NULL;
+	Buffer		tailbuf = InvalidBuffer;
+
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
+	if (seal_tail && meta->hot_tail != InvalidBlockNumber)
+	{
+		tailbuf = ReadBuffer(index, meta->hot_tail);
+		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+		state = GenericXLogStart(index);
+		meta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+		learned_seal_page(meta, meta->hot_tail, GenericXLogRegisterBuffer(state, tailbuf, 0));
+		GenericXLogFinish(state);
+		detach->pages = meta->hot_pages;
+		detach->last = meta->hot_tail;
+		UnlockReleaseBuffer(tailbuf);
+	}
+	else
+	{
+		/* Every page but the tail is sealed: the chain's first hot_pages - 1. */
+		detach->pages = meta->hot_pages > 0 ? meta->hot_pages - 1 : 0;
+		detach->last = InvalidBlockNumber;
+	}
+	detach->head = detach->pages > 0 ? meta->hot_head : InvalidBlockNumber;
+	detach->count = meta->hot_count;
+	detach->all_listed = meta->hot_unlisted == InvalidBlockNumber;
+	UnlockReleaseBuffer(metabuf);
+}
+
+/* The smallest key of the sealed hot pages as the directory lists them; false when some are unlisted. */
+static bool
+listed_min_key(Relation index, uint64 *min_key)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LearnedMetaPage meta;
+	bool		known;
+	uint32		i;
+
+	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
+	known = meta->hot_unlisted == InvalidBlockNumber;
+	*min_key = PG_UINT64_MAX;
+	for (i = 0; i < meta->hot_listed; i++)
+		if (meta->hot_ranges[i].count > meta->hot_ranges[i].nulls)
+			*min_key = Min(*min_key, meta->hot_ranges[i].min_key);
+	UnlockReleaseBuffer(metabuf);
+	return known;
+}
+
+/* Gathers the taken hot entries VACUUM has not marked dead (hinted ones stay: a standby may still need
+ * them): values sorted by (key, TID), NULLs in chain order. */
 static LearnedKeyTid *
-gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, ItemPointerData **nulls,
+gather_hot(Relation index, HotDetach *detach, uint64 generation, int64 *nvalues, ItemPointerData **nulls,
 		   int64 *nnulls)
 {
-	uint64		hot_entries = learned_hot_entries(index, meta);
-	LearnedKeyTid  *values = palloc_extended(Max(hot_entries, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
-	ItemPointerData *null_tids = palloc_extended(Max(hot_entries, 1) * sizeof(ItemPointerData), MCXT_ALLOC_HUGE);
-	BlockNumber blkno = meta->hot_head;
+	LearnedKeyTid *values = palloc_extended(Max(detach->count, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
+	ItemPointerData *null_tids = palloc_extended(Max(detach->count, 1) * sizeof(ItemPointerData), MCXT_ALLOC_HUGE);
+	BlockNumber blkno = detach->head;
+	uint32		p;
 
 	*nvalues = 0;
 	*nnulls = 0;
-	while (blkno != InvalidBlockNumber)
+	for (p = 0; p < detach->pages; p++)
 	{
 		Buffer		buffer = ReadBuffer(index, blkno);
 		Page		page;
@@ -172,13 +263,14 @@ gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, Item
 
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
+		learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, generation);
 		for (i = 0; i < LearnedPageGetOpaque(page)->count; i++)
 		{
 			LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
 
 			if (entry->flags & LEARNED_HOT_DEAD)
 				continue;
-			if ((uint64) (*nvalues + *nnulls) >= hot_entries)
+			if ((uint64) (*nvalues + *nnulls) >= detach->count)
 				elog(ERROR, "learned index hot area holds more entries than its metapage counts");
 			if (entry->flags & LEARNED_HOT_NULL)
 				null_tids[(*nnulls)++] = entry->tid;
@@ -191,170 +283,365 @@ gather_hot(Relation index, const LearnedMetaPageData *meta, int64 *nvalues, Item
 		}
 		blkno = LearnedPageGetOpaque(page)->next;
 		UnlockReleaseBuffer(buffer);
+		CHECK_FOR_INTERRUPTS();
 	}
+	detach->rest = blkno;
 	if (*nvalues > 1)
 		qsort(values, *nvalues, sizeof(LearnedKeyTid), learned_compare_key_tid);
 	*nulls = null_tids;
 	return values;
 }
 
-/* Collects the blocks of the old run (cold pages, model chain, hot chain) to free after the switch. */
-static BlockNumber *
-old_run_blocks(Relation index, const LearnedMetaPageData *meta, const LearnedModelRef *ref, int *count)
+/* The next page a page links to. */
+static BlockNumber
+page_next(Relation index, BlockNumber blkno)
 {
-	int			capacity = meta->cold_pages + meta->hot_pages + 16;
-	BlockNumber *blocks = palloc_extended(capacity * sizeof(BlockNumber), MCXT_ALLOC_HUGE);
-	BlockNumber chains[2] = {meta->model_head, meta->hot_head};
-	int			n = 0;
-	int			c;
+	Buffer		buffer = ReadBuffer(index, blkno);
+	BlockNumber next;
 
-	for (c = 0; c < (int) meta->cold_pages; c++)
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	next = LearnedPageGetOpaque(BufferGetPage(buffer))->next;
+	UnlockReleaseBuffer(buffer);
+	return next;
+}
+
+/* A growable list of block numbers. */
+typedef struct BlockList
+{
+	BlockNumber *blocks;
+	int			count;
+	int			capacity;
+} BlockList;
+
+static void
+block_list_add(BlockList *list, BlockNumber blkno)
+{
+	if (list->count == list->capacity)
+	{
+		list->capacity = Max(64, list->capacity * 2);
+		list->blocks = list->blocks ? repalloc_huge(list->blocks, list->capacity * sizeof(BlockNumber)) :
+			palloc_extended(list->capacity * sizeof(BlockNumber), MCXT_ALLOC_HUGE);
+	}
+	list->blocks[list->count++] = blkno;
+}
+
+/* Adds the chain of pages that starts at blkno (`limit` pages at most when limit > 0). */
+static void
+block_list_add_chain(Relation index, BlockList *list, BlockNumber blkno, uint32 limit)
+{
+	uint32		n = 0;
+
+	while (blkno != InvalidBlockNumber && (limit == 0 || n < limit))
+	{
+		Buffer		buffer = ReadBuffer(index, blkno);
+
+		block_list_add(list, blkno);
+		n++;
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		blkno = LearnedPageGetOpaque(BufferGetPage(buffer))->next;
+		UnlockReleaseBuffer(buffer);
+	}
+}
+
+/* Adds cold groups first.. of ref's run (each group's primary page and overflow). */
+static void
+block_list_add_groups(Relation index, BlockList *list, const LearnedModelRef *ref, uint32 first)
+{
+	uint32		c;
+
+	for (c = first; c < ref->cold_pages; c++)
 	{
 		Buffer		buffer = ReadBuffer(index, ref->directory[c]);
 		LearnedPageOpaque opaque;
 
-		if (n + 2 > capacity)
-		{
-			capacity *= 2;
-			blocks = repalloc_huge(blocks, capacity * sizeof(BlockNumber));
-		}
-		blocks[n++] = ref->directory[c];
+		block_list_add(list, ref->directory[c]);
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
-		/* A plain group's overflow page goes with it. */
-		if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->next != InvalidBlockNumber)
-			blocks[n++] = opaque->next;
+		if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE &&
+			opaque->next != InvalidBlockNumber)
+			block_list_add(list, opaque->next);
 		UnlockReleaseBuffer(buffer);
 	}
-	for (c = 0; c < 2; c++)
+}
+
+/* Hands blocks that no snapshot can reach to the free space map. */
+static void
+record_free(Relation index, const BlockNumber *blocks, int count)
+{
+	BlockNumber low = InvalidBlockNumber,
+				high = 0;
+	int			i;
+
+	for (i = 0; i < count; i++)
 	{
-		BlockNumber blkno = chains[c];
-
-		while (blkno != InvalidBlockNumber)
-		{
-			Buffer		buffer = ReadBuffer(index, blkno);
-
-			if (n == capacity)
-			{
-				capacity *= 2;
-				blocks = repalloc_huge(blocks, capacity * sizeof(BlockNumber));
-			}
-			blocks[n++] = blkno;
-			LockBuffer(buffer, BUFFER_LOCK_SHARE);
-			blkno = LearnedPageGetOpaque(BufferGetPage(buffer))->next;
-			UnlockReleaseBuffer(buffer);
-		}
+		RecordFreeIndexPage(index, blocks[i]);
+		low = Min(low, blocks[i]);
+		high = Max(high, blocks[i]);
 	}
-	*count = n;
-	return blocks;
+	if (count > 0)
+		FreeSpaceMapVacuumRange(index, low, high + 1);
 }
 
 /*
- * Merges the hot area into a new cold run: writes the run and its model to free blocks, switches the
- * metapage in one WAL record, then marks the old blocks deleted. Inserts wait (they take the page-0 lock
- * in share mode); scans go on reading whichever run the metapage named when they started. Returns the
- * entries in the new run.
+ * Merges the hot area into the cold run. The groups below the smallest hot key stay where they are, and
+ * so do the model's segments over them; from the group holding that key on, the run is rewritten with
+ * the hot entries merged in (dead entries dropped) and its model learned anew from there. Keys arriving
+ * in order (a time series) so rewrite only the run's last group. A full rewrite (from position 0) is done
+ * on request, when dead entries fill an eighth of the run, or when the model cannot be resumed (RMI,
+ * linear). Inserts go on throughout: the merge takes only the hot pages up to the tail it sealed.
+ *
+ * The new run's pages are written to free blocks, stamped with the next generation; one WAL record on
+ * the metapage switches to it; then the replaced blocks are marked deleted with the next xid, for reuse
+ * once no snapshot can still read them. Returns the entries in the new run, or -1 when an insert's merge
+ * gave up (another merge or VACUUM holds the index, or the rewrite would be long: VACUUM's merge does it).
  */
 int64
-learned_merge_index(Relation index)
+learned_merge_index(Relation index, LearnedMergeReason reason)
 {
 	LearnedOptions *options = learned_options(index);
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "learned merge", ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old_cxt;
 	LearnedMetaPageData meta;
-	LearnedModelRef *ref;
+	LearnedModelRef *volatile ref;
 	LearnedRunWriter writer;
 	LearnedRunResult run;
-	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
-	LearnedKeyTid  *hot;
+	LearnedColdPageCopy *copy;
+	HotDetach detach;
+	LearnedKeyTid *hot;
 	ItemPointerData *hot_nulls;
 	int64		nhot,
 				nhot_nulls,
 				h = 0,
-				position;
-	BlockNumber *old_blocks;
-	int			nold,
-				i;
+				position,
+				start;
+	uint64		dropped = 0;
+	uint32		kept_groups = 0;
+	BlockList	old = {0};
+	BlockNumber freed[LEARNED_PENDING_FREE];
+	int			nfreed = 0;
+	int			i;
+	bool		full;
 	Buffer		metabuf;
 	GenericXLogState *state;
 	LearnedMetaPage newmeta;
 	FullTransactionId xid;
 
-	LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	if (reason == LEARNED_MERGE_INSERT)
+	{
+		if (!ConditionalLockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock))
+		{
+			MemoryContextDelete(cxt);
+			return -1;
+		}
+	}
+	else
+		LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	old_cxt = MemoryContextSwitchTo(cxt);
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
-	copy->page_index = -1;
+	copy = palloc(sizeof(LearnedColdPageCopy));
+	learned_copy_init(copy, ref, false);
 	PG_TRY();
 	{
-		hot = gather_hot(index, &meta, &nhot, &hot_nulls, &nhot_nulls);
-		learned_writer_begin(&writer, index, options->model, options->epsilon, meta.cold_count + nhot, true);
+		uint64		min_key;
 
-		/* Merge the cold keys VACUUM has not marked dead with the hot keys; on equal keys, cold first, as
-		 * scans order them. */
-		for (position = 0; position < (int64) meta.cold_count; position++)
+		full = reason == LEARNED_MERGE_REQUEST || ref->model == NULL || meta.model_kind != OMEN_MODEL_PGM ||
+			meta.cold_dead * 8 >= meta.cold_count + meta.cold_nulls;
+		/* Inserts stay cheap: a long rewrite (keys far below the run's end) is left to VACUUM. */
+		if (reason == LEARNED_MERGE_INSERT &&
+			((!full && !listed_min_key(index, &min_key)) ||
+			 (int64) (meta.cold_count + meta.cold_nulls) -
+			 (full ? 0 : learned_cold_lower_bound(index, ref, &meta, copy, min_key)) >
+			 Max(64 * (int64) meta.hot_count, 1 << 20)))
 		{
-			int			slot = learned_cold_slot(index, ref, copy, position);
-			uint64		key = learned_copy_key(copy, slot);
+			learned_unpin_model(ref);
+			ref = NULL;
+		}
+		else
+		{
+			detach_hot(index, &detach, reason != LEARNED_MERGE_INSERT);
+			hot = gather_hot(index, &detach, meta.generation, &nhot, &hot_nulls, &nhot_nulls);
 
-			while (h < nhot && hot[h].key < key)
+			/* Keep every full group below the smallest hot key; rewrite from there. */
+			if (!full)
 			{
+				int64		first = nhot > 0 ? learned_cold_lower_bound(index, ref, &meta, copy, hot[0].key)
+					: (int64) meta.cold_count;
+
+				kept_groups = (uint32) (first / LEARNED_COLD_PER_PAGE);
+			}
+			start = (int64) kept_groups * LEARNED_COLD_PER_PAGE;
+
+			learned_writer_begin(&writer, index, options->model, options->epsilon, meta.cold_count + nhot, true,
+								 meta.generation + 1);
+			if (kept_groups > 0)
+				learned_writer_resume(&writer, ref, kept_groups,
+									  learned_cold_key(index, ref, copy, start - 1));
+
+			/* Merge the cold keys VACUUM has not marked dead with the hot keys; on equal keys, cold first,
+			 * as scans order them. */
+			for (position = start; position < (int64) meta.cold_count; position++)
+			{
+				int			slot = learned_cold_slot(index, ref, copy, position);
+				uint64		key = learned_copy_key(copy, slot);
+
+				while (h < nhot && hot[h].key < key)
+				{
+					learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
+					h++;
+				}
+				if (learned_copy_dead(copy, slot, false))
+					dropped++;
+				else
+				{
+					ItemPointerData tid = learned_copy_tid(copy, slot);
+
+					learned_writer_add(&writer, key, &tid, false);
+				}
+			}
+			for (; h < nhot; h++)
 				learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
-				h++;
-			}
-			if (!learned_copy_dead(copy, slot, false))
+			for (position = Max(start, (int64) meta.cold_count); position < (int64) (meta.cold_count + meta.cold_nulls); position++)
 			{
-				ItemPointerData tid = learned_copy_tid(copy, slot);
+				int			slot = learned_cold_slot(index, ref, copy, position);
 
-				learned_writer_add(&writer, key, &tid, false);
+				if (learned_copy_dead(copy, slot, false))
+					dropped++;
+				else
+				{
+					ItemPointerData tid = learned_copy_tid(copy, slot);
+
+					learned_writer_add(&writer, 0, &tid, true);
+				}
 			}
-		}
-		for (; h < nhot; h++)
-			learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
-		for (position = meta.cold_count; position < (int64) (meta.cold_count + meta.cold_nulls); position++)
-		{
-			int			slot = learned_cold_slot(index, ref, copy, position);
+			for (i = 0; i < nhot_nulls; i++)
+				learned_writer_add(&writer, 0, &hot_nulls[i], true);
+			learned_writer_finish(&writer, &run);
 
-			if (!learned_copy_dead(copy, slot, false))
+			block_list_add_groups(index, &old, ref, kept_groups);
+			block_list_add_chain(index, &old, meta.model_head, 0);
+			block_list_add_chain(index, &old, detach.head, detach.pages);
+
+			/* The switch: one WAL record makes the new run current. */
+			metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+			xid = ReadNextFullTransactionId();
+			state = GenericXLogStart(index);
+			newmeta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+			learned_set_meta_run(newmeta, &run, options->model);
+			newmeta->generation++;
+			newmeta->cold_dead = kept_groups == 0 || dropped > newmeta->cold_dead ? 0 : newmeta->cold_dead - dropped;
+			if (detach.head != InvalidBlockNumber)
 			{
-				ItemPointerData tid = learned_copy_tid(copy, slot);
+				/* Where the chain goes on: a sealed tail links to a page only once an insert has added one. */
+				BlockNumber rest = detach.last != InvalidBlockNumber ? page_next(index, detach.last) : detach.rest;
 
-				learned_writer_add(&writer, 0, &tid, true);
+				if (detach.last != InvalidBlockNumber && newmeta->hot_tail == detach.last)
+					newmeta->hot_tail = InvalidBlockNumber;
+				newmeta->hot_head = rest;
+				newmeta->hot_count -= detach.count;
+				newmeta->hot_pages -= detach.pages;
+				if (detach.all_listed)
+				{
+					newmeta->hot_listed -= detach.pages;
+					memmove(newmeta->hot_ranges, newmeta->hot_ranges + detach.pages,
+							newmeta->hot_listed * sizeof(LearnedHotRange));
+				}
+				else
+				{
+					/* Nothing after the taken pages was listed: scans read the chain from where it goes on. */
+					newmeta->hot_listed = 0;
+					newmeta->hot_unlisted = rest == newmeta->hot_tail ? InvalidBlockNumber : rest;
+				}
 			}
+			/* The blocks the last merge freed go to the free space map once no snapshot can read them;
+			 * this merge's take their place. VACUUM recycles whatever does not fit. */
+			if (newmeta->pending_count > 0 && GlobalVisCheckRemovableFullXid(NULL, newmeta->pending_xid))
+			{
+				nfreed = (int) newmeta->pending_count;
+				memcpy(freed, newmeta->pending, nfreed * sizeof(BlockNumber));
+				newmeta->pending_count = 0;
+			}
+			if (newmeta->pending_count == 0 && old.count <= LEARNED_PENDING_FREE)
+			{
+				memcpy(newmeta->pending, old.blocks, old.count * sizeof(BlockNumber));
+				newmeta->pending_count = old.count;
+				newmeta->pending_xid = xid;
+			}
+			GenericXLogFinish(state);
+			UnlockReleaseBuffer(metabuf);
+
+			/* Scans that read the old metapage may still read the old blocks: they are reused only once
+			 * every snapshot that could have read it is gone. */
+			for (i = 0; i < old.count; i++)
+				learned_delete_page(index, old.blocks[i], xid);
+			record_free(index, freed, nfreed);
 		}
-		for (i = 0; i < nhot_nulls; i++)
-			learned_writer_add(&writer, 0, &hot_nulls[i], true);
-		learned_writer_finish(&writer, &run);
-
-		old_blocks = old_run_blocks(index, &meta, ref, &nold);
-
-		/* The switch: one WAL record makes the new run current. */
-		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(index);
-		newmeta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
-		learned_set_meta_run(newmeta, &run, options->model);
-		newmeta->generation++;
-		newmeta->hot_head = InvalidBlockNumber;
-		newmeta->hot_tail = InvalidBlockNumber;
-		newmeta->hot_count = 0;
-		newmeta->hot_pages = 0;
-		GenericXLogFinish(state);
-		UnlockReleaseBuffer(metabuf);
-
-		/* Scans that started before the switch may still read the old blocks: free them for reuse only
-		 * once every transaction running now has ended (checked by VACUUM). */
-		xid = ReadNextFullTransactionId();
-		for (i = 0; i < nold; i++)
-			learned_delete_page(index, old_blocks[i], xid);
 	}
 	PG_FINALLY();
 	{
-		learned_unpin_model(ref);
+		if (ref)
+			learned_unpin_model(ref);
 	}
 	PG_END_TRY();
 	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
-	return (int64) (run.values + run.nulls);
+	MemoryContextSwitchTo(old_cxt);
+	MemoryContextDelete(cxt);
+	return ref ? (int64) (run.values + run.nulls) : -1;
 }
 
-/* Merges past hot_limit, then returns deleted pages no scan can still read to the free space map. */
+/* A page the reclaim pass found in use, and the overflow page it names (plain cold groups). */
+typedef struct LivePage
+{
+	BlockNumber blkno;
+	BlockNumber overflow;
+} LivePage;
+
+/*
+ * Finds the blocks no part of the index references (a merge cancelled before its switch, or one that
+ * crashed between its switch and marking the old blocks) and marks them deleted, so that they are
+ * recycled like any other freed block. Pages are read first and the references walked after: a page seen
+ * in use was linked before it was read, and only merges, which this pass excludes, unlink pages.
+ */
+static void
+reclaim_orphans(Relation index, const LivePage *live, int nlive, BlockNumber nblocks, IndexBulkDeleteResult *stats)
+{
+	LearnedMetaPageData meta;
+	LearnedModelRef *ref;
+	bool	   *referenced = palloc_extended(Max(nblocks, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	BlockList	chains = {0};
+	FullTransactionId xid = ReadNextFullTransactionId();
+	uint32		c;
+	int			i;
+
+	learned_read_meta(index, &meta);
+	ref = learned_pin_model(index, &meta);
+	referenced[LEARNED_METAPAGE_BLKNO] = true;
+	for (c = 0; c < ref->cold_pages; c++)
+		if (ref->directory[c] < nblocks)
+			referenced[ref->directory[c]] = true;
+	learned_unpin_model(ref);
+	for (i = 0; i < nlive; i++)
+		if (referenced[live[i].blkno] && live[i].overflow < nblocks)
+			referenced[live[i].overflow] = true;
+	block_list_add_chain(index, &chains, meta.model_head, 0);
+	block_list_add_chain(index, &chains, meta.hot_head, 0);
+	for (i = 0; i < chains.count; i++)
+		if (chains.blocks[i] < nblocks)
+			referenced[chains.blocks[i]] = true;
+	for (i = 0; i < nlive; i++)
+		if (!referenced[live[i].blkno])
+		{
+			learned_delete_page(index, live[i].blkno, xid);
+			stats->pages_deleted++;
+		}
+	pfree(referenced);
+}
+
+/*
+ * Merges past hot_limit (or when dead entries fill an eighth of the cold run), then hands deleted blocks
+ * no snapshot can read to the free space map and reclaims blocks nothing references.
+ */
 IndexBulkDeleteResult *
 learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 {
@@ -363,6 +650,8 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	LearnedMetaPageData meta;
 	BlockNumber nblocks,
 				blkno;
+	LivePage   *live;
+	int			nlive = 0;
 
 	if (info->analyze_only)
 		return stats;
@@ -370,34 +659,49 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		stats = palloc0(sizeof(IndexBulkDeleteResult));
 
 	learned_read_meta(index, &meta);
-	if (learned_merge_on_vacuum && learned_hot_entries(index, &meta) >= (uint64) options->hot_limit)
-	{
-		learned_merge_index(index);
-		learned_read_meta(index, &meta);
-	}
+	if (learned_merge_on_vacuum &&
+		(learned_hot_entries(index, &meta) >= (uint64) options->hot_limit ||
+		 (meta.cold_dead > 0 && meta.cold_dead * 8 >= meta.cold_count + meta.cold_nulls)))
+		learned_merge_index(index, LEARNED_MERGE_VACUUM);
 
+	/* Merges wait, so what references what holds still; inserts go on, linking only pages they initialise. */
+	LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
 	nblocks = RelationGetNumberOfBlocks(index);
+	live = palloc_extended(Max(nblocks, 1) * sizeof(LivePage), MCXT_ALLOC_HUGE);
 	stats->pages_free = 0;
+	stats->pages_deleted = 0;
 	for (blkno = LEARNED_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
 		Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
 		Page		page;
-		bool		free_page;
+		LearnedPageOpaque opaque;
 
 		vacuum_delay_point();
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
-		free_page = PageIsNew(page) ||
-			((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
-			 GlobalVisCheckRemovableFullXid(NULL, LearnedPageGetOpaque(page)->deleted_xid));
-		UnlockReleaseBuffer(buffer);
-		if (free_page)
+		opaque = LearnedPageGetOpaque(page);
+		if (PageIsNew(page) || learned_page_recyclable(page))
 		{
 			RecordFreeIndexPage(index, blkno);
 			stats->pages_free++;
 		}
+		else if (opaque->flags & LEARNED_PAGE_DELETED)
+			stats->pages_deleted++;
+		else
+		{
+			live[nlive].blkno = blkno;
+			live[nlive].overflow = (opaque->flags & LEARNED_PAGE_COLD) && !(opaque->flags & LEARNED_PAGE_PACKED) &&
+				opaque->count == LEARNED_PLAIN_PER_PAGE ? opaque->next : InvalidBlockNumber;
+			nlive++;
+		}
+		UnlockReleaseBuffer(buffer);
 	}
+	reclaim_orphans(index, live, nlive, nblocks, stats);
+	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
+	pfree(live);
 	IndexFreeSpaceMapVacuum(index);
+
+	learned_read_meta(index, &meta);
 	stats->num_pages = nblocks;
 	stats->num_index_tuples = (double) (meta.cold_count + meta.cold_nulls + learned_hot_entries(index, &meta));
 	stats->estimated_count = true;
