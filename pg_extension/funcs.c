@@ -20,6 +20,7 @@ PG_FUNCTION_INFO_V1(learned_merge);
 PG_FUNCTION_INFO_V1(learned_explain_lookup);
 PG_FUNCTION_INFO_V1(learned_segments);
 PG_FUNCTION_INFO_V1(learned_version);
+PG_FUNCTION_INFO_V1(learned_page_usage);
 
 /* Opens a learned index, refusing anything else. */
 static Relation
@@ -212,4 +213,43 @@ Datum
 learned_version(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(LEARNED_VERSION_STRING));
+}
+
+/* Counts the index's blocks by what they are: metapage, cold, model and hot pages referenced by the
+ * current run, deleted (waiting for the snapshots that may read them), free, and unreferenced (what a
+ * failed merge left, until VACUUM reclaims it). */
+Datum
+learned_page_usage(PG_FUNCTION_ARGS)
+{
+	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	LearnedPageCensus census;
+	int64		counts[7] = {1, 0, 0, 0, 0, 0, 0};
+	static const char *const kinds[7] = {"meta", "cold", "model", "hot", "deleted", "free", "unreferenced"};
+	int			i;
+
+	InitMaterializedSRF(fcinfo, 0);
+	LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
+	learned_page_census(index, NULL, false, &census);
+	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
+	for (i = 0; i < census.nlive; i++)
+	{
+		uint16		flags = census.live[i].flags;
+
+		if (!census.referenced[census.live[i].blkno])
+			counts[6]++;
+		else
+			counts[(flags & LEARNED_PAGE_COLD) ? 1 : (flags & LEARNED_PAGE_MODEL) ? 2 : 3]++;
+	}
+	counts[4] = census.deleted;
+	counts[5] = census.free;
+	for (i = 0; i < 7; i++)
+	{
+		Datum		values[2] = {CStringGetTextDatum(kinds[i]), Int64GetDatum(counts[i])};
+		bool		nulls[2] = {false, false};
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	index_close(index, AccessShareLock);
+	return (Datum) 0;
 }

@@ -159,9 +159,10 @@ typedef struct LearnedHotRange
 	uint16		nulls;			/* NULL entries on the page */
 } LearnedHotRange;
 
-#define LEARNED_HOT_DIRECTORY	192
-/* Blocks a merge frees that the next merge may hand to the free space map itself. */
-#define LEARNED_PENDING_FREE	256
+#define LEARNED_HOT_DIRECTORY	160
+/* Blocks merges freed, which later merges hand to the free space map themselves once no snapshot can
+ * read them (VACUUM recycles what does not fit). */
+#define LEARNED_PENDING_FREE	224
 
 typedef struct LearnedMetaPageData
 {
@@ -186,10 +187,10 @@ typedef struct LearnedMetaPageData
 	uint32		hot_listed;		/* sealed hot pages in the directory: the first ones of the chain */
 	BlockNumber hot_unlisted;	/* the first sealed page not listed (the directory was full), or
 								 * InvalidBlockNumber; scans read the chain from it */
-	FullTransactionId pending_xid;	/* when the pending blocks were freed */
 	uint32		pending_count;
 	uint32		unused;
 	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
+	FullTransactionId pending_xids[LEARNED_PENDING_FREE];	/* when each pending block was freed */
 	BlockNumber pending[LEARNED_PENDING_FREE];
 } LearnedMetaPageData;
 
@@ -384,6 +385,29 @@ typedef enum LearnedMergeReason
 } LearnedMergeReason;
 
 extern int64 learned_merge_index(Relation index, LearnedMergeReason reason);
+
+/* A page in use found by a census, and the overflow page it names (plain cold groups). */
+typedef struct LearnedLivePage
+{
+	BlockNumber blkno;
+	BlockNumber overflow;
+	uint16		flags;
+} LearnedLivePage;
+
+/* Every block of an index: free (new, or deleted past every snapshot), deleted, or in use and referenced
+ * or not (block 0 counts as referenced). */
+typedef struct LearnedPageCensus
+{
+	BlockNumber nblocks;
+	int64		free;
+	int64		deleted;
+	LearnedLivePage *live;
+	int			nlive;
+	bool	   *referenced;		/* by block number */
+} LearnedPageCensus;
+
+extern void learned_page_census(Relation index, BufferAccessStrategy strategy, bool record_free,
+								LearnedPageCensus *census);
 
 /* check.c */
 extern bool learned_validate(Oid opclassoid);

@@ -382,6 +382,25 @@ record_free(Relation index, const BlockNumber *blocks, int count)
 		FreeSpaceMapVacuumRange(index, low, high + 1);
 }
 
+/* Hands the pending blocks no snapshot can read any more to the free space map, for this merge to reuse. */
+static void
+recycle_pending(Relation index)
+{
+	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LearnedMetaPage meta;
+	BlockNumber freed[LEARNED_PENDING_FREE];
+	int			nfreed = 0;
+	uint32		i;
+
+	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
+	for (i = 0; i < Min(meta->pending_count, LEARNED_PENDING_FREE); i++)
+		if (GlobalVisCheckRemovableFullXid(NULL, meta->pending_xids[i]))
+			freed[nfreed++] = meta->pending[i];
+	UnlockReleaseBuffer(metabuf);
+	record_free(index, freed, nfreed);
+}
+
 /*
  * Merges the hot area into the cold run. The groups below the smallest hot key stay where they are, and
  * so do the model's segments over them; from the group holding that key on, the run is rewritten with
@@ -417,9 +436,8 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	uint64		dropped = 0;
 	uint32		kept_groups = 0;
 	BlockList	old = {0};
-	BlockNumber freed[LEARNED_PENDING_FREE];
-	int			nfreed = 0;
-	int			i;
+	int			i,
+				kept;
 	bool		full;
 	Buffer		metabuf;
 	GenericXLogState *state;
@@ -437,6 +455,7 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	else
 		LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
 	old_cxt = MemoryContextSwitchTo(cxt);
+	recycle_pending(index);
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
 	copy = palloc(sizeof(LearnedColdPageCopy));
@@ -554,20 +573,21 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 					newmeta->hot_unlisted = rest == newmeta->hot_tail ? InvalidBlockNumber : rest;
 				}
 			}
-			/* The blocks the last merge freed go to the free space map once no snapshot can read them;
-			 * this merge's take their place. VACUUM recycles whatever does not fit. */
-			if (newmeta->pending_count > 0 && GlobalVisCheckRemovableFullXid(NULL, newmeta->pending_xid))
+			/* Pending blocks that no snapshot can read any more were handed to the free space map when this
+			 * merge began; this merge's freed blocks take their places. */
+			kept = 0;
+			for (i = 0; i < (int) newmeta->pending_count; i++)
+				if (!GlobalVisCheckRemovableFullXid(NULL, newmeta->pending_xids[i]))
+				{
+					newmeta->pending_xids[kept] = newmeta->pending_xids[i];
+					newmeta->pending[kept++] = newmeta->pending[i];
+				}
+			for (i = 0; i < old.count && kept < LEARNED_PENDING_FREE; i++)
 			{
-				nfreed = (int) newmeta->pending_count;
-				memcpy(freed, newmeta->pending, nfreed * sizeof(BlockNumber));
-				newmeta->pending_count = 0;
+				newmeta->pending_xids[kept] = xid;
+				newmeta->pending[kept++] = old.blocks[i];
 			}
-			if (newmeta->pending_count == 0 && old.count <= LEARNED_PENDING_FREE)
-			{
-				memcpy(newmeta->pending, old.blocks, old.count * sizeof(BlockNumber));
-				newmeta->pending_count = old.count;
-				newmeta->pending_xid = xid;
-			}
+			newmeta->pending_count = kept;
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(metabuf);
 
@@ -575,7 +595,6 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			 * every snapshot that could have read it is gone. */
 			for (i = 0; i < old.count; i++)
 				learned_delete_page(index, old.blocks[i], xid);
-			record_free(index, freed, nfreed);
 		}
 	}
 	PG_FINALLY();
@@ -590,52 +609,71 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	return ref ? (int64) (run.values + run.nulls) : -1;
 }
 
-/* A page the reclaim pass found in use, and the overflow page it names (plain cold groups). */
-typedef struct LivePage
-{
-	BlockNumber blkno;
-	BlockNumber overflow;
-} LivePage;
-
 /*
- * Finds the blocks no part of the index references (a merge cancelled before its switch, or one that
- * crashed between its switch and marking the old blocks) and marks them deleted, so that they are
- * recycled like any other freed block. Pages are read first and the references walked after: a page seen
- * in use was linked before it was read, and only merges, which this pass excludes, unlink pages.
+ * Reads every block of the index (with merges held off by the caller) and works out which are
+ * referenced. Pages are read first and the references walked after: a page seen in use was linked before
+ * it was read, and only merges unlink pages. With record_free, blocks that are new or deleted and past
+ * every snapshot go to the free space map.
  */
-static void
-reclaim_orphans(Relation index, const LivePage *live, int nlive, BlockNumber nblocks, IndexBulkDeleteResult *stats)
+void
+learned_page_census(Relation index, BufferAccessStrategy strategy, bool record_free, LearnedPageCensus *census)
 {
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
-	bool	   *referenced = palloc_extended(Max(nblocks, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	BlockList	chains = {0};
-	FullTransactionId xid = ReadNextFullTransactionId();
+	BlockNumber blkno;
 	uint32		c;
 	int			i;
 
+	memset(census, 0, sizeof(LearnedPageCensus));
+	census->nblocks = RelationGetNumberOfBlocks(index);
+	census->live = palloc_extended(Max(census->nblocks, 1) * sizeof(LearnedLivePage), MCXT_ALLOC_HUGE);
+	census->referenced = palloc_extended(Max(census->nblocks, 1), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (blkno = LEARNED_METAPAGE_BLKNO + 1; blkno < census->nblocks; blkno++)
+	{
+		Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, strategy);
+		Page		page;
+		LearnedPageOpaque opaque;
+
+		vacuum_delay_point();
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		opaque = LearnedPageGetOpaque(page);
+		if (PageIsNew(page) || learned_page_recyclable(page))
+		{
+			if (record_free)
+				RecordFreeIndexPage(index, blkno);
+			census->free++;
+		}
+		else if (opaque->flags & LEARNED_PAGE_DELETED)
+			census->deleted++;
+		else
+		{
+			LearnedLivePage *live = &census->live[census->nlive++];
+
+			live->blkno = blkno;
+			live->flags = opaque->flags;
+			live->overflow = (opaque->flags & LEARNED_PAGE_COLD) && !(opaque->flags & LEARNED_PAGE_PACKED) &&
+				opaque->count == LEARNED_PLAIN_PER_PAGE ? opaque->next : InvalidBlockNumber;
+		}
+		UnlockReleaseBuffer(buffer);
+	}
+
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
-	referenced[LEARNED_METAPAGE_BLKNO] = true;
+	census->referenced[LEARNED_METAPAGE_BLKNO] = true;
 	for (c = 0; c < ref->cold_pages; c++)
-		if (ref->directory[c] < nblocks)
-			referenced[ref->directory[c]] = true;
+		if (ref->directory[c] < census->nblocks)
+			census->referenced[ref->directory[c]] = true;
 	learned_unpin_model(ref);
-	for (i = 0; i < nlive; i++)
-		if (referenced[live[i].blkno] && live[i].overflow < nblocks)
-			referenced[live[i].overflow] = true;
+	for (i = 0; i < census->nlive; i++)
+		if (census->referenced[census->live[i].blkno] && census->live[i].overflow < census->nblocks)
+			census->referenced[census->live[i].overflow] = true;
 	block_list_add_chain(index, &chains, meta.model_head, 0);
 	block_list_add_chain(index, &chains, meta.hot_head, 0);
 	for (i = 0; i < chains.count; i++)
-		if (chains.blocks[i] < nblocks)
-			referenced[chains.blocks[i]] = true;
-	for (i = 0; i < nlive; i++)
-		if (!referenced[live[i].blkno])
-		{
-			learned_delete_page(index, live[i].blkno, xid);
-			stats->pages_deleted++;
-		}
-	pfree(referenced);
+		if (chains.blocks[i] < census->nblocks)
+			census->referenced[chains.blocks[i]] = true;
 }
 
 /*
@@ -648,10 +686,10 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 	Relation	index = info->index;
 	LearnedOptions *options = learned_options(index);
 	LearnedMetaPageData meta;
-	BlockNumber nblocks,
-				blkno;
-	LivePage   *live;
-	int			nlive = 0;
+	LearnedPageCensus census;
+	BlockNumber nblocks;
+	FullTransactionId xid;
+	int			i;
 
 	if (info->analyze_only)
 		return stats;
@@ -664,42 +702,23 @@ learned_vacuumcleanup(IndexVacuumInfo *info, IndexBulkDeleteResult *stats)
 		 (meta.cold_dead > 0 && meta.cold_dead * 8 >= meta.cold_count + meta.cold_nulls)))
 		learned_merge_index(index, LEARNED_MERGE_VACUUM);
 
-	/* Merges wait, so what references what holds still; inserts go on, linking only pages they initialise. */
+	/* Merges wait, so what references what holds still; inserts go on, linking only pages they initialise.
+	 * Blocks nothing references (a merge cancelled before its switch, or one that crashed between its
+	 * switch and marking the old blocks) are marked deleted, to be recycled as any other freed block. */
 	LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
-	nblocks = RelationGetNumberOfBlocks(index);
-	live = palloc_extended(Max(nblocks, 1) * sizeof(LivePage), MCXT_ALLOC_HUGE);
-	stats->pages_free = 0;
-	stats->pages_deleted = 0;
-	for (blkno = LEARNED_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
-	{
-		Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		Page		page;
-		LearnedPageOpaque opaque;
-
-		vacuum_delay_point();
-		LockBuffer(buffer, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buffer);
-		opaque = LearnedPageGetOpaque(page);
-		if (PageIsNew(page) || learned_page_recyclable(page))
+	learned_page_census(index, info->strategy, true, &census);
+	xid = ReadNextFullTransactionId();
+	for (i = 0; i < census.nlive; i++)
+		if (!census.referenced[census.live[i].blkno])
 		{
-			RecordFreeIndexPage(index, blkno);
-			stats->pages_free++;
+			learned_delete_page(index, census.live[i].blkno, xid);
+			census.deleted++;
 		}
-		else if (opaque->flags & LEARNED_PAGE_DELETED)
-			stats->pages_deleted++;
-		else
-		{
-			live[nlive].blkno = blkno;
-			live[nlive].overflow = (opaque->flags & LEARNED_PAGE_COLD) && !(opaque->flags & LEARNED_PAGE_PACKED) &&
-				opaque->count == LEARNED_PLAIN_PER_PAGE ? opaque->next : InvalidBlockNumber;
-			nlive++;
-		}
-		UnlockReleaseBuffer(buffer);
-	}
-	reclaim_orphans(index, live, nlive, nblocks, stats);
 	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
-	pfree(live);
 	IndexFreeSpaceMapVacuum(index);
+	stats->pages_free = census.free;
+	stats->pages_deleted = census.deleted + census.free;
+	nblocks = census.nblocks;
 
 	learned_read_meta(index, &meta);
 	stats->num_pages = nblocks;

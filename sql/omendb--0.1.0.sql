@@ -88,3 +88,6 @@ CREATE FUNCTION learned_segments(index regclass,
 	OUT segment bigint, OUT first_key numeric, OUT slope float8, OUT intercept float8)
 	RETURNS SETOF record
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
+
+CREATE FUNCTION learned_page_usage(index regclass, OUT kind text, OUT pages bigint) RETURNS SETOF record
+	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
