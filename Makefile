@@ -9,6 +9,7 @@
 #   make bench          the learned-index benchmark (KEYS=10000000 by default)
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
 #   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite (ROWS=10000000 by default)
+#   make bench-ingest   learned against btree under continuous ingest (INGEST_ROWS=10000000 by default)
 #   make stress         the randomized tests at large sizes
 
 SWIFT ?= swift
@@ -33,7 +34,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg bench-ingest stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
@@ -130,6 +131,19 @@ bench-pg: install
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib; }
 	benchmarks/bench-pg.sh
 	/usr/bin/python3 benchmarks/report-pg.py
+
+# learned against btree while rows stream in: its own cluster (default autovacuum), psycopg from PyPI in a
+# virtual environment; writes docs/benchmarks.md's ingest section and docs/bench-ingest.png.
+INGEST_PORT ?= 54333
+bench-ingest: install
+	@dpkg -s python3-matplotlib python3-venv >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib python3-venv; }
+	@test -x .build-bench/bin/python || /usr/bin/python3 -m venv --system-site-packages .build-bench
+	@.build-bench/bin/python -c "import psycopg" 2>/dev/null || .build-bench/bin/pip install -q "psycopg[binary]"
+	OMENDB_PGDATA=/tmp/omendb-ingest PGPORT=$(INGEST_PORT) $(CLUSTER) start "shared_buffers = 1GB" "max_wal_size = 8GB" "jit = off"
+	PGPORT=$(INGEST_PORT) psql -X -q -c "CREATE EXTENSION omendb" postgres
+	PGPORT=$(INGEST_PORT) .build-bench/bin/python benchmarks/bench-ingest.py || { OMENDB_PGDATA=/tmp/omendb-ingest PGPORT=$(INGEST_PORT) $(CLUSTER) stop; exit 1; }
+	OMENDB_PGDATA=/tmp/omendb-ingest PGPORT=$(INGEST_PORT) $(CLUSTER) stop
 
 stress:
 	OMEN_TEST_OPERATIONS=2000000 $(SWIFT) test -c release --filter HotColdTests

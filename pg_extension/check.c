@@ -77,8 +77,8 @@ read_directory(Relation index, LearnedMetaPageData *meta)
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	memcpy(meta, LearnedPageGetMeta(BufferGetPage(buffer)), sizeof(LearnedMetaPageData));
 	UnlockReleaseBuffer(buffer);
-	if (meta->hot_listed > LEARNED_HOT_DIRECTORY || meta->pending_count > LEARNED_PENDING_FREE)
-		CORRUPT(index, "metapage lists %u hot pages and %u pending blocks", meta->hot_listed, meta->pending_count);
+	if (meta->hot_listed > LEARNED_HOT_DIRECTORY)
+		CORRUPT(index, "metapage lists %u hot pages", meta->hot_listed);
 }
 
 /* Verifies the index; raises an error naming the first problem found. */

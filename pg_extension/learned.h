@@ -159,10 +159,7 @@ typedef struct LearnedHotRange
 	uint16		nulls;			/* NULL entries on the page */
 } LearnedHotRange;
 
-#define LEARNED_HOT_DIRECTORY	160
-/* Blocks merges freed, which later merges hand to the free space map themselves once no snapshot can
- * read them (VACUUM recycles what does not fit). */
-#define LEARNED_PENDING_FREE	224
+#define LEARNED_HOT_DIRECTORY	256
 
 typedef struct LearnedMetaPageData
 {
@@ -187,11 +184,7 @@ typedef struct LearnedMetaPageData
 	uint32		hot_listed;		/* sealed hot pages in the directory: the first ones of the chain */
 	BlockNumber hot_unlisted;	/* the first sealed page not listed (the directory was full), or
 								 * InvalidBlockNumber; scans read the chain from it */
-	uint32		pending_count;
-	uint32		unused;
 	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
-	FullTransactionId pending_xids[LEARNED_PENDING_FREE];	/* when each pending block was freed */
-	BlockNumber pending[LEARNED_PENDING_FREE];
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -209,6 +202,9 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 #define OMEN_KEY_DATE			6
 #define OMEN_KEY_TIMESTAMP		7
 #define OMEN_KEY_TIMESTAMPTZ	8
+
+/* Free space map entries an allocation tries before it extends the index. */
+#define LEARNED_FREE_TRIES		8
 
 /* Reloptions. */
 typedef struct LearnedOptions

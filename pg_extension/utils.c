@@ -222,45 +222,60 @@ learned_new_buffer(Relation index)
 {
 	Buffer		buffer;
 	bool		needLock;
+	BlockNumber later[LEARNED_FREE_TRIES];
+	int			nlater = 0;
+	int			tries;
 
-	for (;;)
+	/* The free space map names blocks as merges free them, before every snapshot that may read them is
+	 * gone: a block that is not recyclable yet goes back to it (once the search is over, so that it is
+	 * not offered again at once; its upper levels still count it), and a few others are tried. */
+	buffer = InvalidBuffer;
+	for (tries = 0; tries < LEARNED_FREE_TRIES && !BufferIsValid(buffer); tries++)
 	{
 		BlockNumber blkno = GetFreeIndexPage(index);
+		Page		page;
 
 		if (blkno == InvalidBlockNumber)
 			break;
 		buffer = ReadBuffer(index, blkno);
-		if (ConditionalLockBuffer(buffer))
+		if (!ConditionalLockBuffer(buffer))
 		{
-			Page		page = BufferGetPage(buffer);
-
-			/* The free space map is only a hint: reuse only what really is free. */
-			if (PageIsNew(page))
-				return buffer;
-			if (learned_page_recyclable(page))
-			{
-				/*
-				 * A standby may still run queries that can read the page: nbtree's reuse record (whose
-				 * replay touches no page, it only cancels queries whose snapshots predate the xid) makes
-				 * the standby resolve that conflict before it replays the page's new contents.
-				 */
-				if (XLogStandbyInfoActive() && RelationNeedsWAL(index))
-				{
-					xl_btree_reuse_page xlrec;
-
-					xlrec.node = index->rd_node;
-					xlrec.block = blkno;
-					xlrec.latestRemovedFullXid = LearnedPageGetOpaque(page)->deleted_xid;
-					XLogBeginInsert();
-					XLogRegisterData((char *) &xlrec, SizeOfBtreeReusePage);
-					XLogInsert(RM_BTREE_ID, XLOG_BTREE_REUSE_PAGE);
-				}
-				return buffer;
-			}
-			LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+			ReleaseBuffer(buffer);
+			buffer = InvalidBuffer;
+			continue;
 		}
-		ReleaseBuffer(buffer);
+		page = BufferGetPage(buffer);
+		if (PageIsNew(page))
+			break;
+		if (learned_page_recyclable(page))
+		{
+			/*
+			 * A standby may still run queries that can read the page: nbtree's reuse record (whose replay
+			 * touches no page, it only cancels queries whose snapshots predate the xid) makes the standby
+			 * resolve that conflict before it replays the page's new contents.
+			 */
+			if (XLogStandbyInfoActive() && RelationNeedsWAL(index))
+			{
+				xl_btree_reuse_page xlrec;
+
+				xlrec.node = index->rd_node;
+				xlrec.block = blkno;
+				xlrec.latestRemovedFullXid = LearnedPageGetOpaque(page)->deleted_xid;
+				XLogBeginInsert();
+				XLogRegisterData((char *) &xlrec, SizeOfBtreeReusePage);
+				XLogInsert(RM_BTREE_ID, XLOG_BTREE_REUSE_PAGE);
+			}
+			break;
+		}
+		if (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED)
+			later[nlater++] = blkno;
+		UnlockReleaseBuffer(buffer);
+		buffer = InvalidBuffer;
 	}
+	for (tries = 0; tries < nlater; tries++)
+		RecordFreeIndexPage(index, later[tries]);
+	if (BufferIsValid(buffer))
+		return buffer;
 
 	needLock = !RELATION_IS_LOCAL(index);
 	if (needLock)

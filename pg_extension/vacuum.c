@@ -382,25 +382,6 @@ record_free(Relation index, const BlockNumber *blocks, int count)
 		FreeSpaceMapVacuumRange(index, low, high + 1);
 }
 
-/* Hands the pending blocks no snapshot can read any more to the free space map, for this merge to reuse. */
-static void
-recycle_pending(Relation index)
-{
-	Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-	LearnedMetaPage meta;
-	BlockNumber freed[LEARNED_PENDING_FREE];
-	int			nfreed = 0;
-	uint32		i;
-
-	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
-	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
-	for (i = 0; i < Min(meta->pending_count, LEARNED_PENDING_FREE); i++)
-		if (GlobalVisCheckRemovableFullXid(NULL, meta->pending_xids[i]))
-			freed[nfreed++] = meta->pending[i];
-	UnlockReleaseBuffer(metabuf);
-	record_free(index, freed, nfreed);
-}
-
 /*
  * Merges the hot area into the cold run. The groups below the smallest hot key stay where they are, and
  * so do the model's segments over them; from the group holding that key on, the run is rewritten with
@@ -436,8 +417,7 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	uint64		dropped = 0;
 	uint32		kept_groups = 0;
 	BlockList	old = {0};
-	int			i,
-				kept;
+	int			i;
 	bool		full;
 	Buffer		metabuf;
 	GenericXLogState *state;
@@ -455,7 +435,6 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	else
 		LockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
 	old_cxt = MemoryContextSwitchTo(cxt);
-	recycle_pending(index);
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
 	copy = palloc(sizeof(LearnedColdPageCopy));
@@ -573,21 +552,6 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 					newmeta->hot_unlisted = rest == newmeta->hot_tail ? InvalidBlockNumber : rest;
 				}
 			}
-			/* Pending blocks that no snapshot can read any more were handed to the free space map when this
-			 * merge began; this merge's freed blocks take their places. */
-			kept = 0;
-			for (i = 0; i < (int) newmeta->pending_count; i++)
-				if (!GlobalVisCheckRemovableFullXid(NULL, newmeta->pending_xids[i]))
-				{
-					newmeta->pending_xids[kept] = newmeta->pending_xids[i];
-					newmeta->pending[kept++] = newmeta->pending[i];
-				}
-			for (i = 0; i < old.count && kept < LEARNED_PENDING_FREE; i++)
-			{
-				newmeta->pending_xids[kept] = xid;
-				newmeta->pending[kept++] = old.blocks[i];
-			}
-			newmeta->pending_count = kept;
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(metabuf);
 
@@ -595,6 +559,8 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			 * every snapshot that could have read it is gone. */
 			for (i = 0; i < old.count; i++)
 				learned_delete_page(index, old.blocks[i], xid);
+			/* The free space map may name them now: a block is reused only once it is recyclable. */
+			record_free(index, old.blocks, old.count);
 		}
 	}
 	PG_FINALLY();
