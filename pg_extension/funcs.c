@@ -104,7 +104,8 @@ learned_index_info(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
-/* Merges the hot area into a new cold run now; returns the entries of the new run. */
+/* Merges the hot area into the cold run now (with rebuild, rewrites and relearns the whole run, dropping
+ * every dead entry); returns the entries of the new run. */
 Datum
 learned_merge(PG_FUNCTION_ARGS)
 {
@@ -114,7 +115,7 @@ learned_merge(PG_FUNCTION_ARGS)
 
 	if (!pg_class_ownercheck(indexoid, GetUserId()))
 		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, RelationGetRelationName(index));
-	entries = learned_merge_index(index, LEARNED_MERGE_REQUEST);
+	entries = learned_merge_index(index, PG_GETARG_BOOL(1) ? LEARNED_MERGE_REBUILD : LEARNED_MERGE_REQUEST);
 	index_close(index, RowExclusiveLock);
 	PG_RETURN_INT64(entries);
 }

@@ -377,7 +377,8 @@ typedef enum LearnedMergeReason
 {
 	LEARNED_MERGE_INSERT,
 	LEARNED_MERGE_VACUUM,
-	LEARNED_MERGE_REQUEST
+	LEARNED_MERGE_REQUEST,
+	LEARNED_MERGE_REBUILD		/* the whole run, from position 0 */
 } LearnedMergeReason;
 
 extern int64 learned_merge_index(Relation index, LearnedMergeReason reason);

@@ -368,9 +368,15 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 	{
 		for (i = 0; i < npages; i++)
 			collect_hot_page(scan, pages[i], lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+		/* Up to the tail the metapage named: pages linked after it hold only entries newer than the
+		 * scan's snapshot, and may belong to a later run. */
 		while (chain != InvalidBlockNumber)
 		{
-			chain = collect_hot_page(scan, chain, lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+			BlockNumber blkno = chain;
+
+			chain = collect_hot_page(scan, blkno, lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+			if (blkno == so->meta.hot_tail)
+				break;
 			CHECK_FOR_INTERRUPTS();
 		}
 	}

@@ -387,8 +387,9 @@ record_free(Relation index, const BlockNumber *blocks, int count)
  * so do the model's segments over them; from the group holding that key on, the run is rewritten with
  * the hot entries merged in (dead entries dropped) and its model learned anew from there. Keys arriving
  * in order (a time series) so rewrite only the run's last group. A full rewrite (from position 0) is done
- * on request, when dead entries fill an eighth of the run, or when the model cannot be resumed (RMI,
- * linear). Inserts go on throughout: the merge takes only the hot pages up to the tail it sealed.
+ * on request (learned_merge(index, rebuild => true)), when dead entries fill an eighth of the run, or when
+ * the model cannot be resumed (RMI, linear, or options that ask for another model). Inserts go on
+ * throughout: the merge takes only sealed hot pages.
  *
  * The new run's pages are written to free blocks, stamped with the next generation; one WAL record on
  * the metapage switches to it; then the replaced blocks are marked deleted with the next xid, for reuse
@@ -443,7 +444,9 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	{
 		uint64		min_key;
 
-		full = reason == LEARNED_MERGE_REQUEST || ref->model == NULL || meta.model_kind != OMEN_MODEL_PGM ||
+		/* The run's model is resumed only if it is the one the options ask for (ALTER INDEX SET may change). */
+		full = reason == LEARNED_MERGE_REBUILD || ref->model == NULL || meta.model_kind != OMEN_MODEL_PGM ||
+			options->model != OMEN_MODEL_PGM || (uint32) options->epsilon != meta.model_param ||
 			meta.cold_dead * 8 >= meta.cold_count + meta.cold_nulls;
 		/* Inserts stay cheap: a long rewrite (keys far below the run's end) is left to VACUUM. */
 		if (reason == LEARNED_MERGE_INSERT &&

@@ -73,7 +73,7 @@ CREATE FUNCTION learned_index_info(index regclass,
 	OUT max_window bigint, OUT generation bigint)
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
-CREATE FUNCTION learned_merge(index regclass) RETURNS bigint
+CREATE FUNCTION learned_merge(index regclass, rebuild boolean DEFAULT false) RETURNS bigint
 	AS 'MODULE_PATHNAME' LANGUAGE C STRICT;
 
 CREATE FUNCTION learned_index_check(index regclass, heapallindexed boolean DEFAULT false) RETURNS void

@@ -173,3 +173,25 @@ SET statement_timeout = '1ms';
 CREATE INDEX m_cancel_v ON m_cancel USING learned (v);
 RESET statement_timeout;
 SELECT count(*) AS leftover FROM pg_class WHERE relname = 'm_cancel_v';
+
+-- Keys appended in order merge by rewriting only the run's last group: the merge frees that group, the
+-- model page and the hot pages, and keeps the rest of the run; a rebuild frees the whole run. An insert
+-- that seals a page past hot_limit merges by itself (learned.merge_on_insert).
+CREATE TABLE m_append (id int, v int8) WITH (autovacuum_enabled = false);
+INSERT INTO m_append SELECT g, g FROM generate_series(1, 20000) g;
+CREATE INDEX m_append_k ON m_append USING learned (v);
+SET learned.merge_on_insert = off;
+INSERT INTO m_append SELECT g, g FROM generate_series(20001, 22000) g;
+RESET learned.merge_on_insert;
+SELECT cold_entries, hot_entries FROM learned_index_info('m_append_k');
+SELECT learned_merge('m_append_k');
+-- 20 cold pages in use; 1 group, 1 model page and 4 hot pages freed (and 27 after the rebuild).
+SELECT kind, pages FROM learned_page_usage('m_append_k') WHERE kind IN ('cold', 'hot', 'deleted', 'unreferenced');
+SELECT * FROM m_step('m_append', 'm_append_k');
+SELECT learned_merge('m_append_k', rebuild => true);
+SELECT kind, pages FROM learned_page_usage('m_append_k') WHERE kind IN ('cold', 'deleted');
+ALTER INDEX m_append_k SET (hot_limit = 1000);
+INSERT INTO m_append SELECT g, g FROM generate_series(22001, 25000) g;
+SELECT generation > 2 AS merged_by_inserts, hot_entries < 1000 AS hot_below_limit FROM learned_index_info('m_append_k');
+SELECT * FROM m_step('m_append', 'm_append_k');
+SELECT lt_index_ok('m_append_k');
