@@ -6,12 +6,16 @@ table, then INGEST_ROWS time-series rows (1 s cadence, millisecond jitter) arriv
 rows (one INSERT ... SELECT each, autocommit), while one reader runs prepared one-row and 1,000-row
 lookups without pause. Reports ingest rows/s, lookup latency p50/p99 per million rows ingested, and the
 index size at the end of each million, into benchmarks/results/ingest.csv, the section of
-docs/benchmarks.md between its bench-ingest markers, and docs/bench-ingest.png.
+docs/benchmarks.md between its bench-ingest markers, and docs/bench-ingest.png. Then two more figures:
+the time to extend an INGEST_ROWS-entry cold run by 100,000 in-order keys against a full CREATE INDEX
+(medians of 3), and pgbench's TPC-B-like run at 2 clients with learned or btree indexes on aid, bid and
+tid (tables from `pgbench -i` without primary keys, TPCB_SCALE, median of 3 runs of TPCB_SECONDS).
 
 Run through the Makefile, which starts the cluster (default autovacuum) and sets PGHOST/PGPORT/PGUSER.
 """
 import csv
 import os
+import subprocess
 import random
 import re
 import statistics
@@ -94,6 +98,14 @@ class Run:
             size_conn.close()
 
     def reader(self):
+        try:
+            self.read()
+        except Exception as error:  # a failed lookup fails the run
+            self.errors.append(error)
+            with self.lock:
+                self.next_batch = ROWS
+
+    def read(self):
         rng = random.Random(7)
         with connect() as conn:
             conn.execute("SET TIME ZONE 'UTC'")
@@ -154,6 +166,60 @@ def windows(run):
     return rows
 
 
+def timed(conn, sql):
+    start = time.perf_counter()
+    conn.execute(sql)
+    return time.perf_counter() - start
+
+
+def extend_figures():
+    """Median seconds of a full CREATE INDEX over ROWS rows, and of merging 100,000 in-order keys into it."""
+    with connect() as conn:
+        conn.execute("DROP TABLE IF EXISTS extend")
+        conn.execute(f"CREATE TABLE extend AS SELECT {KEY.replace('%%', '%')} AS ts FROM generate_series(0::int8, {ROWS - 1}) i")
+        conn.execute("VACUUM ANALYZE extend")
+        builds = []
+        for _ in range(3):
+            conn.execute("DROP INDEX IF EXISTS extend_ts")
+            builds.append(timed(conn, "CREATE INDEX extend_ts ON extend USING learned (ts)"))
+        conn.execute("SET learned.merge_on_insert = off")
+        extends = []
+        for r in range(3):
+            first = ROWS + r * 100_000
+            conn.execute(f"INSERT INTO extend SELECT {KEY.replace('%%', '%')} FROM generate_series({first}::int8, {first + 99_999}) i")
+            extends.append(timed(conn, "SELECT learned_merge('extend_ts')"))
+        conn.execute("DROP TABLE extend")
+    return statistics.median(builds), statistics.median(extends)
+
+
+SCALE = int(os.environ.get("TPCB_SCALE", "10"))
+TPCB_SECONDS = int(os.environ.get("TPCB_SECONDS", "30"))
+
+
+def tpcb_figures():
+    """Median TPS of pgbench's TPC-B-like script at 2 clients, and whether sum(abalance) = sum(delta)."""
+    out = {}
+    for kind in KINDS:
+        subprocess.run(["pgbench", "-q", "-i", "-I", "dtg", "-s", str(SCALE), "postgres"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        using = "USING learned" if kind == "learned" else ""
+        with connect() as conn:
+            for table, column in (("accounts", "aid"), ("branches", "bid"), ("tellers", "tid")):
+                conn.execute(f"CREATE INDEX ON pgbench_{table} {using} ({column})")
+            conn.execute("VACUUM ANALYZE")
+        tps = []
+        for _ in range(3):
+            run = subprocess.run(["pgbench", "-n", "-c", "2", "-j", "2", "-T", str(TPCB_SECONDS), "postgres"],
+                                 check=True, capture_output=True, text=True)
+            tps.append(float(re.search(r"tps = ([0-9.]+)", run.stdout).group(1)))
+        with connect() as conn:
+            balanced = conn.execute("SELECT (SELECT sum(abalance) FROM pgbench_accounts) = "
+                                    "(SELECT sum(delta) FROM pgbench_history)").fetchone()[0]
+        out[kind] = (statistics.median(tps), tps, balanced)
+        print(f"TPC-B {kind}: {out[kind]}", flush=True)
+    return out
+
+
 def main():
     results = {}
     for writers in WRITERS:
@@ -195,6 +261,16 @@ def main():
                          f"{ls['point'][1] / bs['point'][1]:.2f}x | {bs['range'][0]:.3f} / {bs['range'][1]:.3f} | "
                          f"{ls['range'][0]:.3f} / {ls['range'][1]:.3f} | {ls['range'][1] / bs['range'][1]:.2f}x | "
                          f"{lsize / bsize:.2f}x |")
+    build, extend = extend_figures()
+    print(f"extend: build {build:.3f} s, 100,000 in-order keys {extend:.3f} s", flush=True)
+    lines += ["", f"Extending a {ROWS:,}-entry cold run by 100,000 in-order keys (`learned_merge`, merges on insert off; "
+              f"median of 3): {extend * 1000:.1f} ms against {build * 1000:.0f} ms for a full CREATE INDEX "
+              f"({extend / build * 100:.1f}%)."]
+    tpcb = tpcb_figures()
+    lines += ["", f"pgbench TPC-B-like, scale {SCALE} (`pgbench -i -I dtg`, then an index on each aid, bid, tid), "
+              f"2 clients, median of 3 runs of {TPCB_SECONDS} s: btree {tpcb['btree'][0]:,.0f} TPS, learned "
+              f"{tpcb['learned'][0]:,.0f} TPS ({tpcb['learned'][0] / tpcb['btree'][0]:.2f}x); sum(abalance) = sum(delta): "
+              f"btree {tpcb['btree'][2]}, learned {tpcb['learned'][2]}. Runs: btree {tpcb['btree'][1]}, learned {tpcb['learned'][1]}."]
     lines += ["", "![continuous ingest](bench-ingest.png)"]
     section = "\n".join(lines)
 
