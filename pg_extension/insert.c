@@ -110,6 +110,7 @@ learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page)
 		return;
 	opaque->flags |= LEARNED_PAGE_SEALED;
 	meta->hot_count += opaque->count;
+	meta->hot_unsorted++;
 	if (meta->hot_unlisted == InvalidBlockNumber && meta->hot_listed < LEARNED_HOT_DIRECTORY)
 	{
 		LearnedHotRange *range = &meta->hot_ranges[meta->hot_listed++];
@@ -150,6 +151,35 @@ learned_link_tail(LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer ne
 }
 
 /*
+ * Whether the pages inserts filled since the last compaction are enough, and their key ranges overlap
+ * deeply enough (keys arriving out of order), that lookups would read many of them: then they are
+ * compacted into the sorted run. A time series fills pages of disjoint ranges, and never compacts.
+ */
+static bool
+unsorted_pages_overlap(const LearnedMetaPageData *meta)
+{
+	uint32		n = Min(meta->hot_unsorted, meta->hot_listed);
+	uint64		low = PG_UINT64_MAX,
+				high = 0;
+	double		covered = 0;
+	uint32		i;
+
+	if (meta->hot_unsorted < LEARNED_COMPACT_PAGES || n < LEARNED_COMPACT_PAGES)
+		return false;
+	for (i = meta->hot_listed - n; i < meta->hot_listed; i++)
+	{
+		const LearnedHotRange *range = &meta->hot_ranges[i];
+
+		if (range->count == range->nulls)
+			continue;
+		covered += (double) (range->max_key - range->min_key) + 1;
+		low = Min(low, range->min_key);
+		high = Max(high, range->max_key);
+	}
+	return low <= high && covered >= LEARNED_COMPACT_DEPTH * ((double) (high - low) + 1);
+}
+
+/*
  * Inserts one heap tuple's entry (NULL keys included, so IS NULL scans find them). While the tail page
  * has room only that page changes, and the metapage is held shared just long enough to find it; a full
  * tail is sealed and a new page linked with the metapage held exclusively. Past hot_limit entries, the
@@ -167,6 +197,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	GenericXLogState *state;
 	LearnedMetaPage meta;
 	bool		merge = false;
+	bool		compact = false;
 
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
@@ -212,6 +243,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 						  newbuf, newpage);
 		hot_page_append(newpage, key, ht_ctid, isnull[0]);
 		merge = learned_merge_on_insert && meta->hot_count >= (uint64) learned_options(index)->hot_limit;
+		compact = learned_merge_on_insert && !merge && unsorted_pages_overlap(meta);
 	}
 	else
 		hot_page_append(GenericXLogRegisterBuffer(state, tailbuf, 0), key, ht_ctid, isnull[0]);
@@ -224,5 +256,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	UnlockReleaseBuffer(metabuf);
 	if (merge)
 		learned_merge_index(index, LEARNED_MERGE_INSERT);
+	else if (compact)
+		learned_compact_hot(index);
 	return false;
 }

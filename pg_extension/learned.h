@@ -182,6 +182,8 @@ typedef struct LearnedMetaPageData
 	uint32		max_window;		/* widest window the model returns */
 	uint64		cold_dead;		/* cold entries VACUUM marked dead */
 	uint32		hot_listed;		/* sealed hot pages in the directory: the first ones of the chain */
+	uint32		hot_unsorted;	/* sealed pages inserts filled since the last compaction or merge (the
+								 * chain's last sealed ones); the pages before them hold one sorted run */
 	BlockNumber hot_unlisted;	/* the first sealed page not listed (the directory was full), or
 								 * InvalidBlockNumber; scans read the chain from it */
 	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
@@ -382,6 +384,11 @@ typedef enum LearnedMergeReason
 } LearnedMergeReason;
 
 extern int64 learned_merge_index(Relation index, LearnedMergeReason reason);
+extern void learned_compact_hot(Relation index);
+
+/* Inserts compact the hot area once this many pages filled since the last compaction overlap this deep. */
+#define LEARNED_COMPACT_PAGES	4
+#define LEARNED_COMPACT_DEPTH	4
 
 /* A page in use found by a census, and the overflow page it names (plain cold groups). */
 typedef struct LearnedLivePage

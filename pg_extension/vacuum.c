@@ -180,6 +180,7 @@ typedef struct HotDetach
 	BlockNumber rest;			/* the page after the last one taken, as gather_hot found it */
 	uint32		pages;
 	uint64		count;			/* entries on them */
+	uint32		unsorted;		/* of which pages inserts filled since the last compaction */
 	bool		all_listed;		/* the directory lists every page taken */
 } HotDetach;
 
@@ -218,6 +219,7 @@ detach_hot(Relation index, HotDetach *detach, bool seal_tail)
 	}
 	detach->head = detach->pages > 0 ? meta->hot_head : InvalidBlockNumber;
 	detach->count = meta->hot_count;
+	detach->unsorted = meta->hot_unsorted;
 	detach->all_listed = meta->hot_unlisted == InvalidBlockNumber;
 	UnlockReleaseBuffer(metabuf);
 }
@@ -303,6 +305,43 @@ page_next(Relation index, BlockNumber blkno)
 	next = LearnedPageGetOpaque(BufferGetPage(buffer))->next;
 	UnlockReleaseBuffer(buffer);
 	return next;
+}
+
+/*
+ * Takes the detached pages out of the hot area in a metapage the caller holds registered, putting in their
+ * place `npages` new sealed pages (whose directory ranges are `ranges`, holding `count` entries, the
+ * first at new_head, the last linking to where the chain went on).
+ */
+static void
+replace_detached(Relation index, LearnedMetaPage meta, const HotDetach *detach, BlockNumber new_head,
+				 const LearnedHotRange *ranges, uint32 npages, uint64 count)
+{
+	BlockNumber rest;
+
+	if (detach->head == InvalidBlockNumber)
+		return;
+	/* Where the chain goes on: a sealed tail links to a page only once an insert has added one. */
+	rest = detach->last != InvalidBlockNumber ? page_next(index, detach->last) : detach->rest;
+	if (detach->last != InvalidBlockNumber && meta->hot_tail == detach->last)
+		meta->hot_tail = InvalidBlockNumber;
+	meta->hot_head = npages > 0 ? new_head : rest;
+	meta->hot_count = meta->hot_count - detach->count + count;
+	meta->hot_pages = meta->hot_pages - detach->pages + npages;
+	meta->hot_unsorted -= detach->unsorted;
+	if (detach->all_listed)
+	{
+		/* npages <= detach->pages: the new pages hold the taken entries less the dead ones. */
+		memmove(meta->hot_ranges + npages, meta->hot_ranges + detach->pages,
+				(meta->hot_listed - detach->pages) * sizeof(LearnedHotRange));
+		meta->hot_listed = meta->hot_listed - detach->pages + npages;
+	}
+	else
+	{
+		/* Nothing after the taken pages was listed: scans read the chain from where it goes on. */
+		meta->hot_listed = npages;
+		meta->hot_unlisted = rest == meta->hot_tail ? InvalidBlockNumber : rest;
+	}
+	memcpy(meta->hot_ranges, ranges, npages * sizeof(LearnedHotRange));
 }
 
 /* A growable list of block numbers. */
@@ -532,29 +571,7 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			learned_set_meta_run(newmeta, &run, options->model);
 			newmeta->generation++;
 			newmeta->cold_dead = kept_groups == 0 || dropped > newmeta->cold_dead ? 0 : newmeta->cold_dead - dropped;
-			if (detach.head != InvalidBlockNumber)
-			{
-				/* Where the chain goes on: a sealed tail links to a page only once an insert has added one. */
-				BlockNumber rest = detach.last != InvalidBlockNumber ? page_next(index, detach.last) : detach.rest;
-
-				if (detach.last != InvalidBlockNumber && newmeta->hot_tail == detach.last)
-					newmeta->hot_tail = InvalidBlockNumber;
-				newmeta->hot_head = rest;
-				newmeta->hot_count -= detach.count;
-				newmeta->hot_pages -= detach.pages;
-				if (detach.all_listed)
-				{
-					newmeta->hot_listed -= detach.pages;
-					memmove(newmeta->hot_ranges, newmeta->hot_ranges + detach.pages,
-							newmeta->hot_listed * sizeof(LearnedHotRange));
-				}
-				else
-				{
-					/* Nothing after the taken pages was listed: scans read the chain from where it goes on. */
-					newmeta->hot_listed = 0;
-					newmeta->hot_unlisted = rest == newmeta->hot_tail ? InvalidBlockNumber : rest;
-				}
-			}
+			replace_detached(index, newmeta, &detach, InvalidBlockNumber, NULL, 0, 0);
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(metabuf);
 
@@ -576,6 +593,107 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	MemoryContextSwitchTo(old_cxt);
 	MemoryContextDelete(cxt);
 	return ref ? (int64) (run.values + run.nulls) : -1;
+}
+
+/*
+ * Compacts the hot area's sealed pages into one sorted run of sealed pages with disjoint key ranges (dead
+ * entries dropped), so that a lookup reads one of them instead of every page whose range it meets: what
+ * keys arriving out of order need. The cold run is left alone and the generation stays; the replaced
+ * pages are freed as a merge frees its blocks. Gives up if a merge or VACUUM holds the index.
+ */
+void
+learned_compact_hot(Relation index)
+{
+	MemoryContext cxt;
+	MemoryContext old_cxt;
+	LearnedMetaPageData meta;
+	HotDetach	detach;
+	LearnedKeyTid *values;
+	ItemPointerData *nulls;
+	int64		nvalues,
+				nnulls,
+				total,
+				first;
+	uint32		npages,
+				p;
+	LearnedHotRange *ranges;
+	BlockNumber next;
+	BlockList	old = {0};
+	Buffer		metabuf;
+	GenericXLogState *state;
+	FullTransactionId xid;
+	int			i;
+
+	if (!ConditionalLockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock))
+		return;
+	cxt = AllocSetContextCreate(CurrentMemoryContext, "learned compaction", ALLOCSET_DEFAULT_SIZES);
+	old_cxt = MemoryContextSwitchTo(cxt);
+	learned_read_meta(index, &meta);
+	detach_hot(index, &detach, false);
+	if (detach.pages > 0)
+	{
+		values = gather_hot(index, &detach, meta.generation, &nvalues, &nulls, &nnulls);
+		total = nvalues + nnulls;
+		npages = (uint32) ((total + LEARNED_HOT_PER_PAGE - 1) / LEARNED_HOT_PER_PAGE);
+		ranges = palloc0(Max(npages, 1) * sizeof(LearnedHotRange));
+
+		/* Written last page first, so that each page can name the next; values ascending, then NULLs. */
+		next = detach.rest;
+		for (p = npages; p-- > 0;)
+		{
+			Buffer		buffer = learned_new_buffer(index);
+			Page		page;
+			LearnedPageOpaque opaque;
+			int64		e;
+
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
+			learned_init_page(page, LEARNED_PAGE_HOT | LEARNED_PAGE_SEALED, meta.generation);
+			opaque = LearnedPageGetOpaque(page);
+			first = (int64) p * LEARNED_HOT_PER_PAGE;
+			for (e = first; e < Min(total, first + LEARNED_HOT_PER_PAGE); e++)
+			{
+				LearnedHotEntry *entry = &LearnedHotEntries(page)[e - first];
+
+				entry->flags = e < nvalues ? 0 : LEARNED_HOT_NULL;
+				entry->key = e < nvalues ? values[e].key : 0;
+				entry->tid = e < nvalues ? values[e].tid : nulls[e - nvalues];
+				if (e < nvalues)
+				{
+					opaque->min_key = Min(opaque->min_key, entry->key);
+					opaque->max_key = Max(opaque->max_key, entry->key);
+				}
+				else
+					ranges[p].nulls++;
+			}
+			opaque->count = (uint16) (e - first);
+			opaque->next = next;
+			((PageHeader) page)->pd_lower = (char *) &LearnedHotEntries(page)[opaque->count] - (char *) page;
+			ranges[p].min_key = opaque->min_key;
+			ranges[p].max_key = opaque->max_key;
+			ranges[p].blkno = BufferGetBlockNumber(buffer);
+			ranges[p].count = opaque->count;
+			GenericXLogFinish(state);
+			next = BufferGetBlockNumber(buffer);
+			UnlockReleaseBuffer(buffer);
+		}
+		block_list_add_chain(index, &old, detach.head, detach.pages);
+
+		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+		xid = ReadNextFullTransactionId();
+		state = GenericXLogStart(index);
+		replace_detached(index, LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0)), &detach, next,
+						 ranges, npages, (uint64) total);
+		GenericXLogFinish(state);
+		UnlockReleaseBuffer(metabuf);
+		for (i = 0; i < old.count; i++)
+			learned_delete_page(index, old.blocks[i], xid);
+		record_free(index, old.blocks, old.count);
+	}
+	UnlockPage(index, LEARNED_METAPAGE_BLKNO, ExclusiveLock);
+	MemoryContextSwitchTo(old_cxt);
+	MemoryContextDelete(cxt);
 }
 
 /*

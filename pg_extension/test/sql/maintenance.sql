@@ -195,3 +195,15 @@ INSERT INTO m_append SELECT g, g FROM generate_series(22001, 25000) g;
 SELECT generation > 2 AS merged_by_inserts, hot_entries < 1000 AS hot_below_limit FROM learned_index_info('m_append_k');
 SELECT * FROM m_step('m_append', 'm_append_k');
 SELECT lt_index_ok('m_append_k');
+
+-- Keys arriving out of order: once 4 pages that inserts filled overlap deeply, the insert that seals
+-- the next compacts the sealed pages into one sorted run (pages of disjoint ranges), leaving the cold
+-- run and its generation alone.
+CREATE TABLE m_random (id int, v int8) WITH (autovacuum_enabled = false);
+INSERT INTO m_random SELECT g, (g * 7919) % 100000 FROM generate_series(1, 20000) g;
+CREATE INDEX m_random_v ON m_random USING learned (v);
+INSERT INTO m_random SELECT g, (g * 7919) % 100000 FROM generate_series(20001, 30000) g;
+SELECT hot_entries, generation FROM learned_index_info('m_random_v');
+SELECT pages > 0 AS compacted FROM learned_page_usage('m_random_v') WHERE kind = 'deleted';
+SELECT * FROM m_step('m_random', 'm_random_v');
+SELECT lt_index_ok('m_random_v');
