@@ -113,7 +113,8 @@ learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, i
  * follows is written and learned.
  */
 void
-learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint32 kept_groups, uint64 last_key)
+learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint32 kept_groups, uint64 first_key,
+					  uint64 last_key)
 {
 	omen_builder *resumed;
 
@@ -127,6 +128,8 @@ learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint
 	memcpy(writer->directory, ref->directory, kept_groups * sizeof(BlockNumber));
 	writer->pages = kept_groups;
 	writer->values = (uint64) kept_groups * LEARNED_COLD_PER_PAGE;
+	writer->min_key = first_key;
+	writer->max_key = last_key;
 }
 
 /* Writes `page` to a new block (WAL-logged whole when the writer logs); returns the block, still locked. */
@@ -263,7 +266,11 @@ learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool i
 		key = 0;
 	}
 	else
-		writer->values++;
+	{
+		if (writer->values++ == 0)
+			writer->min_key = key;
+		writer->max_key = key;
+	}
 	writer->keys[writer->count] = key;
 	writer->tids[writer->count] = *tid;
 	writer->count++;
@@ -370,6 +377,8 @@ learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result)
 	handles->model = NULL;
 	result->values = writer->values;
 	result->nulls = writer->nulls;
+	result->min_key = writer->min_key;
+	result->max_key = writer->max_key;
 	result->cold_pages = writer->pages;
 }
 
@@ -385,6 +394,8 @@ learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int mode
 	meta->model_head = run->model_head;
 	meta->model_bytes = run->model_bytes;
 	meta->max_window = run->max_window;
+	meta->cold_min_key = run->min_key;
+	meta->cold_max_key = run->max_key;
 }
 
 /* The int8 whose signed order is a key's unsigned order, so the tuplesort can use int8 comparisons. */

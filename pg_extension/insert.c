@@ -6,6 +6,7 @@
 
 #include "access/xloginsert.h"
 #include "miscadmin.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 
 /* Appends one entry to the hot page and widens the page's key range. */
@@ -84,6 +85,38 @@ hot_page_has_room(Page page)
 	return opaque->count < LEARNED_HOT_PER_PAGE && !(opaque->flags & LEARNED_PAGE_SEALED);
 }
 
+/*
+ * The tail page the last insert of this backend used, kept in the index's relcache entry. Every hot page
+ * but the tail is sealed (merges take, and compactions write, only sealed pages; the tail is linked in
+ * the record that initialises it), so an unsealed, undeleted hot page is the tail: an insert that finds
+ * one at the remembered block appends without reading the metapage, as nbtree's fastpath does for the
+ * rightmost leaf.
+ */
+static BlockNumber
+remembered_tail(Relation index)
+{
+	return index->rd_amcache ? *(BlockNumber *) index->rd_amcache : InvalidBlockNumber;
+}
+
+static void
+remember_tail(Relation index, BlockNumber blkno)
+{
+	if (index->rd_amcache == NULL)
+		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt, sizeof(BlockNumber));
+	*(BlockNumber *) index->rd_amcache = blkno;
+}
+
+/* Whether `page` is the hot area's tail with room for one more entry. */
+static bool
+is_open_tail(Page page)
+{
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+
+	return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
+		opaque->page_id == LEARNED_PAGE_ID && (opaque->flags & LEARNED_PAGE_HOT) &&
+		!(opaque->flags & (LEARNED_PAGE_SEALED | LEARNED_PAGE_DELETED)) && opaque->count < LEARNED_HOT_PER_PAGE;
+}
+
 /* Checks that the metapage is a learned index's. */
 static void
 check_magic(Relation index, LearnedMetaPage meta)
@@ -152,8 +185,10 @@ learned_link_tail(LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer ne
 
 /*
  * Whether the pages inserts filled since the last compaction are enough, and their key ranges overlap
- * deeply enough (keys arriving out of order), that lookups would read many of them: then they are
- * compacted into the sorted run. A time series fills pages of disjoint ranges, and never compacts.
+ * deeply enough over a wide enough part of the run's keys (keys arriving out of order), that lookups
+ * would read many of them: then they are compacted into the sorted run. A time series fills pages of
+ * disjoint ranges, or, from several writers, pages that overlap only near the run's end; neither
+ * compacts (the next merge takes them).
  */
 static bool
 unsorted_pages_overlap(const LearnedMetaPageData *meta)
@@ -176,13 +211,16 @@ unsorted_pages_overlap(const LearnedMetaPageData *meta)
 		low = Min(low, range->min_key);
 		high = Max(high, range->max_key);
 	}
-	return low <= high && covered >= LEARNED_COMPACT_DEPTH * ((double) (high - low) + 1);
+	return low <= high && covered >= LEARNED_COMPACT_DEPTH * ((double) (high - low) + 1) &&
+		(meta->cold_count == 0 ||
+		 (double) (high - low) * LEARNED_COMPACT_SPREAD >= (double) (meta->cold_max_key - meta->cold_min_key));
 }
 
 /*
  * Inserts one heap tuple's entry (NULL keys included, so IS NULL scans find them). While the tail page
- * has room only that page changes, and the metapage is held shared just long enough to find it; a full
- * tail is sealed and a new page linked with the metapage held exclusively. Past hot_limit entries, the
+ * has room only that page changes (found where this backend last appended, or through the metapage, held
+ * shared just long enough); a full tail is sealed and a new page linked with the metapage held
+ * exclusively. Past hot_limit entries, the
  * insert that seals a page merges the hot area into the cold run, unless another merge is running.
  */
 bool
@@ -199,6 +237,20 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	bool		merge = false;
 	bool		compact = false;
 
+	if (remembered_tail(index) != InvalidBlockNumber)
+	{
+		tailbuf = ReadBuffer(index, remembered_tail(index));
+		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+		if (is_open_tail(BufferGetPage(tailbuf)))
+		{
+			hot_append_logged(index, tailbuf, key, ht_ctid, isnull[0]);
+			UnlockReleaseBuffer(tailbuf);
+			return false;
+		}
+		UnlockReleaseBuffer(tailbuf);
+		tailbuf = InvalidBuffer;
+	}
+
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
 	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
@@ -211,6 +263,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		{
 			/* The tail cannot be sealed while we hold it, so the metapage may go. */
 			UnlockReleaseBuffer(metabuf);
+			remember_tail(index, BufferGetBlockNumber(tailbuf));
 			hot_append_logged(index, tailbuf, key, ht_ctid, isnull[0]);
 			UnlockReleaseBuffer(tailbuf);
 			return false;
@@ -249,6 +302,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		hot_page_append(GenericXLogRegisterBuffer(state, tailbuf, 0), key, ht_ctid, isnull[0]);
 	GenericXLogFinish(state);
 
+	remember_tail(index, BufferIsValid(newbuf) ? BufferGetBlockNumber(newbuf) : BufferGetBlockNumber(tailbuf));
 	if (BufferIsValid(newbuf))
 		UnlockReleaseBuffer(newbuf);
 	if (BufferIsValid(tailbuf))

@@ -181,6 +181,8 @@ typedef struct LearnedMetaPageData
 	uint32		hot_pages;
 	uint32		max_window;		/* widest window the model returns */
 	uint64		cold_dead;		/* cold entries VACUUM marked dead */
+	uint64		cold_min_key;	/* the run's smallest and largest non-null keys */
+	uint64		cold_max_key;
 	uint32		hot_listed;		/* sealed hot pages in the directory: the first ones of the chain */
 	uint32		hot_unsorted;	/* sealed pages inserts filled since the last compaction or merge (the
 								 * chain's last sealed ones); the pages before them hold one sorted run */
@@ -389,6 +391,9 @@ extern void learned_compact_hot(Relation index);
 /* Inserts compact the hot area once this many pages filled since the last compaction overlap this deep. */
 #define LEARNED_COMPACT_PAGES	4
 #define LEARNED_COMPACT_DEPTH	4
+/* ... and their keys spread over at least 1/LEARNED_COMPACT_SPREAD of the cold run's key range: keys
+ * out of order everywhere, not writers appending side by side at the run's end. */
+#define LEARNED_COMPACT_SPREAD	16
 
 /* A page in use found by a census, and the overflow page it names (plain cold groups). */
 typedef struct LearnedLivePage
@@ -451,6 +456,8 @@ typedef struct LearnedRunWriter
 	uint32		directory_size;
 	uint64		values;			/* non-null entries in the run */
 	uint64		nulls;			/* null entries written */
+	uint64		min_key;		/* the run's smallest and largest non-null keys, once values > 0 */
+	uint64		max_key;
 } LearnedRunWriter;
 
 /* What a finished run writer leaves for the metapage. */
@@ -463,12 +470,14 @@ typedef struct LearnedRunResult
 	uint32		model_bytes;
 	uint32		model_param;
 	uint32		max_window;
+	uint64		min_key;
+	uint64		max_key;
 } LearnedRunResult;
 
 extern void learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon,
 								 uint64 expected, bool use_wal, uint64 generation);
 extern void learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint32 kept_groups,
-								  uint64 last_key);
+								  uint64 first_key, uint64 last_key);
 extern void learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool isnull);
 extern void learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result);
 extern void learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int model_kind);

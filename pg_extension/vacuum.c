@@ -515,7 +515,7 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			learned_writer_begin(&writer, index, options->model, options->epsilon, meta.cold_count + nhot, true,
 								 meta.generation + 1);
 			if (kept_groups > 0)
-				learned_writer_resume(&writer, ref, kept_groups,
+				learned_writer_resume(&writer, ref, kept_groups, meta.cold_min_key,
 									  learned_cold_key(index, ref, copy, start - 1));
 
 			/* Merge the cold keys VACUUM has not marked dead with the hot keys; on equal keys, cold first,
