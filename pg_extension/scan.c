@@ -71,7 +71,8 @@ typedef struct LearnedScanOpaqueData
 	int			nhot_nulls;
 	LearnedColdPageCopy *copy;
 	bool		keep_pins;		/* index-only or non-MVCC: hold the pages returned from (README) */
-	Buffer		hot_pin;		/* with keep_pins: the hot page of the entry returned last */
+	Buffer	   *hot_pins;		/* with keep_pins: the hot pages the copied entries came from */
+	int			nhot_pins;
 	ScanCursor	cursor;
 	ScanCursor	mark;
 	IndexTuple	value_itup;		/* index-only scans: one tuple per scan, its key overwritten */
@@ -84,10 +85,12 @@ typedef LearnedScanOpaqueData *LearnedScanOpaque;
 static void
 release_pins(LearnedScanOpaque so)
 {
+	int			i;
+
 	learned_copy_release(so->copy);
-	if (BufferIsValid(so->hot_pin))
-		ReleaseBuffer(so->hot_pin);
-	so->hot_pin = InvalidBuffer;
+	for (i = 0; i < so->nhot_pins; i++)
+		ReleaseBuffer(so->hot_pins[i]);
+	so->nhot_pins = 0;
 }
 
 static void
@@ -115,7 +118,6 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	so->guard->callback.arg = so->guard;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &so->guard->callback);
 	so->copy = palloc0(sizeof(LearnedColdPageCopy));
-	so->hot_pin = InvalidBuffer;
 	scan->opaque = so;
 	return scan;
 }
@@ -301,6 +303,7 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bo
 	LearnedHotEntry *entries;
 	BlockNumber next;
 	bool		values_here;
+	int			copied_before = so->nhot + so->nhot_nulls;
 	int			i;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
@@ -346,7 +349,12 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bo
 		item->offset = (uint16) i;
 	}
 	next = opaque->next;
-	UnlockReleaseBuffer(buffer);
+	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+	/* The copies stay valid for VACUUM only while the page they came from stays pinned (README). */
+	if (so->keep_pins && (so->nhot + so->nhot_nulls) > copied_before)
+		so->hot_pins[so->nhot_pins++] = buffer;
+	else
+		ReleaseBuffer(buffer);
 	return next;
 }
 
@@ -364,6 +372,9 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 
 	so->hot = palloc(capacity * sizeof(HotItem));
 	so->hot_nulls = palloc(null_capacity * sizeof(HotItem));
+	/* At most every hot page the metapage counts, plus the tail. */
+	so->hot_pins = palloc((so->meta.hot_pages + 1) * sizeof(Buffer));
+	so->nhot_pins = 0;
 	if (want_values || want_nulls)
 	{
 		for (i = 0; i < npages; i++)
@@ -467,9 +478,9 @@ prepare_scan(IndexScanDesc scan)
 	if (npoints == 0)
 		want_values = false;
 
+	so->keep_pins = scan->xs_want_itup || (scan->xs_snapshot != InvalidSnapshot && !IsMVCCSnapshot(scan->xs_snapshot));
 	collect_hot(scan, lo, hi, want_values, want_nulls);
 	so->guard->ref = learned_pin_model(index, &so->meta);
-	so->keep_pins = scan->xs_want_itup || (scan->xs_snapshot != InvalidSnapshot && !IsMVCCSnapshot(scan->xs_snapshot));
 	learned_copy_init(so->copy, so->guard->ref, so->keep_pins);
 
 	so->ranges = palloc((Max(npoints, 1) + 1) * sizeof(ScanRange));
@@ -533,36 +544,6 @@ cold_slot_tid_is(Page page, int slot, ItemPointer tid)
 	else
 		here = LearnedPlainTids(page)[slot];
 	return ItemPointerEquals(&here, tid);
-}
-
-/*
- * With keep_pins, the hot entry about to be returned is looked up again on its page, which then stays
- * pinned until the next entry: VACUUM, which marks it under a cleanup lock, cannot have removed its heap
- * tuple before the executor is done with it. False when VACUUM marked it dead after the copy was made.
- */
-static bool
-pin_hot_entry(IndexScanDesc scan, const HotItem *item)
-{
-	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	Page		page;
-	LearnedHotEntry *entry;
-	bool		alive;
-
-	if (!BufferIsValid(so->hot_pin) || BufferGetBlockNumber(so->hot_pin) != item->blkno)
-	{
-		if (BufferIsValid(so->hot_pin))
-			ReleaseBuffer(so->hot_pin);
-		so->hot_pin = InvalidBuffer;
-		so->hot_pin = ReadBuffer(scan->indexRelation, item->blkno);
-	}
-	LockBuffer(so->hot_pin, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(so->hot_pin);
-	learned_check_page(scan->indexRelation, item->blkno, page, LEARNED_PAGE_HOT, so->meta.generation);
-	entry = &LearnedHotEntries(page)[item->offset];
-	alive = item->offset < LearnedPageGetOpaque(page)->count && ItemPointerEquals(&entry->tid, (ItemPointer) &item->entry.tid) &&
-		!(entry->flags & LEARNED_HOT_DEAD);
-	LockBuffer(so->hot_pin, BUFFER_LOCK_UNLOCK);
-	return alive;
 }
 
 /* Hints that the entry returned last is dead to everyone: set under a share lock, not WAL-logged. */
@@ -665,8 +646,6 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 		else
 		{
 			cursor->hot += forward ? 1 : -1;
-			if (so->keep_pins && !pin_hot_entry(scan, &hot[hot_index]))
-				continue;
 			cursor->current_cold = false;
 			cursor->current = hot_index;
 			*key = hot[hot_index].entry.key;

@@ -115,6 +115,38 @@ mark_hot_page(Relation index, BlockNumber blkno, uint64 generation, IndexVacuumI
 }
 
 /*
+ * A merge moves entries to new pages; VACUUM marks them there, but a scan that copied an entry before the
+ * merge holds its pin on the page it copied from. So VACUUM also takes a cleanup lock on every replaced
+ * page that a snapshot may still read, waiting for such scans to move on, before any heap tuple goes.
+ */
+static void
+wait_for_replaced_pins(Relation index, IndexVacuumInfo *info)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber blkno;
+
+	for (blkno = LEARNED_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
+		Page		page;
+		bool		replaced;
+
+		vacuum_delay_point();
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		replaced = !PageIsNew(page) && (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
+			!learned_page_recyclable(page);
+		LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+		if (replaced)
+		{
+			LockBufferForCleanup(buffer);
+			LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+		}
+		ReleaseBuffer(buffer);
+	}
+}
+
+/*
  * Marks dead every cold and hot entry whose heap tuple VACUUM removes, hinted or not: the mark is
  * WAL-logged because the heap TIDs may be reused, so a lost mark (on a standby, or after a crash) would
  * be a wrong answer. Inserts go on meanwhile; merges wait (they would copy entries not yet marked).
@@ -155,6 +187,8 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 		learned_unpin_model(ref);
 	}
 	PG_END_TRY();
+
+	wait_for_replaced_pins(index, info);
 
 	/* The run's dead count decides when a merge should drop them. */
 	if (marked > 0)

@@ -1,7 +1,8 @@
 # A cursor open across VACUUM returns exactly its snapshot's rows: index and index-only scans, over cold
-# and hot entries, on the primary and on a standby with hot_standby_feedback off (where a query may
-# instead be cancelled by a recovery conflict, never answer wrongly). Also on the standby: a cursor that
-# reads a run whose blocks the primary frees and reuses.
+# and hot entries, with or without a merge moving every entry to new pages first, on the primary and on
+# a standby with hot_standby_feedback off (where a query may instead be cancelled by a recovery
+# conflict, never answer wrongly). Also on the standby: a cursor that reads a run whose blocks the
+# primary frees and reuses.
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -43,8 +44,9 @@ sub setup
 # cursor's pin, as with btree), then fetches the rest.
 sub cursor_across_vacuum
 {
-	my ($node, $where, $kind) = @_;
-	my $label = "$where entries, $kind scan, on the " . ($node == $primary ? 'primary' : 'standby');
+	my ($node, $where, $kind, $merge) = @_;
+	my $label = "$where entries, $kind scan, on the " . ($node == $primary ? 'primary' : 'standby')
+	  . ($merge ? ', entries moved by a merge' : '');
 	my $settings = 'SET enable_seqscan = off; SET enable_bitmapscan = off;'
 	  . ($kind eq 'index' ? ' SET enable_indexonlyscan = off;' : '');
 	my $query = 'SELECT k FROM t WHERE k >= 2500 ORDER BY k';
@@ -55,6 +57,8 @@ sub cursor_across_vacuum
 	my $reader = $node->background_psql('postgres', on_error_stop => 0);
 	$reader->query_safe("$settings BEGIN ISOLATION LEVEL REPEATABLE READ; DECLARE c CURSOR FOR $query;");
 	is($reader->query_safe('FETCH 1 FROM c'), '2500', "$label: first row");
+	# The merge moves every entry the cursor copied to new pages, where VACUUM then marks them.
+	$primary->safe_psql('postgres', q{SELECT learned_merge('t_learned', rebuild => true)}) if $merge;
 
 	my $vacuum = $primary->background_psql('postgres');
 	$vacuum->query_until(qr/started/, "\\echo started\nVACUUM t;\n\\echo vacuumed\n");
@@ -88,10 +92,12 @@ for my $where ('cold', 'hot')
 	for my $kind ('index-only', 'index')
 	{
 		setup($where);
-		cursor_across_vacuum($primary, $where, $kind);
+		cursor_across_vacuum($primary, $where, $kind, 0);
+		setup($where);
+		cursor_across_vacuum($primary, $where, $kind, 1);
 		setup($where);
 		$primary->wait_for_catchup($standby);
-		cursor_across_vacuum($standby, $where, $kind);
+		cursor_across_vacuum($standby, $where, $kind, 0);
 	}
 }
 
