@@ -71,13 +71,16 @@ class Run:
             self.next_batch += 1
             return self.next_batch - 1
 
-    def writer(self):
-        try:
-            self.write()
-        except Exception as error:  # a failed writer fails the run
-            self.errors.append(error)
-            with self.lock:
-                self.next_batch = ROWS
+    def guarded(self, work):
+        """Runs work in a thread; an error stops the writers and fails the run."""
+        def run():
+            try:
+                work()
+            except Exception as error:
+                self.errors.append(error)
+                with self.lock:
+                    self.next_batch = ROWS
+        return threading.Thread(target=run)
 
     def write(self):
         with connect() as conn:
@@ -96,14 +99,6 @@ class Run:
                     with self.lock:
                         self.sizes[after // MILLION] = size
             size_conn.close()
-
-    def reader(self):
-        try:
-            self.read()
-        except Exception as error:  # a failed lookup fails the run
-            self.errors.append(error)
-            with self.lock:
-                self.next_batch = ROWS
 
     def read(self):
         rng = random.Random(7)
@@ -129,8 +124,8 @@ class Run:
 
     def run(self):
         self.setup()
-        reader = threading.Thread(target=self.reader)
-        writers = [threading.Thread(target=self.writer) for _ in range(self.writers)]
+        reader = self.guarded(self.read)
+        writers = [self.guarded(self.write) for _ in range(self.writers)]
         reader.start()
         start = time.perf_counter()
         for w in writers:
