@@ -227,17 +227,20 @@ learned_index_check(PG_FUNCTION_ARGS)
 			opaque = LearnedPageGetOpaque(page);
 			sealed = blkno != meta.hot_tail || (opaque->flags & LEARNED_PAGE_SEALED);
 			if (!(opaque->flags & LEARNED_PAGE_HOT) || (opaque->flags & LEARNED_PAGE_DELETED) ||
-				opaque->count > LEARNED_HOT_PER_PAGE || (int32) (opaque->generation - (uint32) meta.generation) > 0)
+				LearnedHotCount(page) > LEARNED_HOT_PER_PAGE ||
+				((opaque->flags & LEARNED_PAGE_SEALED) && opaque->count != LearnedHotCount(page)) ||
+				(int32) (opaque->generation - (uint32) meta.generation) > 0)
 			{
 				UnlockReleaseBuffer(buffer);
 				CORRUPT(index, "block %u in the hot chain is not a hot page of run %u", blkno, (uint32) meta.generation);
 			}
-			for (i = 0; i < opaque->count; i++)
+			for (i = 0; i < LearnedHotCount(page); i++)
 			{
 				LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
 				bool		isnull = (entry->flags & LEARNED_HOT_NULL) != 0;
 
-				if (!isnull && (entry->key < opaque->min_key || entry->key > opaque->max_key))
+				if (!isnull && (opaque->flags & LEARNED_PAGE_SEALED) &&
+					(entry->key < opaque->min_key || entry->key > opaque->max_key))
 				{
 					UnlockReleaseBuffer(buffer);
 					CORRUPT(index, "hot page %u holds a key outside its recorded range", blkno);
@@ -250,7 +253,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 			{
 				LearnedHotRange *range = &meta.hot_ranges[hot_pages - 1];
 
-				if (range->blkno != blkno || range->count != opaque->count || range->nulls != nulls ||
+				if (range->blkno != blkno || range->count != LearnedHotCount(page) || range->nulls != nulls ||
 					(range->count > nulls && (range->min_key != opaque->min_key || range->max_key != opaque->max_key)))
 				{
 					UnlockReleaseBuffer(buffer);
@@ -263,7 +266,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 				CORRUPT(index, "hot page %u is neither listed nor where the unlisted pages begin", blkno);
 			}
 			if (sealed || !exact)
-				hot_entries += opaque->count;
+				hot_entries += LearnedHotCount(page);
 			last = blkno;
 			blkno = exact && !sealed ? InvalidBlockNumber : opaque->next;
 			UnlockReleaseBuffer(buffer);

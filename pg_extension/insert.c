@@ -9,22 +9,15 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
-/* Appends one entry to the hot page and widens the page's key range. */
+/* Appends one entry to the hot page: the entry, and pd_lower past it. */
 static void
 hot_page_append(Page page, uint64 key, ItemPointer tid, bool isnull)
 {
-	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
-	LearnedHotEntry *entry = &LearnedHotEntries(page)[opaque->count];
+	LearnedHotEntry *entry = &LearnedHotEntries(page)[LearnedHotCount(page)];
 
 	entry->key = key;
 	entry->tid = *tid;
 	entry->flags = isnull ? LEARNED_HOT_NULL : 0;
-	if (!isnull)
-	{
-		opaque->min_key = Min(opaque->min_key, key);
-		opaque->max_key = Max(opaque->max_key, key);
-	}
-	opaque->count++;
 	((PageHeader) page)->pd_lower = (char *) (entry + 1) - (char *) page;
 }
 
@@ -42,19 +35,17 @@ put_fragment(char *ptr, Page page, const void *data, OffsetNumber length)
 
 /*
  * Appends one entry to the tail page (held exclusively) and logs exactly the generic record that
- * GenericXLogFinish would write for the change (RM_GENERIC_ID, replayed by generic_redo), its three
- * fragments built directly: the entry, pd_lower, and the page's count and key range. GenericXLog would
- * find them by comparing the whole page byte by byte, which cost more than the rest of the insert. The
- * page's hole (the hint bits) is left as it is: redo zeroes it, and hints may be lost.
+ * GenericXLogFinish would write for the change (RM_GENERIC_ID, replayed by generic_redo), its two
+ * fragments built directly: the entry and pd_lower. GenericXLog would find them by comparing the whole
+ * page byte by byte, which cost more than the rest of the insert. The page's hole (the hint bits) is
+ * left as it is: redo zeroes it, and hints may be lost.
  */
 static void
 hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bool isnull)
 {
 	Page		page = BufferGetPage(buffer);
-	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
-	LearnedHotEntry *entry = &LearnedHotEntries(page)[opaque->count];
-	char		delta[3 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + sizeof(LocationIndex) +
-					  offsetof(LearnedPageOpaqueData, deleted_xid)];
+	LearnedHotEntry *entry = &LearnedHotEntries(page)[LearnedHotCount(page)];
+	char		delta[2 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + sizeof(LocationIndex)];
 	char	   *ptr = delta;
 
 	START_CRIT_SECTION();
@@ -64,9 +55,8 @@ hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bo
 	{
 		XLogRecPtr	lsn;
 
-		ptr = put_fragment(ptr, page, entry, sizeof(LearnedHotEntry));
 		ptr = put_fragment(ptr, page, &((PageHeader) page)->pd_lower, sizeof(LocationIndex));
-		ptr = put_fragment(ptr, page, opaque, offsetof(LearnedPageOpaqueData, deleted_xid));
+		ptr = put_fragment(ptr, page, entry, sizeof(LearnedHotEntry));
 		XLogBeginInsert();
 		XLogRegisterBuffer(0, buffer, REGBUF_STANDARD);
 		XLogRegisterBufData(0, delta, ptr - delta);
@@ -82,7 +72,7 @@ hot_page_has_room(Page page)
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 
-	return opaque->count < LEARNED_HOT_PER_PAGE && !(opaque->flags & LEARNED_PAGE_SEALED);
+	return LearnedHotCount(page) < LEARNED_HOT_PER_PAGE && !(opaque->flags & LEARNED_PAGE_SEALED);
 }
 
 /*
@@ -114,7 +104,7 @@ is_open_tail(Page page)
 
 	return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
 		opaque->page_id == LEARNED_PAGE_ID && (opaque->flags & LEARNED_PAGE_HOT) &&
-		!(opaque->flags & (LEARNED_PAGE_SEALED | LEARNED_PAGE_DELETED)) && opaque->count < LEARNED_HOT_PER_PAGE;
+		!(opaque->flags & (LEARNED_PAGE_SEALED | LEARNED_PAGE_DELETED)) && LearnedHotCount(page) < LEARNED_HOT_PER_PAGE;
 }
 
 /* Checks that the metapage is a learned index's. */
@@ -130,33 +120,44 @@ check_magic(Relation index, LearnedMetaPage meta)
 }
 
 /*
- * Seals a hot page: no entry is added to it any more, its entries move into the metapage's count, and
- * its range into the directory while the directory has room. The caller holds the metapage and the page
+ * Seals a hot page: no entry is added to it any more; its count and key range are filled in, its
+ * entries move into the metapage's count, and its range into the directory while the directory has room. The caller holds the metapage and the page
  * exclusively, registered with GenericXLog.
  */
 void
 learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page)
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+	int			nulls = 0;
+	int			i;
 
 	if (opaque->flags & LEARNED_PAGE_SEALED)
 		return;
 	opaque->flags |= LEARNED_PAGE_SEALED;
+	opaque->count = (uint16) LearnedHotCount(page);
+	for (i = 0; i < opaque->count; i++)
+	{
+		LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
+
+		if (entry->flags & LEARNED_HOT_NULL)
+			nulls++;
+		else
+		{
+			opaque->min_key = Min(opaque->min_key, entry->key);
+			opaque->max_key = Max(opaque->max_key, entry->key);
+		}
+	}
 	meta->hot_count += opaque->count;
 	meta->hot_unsorted++;
 	if (meta->hot_unlisted == InvalidBlockNumber && meta->hot_listed < LEARNED_HOT_DIRECTORY)
 	{
 		LearnedHotRange *range = &meta->hot_ranges[meta->hot_listed++];
-		int			i;
 
 		range->min_key = opaque->min_key;
 		range->max_key = opaque->max_key;
 		range->blkno = blkno;
 		range->count = opaque->count;
-		range->nulls = 0;
-		for (i = 0; i < opaque->count; i++)
-			if (LearnedHotEntries(page)[i].flags & LEARNED_HOT_NULL)
-				range->nulls++;
+		range->nulls = (uint16) nulls;
 	}
 	else if (meta->hot_unlisted == InvalidBlockNumber)
 		meta->hot_unlisted = blkno;

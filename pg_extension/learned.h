@@ -43,8 +43,8 @@ typedef struct LearnedPageOpaqueData
 	uint16		flags;
 	uint16		count;			/* entries (cold, hot) or payload bytes (model) */
 	BlockNumber next;			/* next page of the hot or model chain */
-	uint64		min_key;		/* hot: smallest non-null key on the page */
-	uint64		max_key;		/* hot: largest non-null key on the page */
+	uint64		min_key;		/* sealed hot page: smallest non-null key on the page */
+	uint64		max_key;		/* sealed hot page: largest non-null key on the page */
 	FullTransactionId deleted_xid;	/* deleted: the next xid when the page was freed */
 	uint32		generation;		/* low 32 bits of the run generation the page was written for */
 	uint16		unused;
@@ -136,6 +136,12 @@ typedef struct LearnedHotEntry
 #define LEARNED_HOT_PER_PAGE \
 	((int) Min((LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES) / sizeof(LearnedHotEntry), LEARNED_HOT_HINT_BYTES * 8))
 #define LearnedHotEntries(page) ((LearnedHotEntry *) PageGetContents(page))
+/*
+ * The entries on a hot page, from pd_lower: an insert logs just its entry and pd_lower (the page's count,
+ * key range and directory entry are filled in when it is sealed, so only sealed pages have a range).
+ */
+#define LearnedHotCount(page) \
+	((int) ((((PageHeader) (page))->pd_lower - MAXALIGN(SizeOfPageHeaderData)) / sizeof(LearnedHotEntry)))
 #define LearnedHotHints(page) \
 	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES))
 

@@ -304,6 +304,7 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bo
 	BlockNumber next;
 	bool		values_here;
 	int			copied_before = so->nhot + so->nhot_nulls;
+	int			count;
 	int			i;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
@@ -311,9 +312,11 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bo
 	learned_check_page(scan->indexRelation, blkno, page, LEARNED_PAGE_HOT, so->meta.generation);
 	opaque = LearnedPageGetOpaque(page);
 	entries = LearnedHotEntries(page);
-	/* The page's key range lets most pages be skipped without looking at their entries. */
-	values_here = want_values && opaque->min_key <= hi && opaque->max_key >= lo;
-	for (i = 0; i < opaque->count && (values_here || want_nulls); i++)
+	/* A sealed page's key range lets it be skipped without looking at its entries. */
+	values_here = want_values &&
+		(!(opaque->flags & LEARNED_PAGE_SEALED) || (opaque->min_key <= hi && opaque->max_key >= lo));
+	count = LearnedHotCount(page);
+	for (i = 0; i < count && (values_here || want_nulls); i++)
 	{
 		LearnedHotEntry *entry = &entries[i];
 		HotItem    *item;
@@ -583,7 +586,7 @@ kill_current(IndexScanDesc scan)
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		entry = &LearnedHotEntries(page)[item->offset];
-		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < LearnedPageGetOpaque(page)->count &&
+		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < LearnedHotCount(page) &&
 			ItemPointerEquals(&entry->tid, &item->entry.tid))
 		{
 			LearnedBitSet(LearnedHotHints(page), item->offset);

@@ -207,7 +207,7 @@ learned_hot_entries(Relation index, const LearnedMetaPageData *meta)
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
 		if (!(opaque->flags & LEARNED_PAGE_SEALED))
-			count += opaque->count;
+			count += LearnedHotCount(BufferGetPage(buffer));
 		UnlockReleaseBuffer(buffer);
 	}
 	return count;

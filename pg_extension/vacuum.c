@@ -87,7 +87,7 @@ mark_hot_page(Relation index, BlockNumber blkno, uint64 generation, IndexVacuumI
 	LockBufferForCleanup(buffer);
 	page = BufferGetPage(buffer);
 	learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, generation);
-	for (i = 0; i < LearnedPageGetOpaque(page)->count; i++)
+	for (i = 0; i < LearnedHotCount(page); i++)
 	{
 		LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
 
@@ -300,7 +300,7 @@ gather_hot(Relation index, HotDetach *detach, uint64 generation, int64 *nvalues,
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, generation);
-		for (i = 0; i < LearnedPageGetOpaque(page)->count; i++)
+		for (i = 0; i < LearnedHotCount(page); i++)
 		{
 			LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
 
