@@ -187,6 +187,26 @@ def extend_figures():
     return statistics.median(builds), statistics.median(extends)
 
 
+def wal_figures(rows=1_000_000):
+    """WAL bytes per row the index adds to the heap's own, for `rows` rows appended in batches of BATCH."""
+    out = {}
+    with connect() as conn:
+        for kind in ["heap"] + KINDS:
+            conn.execute("DROP TABLE IF EXISTS walrows")
+            conn.execute("CREATE TABLE walrows (ts timestamptz, device int, value float8)")
+            if kind != "heap":
+                using = "USING learned" if kind == "learned" else ""
+                conn.execute(f"CREATE INDEX ON walrows {using} (ts)")
+            conn.execute("CHECKPOINT")
+            start = conn.execute("SELECT pg_current_wal_lsn()").fetchone()[0]
+            for first in range(0, rows, BATCH):
+                conn.execute(f"INSERT INTO walrows SELECT {KEY}, 1, 1 FROM generate_series(%s::int8, %s::int8) i",
+                             (first, first + BATCH - 1))
+            out[kind] = conn.execute("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (start,)).fetchone()[0] / rows
+        conn.execute("DROP TABLE walrows")
+    return {kind: float(out[kind] - out["heap"]) for kind in KINDS}
+
+
 SCALE = int(os.environ.get("TPCB_SCALE", "10"))
 TPCB_SECONDS = int(os.environ.get("TPCB_SECONDS", "30"))
 
@@ -261,6 +281,11 @@ def main():
     lines += ["", f"Extending a {ROWS:,}-entry cold run by 100,000 in-order keys (`learned_merge`, merges on insert off; "
               f"median of 3): {extend * 1000:.1f} ms against {build * 1000:.0f} ms for a full CREATE INDEX "
               f"({extend / build * 100:.1f}%)."]
+    wal = wal_figures()
+    print(f"WAL bytes a row: {wal}", flush=True)
+    lines += ["", f"WAL bytes the index adds per row (1,000,000 rows in batches of {BATCH:,}, one writer, "
+              f"pg_current_wal_lsn before and after, less the heap's own): btree {wal['btree']:.1f}, learned "
+              f"{wal['learned']:.1f} ({wal['learned'] / wal['btree']:.2f}x; merges included)."]
     tpcb = tpcb_figures()
     lines += ["", f"pgbench TPC-B-like, scale {SCALE} (`pgbench -i -I dtg`, then an index on each aid, bid, tid), "
               f"2 clients, median of 3 runs of {TPCB_SECONDS} s: btree {tpcb['btree'][0]:,.0f} TPS, learned "
