@@ -187,6 +187,8 @@ typedef struct LearnedMetaPageData
 	uint32		hot_pages;
 	uint32		max_window;		/* widest window the model returns */
 	uint64		cold_dead;		/* cold entries VACUUM marked dead */
+	uint64		build_id;		/* new at every build: cached models of an earlier build (a truncate
+								 * rebuilds in the same file) never match */
 	uint64		cold_min_key;	/* the run's smallest and largest non-null keys */
 	uint64		cold_max_key;
 	uint32		hot_listed;		/* sealed hot pages in the directory: the first ones of the chain */
@@ -233,6 +235,7 @@ typedef struct LearnedModelRef
 {
 	Oid			index_oid;
 	RelFileNode node;
+	uint64		build_id;
 	uint64		generation;
 	omen_model *model;			/* NULL when the cold run is empty */
 	BlockNumber *directory;		/* cold page i lives in block directory[i] */

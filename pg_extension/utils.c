@@ -122,6 +122,9 @@ learned_init_page(Page page, uint16 flags, uint64 generation)
 	opaque->page_id = LEARNED_PAGE_ID;
 }
 
+/* Builds by this backend, so that two in one microsecond get different build ids. */
+static uint64 builds;
+
 /* Writes an empty index's metapage. */
 void
 learned_fill_meta(Relation index, Page page, int key_type)
@@ -141,6 +144,7 @@ learned_fill_meta(Relation index, Page page, int key_type)
 	meta->hot_head = InvalidBlockNumber;
 	meta->hot_tail = InvalidBlockNumber;
 	meta->hot_unlisted = InvalidBlockNumber;
+	meta->build_id = ((uint64) GetCurrentTimestamp() << 16) ^ ((uint64) MyProcPid << 40) ^ ++builds;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(LearnedMetaPageData)) - (char *) page;
 }
 
@@ -318,7 +322,7 @@ learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid)
 }
 
 /*
- * The model cache: a few recently used models per backend, keyed by index, file and generation. A merge
+ * The model cache: a few recently used models per backend, keyed by index, file, build and generation. A merge
  * bumps the generation, so a stale entry is never used; it is freed once no scan pins it.
  */
 #define LEARNED_CACHE_SIZE 8
@@ -349,6 +353,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 
 	ref->index_oid = RelationGetRelid(index);
 	ref->node = index->rd_node;
+	ref->build_id = meta->build_id;
 	ref->generation = meta->generation;
 	ref->cold_pages = meta->cold_pages;
 	while (filled < total)
@@ -417,7 +422,7 @@ learned_pin_model(Relation index, const LearnedMetaPageData *meta)
 	{
 		ref = model_cache[i];
 		if (ref && ref->index_oid == RelationGetRelid(index) && RelFileNodeEquals(ref->node, index->rd_node) &&
-			ref->generation == meta->generation)
+			ref->build_id == meta->build_id && ref->generation == meta->generation)
 		{
 			ref->pins++;
 			return ref;

@@ -15,112 +15,102 @@
 #include "utils/snapmgr.h"
 
 /*
- * Marks dead the entries of one cold page (packed, plain or overflow) whose heap tuples VACUUM removes,
- * in one WAL record; returns the overflow page a full plain page names, if any. The cleanup lock waits
- * for scans that hold the page pinned (an index-only scan returning from it), as nbtree's does.
+ * Marks dead, in one WAL record, the entries of the cold or hot page in buffer (cleanup-locked by the
+ * caller) whose heap tuples VACUUM removes; counts them in stats and *marked when those are given.
  */
-static BlockNumber
-mark_cold_page(Relation index, BlockNumber blkno, uint64 generation, IndexVacuumInfo *info,
-			   IndexBulkDeleteCallback callback, void *callback_state, IndexBulkDeleteResult *stats, uint64 *marked)
+static void
+mark_entries(Relation index, Buffer buffer, IndexBulkDeleteCallback callback, void *callback_state,
+			 IndexBulkDeleteResult *stats, uint64 *marked)
 {
-	Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-	Page		page;
-	LearnedPageOpaque opaque;
+	Page		page = BufferGetPage(buffer);
+	uint16		flags = LearnedPageGetOpaque(page)->flags;
+	bool		hot = (flags & LEARNED_PAGE_HOT) != 0;
+	bool		packed = (flags & LEARNED_PAGE_PACKED) != 0;
+	int			count = hot ? LearnedHotCount(page) : LearnedPageGetOpaque(page)->count;
 	GenericXLogState *state = NULL;
-	BlockNumber overflow = InvalidBlockNumber;
 	int			slot;
 
-	vacuum_delay_point();
-	LockBufferForCleanup(buffer);
-	page = BufferGetPage(buffer);
-	learned_check_page(index, blkno, page, LEARNED_PAGE_COLD, generation);
-	opaque = LearnedPageGetOpaque(page);
-	for (slot = 0; slot < opaque->count; slot++)
+	for (slot = 0; slot < count; slot++)
 	{
-		bool		packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
-		uint8	   *dead = packed ? LearnedPackedDead(page) : LearnedPlainDead(page);
 		ItemPointerData tid;
 
-		if (LearnedBitIsSet(dead, slot))
+		if (hot)
+		{
+			if (LearnedHotEntries(page)[slot].flags & LEARNED_HOT_DEAD)
+				continue;
+			tid = LearnedHotEntries(page)[slot].tid;
+		}
+		else if (LearnedBitIsSet(packed ? LearnedPackedDead(page) : LearnedPlainDead(page), slot))
 			continue;
-		if (packed)
+		else if (packed)
 			ItemPointerSet(&tid, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
 						   LearnedPackedOffsets(page)[slot]);
 		else
 			tid = LearnedPlainTids(page)[slot];
-		if (callback(&tid, callback_state))
+		if (!callback(&tid, callback_state))
 		{
-			if (state == NULL)
-			{
-				state = GenericXLogStart(index);
-				page = GenericXLogRegisterBuffer(state, buffer, 0);
-				opaque = LearnedPageGetOpaque(page);
-				dead = packed ? LearnedPackedDead(page) : LearnedPlainDead(page);
-			}
-			LearnedBitSet(dead, slot);
-			stats->tuples_removed += 1;
-			(*marked)++;
+			if (stats)
+				stats->num_index_tuples += 1;
+			continue;
 		}
+		if (state == NULL)
+		{
+			state = GenericXLogStart(index);
+			page = GenericXLogRegisterBuffer(state, buffer, 0);
+		}
+		if (hot)
+			LearnedHotEntries(page)[slot].flags |= LEARNED_HOT_DEAD;
 		else
-			stats->num_index_tuples += 1;
+			LearnedBitSet(packed ? LearnedPackedDead(page) : LearnedPlainDead(page), slot);
+		if (stats)
+			stats->tuples_removed += 1;
+		if (marked)
+			(*marked)++;
 	}
-	if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE)
-		overflow = opaque->next;
 	if (state)
 		GenericXLogFinish(state);
-	UnlockReleaseBuffer(buffer);
-	return overflow;
 }
 
-/* Marks dead the entries of one hot page whose heap tuples VACUUM removes; returns the next page. */
+/*
+ * Marks the dead entries of one page of the run (kind LEARNED_PAGE_COLD or LEARNED_PAGE_HOT) under a
+ * cleanup lock, which waits for scans that hold the page pinned (an index-only scan returning from it),
+ * as nbtree's does; returns the overflow page a full plain cold page names, or a hot page's next.
+ */
 static BlockNumber
-mark_hot_page(Relation index, BlockNumber blkno, uint64 generation, IndexVacuumInfo *info,
-			  IndexBulkDeleteCallback callback, void *callback_state, IndexBulkDeleteResult *stats)
+mark_page(Relation index, BlockNumber blkno, uint16 kind, uint64 generation, IndexVacuumInfo *info,
+		  IndexBulkDeleteCallback callback, void *callback_state, IndexBulkDeleteResult *stats, uint64 *marked)
 {
 	Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-	Page		page;
-	GenericXLogState *state = NULL;
-	BlockNumber next;
-	int			i;
+	LearnedPageOpaque opaque;
+	BlockNumber next = InvalidBlockNumber;
 
 	vacuum_delay_point();
 	LockBufferForCleanup(buffer);
-	page = BufferGetPage(buffer);
-	learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, generation);
-	for (i = 0; i < LearnedHotCount(page); i++)
-	{
-		LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
-
-		if (entry->flags & LEARNED_HOT_DEAD)
-			continue;
-		if (callback(&entry->tid, callback_state))
-		{
-			if (state == NULL)
-			{
-				state = GenericXLogStart(index);
-				page = GenericXLogRegisterBuffer(state, buffer, 0);
-				entry = &LearnedHotEntries(page)[i];
-			}
-			entry->flags |= LEARNED_HOT_DEAD;
-			stats->tuples_removed += 1;
-		}
-		else
-			stats->num_index_tuples += 1;
-	}
-	next = LearnedPageGetOpaque(page)->next;
-	if (state)
-		GenericXLogFinish(state);
+	learned_check_page(index, blkno, BufferGetPage(buffer), kind, generation);
+	mark_entries(index, buffer, callback, callback_state, stats, marked);
+	opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
+	if (kind == LEARNED_PAGE_HOT ||
+		(!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE))
+		next = opaque->next;
 	UnlockReleaseBuffer(buffer);
 	return next;
 }
 
 /*
- * A merge moves entries to new pages; VACUUM marks them there, but a scan that copied an entry before the
- * merge holds its pin on the page it copied from. So VACUUM also takes a cleanup lock on every replaced
- * page that a snapshot may still read, waiting for such scans to move on, before any heap tuple goes.
+ * A merge moves entries to new pages, where VACUUM marks them; but a scan that read the metapage before
+ * the merge goes on reading the replaced pages, and may load one it has not yet reached only after this
+ * VACUUM. So the dead entries of every replaced page a snapshot may still read are marked too, under a
+ * cleanup lock (which also waits for scans that hold it pinned); they are not counted again.
  */
+static bool
+replaced_entries_page(Page page)
+{
+	return !PageIsNew(page) && (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
+		(LearnedPageGetOpaque(page)->flags & (LEARNED_PAGE_COLD | LEARNED_PAGE_HOT)) && !learned_page_recyclable(page);
+}
+
 static void
-wait_for_replaced_pins(Relation index, IndexVacuumInfo *info)
+mark_replaced_pages(Relation index, IndexVacuumInfo *info, IndexBulkDeleteCallback callback, void *callback_state)
 {
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	BlockNumber blkno;
@@ -128,21 +118,17 @@ wait_for_replaced_pins(Relation index, IndexVacuumInfo *info)
 	for (blkno = LEARNED_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
 	{
 		Buffer		buffer = ReadBufferExtended(index, MAIN_FORKNUM, blkno, RBM_NORMAL, info->strategy);
-		Page		page;
-		bool		replaced;
 
 		vacuum_delay_point();
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
-		page = BufferGetPage(buffer);
-		replaced = !PageIsNew(page) && (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
-			!learned_page_recyclable(page);
-		LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-		if (replaced)
+		if (replaced_entries_page(BufferGetPage(buffer)))
 		{
-			LockBufferForCleanup(buffer);
 			LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
+			LockBufferForCleanup(buffer);
+			if (replaced_entries_page(BufferGetPage(buffer)))
+				mark_entries(index, buffer, callback, callback_state, NULL, NULL);
 		}
-		ReleaseBuffer(buffer);
+		UnlockReleaseBuffer(buffer);
 	}
 }
 
@@ -172,15 +158,17 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	{
 		for (page_index = 0; page_index < meta.cold_pages; page_index++)
 		{
-			BlockNumber overflow = mark_cold_page(index, ref->directory[page_index], meta.generation, info,
-												  callback, callback_state, stats, &marked);
+			BlockNumber overflow = mark_page(index, ref->directory[page_index], LEARNED_PAGE_COLD, meta.generation,
+											 info, callback, callback_state, stats, &marked);
 
 			if (overflow != InvalidBlockNumber)
-				mark_cold_page(index, overflow, meta.generation, info, callback, callback_state, stats, &marked);
+				mark_page(index, overflow, LEARNED_PAGE_COLD, meta.generation, info, callback, callback_state, stats,
+						  &marked);
 		}
 		/* The chain only grows while merges wait: follow it to its current end. */
 		for (blkno = meta.hot_head; blkno != InvalidBlockNumber;)
-			blkno = mark_hot_page(index, blkno, meta.generation, info, callback, callback_state, stats);
+			blkno = mark_page(index, blkno, LEARNED_PAGE_HOT, meta.generation, info, callback, callback_state,
+							  stats, NULL);
 	}
 	PG_FINALLY();
 	{
@@ -188,7 +176,7 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	}
 	PG_END_TRY();
 
-	wait_for_replaced_pins(index, info);
+	mark_replaced_pages(index, info, callback, callback_state);
 
 	/* The run's dead count decides when a merge should drop them. */
 	if (marked > 0)
@@ -233,24 +221,32 @@ detach_hot(Relation index, HotDetach *detach, bool seal_tail)
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
-	if (seal_tail && meta->hot_tail != InvalidBlockNumber)
+	if (meta->hot_tail != InvalidBlockNumber)
 	{
 		tailbuf = ReadBuffer(index, meta->hot_tail);
 		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
-		state = GenericXLogStart(index);
-		meta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
-		learned_seal_page(meta, meta->hot_tail, GenericXLogRegisterBuffer(state, tailbuf, 0));
-		GenericXLogFinish(state);
+		if (seal_tail)
+		{
+			state = GenericXLogStart(index);
+			learned_seal_page(LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0)), meta->hot_tail,
+							  GenericXLogRegisterBuffer(state, tailbuf, 0));
+			GenericXLogFinish(state);
+		}
+	}
+	/* Every page but the tail is sealed, and the tail too if a merge sealed it (this one, or one that
+	 * failed after sealing): then the whole chain is taken. */
+	if (BufferIsValid(tailbuf) && (LearnedPageGetOpaque(BufferGetPage(tailbuf))->flags & LEARNED_PAGE_SEALED))
+	{
 		detach->pages = meta->hot_pages;
 		detach->last = meta->hot_tail;
-		UnlockReleaseBuffer(tailbuf);
 	}
 	else
 	{
-		/* Every page but the tail is sealed: the chain's first hot_pages - 1. */
 		detach->pages = meta->hot_pages > 0 ? meta->hot_pages - 1 : 0;
 		detach->last = InvalidBlockNumber;
 	}
+	if (BufferIsValid(tailbuf))
+		UnlockReleaseBuffer(tailbuf);
 	detach->head = detach->pages > 0 ? meta->hot_head : InvalidBlockNumber;
 	detach->count = meta->hot_count;
 	detach->unsorted = meta->hot_unsorted;
@@ -664,7 +660,8 @@ learned_compact_hot(Relation index)
 	old_cxt = MemoryContextSwitchTo(cxt);
 	learned_read_meta(index, &meta);
 	detach_hot(index, &detach, false);
-	if (detach.pages > 0)
+	/* A tail sealed by a merge that failed may be linked to a new page at any time: left to the next merge. */
+	if (detach.pages > 0 && detach.last == InvalidBlockNumber)
 	{
 		values = gather_hot(index, &detach, meta.generation, &nvalues, &nulls, &nnulls);
 		total = nvalues + nnulls;
