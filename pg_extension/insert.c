@@ -96,15 +96,12 @@ remember_tail(Relation index, BlockNumber blkno)
 	*(BlockNumber *) index->rd_amcache = blkno;
 }
 
-/* Whether `page` is the hot area's tail with room for one more entry. */
+/* Whether `page` (whatever the block holds now) is the hot area's tail with room for one more entry. */
 static bool
 is_open_tail(Page page)
 {
-	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
-
-	return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
-		opaque->page_id == LEARNED_PAGE_ID && (opaque->flags & LEARNED_PAGE_HOT) &&
-		!(opaque->flags & (LEARNED_PAGE_SEALED | LEARNED_PAGE_DELETED)) && LearnedHotCount(page) < LEARNED_HOT_PER_PAGE;
+	return learned_page_is(page, LEARNED_PAGE_HOT) && !(LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
+		hot_page_has_room(page);
 }
 
 /* Checks that the metapage is a learned index's. */

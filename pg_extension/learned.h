@@ -327,6 +327,7 @@ extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
 extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern bool learned_page_is(Page page, uint16 kind);
 extern void learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, uint64 generation);
 extern uint64 learned_hot_entries(Relation index, const LearnedMetaPageData *meta);
 extern void learned_init_page(Page page, uint16 flags, uint64 generation);

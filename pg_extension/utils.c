@@ -172,6 +172,14 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 				 errhint("Rebuild it with REINDEX.")));
 }
 
+/* Whether page is an initialised page of this access method with flag `kind` set. */
+bool
+learned_page_is(Page page, uint16 kind)
+{
+	return !PageIsNew(page) && PageGetSpecialSize(page) == MAXALIGN(sizeof(LearnedPageOpaqueData)) &&
+		LearnedPageGetOpaque(page)->page_id == LEARNED_PAGE_ID && (LearnedPageGetOpaque(page)->flags & kind);
+}
+
 /*
  * Refuses a page that is not of `kind` in the run of `generation`: a page of another kind, or one written
  * for a later run (a block recycled since the reader read the metapage, which the recycling protocol
@@ -182,8 +190,7 @@ learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, ui
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 
-	if (PageIsNew(page) || PageGetSpecialSize(page) != MAXALIGN(sizeof(LearnedPageOpaqueData)) ||
-		opaque->page_id != LEARNED_PAGE_ID || !(opaque->flags & kind))
+	if (!learned_page_is(page, kind))
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("learned index \"%s\" block %u is not a %s page", RelationGetRelationName(index), blkno,
