@@ -138,6 +138,7 @@ writer_put_page(LearnedRunWriter *writer, Page page)
 {
 	Buffer		buffer = learned_new_buffer(writer->index);
 
+	learned_set_checksum(page);
 	if (writer->use_wal)
 	{
 		GenericXLogState *state = GenericXLogStart(writer->index);
@@ -309,6 +310,7 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 		memcpy(PageGetContents(page), payload + written, chunk);
 		LearnedPageGetOpaque(page)->count = chunk;
 		((PageHeader) page)->pd_lower = ((PageHeader) page)->pd_upper;
+		learned_set_checksum(page);
 		if (writer->use_wal)
 			GenericXLogFinish(state);
 		else
@@ -325,12 +327,14 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 				state = GenericXLogStart(writer->index);
 				prev = GenericXLogRegisterBuffer(state, previous, 0);
 				LearnedPageGetOpaque(prev)->next = BufferGetBlockNumber(buffer);
+				learned_set_checksum(prev);
 				GenericXLogFinish(state);
 			}
 			else
 			{
 				prev = BufferGetPage(previous);
 				LearnedPageGetOpaque(prev)->next = BufferGetBlockNumber(buffer);
+				learned_set_checksum(prev);
 				MarkBufferDirty(previous);
 			}
 			UnlockReleaseBuffer(previous);
@@ -345,19 +349,78 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 	pfree(payload);
 }
 
+/*
+ * Feeds the run's keys, read back from the groups written, to the builder once more: the RMI and linear
+ * models learn in passes over the run (a line over the whole run first), holding no copy of the keys.
+ */
+static void
+replay_keys(LearnedRunWriter *writer)
+{
+	uint64		left = writer->values;
+	uint32		g;
+
+	for (g = 0; g < writer->pages && left > 0; g++)
+	{
+		Buffer		buffer = ReadBuffer(writer->index, writer->directory[g]);
+		Page		page;
+		int			count,
+					i;
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		page = BufferGetPage(buffer);
+		count = (int) Min((uint64) LearnedPageGetOpaque(page)->count, left);
+		if (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED)
+		{
+			for (i = 0; i < count; i++)
+				writer->keys[i] = LearnedPackedHead(page)->base_key + LearnedPackedKeys(page)[i];
+			UnlockReleaseBuffer(buffer);
+		}
+		else
+		{
+			BlockNumber overflow = LearnedPageGetOpaque(page)->next;
+
+			memcpy(writer->keys, LearnedPlainKeys(page), count * sizeof(uint64));
+			UnlockReleaseBuffer(buffer);
+			if (count == LEARNED_PLAIN_PER_PAGE && overflow != InvalidBlockNumber && left > (uint64) count)
+			{
+				int			more;
+
+				buffer = ReadBuffer(writer->index, overflow);
+				LockBuffer(buffer, BUFFER_LOCK_SHARE);
+				page = BufferGetPage(buffer);
+				more = (int) Min((uint64) LearnedPageGetOpaque(page)->count, left - count);
+				memcpy(writer->keys + count, LearnedPlainKeys(page), more * sizeof(uint64));
+				UnlockReleaseBuffer(buffer);
+				count += more;
+			}
+		}
+		learned_check_status(learned_builder_add(writer->handles->builder, writer->keys, count), "training");
+		left -= count;
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* Writes the last page, finishes training, writes the model pages, and describes the run. */
 void
 learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result)
 {
 	LearnedSwiftHandles *handles = writer->handles;
-	omen_builder *builder = handles->builder;
+	omen_builder *builder;
 	uint8	   *bytes = NULL;
 	size_t		size = 0;
+	int			more = writer->values > 0;
 
 	writer_flush(writer);
 	memset(result, 0, sizeof(LearnedRunResult));
 	result->model_param = writer->param;
+	while (more)
+	{
+		learned_check_status(learned_builder_next_pass(handles->builder, &more), "training");
+		if (more)
+			replay_keys(writer);
+	}
 	/* finish consumes the builder whether or not it succeeds */
+	builder = handles->builder;
 	handles->builder = NULL;
 	if (writer->values > 0)
 	{
@@ -491,8 +554,12 @@ radix_sort(LearnedKeyTid *items, int64 n)
 	int			digit;
 
 	for (i = 0; i < n; i++)
+	{
 		for (digit = 0; digit < 4; digit++)
 			counts[digit * 65536 + ((items[i].key >> (16 * digit)) & 0xFFFF)]++;
+		if ((i & 0xFFFF) == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
 	for (digit = 0; digit < 4; digit++)
 	{
 		int64	   *count = counts + digit * 65536;
@@ -509,7 +576,11 @@ radix_sort(LearnedKeyTid *items, int64 n)
 			offset += c;
 		}
 		for (i = 0; i < n; i++)
+		{
 			to[count[(from[i].key >> (16 * digit)) & 0xFFFF]++] = from[i];
+			if ((i & 0xFFFF) == 0)
+				CHECK_FOR_INTERRUPTS();
+		}
 		from = to;
 		to = from == items ? scratch : items;
 		CHECK_FOR_INTERRUPTS();
@@ -529,7 +600,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedRunWriter writer;
 	LearnedRunResult run;
 	LearnedOptions *options = learned_options(index);
-	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	Oid			typid = index->rd_opcintype[0];
 	int			key_type = learned_key_type_of(typid);
 	double		reltuples;
 	Buffer		metabuf;
@@ -546,11 +617,16 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				 errmsg("learned index \"%s\" cannot be DESC or NULLS FIRST", RelationGetRelationName(index)),
 				 errhint("A learned index keeps keys ascending with NULLs last and serves ORDER BY ... DESC by scanning backward; omit DESC and NULLS FIRST.")));
 
-	/* The metapage comes first so that block 0 is always the metapage. */
+	/*
+	 * The metapage comes first so that block 0 is always the metapage. It is not held locked during the
+	 * build (no other backend can see the index yet): a held buffer lock would keep cancels, timeouts
+	 * and checkpoints waiting until the build ends.
+	 */
 	metabuf = learned_new_buffer(index);
 	Assert(BufferGetBlockNumber(metabuf) == LEARNED_METAPAGE_BLKNO);
 	learned_fill_meta(index, BufferGetPage(metabuf), key_type);
 	MarkBufferDirty(metabuf);
+	UnlockReleaseBuffer(metabuf);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_LOAD);
 	memset(&build, 0, sizeof(build));
@@ -610,7 +686,10 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	learned_writer_finish(&writer, &run);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 
+	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	learned_set_meta_run(LearnedPageGetMeta(BufferGetPage(metabuf)), &run, options->model);
+	learned_set_checksum(BufferGetPage(metabuf));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);
 
@@ -628,7 +707,7 @@ void
 learned_buildempty(Relation index)
 {
 	Page		page = (Page) palloc(BLCKSZ);
-	int			key_type = learned_key_type_of(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
+	int			key_type = learned_key_type_of(index->rd_opcintype[0]);
 
 	learned_fill_meta(index, page, key_type);
 	PageSetChecksumInplace(page, LEARNED_METAPAGE_BLKNO);

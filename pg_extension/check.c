@@ -68,26 +68,12 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool
 	state->checked++;
 }
 
-/* Copies the metapage's hot directory into meta (learned_read_meta copies only what comes before it). */
-static void
-read_directory(Relation index, LearnedMetaPageData *meta)
-{
-	Buffer		buffer = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	memcpy(meta, LearnedPageGetMeta(BufferGetPage(buffer)), sizeof(LearnedMetaPageData));
-	UnlockReleaseBuffer(buffer);
-	if (meta->hot_listed > LEARNED_HOT_DIRECTORY)
-		CORRUPT(index, "metapage lists %u hot pages", meta->hot_listed);
-}
-
 /* Verifies the index; raises an error naming the first problem found. */
 Datum
 learned_index_check(PG_FUNCTION_ARGS)
 {
 	Oid			indexoid = PG_GETARG_OID(0);
 	bool		heapallindexed = PG_GETARG_BOOL(1);
-	Oid			heapoid = IndexGetRelation(indexoid, true);
 	Relation	heap,
 				index;
 	LOCKMODE	heap_lock;
@@ -103,39 +89,20 @@ learned_index_check(PG_FUNCTION_ARGS)
 	int64		position;
 	bool		exact;
 
-	if (!OidIsValid(heapoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
-				 errhint("learned_index_check checks indexes created USING learned.")));
 	/*
 	 * With heapallindexed, writers must wait: a tuple inserted mid-check would look missing. A standby
-	 * takes no such locks (only replay writes there); check it when replay is idle.
+	 * takes no such locks (only replay writes there); check it when replay is idle. Who may run the check
+	 * is decided by EXECUTE on it, which only superusers have until granted, as for amcheck.
 	 */
 	heap_lock = heapallindexed && !RecoveryInProgress() ? ShareLock : AccessShareLock;
 	exact = heap_lock == ShareLock;
-	heap = table_open(heapoid, heap_lock);
-	index = index_open(indexoid, AccessShareLock);
-	if (index->rd_indam->ambuild != learned_build)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a learned index", RelationGetRelationName(index)),
-				 errhint("learned_index_check checks indexes created USING learned.")));
-	typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	index = learned_open_for(indexoid, heap_lock, AccessShareLock, LEARNED_ACCESS_STATS, "learned_index_check", &heap);
+	typid = index->rd_opcintype[0];
 
 	/* Merges wait, so the run holds still while its pages are read; inserts wait too with heapallindexed. */
 	if (!RecoveryInProgress())
 		LockPage(index, LEARNED_METAPAGE_BLKNO, ShareLock);
-	learned_read_meta(index, &meta);
-	read_directory(index, &meta);
-	if (meta.key_type != (uint32) learned_key_type_of(typid))
-		CORRUPT(index, "metapage key type %u does not match column type %s", meta.key_type, format_type_be(typid));
-	if (meta.model_kind < OMEN_MODEL_PGM || meta.model_kind > OMEN_MODEL_LINEAR)
-		CORRUPT(index, "metapage names unknown model kind %u", meta.model_kind);
-	if ((uint64) meta.cold_pages * LEARNED_COLD_PER_PAGE < meta.cold_count + meta.cold_nulls ||
-		(meta.cold_pages > 0 && (uint64) (meta.cold_pages - 1) * LEARNED_COLD_PER_PAGE >= meta.cold_count + meta.cold_nulls))
-		CORRUPT(index, "metapage counts %u cold pages for %llu entries", meta.cold_pages,
-				(unsigned long long) (meta.cold_count + meta.cold_nulls));
+	learned_read_meta_page(index, &meta, sizeof(LearnedMetaPageData));
 
 	ref = learned_pin_model(index, &meta);
 	learned_copy_init(copy, ref, false);
@@ -219,20 +186,19 @@ learned_index_check(PG_FUNCTION_ARGS)
 			int			nulls = 0;
 			int			i;
 
-			if (blkno >= RelationGetNumberOfBlocks(index) || (++hot_pages > meta.hot_pages && exact))
+			if (blkno >= RelationGetNumberOfBlocks(index) || (++hot_pages > meta.hot_pages && exact) ||
+				hot_pages > RelationGetNumberOfBlocks(index))
 				CORRUPT(index, "hot chain leaves the index at block %u", blkno);
 			buffer = ReadBuffer(index, blkno);
 			LockBuffer(buffer, BUFFER_LOCK_SHARE);
 			page = BufferGetPage(buffer);
+			learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, meta.generation);
 			opaque = LearnedPageGetOpaque(page);
 			sealed = blkno != meta.hot_tail || (opaque->flags & LEARNED_PAGE_SEALED);
-			if (!(opaque->flags & LEARNED_PAGE_HOT) || (opaque->flags & LEARNED_PAGE_DELETED) ||
-				LearnedHotCount(page) > LEARNED_HOT_PER_PAGE ||
-				((opaque->flags & LEARNED_PAGE_SEALED) && opaque->count != LearnedHotCount(page)) ||
-				(int32) (opaque->generation - (uint32) meta.generation) > 0)
+			if (opaque->flags & LEARNED_PAGE_DELETED)
 			{
 				UnlockReleaseBuffer(buffer);
-				CORRUPT(index, "block %u in the hot chain is not a hot page of run %u", blkno, (uint32) meta.generation);
+				CORRUPT(index, "block %u in the hot chain is a deleted page", blkno);
 			}
 			for (i = 0; i < LearnedHotCount(page); i++)
 			{
@@ -270,6 +236,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 			last = blkno;
 			blkno = exact && !sealed ? InvalidBlockNumber : opaque->next;
 			UnlockReleaseBuffer(buffer);
+			CHECK_FOR_INTERRUPTS();
 		}
 		if (exact && (hot_entries != meta.hot_count || hot_pages != meta.hot_pages || last != meta.hot_tail))
 			CORRUPT(index, "hot chain holds %llu sealed entries on %u pages, the metapage says %llu on %u",

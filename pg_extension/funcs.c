@@ -10,10 +10,12 @@
 #include "fmgr.h"
 #include "funcapi.h"
 #include "miscadmin.h"
+#include "storage/freespace.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/rel.h"
+#include "utils/timestamp.h"
 
 PG_FUNCTION_INFO_V1(learned_index_info);
 PG_FUNCTION_INFO_V1(learned_merge);
@@ -22,18 +24,12 @@ PG_FUNCTION_INFO_V1(learned_segments);
 PG_FUNCTION_INFO_V1(learned_version);
 PG_FUNCTION_INFO_V1(learned_page_usage);
 
-/* Opens a learned index, refusing anything else. */
-static Relation
-open_learned_index(Oid indexoid, LOCKMODE mode)
+/* Closes what learned_open_for opened. */
+static void
+close_index(Relation index, Relation heap, LOCKMODE index_lock)
 {
-	Relation	index = index_open(indexoid, mode);
-
-	if (index->rd_indam->ambuild != learned_build)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a learned index", RelationGetRelationName(index)),
-				 errhint("Pass an index created USING learned.")));
-	return index;
+	index_close(index, index_lock);
+	table_close(heap, AccessShareLock);
 }
 
 /* The key family of a type: integers share one, floats another, each datetime type its own. */
@@ -73,16 +69,21 @@ mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *met
 	return total / samples;
 }
 
-/* One row describing the index: model, size, entries and windows. */
+/* One row describing the index: model, size, entries, windows, dead entries, free pages, last merge. */
 Datum
 learned_index_info(PG_FUNCTION_ARGS)
 {
-	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	Relation	heap;
+	Relation	index = learned_open_for(PG_GETARG_OID(0), AccessShareLock, AccessShareLock, LEARNED_ACCESS_STATS,
+										 "learned_index_info", &heap);
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
 	TupleDesc	tupdesc;
-	Datum		values[11];
-	bool		nulls[11] = {false};
+	Datum		values[15];
+	bool		nulls[15] = {false};
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	BlockNumber blkno;
+	int64		free_pages = 0;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
@@ -99,8 +100,27 @@ learned_index_info(PG_FUNCTION_ARGS)
 	values[8] = Float8GetDatum(mean_window(index, ref, &meta));
 	values[9] = Int64GetDatum((int64) meta.max_window);
 	values[10] = Int64GetDatum((int64) meta.generation);
+	values[11] = Int64GetDatum((int64) meta.cold_dead);
+	/* The blocks the free space map offers (freed by merges; reused once no snapshot can read them). */
+	for (blkno = LEARNED_METAPAGE_BLKNO + 1; blkno < nblocks; blkno++)
+	{
+		if (GetRecordedFreeSpace(index, blkno) > 0)
+			free_pages++;
+		if (blkno % 1024 == 0)
+			CHECK_FOR_INTERRUPTS();
+	}
+	values[12] = Int64GetDatum(free_pages);
+	nulls[13] = nulls[14] = meta.last_merge_time == 0;
+	values[13] = TimestampTzGetDatum(meta.last_merge_time);
+	if (!nulls[14])
+	{
+		Interval   *duration = palloc0(sizeof(Interval));
+
+		duration->time = (TimeOffset) meta.last_merge_us;
+		values[14] = IntervalPGetDatum(duration);
+	}
 	learned_unpin_model(ref);
-	index_close(index, AccessShareLock);
+	close_index(index, heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -109,14 +129,13 @@ learned_index_info(PG_FUNCTION_ARGS)
 Datum
 learned_merge(PG_FUNCTION_ARGS)
 {
-	Oid			indexoid = PG_GETARG_OID(0);
-	Relation	index = open_learned_index(indexoid, RowExclusiveLock);
+	Relation	heap;
+	Relation	index = learned_open_for(PG_GETARG_OID(0), AccessShareLock, RowExclusiveLock, LEARNED_ACCESS_CHANGE,
+										 "learned_merge", &heap);
 	int64		entries;
 
-	if (!pg_class_ownercheck(indexoid, GetUserId()))
-		aclcheck_error(ACLCHECK_NOT_OWNER, OBJECT_INDEX, RelationGetRelationName(index));
 	entries = learned_merge_index(index, PG_GETARG_BOOL(1) ? LEARNED_MERGE_REBUILD : LEARNED_MERGE_REQUEST);
-	index_close(index, RowExclusiveLock);
+	close_index(index, heap, RowExclusiveLock);
 	PG_RETURN_INT64(entries);
 }
 
@@ -124,9 +143,11 @@ learned_merge(PG_FUNCTION_ARGS)
 Datum
 learned_explain_lookup(PG_FUNCTION_ARGS)
 {
-	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	Relation	heap;
+	Relation	index = learned_open_for(PG_GETARG_OID(0), AccessShareLock, AccessShareLock, LEARNED_ACCESS_KEYS,
+										 "learned_explain_lookup", &heap);
 	Oid			argtype = get_fn_expr_argtype(fcinfo->flinfo, 1);
-	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	Oid			typid = index->rd_opcintype[0];
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
 	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
@@ -167,7 +188,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	values[4] = Int32GetDatum(copy->pages_read);
 	values[5] = Int64GetDatum((int64) meta.hot_pages);
 	learned_unpin_model(ref);
-	index_close(index, AccessShareLock);
+	close_index(index, heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -176,7 +197,9 @@ Datum
 learned_segments(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	Relation	heap;
+	Relation	index = learned_open_for(PG_GETARG_OID(0), AccessShareLock, AccessShareLock, LEARNED_ACCESS_KEYS,
+										 "learned_segments", &heap);
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
 	uint64		count,
@@ -205,7 +228,7 @@ learned_segments(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	learned_unpin_model(ref);
-	index_close(index, AccessShareLock);
+	close_index(index, heap, AccessShareLock);
 	return (Datum) 0;
 }
 
@@ -222,7 +245,9 @@ learned_version(PG_FUNCTION_ARGS)
 Datum
 learned_page_usage(PG_FUNCTION_ARGS)
 {
-	Relation	index = open_learned_index(PG_GETARG_OID(0), AccessShareLock);
+	Relation	heap;
+	Relation	index = learned_open_for(PG_GETARG_OID(0), AccessShareLock, AccessShareLock, LEARNED_ACCESS_STATS,
+										 "learned_page_usage", &heap);
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	LearnedPageCensus census;
 	int64		counts[7] = {1, 0, 0, 0, 0, 0, 0};
@@ -251,6 +276,6 @@ learned_page_usage(PG_FUNCTION_ARGS)
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	index_close(index, AccessShareLock);
+	close_index(index, heap, AccessShareLock);
 	return (Datum) 0;
 }

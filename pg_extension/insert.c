@@ -35,8 +35,8 @@ put_fragment(char *ptr, Page page, const void *data, OffsetNumber length)
 
 /*
  * Appends one entry to the tail page (held exclusively) and logs exactly the generic record that
- * GenericXLogFinish would write for the change (RM_GENERIC_ID, replayed by generic_redo), its two
- * fragments built directly: the entry and pd_lower. GenericXLog would find them by comparing the whole
+ * GenericXLogFinish would write for the change (RM_GENERIC_ID, replayed by generic_redo), its three
+ * fragments built directly: pd_lower, the entry and the page's checksum, extended by the entry. GenericXLog would find them by comparing the whole
  * page byte by byte, which cost more than the rest of the insert. The page's hole (the hint bits) is
  * left as it is: redo zeroes it, and hints may be lost.
  */
@@ -45,11 +45,13 @@ hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bo
 {
 	Page		page = BufferGetPage(buffer);
 	LearnedHotEntry *entry = &LearnedHotEntries(page)[LearnedHotCount(page)];
-	char		delta[2 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + sizeof(LocationIndex)];
+	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+	char		delta[3 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + sizeof(LocationIndex) + sizeof(uint32)];
 	char	   *ptr = delta;
 
 	START_CRIT_SECTION();
 	hot_page_append(page, key, tid, isnull);
+	learned_extend_checksum(page, entry, sizeof(LearnedHotEntry));
 	MarkBufferDirty(buffer);
 	if (RelationNeedsWAL(index))
 	{
@@ -57,6 +59,7 @@ hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bo
 
 		ptr = put_fragment(ptr, page, &((PageHeader) page)->pd_lower, sizeof(LocationIndex));
 		ptr = put_fragment(ptr, page, entry, sizeof(LearnedHotEntry));
+		ptr = put_fragment(ptr, page, &opaque->checksum, sizeof(uint32));
 		XLogBeginInsert();
 		XLogRegisterBuffer(0, buffer, REGBUF_STANDARD);
 		XLogRegisterBufData(0, delta, ptr - delta);
@@ -72,7 +75,8 @@ hot_page_has_room(Page page)
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 
-	return LearnedHotCount(page) < LEARNED_HOT_PER_PAGE && !(opaque->flags & LEARNED_PAGE_SEALED);
+	return LearnedHotCount(page) >= 0 && LearnedHotCount(page) < LEARNED_HOT_PER_PAGE &&
+		!(opaque->flags & LEARNED_PAGE_SEALED);
 }
 
 /*
@@ -104,16 +108,15 @@ is_open_tail(Page page)
 		hot_page_has_room(page);
 }
 
-/* Checks that the metapage is a learned index's. */
-static void
-check_magic(Relation index, LearnedMetaPage meta)
+/* The tail page the metapage names, locked exclusively; refused unless it is a hot page of the run. */
+static Buffer
+lock_meta_tail(Relation index, LearnedMetaPage meta)
 {
-	if (meta->magic != LEARNED_MAGIC || meta->version != LEARNED_LAYOUT_VERSION)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("index \"%s\" is not a learned index of layout version %d", RelationGetRelationName(index),
-						LEARNED_LAYOUT_VERSION),
-				 errhint("Rebuild it with REINDEX.")));
+	Buffer		buffer = ReadBuffer(index, meta->hot_tail);
+
+	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	learned_check_page(index, meta->hot_tail, BufferGetPage(buffer), LEARNED_PAGE_HOT, meta->generation);
+	return buffer;
 }
 
 /*
@@ -225,8 +228,7 @@ bool
 learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
 			   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo)
 {
-	Oid			typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
-	uint64		key = isnull[0] ? 0 : learned_normalize(typid, values[0]);
+	uint64		key = isnull[0] ? 0 : learned_normalize(index->rd_opcintype[0], values[0]);
 	Buffer		metabuf;
 	Buffer		tailbuf = InvalidBuffer;
 	Buffer		newbuf = InvalidBuffer;
@@ -249,14 +251,15 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		tailbuf = InvalidBuffer;
 	}
 
+	/* The metapage, and the tail it names, are checked whenever an insert reads them (the index's size
+	 * under the lock: a block the metapage names was added before it was named). */
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_SHARE);
+	learned_check_meta(index, BufferGetPage(metabuf), RelationGetNumberOfBlocks(index));
 	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
-	check_magic(index, meta);
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
-		tailbuf = ReadBuffer(index, meta->hot_tail);
-		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+		tailbuf = lock_meta_tail(index, meta);
 		if (hot_page_has_room(BufferGetPage(tailbuf)))
 		{
 			/* The tail cannot be sealed while we hold it, so the metapage may go. */
@@ -273,11 +276,11 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	/* No tail, or a full one: look again with the metapage held exclusively (another insert may have extended). */
 	LockBuffer(metabuf, BUFFER_LOCK_UNLOCK);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	learned_check_meta(index, BufferGetPage(metabuf), RelationGetNumberOfBlocks(index));
 	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
-		tailbuf = ReadBuffer(index, meta->hot_tail);
-		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+		tailbuf = lock_meta_tail(index, meta);
 		if (!hot_page_has_room(BufferGetPage(tailbuf)))
 			newbuf = learned_new_buffer(index);
 	}
@@ -288,16 +291,26 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	if (BufferIsValid(newbuf))
 	{
 		Page		newpage = GenericXLogRegisterBuffer(state, newbuf, GENERIC_XLOG_FULL_IMAGE);
+		Page		metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+		Page		tailpage = BufferIsValid(tailbuf) ? GenericXLogRegisterBuffer(state, tailbuf, 0) : NULL;
 
-		meta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
-		learned_link_tail(meta, tailbuf, BufferIsValid(tailbuf) ? GenericXLogRegisterBuffer(state, tailbuf, 0) : NULL,
-						  newbuf, newpage);
+		meta = LearnedPageGetMeta(metapage);
+		learned_link_tail(meta, tailbuf, tailpage, newbuf, newpage);
 		hot_page_append(newpage, key, ht_ctid, isnull[0]);
 		merge = learned_merge_on_insert && meta->hot_count >= (uint64) learned_options(index)->hot_limit;
 		compact = learned_merge_on_insert && !merge && unsorted_pages_overlap(meta);
+		learned_set_checksum(newpage);
+		learned_set_checksum(metapage);
+		if (tailpage)
+			learned_set_checksum(tailpage);
 	}
 	else
-		hot_page_append(GenericXLogRegisterBuffer(state, tailbuf, 0), key, ht_ctid, isnull[0]);
+	{
+		Page		tailpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
+
+		hot_page_append(tailpage, key, ht_ctid, isnull[0]);
+		learned_set_checksum(tailpage);
+	}
 	GenericXLogFinish(state);
 
 	remember_tail(index, BufferIsValid(newbuf) ? BufferGetBlockNumber(newbuf) : BufferGetBlockNumber(tailbuf));

@@ -16,16 +16,18 @@
 #include "nodes/execnodes.h"
 #include "nodes/pathnodes.h"
 #include "storage/bufmgr.h"
+#include "storage/lockdefs.h"
 #include "utils/relcache.h"
+#include "utils/timestamp.h"
 
 #include "omendb_learned.h"
 
-#define LEARNED_VERSION_STRING "0.1.0"
+#define LEARNED_VERSION_STRING "0.2.0"
 
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	5
+#define LEARNED_LAYOUT_VERSION	6
 
 /* Page kinds, in the special space of every page. */
 #define LEARNED_PAGE_META		(1 << 0)
@@ -47,6 +49,7 @@ typedef struct LearnedPageOpaqueData
 	uint64		max_key;		/* sealed hot page: largest non-null key on the page */
 	FullTransactionId deleted_xid;	/* deleted: the next xid when the page was freed */
 	uint32		generation;		/* low 32 bits of the run generation the page was written for */
+	uint32		checksum;		/* CRC-32C of the fields above and the page's contents (see below) */
 	uint16		unused;
 	uint16		page_id;
 } LearnedPageOpaqueData;
@@ -54,6 +57,14 @@ typedef struct LearnedPageOpaqueData
 typedef LearnedPageOpaqueData *LearnedPageOpaque;
 
 #define LearnedPageGetOpaque(page) ((LearnedPageOpaque) PageGetSpecialPointer(page))
+
+/*
+ * Every page carries a CRC-32C of its special-space fields before `checksum` followed by its contents up
+ * to pd_lower: everything WAL carries, so that a damaged page is refused before use, as PostgreSQL's data
+ * checksums would (which most clusters run without). The hole beyond pd_lower (hint bits) is not covered.
+ * The stored value is the CRC before its final inversion, so an insert extends it by the entry it
+ * appends. Every change to a page sets it again (learned_set_checksum) before it is logged.
+ */
 
 /*
  * Cold entries come in groups of LEARNED_COLD_PER_PAGE, so run position p is slot p % K of group p / K:
@@ -196,6 +207,8 @@ typedef struct LearnedMetaPageData
 								 * chain's last sealed ones); the pages before them hold one sorted run */
 	BlockNumber hot_unlisted;	/* the first sealed page not listed (the directory was full), or
 								 * InvalidBlockNumber; scans read the chain from it */
+	TimestampTz last_merge_time;	/* when the last merge switched runs, or 0 */
+	uint64		last_merge_us;	/* how long it took, in microseconds */
 	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
 } LearnedMetaPageData;
 
@@ -323,12 +336,27 @@ extern void _PG_init(void);
 extern const char *learned_model_name(int kind);
 
 /* utils.c */
+/* What a learned_* SQL function reveals of an index, and so what it requires of its caller. */
+typedef enum LearnedAccess
+{
+	LEARNED_ACCESS_STATS,		/* counts and sizes */
+	LEARNED_ACCESS_KEYS,		/* keys */
+	LEARNED_ACCESS_CHANGE		/* changes it */
+} LearnedAccess;
+
+extern Relation learned_open_for(Oid indexoid, LOCKMODE heap_lock, LOCKMODE index_lock, LearnedAccess access,
+								 const char *function, Relation *heap);
 extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
-extern void learned_read_meta(Relation index, LearnedMetaPageData *meta);
+extern void learned_set_checksum(Page page);
+extern void learned_extend_checksum(Page page, const void *data, Size length);
+extern void learned_check_block(Relation index, BlockNumber blkno, BlockNumber nblocks, const char *what);
+extern void learned_check_meta(Relation index, Page page, BlockNumber nblocks);
+extern void learned_read_meta_page(Relation index, LearnedMetaPageData *meta, Size size);
 extern bool learned_page_is(Page page, uint16 kind);
 extern void learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, uint64 generation);
+#define LEARNED_ANY_GENERATION PG_UINT64_MAX
 extern uint64 learned_hot_entries(Relation index, const LearnedMetaPageData *meta);
 extern void learned_init_page(Page page, uint16 flags, uint64 generation);
 extern void learned_fill_meta(Relation index, Page page, int key_type);
@@ -349,6 +377,13 @@ extern int	learned_compare_key_tid(const void *a, const void *b);
 extern LearnedOptions *learned_options(Relation index);
 extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
 extern bool learned_page_recyclable(Page page);
+
+/* The metapage's fields before the hot directory, checked. */
+static inline void
+learned_read_meta(Relation index, LearnedMetaPageData *meta)
+{
+	learned_read_meta_page(index, meta, LEARNED_META_HEADER_SIZE);
+}
 
 /* The slot of cold position `position` in copy, loading its group first when copy holds another. */
 static inline int

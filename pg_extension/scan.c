@@ -11,6 +11,7 @@
 #include "lib/qunique.h"
 #include "miscadmin.h"
 #include "nodes/tidbitmap.h"
+#include "pgstat.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -111,7 +112,7 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	LearnedScanOpaque so = palloc0(sizeof(LearnedScanOpaqueData));
 
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "learned scan", ALLOCSET_DEFAULT_SIZES);
-	so->typid = TupleDescAttr(RelationGetDescr(index), 0)->atttypid;
+	so->typid = index->rd_opcintype[0];
 	so->key_type = learned_key_type_of(so->typid);
 	so->guard = palloc0(sizeof(PinGuard));
 	so->guard->callback.func = unpin_guard;
@@ -264,15 +265,10 @@ read_meta_and_hot_pages(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_valu
 	uint32		i;
 
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	/* The blocks it names are checked against the index's size only when read (collect_hot_page). */
+	learned_check_meta(scan->indexRelation, BufferGetPage(buffer), InvalidBlockNumber);
 	meta = LearnedPageGetMeta(BufferGetPage(buffer));
 	memcpy(&so->meta, meta, LEARNED_META_HEADER_SIZE);
-	if (meta->magic != LEARNED_MAGIC || meta->version != LEARNED_LAYOUT_VERSION ||
-		meta->hot_listed > LEARNED_HOT_DIRECTORY)
-	{
-		UnlockReleaseBuffer(buffer);
-		learned_read_meta(scan->indexRelation, &so->meta);	/* raises the error */
-		elog(ERROR, "learned index \"%s\" has a damaged hot directory", RelationGetRelationName(scan->indexRelation));
-	}
 	pages = palloc((meta->hot_listed + 1) * sizeof(BlockNumber));
 	*npages = 0;
 	for (i = 0; i < meta->hot_listed; i++)
@@ -293,11 +289,11 @@ read_meta_and_hot_pages(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_valu
 
 /* Copies the live entries of hot page blkno that can match; returns the next page of the chain. */
 static BlockNumber
-collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bool want_values, bool want_nulls,
-				 int *capacity, int *null_capacity)
+collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uint64 lo, uint64 hi, bool want_values,
+				 bool want_nulls, int *capacity, int *null_capacity)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	Buffer		buffer = ReadBuffer(scan->indexRelation, blkno);
+	Buffer		buffer;
 	Page		page;
 	LearnedPageOpaque opaque;
 	LearnedHotEntry *entries;
@@ -307,6 +303,8 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, uint64 lo, uint64 hi, bo
 	int			count;
 	int			i;
 
+	learned_check_block(scan->indexRelation, blkno, nblocks, "hot page");
+	buffer = ReadBuffer(scan->indexRelation, blkno);
 	LockBuffer(buffer, BUFFER_LOCK_SHARE);
 	page = BufferGetPage(buffer);
 	learned_check_page(scan->indexRelation, blkno, page, LEARNED_PAGE_HOT, so->meta.generation);
@@ -370,8 +368,11 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 				null_capacity = 16;
 	int			npages,
 				i;
+	uint32		walked = 0;
 	BlockNumber chain;
 	BlockNumber *pages = read_meta_and_hot_pages(scan, lo, hi, want_values, want_nulls, &npages, &chain);
+	BlockNumber nblocks = npages > 0 || chain != InvalidBlockNumber ?
+		RelationGetNumberOfBlocks(scan->indexRelation) : 0;
 
 	so->hot = palloc(capacity * sizeof(HotItem));
 	so->hot_nulls = palloc(null_capacity * sizeof(HotItem));
@@ -381,14 +382,21 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 	if (want_values || want_nulls)
 	{
 		for (i = 0; i < npages; i++)
-			collect_hot_page(scan, pages[i], lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+			collect_hot_page(scan, pages[i], nblocks, lo, hi, want_values, want_nulls, &capacity, &null_capacity);
 		/* Up to the tail the metapage named: pages linked after it hold only entries newer than the
 		 * scan's snapshot, and may belong to a later run. */
 		while (chain != InvalidBlockNumber)
 		{
 			BlockNumber blkno = chain;
 
-			chain = collect_hot_page(scan, blkno, lo, hi, want_values, want_nulls, &capacity, &null_capacity);
+			if ((uint64) npages + ++walked > so->meta.hot_pages)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("learned index \"%s\" has a hot chain longer than its metapage counts",
+								RelationGetRelationName(scan->indexRelation)),
+						 errhint("Rebuild it with REINDEX.")));
+			chain = collect_hot_page(scan, blkno, nblocks, lo, hi, want_values, want_nulls, &capacity,
+									 &null_capacity);
 			if (blkno == so->meta.hot_tail)
 				break;
 			CHECK_FOR_INTERRUPTS();
@@ -481,6 +489,7 @@ prepare_scan(IndexScanDesc scan)
 	if (npoints == 0)
 		want_values = false;
 
+	pgstat_count_index_scan(index);
 	so->keep_pins = scan->xs_want_itup || (scan->xs_snapshot != InvalidSnapshot && !IsMVCCSnapshot(scan->xs_snapshot));
 	collect_hot(scan, lo, hi, want_values, want_nulls);
 	so->guard->ref = learned_pin_model(index, &so->meta);
@@ -640,7 +649,12 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 		{
 			cursor->cold += forward ? 1 : -1;
 			if (dead)
+			{
+				/* A long run of dead entries is walked a group at a time, each one interruptible. */
+				if (cold_position % LEARNED_COLD_PER_PAGE == 0)
+					CHECK_FOR_INTERRUPTS();
 				continue;
+			}
 			cursor->current_cold = true;
 			cursor->current = cold_position;
 			*key = cold_key;
@@ -764,11 +778,15 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 				tbm_add_tuples(tbm, &tid, 1, false);
 				count++;
 			}
+			if (position % LEARNED_COLD_PER_PAGE == 0)
+				CHECK_FOR_INTERRUPTS();
 		}
 		for (i = range->hot_lo; i < range->hot_hi; i++)
 		{
 			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, false);
 			count++;
+			if (i % LEARNED_HOT_PER_PAGE == 0)
+				CHECK_FOR_INTERRUPTS();
 		}
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -802,7 +820,7 @@ learned_restrpos(IndexScanDesc scan)
 bool
 learned_canreturn(Relation index, int attno)
 {
-	int			key_type = learned_key_type_of(TupleDescAttr(RelationGetDescr(index), 0)->atttypid);
+	int			key_type = learned_key_type_of(index->rd_opcintype[0]);
 
 	return attno == 1 && key_type != OMEN_KEY_FLOAT4 && key_type != OMEN_KEY_FLOAT8 && !RecoveryInProgress();
 }

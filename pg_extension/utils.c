@@ -5,10 +5,18 @@
 
 #include "access/nbtxlog.h"
 #include "access/reloptions.h"
+#include "access/table.h"
+#include "access/xlog.h"
 #include "access/xloginsert.h"
+#include "catalog/index.h"
+#include "catalog/pg_authid_d.h"
 #include "catalog/pg_type_d.h"
 #include "miscadmin.h"
+#include "port/pg_crc32c.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
+#include "utils/rls.h"
 #include "utils/date.h"
 #include "utils/timestamp.h"
 #include "storage/indexfsm.h"
@@ -93,6 +101,87 @@ learned_compare_key_tid(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
 }
 
+/*
+ * Opens the learned index indexoid for SQL function `function`, and its table: the table first, in
+ * heap_lock, then the index, rechecking that the index still belongs to that table (as amcheck does).
+ * What the function reveals decides what it requires: counts and sizes need SELECT on the table (or
+ * ownership, which grants it) or membership in pg_stat_scan_tables, as pgstattuple's functions do; keys
+ * need SELECT on the key column, and no row-level security the caller is subject to (the index holds the
+ * keys of every row); changes need ownership, as REINDEX does.
+ */
+Relation
+learned_open_for(Oid indexoid, LOCKMODE heap_lock, LOCKMODE index_lock, LearnedAccess access, const char *function,
+				 Relation *heap_out)
+{
+	Oid			heapoid = IndexGetRelation(indexoid, true);
+	Oid			user = GetUserId();
+	Relation	heap;
+	Relation	index;
+	bool		allowed;
+
+	if (!OidIsValid(heapoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not an index", get_rel_name(indexoid) ? get_rel_name(indexoid) : "?"),
+				 errhint("%s takes an index created USING learned.", function)));
+	if (access == LEARNED_ACCESS_CHANGE && RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_READ_ONLY_SQL_TRANSACTION),
+				 errmsg("%s cannot run during recovery", function),
+				 errhint("Run it on the primary; a standby replays the primary's merges.")));
+	heap = table_open(heapoid, heap_lock);
+	index = index_open(indexoid, index_lock);
+	if (IndexGetRelation(indexoid, false) != heapoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("could not open the table of index \"%s\"", RelationGetRelationName(index))));
+	if (index->rd_indam->ambuild != learned_build)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a learned index", RelationGetRelationName(index)),
+				 errhint("%s takes an index created USING learned.", function)));
+
+	switch (access)
+	{
+		case LEARNED_ACCESS_STATS:
+			allowed = pg_class_aclcheck(heapoid, user, ACL_SELECT) == ACLCHECK_OK ||
+				has_privs_of_role(user, ROLE_PG_STAT_SCAN_TABLES);
+			break;
+		case LEARNED_ACCESS_KEYS:
+			{
+				AttrNumber	attnum = index->rd_index->indkey.values[0];
+
+				allowed = pg_class_aclcheck(heapoid, user, ACL_SELECT) == ACLCHECK_OK ||
+					(attnum != 0 && pg_attribute_aclcheck(heapoid, attnum, user, ACL_SELECT) == ACLCHECK_OK);
+				if (allowed && check_enable_rls(heapoid, InvalidOid, false) == RLS_ENABLED)
+					ereport(ERROR,
+							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+							 errmsg("%s cannot read the keys of table \"%s\", which has row-level security",
+									function, RelationGetRelationName(heap)),
+							 errdetail("The index holds the keys of every row, including rows the policies hide."),
+							 errhint("Run it as the table's owner or as a role with BYPASSRLS.")));
+				break;
+			}
+		case LEARNED_ACCESS_CHANGE:
+		default:
+			allowed = pg_class_ownercheck(indexoid, user);
+			break;
+	}
+	if (!allowed)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s", RelationGetRelationName(heap)),
+				 errdetail("%s %s index \"%s\".", function,
+						   access == LEARNED_ACCESS_STATS ? "reads the statistics of" :
+						   access == LEARNED_ACCESS_KEYS ? "reads the keys of" : "changes",
+						   RelationGetRelationName(index)),
+				 errhint(access == LEARNED_ACCESS_STATS ? "It needs SELECT on the table, or membership in pg_stat_scan_tables." :
+						 access == LEARNED_ACCESS_KEYS ? "It needs SELECT on the table or on its key column." :
+						 "Only the table's owner may change its index.")));
+	*heap_out = heap;
+	return index;
+}
+
 /* Raises the library's status as an ERROR (the library itself never raises). */
 void
 learned_check_status(int status, const char *what)
@@ -146,30 +235,154 @@ learned_fill_meta(Relation index, Page page, int key_type)
 	meta->hot_unlisted = InvalidBlockNumber;
 	meta->build_id = ((uint64) GetCurrentTimestamp() << 16) ^ ((uint64) MyProcPid << 40) ^ ++builds;
 	((PageHeader) page)->pd_lower = ((char *) meta + sizeof(LearnedMetaPageData)) - (char *) page;
+	learned_set_checksum(page);
 }
 
-/* Copies the metapage's fields before the hot directory, checking that it is a metapage. */
-void
-learned_read_meta(Relation index, LearnedMetaPageData *meta)
+/* The CRC-32C a page's checksum field holds (see learned.h); false when pd_lower lies outside the page. */
+static bool
+page_crc(Page page, pg_crc32c *crc)
 {
-	Buffer		buffer = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
-	Page		page;
+	PageHeader	header = (PageHeader) page;
 
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
-	memcpy(meta, LearnedPageGetMeta(page), LEARNED_META_HEADER_SIZE);
-	UnlockReleaseBuffer(buffer);
-	if (meta->magic != LEARNED_MAGIC)
+	if (header->pd_lower < MAXALIGN(SizeOfPageHeaderData) || header->pd_lower > header->pd_special)
+		return false;
+	INIT_CRC32C(*crc);
+	COMP_CRC32C(*crc, LearnedPageGetOpaque(page), offsetof(LearnedPageOpaqueData, checksum));
+	COMP_CRC32C(*crc, PageGetContents(page), header->pd_lower - MAXALIGN(SizeOfPageHeaderData));
+	return true;
+}
+
+/* Sets a page's checksum after a change (the caller logs the page afterwards). */
+void
+learned_set_checksum(Page page)
+{
+	pg_crc32c	crc;
+
+	if (page_crc(page, &crc))
+		LearnedPageGetOpaque(page)->checksum = crc;
+}
+
+/* Extends a hot page's checksum by the `length` bytes just appended at pd_lower's old place. */
+void
+learned_extend_checksum(Page page, const void *data, Size length)
+{
+	pg_crc32c	crc = LearnedPageGetOpaque(page)->checksum;
+
+	COMP_CRC32C(crc, data, length);
+	LearnedPageGetOpaque(page)->checksum = crc;
+}
+
+/* Whether a page's checksum matches its contents. */
+static bool
+checksum_matches(Page page)
+{
+	pg_crc32c	crc;
+
+	return page_crc(page, &crc) && crc == LearnedPageGetOpaque(page)->checksum;
+}
+
+/* Raises the error of a damaged index block. */
+static void
+block_corrupted(Relation index, BlockNumber blkno, const char *problem)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INDEX_CORRUPTED),
+			 errmsg("learned index \"%s\" block %u %s", RelationGetRelationName(index), blkno, problem),
+			 errhint("Rebuild it with REINDEX.")));
+}
+
+/* Refuses a block number that a page or the metapage names past the end of the index. */
+void
+learned_check_block(Relation index, BlockNumber blkno, BlockNumber nblocks, const char *what)
+{
+	if (blkno != InvalidBlockNumber && (blkno >= nblocks || blkno == LEARNED_METAPAGE_BLKNO))
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" names block %u as its %s, but has %u blocks",
+						RelationGetRelationName(index), blkno, what, nblocks),
+				 errhint("Rebuild it with REINDEX.")));
+}
+
+/*
+ * Refuses a metapage (held locked by the caller) that is not one this build reads or that fails its
+ * checksum or its own consistency: counts against their maximum and, when nblocks is valid, every block it
+ * names against the index's size. Layout and magic come first, so an index of another layout version gets
+ * that error on every path.
+ */
+void
+learned_check_meta(Relation index, Page page, BlockNumber nblocks)
+{
+	LearnedMetaPage meta = LearnedPageGetMeta(page);
+	const char *problem = NULL;
+	uint32		i;
+
+	if (!learned_page_is(page, LEARNED_PAGE_META) || meta->magic != LEARNED_MAGIC)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
 	if (meta->version != LEARNED_LAYOUT_VERSION)
 		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",
 						RelationGetRelationName(index), meta->version, LEARNED_LAYOUT_VERSION),
+				 errhint("Rebuild it with REINDEX INDEX %s.", RelationGetRelationName(index))));
+	if (!checksum_matches(page) ||
+		((PageHeader) page)->pd_lower != (char *) meta + sizeof(LearnedMetaPageData) - (char *) page)
+		problem = "(the metapage) fails its checksum";
+	else if (meta->key_type != (uint32) learned_key_type_of(index->rd_opcintype[0]))
+		problem = "(the metapage) names another key type than the column's";
+	else if (meta->model_kind < OMEN_MODEL_PGM || meta->model_kind > OMEN_MODEL_LINEAR)
+		problem = "(the metapage) names an unknown model";
+	else if ((uint64) meta->cold_pages * LEARNED_COLD_PER_PAGE < meta->cold_count + meta->cold_nulls ||
+			 (meta->cold_pages > 0 &&
+			  (uint64) (meta->cold_pages - 1) * LEARNED_COLD_PER_PAGE >= meta->cold_count + meta->cold_nulls))
+		problem = "(the metapage) counts cold pages that do not match its entries";
+	else if (meta->hot_listed > LEARNED_HOT_DIRECTORY || meta->hot_listed > meta->hot_pages ||
+			 (meta->hot_tail == InvalidBlockNumber) != (meta->hot_pages == 0) ||
+			 (meta->hot_head == InvalidBlockNumber) != (meta->hot_tail == InvalidBlockNumber) ||
+			 meta->hot_count > (uint64) meta->hot_pages * LEARNED_HOT_PER_PAGE)
+		problem = "(the metapage) counts hot pages that do not match its directory";
+	else if ((meta->model_head == InvalidBlockNumber) != (meta->model_bytes == 0 && meta->cold_pages == 0) ||
+			 (meta->cold_count > 0 && meta->model_bytes == 0))
+		problem = "(the metapage) describes a model that does not match its run";
+	for (i = 0; problem == NULL && i < meta->hot_listed; i++)
+		if (meta->hot_ranges[i].count > LEARNED_HOT_PER_PAGE || meta->hot_ranges[i].nulls > meta->hot_ranges[i].count ||
+			meta->hot_ranges[i].blkno == InvalidBlockNumber)
+			problem = "(the metapage) has a damaged hot directory";
+	if (problem)
+		block_corrupted(index, LEARNED_METAPAGE_BLKNO, problem);
+	if (nblocks != InvalidBlockNumber)
+	{
+		learned_check_block(index, meta->model_head, nblocks, "first model page");
+		learned_check_block(index, meta->hot_head, nblocks, "first hot page");
+		learned_check_block(index, meta->hot_tail, nblocks, "last hot page");
+		learned_check_block(index, meta->hot_unlisted, nblocks, "first unlisted hot page");
+		for (i = 0; i < meta->hot_listed; i++)
+			learned_check_block(index, meta->hot_ranges[i].blkno, nblocks, "listed hot page");
+	}
+}
+
+/* Copies the metapage's first `size` bytes (the fields before the hot directory, or all), checking the
+ * whole metapage first. */
+void
+learned_read_meta_page(Relation index, LearnedMetaPageData *meta, Size size)
+{
+	Buffer		buffer;
+	Page		page;
+
+	if (RelationGetNumberOfBlocks(index) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("index \"%s\" has no metapage", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
+	buffer = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
+	/* The size is read under the lock: a block the metapage names was added before it was named. */
+	learned_check_meta(index, page, RelationGetNumberOfBlocks(index));
+	memcpy(meta, LearnedPageGetMeta(page), size);
+	UnlockReleaseBuffer(buffer);
 }
 
 /* Whether page is an initialised page of this access method with flag `kind` set. */
@@ -181,27 +394,46 @@ learned_page_is(Page page, uint16 kind)
 }
 
 /*
- * Refuses a page that is not of `kind` in the run of `generation`: a page of another kind, or one written
- * for a later run (a block recycled since the reader read the metapage, which the recycling protocol
- * forbids), is never read as if it were the run's.
+ * Refuses a page that is not of `kind` in the run of `generation`, or that fails its checksum or holds
+ * more than a page of its kind can: a page of another kind, or one written for a later run (a block
+ * recycled since the reader read the metapage, which the recycling protocol forbids), is never read as if
+ * it were the run's, and no count read from a page takes a reader past it. LEARNED_ANY_GENERATION skips the
+ * generation (pages of replaced runs).
  */
 void
 learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, uint64 generation)
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
+	PageHeader	header = (PageHeader) page;
 
 	if (!learned_page_is(page, kind))
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("learned index \"%s\" block %u is not a %s page", RelationGetRelationName(index), blkno,
-						kind == LEARNED_PAGE_COLD ? "cold" : kind == LEARNED_PAGE_HOT ? "hot" : "model"),
-				 errhint("Rebuild it with REINDEX.")));
-	if ((int32) (opaque->generation - (uint32) generation) > 0)
+		block_corrupted(index, blkno, kind == LEARNED_PAGE_COLD ? "is not a cold page" :
+						kind == LEARNED_PAGE_HOT ? "is not a hot page" : "is not a model page");
+	if (generation != LEARNED_ANY_GENERATION && (int32) (opaque->generation - (uint32) generation) > 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("learned index \"%s\" block %u belongs to run %u, not to run %u or earlier",
 						RelationGetRelationName(index), blkno, opaque->generation, (uint32) generation),
 				 errhint("Rebuild it with REINDEX.")));
+	if (!checksum_matches(page))
+		block_corrupted(index, blkno, "fails its checksum");
+	if (kind == LEARNED_PAGE_HOT)
+	{
+		if ((header->pd_lower - MAXALIGN(SizeOfPageHeaderData)) % sizeof(LearnedHotEntry) != 0 ||
+			LearnedHotCount(page) > LEARNED_HOT_PER_PAGE ||
+			((opaque->flags & LEARNED_PAGE_SEALED) && opaque->count != LearnedHotCount(page)))
+			block_corrupted(index, blkno, "counts more hot entries than it holds");
+	}
+	else if (kind == LEARNED_PAGE_COLD)
+	{
+		bool		packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
+
+		if (opaque->count > (packed ? LEARNED_COLD_PER_PAGE : LEARNED_PLAIN_PER_PAGE) ||
+			header->pd_lower != (packed ? LEARNED_PACKED_LOWER : LEARNED_PLAIN_LOWER))
+			block_corrupted(index, blkno, "counts more cold entries than it holds");
+	}
+	else if (opaque->count == 0 || opaque->count > LEARNED_MODEL_PAYLOAD)
+		block_corrupted(index, blkno, "holds a model chunk larger than a page");
 }
 
 /* All hot entries: the metapage counts the sealed pages; the tail page, which inserts fill alone, its own. */
@@ -217,8 +449,9 @@ learned_hot_entries(Relation index, const LearnedMetaPageData *meta)
 
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
-		if (!(opaque->flags & LEARNED_PAGE_SEALED))
-			count += LearnedHotCount(BufferGetPage(buffer));
+		/* Only a count: a tail a merge took since the metapage was read counts as empty. */
+		if (learned_page_is(BufferGetPage(buffer), LEARNED_PAGE_HOT) && !(opaque->flags & LEARNED_PAGE_SEALED))
+			count += Max(0, Min(LearnedHotCount(BufferGetPage(buffer)), LEARNED_HOT_PER_PAGE));
 		UnlockReleaseBuffer(buffer);
 	}
 	return count;
@@ -302,10 +535,8 @@ learned_new_buffer(Relation index)
 bool
 learned_page_recyclable(Page page)
 {
-	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
-
-	return !PageIsNew(page) && (opaque->flags & LEARNED_PAGE_DELETED) &&
-		GlobalVisCheckRemovableFullXid(NULL, opaque->deleted_xid);
+	return learned_page_is(page, LEARNED_PAGE_DELETED) &&
+		GlobalVisCheckRemovableFullXid(NULL, LearnedPageGetOpaque(page)->deleted_xid);
 }
 
 /*
@@ -317,13 +548,18 @@ learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid)
 {
 	Buffer		buffer = ReadBuffer(index, blkno);
 	GenericXLogState *state;
+	Page		page;
 	LearnedPageOpaque opaque;
 
 	LockBuffer(buffer, BUFFER_LOCK_EXCLUSIVE);
+	if (!learned_page_is(BufferGetPage(buffer), LEARNED_PAGE_COLD | LEARNED_PAGE_MODEL | LEARNED_PAGE_HOT))
+		block_corrupted(index, blkno, "is not a page of the index's run");
 	state = GenericXLogStart(index);
-	opaque = LearnedPageGetOpaque(GenericXLogRegisterBuffer(state, buffer, 0));
+	page = GenericXLogRegisterBuffer(state, buffer, 0);
+	opaque = LearnedPageGetOpaque(page);
 	opaque->flags |= LEARNED_PAGE_DELETED;
 	opaque->deleted_xid = xid;
+	learned_set_checksum(page);
 	GenericXLogFinish(state);
 	UnlockReleaseBuffer(buffer);
 }
@@ -357,6 +593,8 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 	char	   *bytes = palloc(Max(total, 1));
 	Size		filled = 0;
 	BlockNumber blkno = meta->model_head;
+	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+	uint32		i;
 
 	ref->index_oid = RelationGetRelid(index);
 	ref->node = index->rd_node;
@@ -369,7 +607,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 		Page		page;
 		LearnedPageOpaque opaque;
 
-		if (blkno == InvalidBlockNumber || blkno >= RelationGetNumberOfBlocks(index))
+		if (blkno == InvalidBlockNumber || blkno >= nblocks || blkno == LEARNED_METAPAGE_BLKNO)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("learned index \"%s\" has a broken model chain", RelationGetRelationName(index)),
@@ -379,7 +617,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 		page = BufferGetPage(buffer);
 		opaque = LearnedPageGetOpaque(page);
 		learned_check_page(index, blkno, page, LEARNED_PAGE_MODEL, meta->generation);
-		if (opaque->count > LEARNED_MODEL_PAYLOAD || opaque->count > total - filled)
+		if (opaque->count > total - filled)
 		{
 			UnlockReleaseBuffer(buffer);
 			ereport(ERROR,
@@ -394,6 +632,16 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 	}
 	ref->directory = MemoryContextAlloc(TopMemoryContext, Max(directory_bytes, 1));
 	memcpy(ref->directory, bytes + meta->model_bytes, directory_bytes);
+	/* The index never shrinks: a group checked to lie inside it here stays inside it. */
+	for (i = 0; i < ref->cold_pages; i++)
+		if (ref->directory[i] >= nblocks || ref->directory[i] == LEARNED_METAPAGE_BLKNO)
+		{
+			BlockNumber bad = ref->directory[i];
+
+			pfree(bytes);
+			free_model_ref(ref);
+			learned_check_block(index, bad, nblocks, "cold group");
+		}
 	if (meta->cold_count > 0)
 	{
 		int			status = learned_model_load((const uint8_t *) bytes, meta->model_bytes, &ref->model);

@@ -13,6 +13,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
 /*
  * Marks dead, in one WAL record, the entries of the cold or hot page in buffer (cleanup-locked by the
@@ -68,7 +69,10 @@ mark_entries(Relation index, Buffer buffer, IndexBulkDeleteCallback callback, vo
 			(*marked)++;
 	}
 	if (state)
+	{
+		learned_set_checksum(page);
 		GenericXLogFinish(state);
+	}
 }
 
 /*
@@ -105,7 +109,7 @@ mark_page(Relation index, BlockNumber blkno, uint16 kind, uint64 generation, Ind
 static bool
 replaced_entries_page(Page page)
 {
-	return !PageIsNew(page) && (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
+	return learned_page_is(page, LEARNED_PAGE_DELETED) &&
 		(LearnedPageGetOpaque(page)->flags & (LEARNED_PAGE_COLD | LEARNED_PAGE_HOT)) && !learned_page_recyclable(page);
 }
 
@@ -126,7 +130,13 @@ mark_replaced_pages(Relation index, IndexVacuumInfo *info, IndexBulkDeleteCallba
 			LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
 			LockBufferForCleanup(buffer);
 			if (replaced_entries_page(BufferGetPage(buffer)))
+			{
+				Page		page = BufferGetPage(buffer);
+
+				learned_check_page(index, blkno, page, LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_COLD ?
+								   LEARNED_PAGE_COLD : LEARNED_PAGE_HOT, LEARNED_ANY_GENERATION);
 				mark_entries(index, buffer, callback, callback_state, NULL, NULL);
+			}
 		}
 		UnlockReleaseBuffer(buffer);
 	}
@@ -146,6 +156,7 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	LearnedModelRef *ref;
 	BlockNumber blkno;
 	uint32		page_index;
+	BlockNumber walked;
 	uint64		marked = 0;
 
 	if (stats == NULL)
@@ -165,10 +176,20 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 				mark_page(index, overflow, LEARNED_PAGE_COLD, meta.generation, info, callback, callback_state, stats,
 						  &marked);
 		}
-		/* The chain only grows while merges wait: follow it to its current end. */
-		for (blkno = meta.hot_head; blkno != InvalidBlockNumber;)
+		/* The chain only grows while merges wait: follow it to its current end (each block once). */
+		for (blkno = meta.hot_head, walked = 0; blkno != InvalidBlockNumber; walked++)
+		{
+			BlockNumber nblocks = RelationGetNumberOfBlocks(index);
+
+			if (walked >= nblocks)
+				ereport(ERROR,
+						(errcode(ERRCODE_INDEX_CORRUPTED),
+						 errmsg("learned index \"%s\" has a hot chain that loops", RelationGetRelationName(index)),
+						 errhint("Rebuild it with REINDEX.")));
+			learned_check_block(index, blkno, nblocks, "next hot page");
 			blkno = mark_page(index, blkno, LEARNED_PAGE_HOT, meta.generation, info, callback, callback_state,
 							  stats, NULL);
+		}
 	}
 	PG_FINALLY();
 	{
@@ -183,10 +204,13 @@ learned_bulkdelete(IndexVacuumInfo *info, IndexBulkDeleteResult *stats, IndexBul
 	{
 		Buffer		metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 		GenericXLogState *state;
+		Page		metapage;
 
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		state = GenericXLogStart(index);
-		LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0))->cold_dead += marked;
+		metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+		LearnedPageGetMeta(metapage)->cold_dead += marked;
+		learned_set_checksum(metapage);
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(metabuf);
 	}
@@ -220,16 +244,24 @@ detach_hot(Relation index, HotDetach *detach, bool seal_tail)
 	Buffer		tailbuf = InvalidBuffer;
 
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
+	learned_check_meta(index, BufferGetPage(metabuf), RelationGetNumberOfBlocks(index));
 	meta = LearnedPageGetMeta(BufferGetPage(metabuf));
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
 		tailbuf = ReadBuffer(index, meta->hot_tail);
 		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
+		learned_check_page(index, meta->hot_tail, BufferGetPage(tailbuf), LEARNED_PAGE_HOT, meta->generation);
 		if (seal_tail)
 		{
+			Page		metapage,
+						tailpage;
+
 			state = GenericXLogStart(index);
-			learned_seal_page(LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0)), meta->hot_tail,
-							  GenericXLogRegisterBuffer(state, tailbuf, 0));
+			metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+			tailpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
+			learned_seal_page(LearnedPageGetMeta(metapage), meta->hot_tail, tailpage);
+			learned_set_checksum(metapage);
+			learned_set_checksum(tailpage);
 			GenericXLogFinish(state);
 		}
 	}
@@ -402,11 +434,25 @@ block_list_add_chain(Relation index, BlockList *list, BlockNumber blkno, uint32 
 
 	while (blkno != InvalidBlockNumber && (limit == 0 || n < limit))
 	{
-		Buffer		buffer = ReadBuffer(index, blkno);
+		Buffer		buffer;
 
+		/* Each block at most once: a chain longer than the index loops. */
+		if (n >= RelationGetNumberOfBlocks(index))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" has a page chain that loops", RelationGetRelationName(index)),
+					 errhint("Rebuild it with REINDEX.")));
+		learned_check_block(index, blkno, RelationGetNumberOfBlocks(index), "next page of a chain");
+		buffer = ReadBuffer(index, blkno);
 		block_list_add(list, blkno);
 		n++;
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		if (!learned_page_is(BufferGetPage(buffer), LEARNED_PAGE_MODEL | LEARNED_PAGE_HOT))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" block %u in a page chain is not a model or hot page",
+							RelationGetRelationName(index), blkno),
+					 errhint("Rebuild it with REINDEX.")));
 		blkno = LearnedPageGetOpaque(BufferGetPage(buffer))->next;
 		UnlockReleaseBuffer(buffer);
 	}
@@ -425,6 +471,7 @@ block_list_add_groups(Relation index, BlockList *list, const LearnedModelRef *re
 
 		block_list_add(list, ref->directory[c]);
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		learned_check_page(index, ref->directory[c], BufferGetPage(buffer), LEARNED_PAGE_COLD, ref->generation);
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
 		if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE &&
 			opaque->next != InvalidBlockNumber)
@@ -491,8 +538,10 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	bool		full;
 	Buffer		metabuf;
 	GenericXLogState *state;
+	Page		metapage;
 	LearnedMetaPage newmeta;
 	FullTransactionId xid;
+	TimestampTz merge_start = GetCurrentTimestamp();
 
 	if (reason == LEARNED_MERGE_INSERT)
 	{
@@ -597,11 +646,15 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 			xid = ReadNextFullTransactionId();
 			state = GenericXLogStart(index);
-			newmeta = LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0));
+			metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+			newmeta = LearnedPageGetMeta(metapage);
 			learned_set_meta_run(newmeta, &run, options->model);
 			newmeta->generation++;
 			newmeta->cold_dead = kept_groups == 0 || dropped > newmeta->cold_dead ? 0 : newmeta->cold_dead - dropped;
 			replace_detached(index, newmeta, &detach, InvalidBlockNumber, NULL, 0, 0);
+			newmeta->last_merge_time = GetCurrentTimestamp();
+			newmeta->last_merge_us = (uint64) Max(0, newmeta->last_merge_time - merge_start);
+			learned_set_checksum(metapage);
 			GenericXLogFinish(state);
 			UnlockReleaseBuffer(metabuf);
 
@@ -651,6 +704,7 @@ learned_compact_hot(Relation index)
 	BlockList	old = {0};
 	Buffer		metabuf;
 	GenericXLogState *state;
+	Page		metapage;
 	FullTransactionId xid;
 	int			i;
 
@@ -704,6 +758,7 @@ learned_compact_hot(Relation index)
 			ranges[p].max_key = opaque->max_key;
 			ranges[p].blkno = BufferGetBlockNumber(buffer);
 			ranges[p].count = opaque->count;
+			learned_set_checksum(page);
 			GenericXLogFinish(state);
 			next = BufferGetBlockNumber(buffer);
 			UnlockReleaseBuffer(buffer);
@@ -714,8 +769,9 @@ learned_compact_hot(Relation index)
 		LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 		xid = ReadNextFullTransactionId();
 		state = GenericXLogStart(index);
-		replace_detached(index, LearnedPageGetMeta(GenericXLogRegisterBuffer(state, metabuf, 0)), &detach, next,
-						 ranges, npages, (uint64) total);
+		metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
+		replace_detached(index, LearnedPageGetMeta(metapage), &detach, next, ranges, npages, (uint64) total);
+		learned_set_checksum(metapage);
 		GenericXLogFinish(state);
 		UnlockReleaseBuffer(metabuf);
 		for (i = 0; i < old.count; i++)
@@ -763,6 +819,12 @@ learned_page_census(Relation index, BufferAccessStrategy strategy, bool record_f
 				RecordFreeIndexPage(index, blkno);
 			census->free++;
 		}
+		else if (!learned_page_is(page, LEARNED_PAGE_COLD | LEARNED_PAGE_MODEL | LEARNED_PAGE_HOT))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDEX_CORRUPTED),
+					 errmsg("learned index \"%s\" block %u is not a page of this access method",
+							RelationGetRelationName(index), blkno),
+					 errhint("Rebuild it with REINDEX.")));
 		else if (opaque->flags & LEARNED_PAGE_DELETED)
 			census->deleted++;
 		else

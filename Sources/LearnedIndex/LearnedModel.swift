@@ -17,7 +17,7 @@ public enum LearnedModel: Equatable, Sendable {
     /// Learns sorted `keys` with the model `kind` names.
     public init(kind: ModelKind, keys: UnsafeBufferPointer<UInt64>) throws(LearnedIndexError) {
         var builder = try ModelBuilder(kind: kind)
-        try builder.add(keys)
+        repeat { try builder.add(keys) } while try builder.nextPass()
         self = try builder.finish()
     }
 
@@ -72,18 +72,24 @@ public enum LearnedModel: Equatable, Sendable {
     }
 }
 
-/// Learns any model from keys fed in sorted chunks. The piecewise-linear model learns as keys arrive; the
-/// others need every key (their root spans the whole run), so they keep them until `finish`.
+/// Learns any model from keys fed in sorted chunks. The piecewise-linear model learns as keys arrive, in
+/// one pass; the others span the whole run with one line, so they learn in passes over the same keys (two
+/// for the linear model, three for the RMI), each fed in chunks, holding only their lines: `nextPass` ends
+/// a pass and says whether the keys must be fed again.
 public struct ModelBuilder {
     private enum State {
         case piecewiseLinear(PiecewiseLinearModel.Builder)
-        case collecting([UInt64])
+        case linear(LinearModel.Trainer)
+        case recursive(RecursiveModelIndex.Trainer)
     }
 
     public let kind: ModelKind
     private var state: State
     private var count = 0
     private var lastKey: UInt64 = 0
+    /// The keys of the first pass, which every later pass must repeat.
+    private var passKeys: Int?
+    private var passesDone = false
 
     public init(kind: ModelKind) throws(LearnedIndexError) {
         self.kind = kind
@@ -91,10 +97,9 @@ public struct ModelBuilder {
         case .piecewiseLinear(let epsilon):
             state = .piecewiseLinear(try PiecewiseLinearModel.Builder(epsilon: epsilon))
         case .recursive(let leaves):
-            guard leaves >= 1 && leaves <= RecursiveModelIndex.maximumLeaves else { throw .invalidArgument }
-            state = .collecting([])
+            state = .recursive(try RecursiveModelIndex.Trainer(leafCount: leaves))
         case .linear:
-            state = .collecting([])
+            state = .linear(LinearModel.Trainer())
         }
     }
 
@@ -109,45 +114,85 @@ public struct ModelBuilder {
         self.lastKey = lastKey
     }
 
-    /// Keys added so far.
+    /// Keys added so far in this pass.
     public var keyCount: Int { count }
 
-    /// Adds the next keys; they must continue the ascending order of everything added before.
+    /// Adds the next keys; they must continue the ascending order of everything added before in this pass.
     public mutating func add(_ keys: UnsafeBufferPointer<UInt64>) throws(LearnedIndexError) {
         guard !keys.isEmpty else { return }
         if count > 0 && keys[0] < lastKey { throw .unsortedKeys(position: count) }
         switch state {
         case .piecewiseLinear(var builder):
-            state = .collecting([])
+            state = .linear(LinearModel.Trainer())
             defer { state = .piecewiseLinear(builder) }
             try builder.add(keys)
-        case .collecting(var collected):
-            state = .collecting([])
-            defer { state = .collecting(collected) }
+        case .linear, .recursive:
+            guard !passesDone, passKeys.map({ count + keys.count <= $0 }) ?? true else { throw .invalidArgument }
             var previous = count > 0 ? lastKey : keys[0]
             for (offset, key) in keys.enumerated() {
                 if key < previous { throw .unsortedKeys(position: count + offset) }
                 previous = key
             }
-            collected.append(contentsOf: keys)
+            // The trainer is taken out of `state` while it learns, so that its leaves are never copied.
+            let base = count
+            switch state {
+            case .linear(var trainer):
+                state = .linear(LinearModel.Trainer())
+                for (offset, key) in keys.enumerated() { trainer.add(key, at: base + offset) }
+                state = .linear(trainer)
+            case .recursive(var trainer):
+                state = .linear(LinearModel.Trainer())
+                for (offset, key) in keys.enumerated() { trainer.add(key, at: base + offset) }
+                state = .recursive(trainer)
+            case .piecewiseLinear:
+                break
+            }
         }
         count += keys.count
         lastKey = keys[keys.count - 1]
     }
 
-    /// Builds the model from everything added.
+    /// Ends a pass over the keys; true when the same keys, from the first, must be added once more.
+    public mutating func nextPass() throws(LearnedIndexError) -> Bool {
+        let more: Bool
+        switch state {
+        case .piecewiseLinear:
+            return false
+        case .linear, .recursive:
+            guard !passesDone else { return false }
+            guard count > 0 else { throw .emptyKeySet }
+            guard passKeys.map({ $0 == count }) ?? true else { throw .invalidArgument }
+            passKeys = count
+            switch state {
+            case .linear(var trainer):
+                state = .linear(LinearModel.Trainer())
+                more = trainer.endPass(count: count)
+                state = .linear(trainer)
+            case .recursive(var trainer):
+                state = .linear(LinearModel.Trainer())
+                more = try trainer.endPass(count: count)
+                state = .recursive(trainer)
+            case .piecewiseLinear:
+                more = false
+            }
+        }
+        passesDone = !more
+        count = 0
+        lastKey = 0
+        return more
+    }
+
+    /// Builds the model from everything added; the multi-pass models need every pass done first.
     public consuming func finish() throws(LearnedIndexError) -> LearnedModel {
-        switch (state, kind) {
-        case (.piecewiseLinear(let builder), _):
+        switch state {
+        case .piecewiseLinear(let builder):
             return .piecewiseLinear(try builder.finish())
-        case (.collecting(let keys), .recursive(let leaves)):
-            return try keys.withUnsafeBufferPointer { (buffer) throws(LearnedIndexError) in
-                .recursive(try RecursiveModelIndex(keys: buffer, leafCount: leaves))
-            }
-        case (.collecting(let keys), _):
-            return try keys.withUnsafeBufferPointer { (buffer) throws(LearnedIndexError) in
-                .linear(try LinearModel(keys: buffer))
-            }
+        case .linear(let trainer):
+            guard let model = trainer.model else { throw passKeys == nil && count == 0 ? .emptyKeySet : .invalidArgument }
+            return .linear(model)
+        case .recursive(let trainer):
+            guard let model = trainer.model else { throw passKeys == nil && count == 0 ? .emptyKeySet : .invalidArgument }
+            return .recursive(model)
         }
     }
 }

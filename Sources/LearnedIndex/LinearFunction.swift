@@ -26,36 +26,60 @@ public struct LinearFunction: Equatable, Sendable {
         guard predicted < Double(limit) else { return limit }
         return Int(predicted)
     }
+}
 
-    /// The least-squares line through `(key, position)` for `keys[range]` (positions are buffer indices),
-    /// with a non-negative slope.
-    static func leastSquares(
-        _ keys: UnsafeBufferPointer<UInt64>, range: Range<Int>, origin: UInt64
-    ) -> LinearFunction {
-        let count = Double(range.count)
-        guard range.count > 1 else {
-            return LinearFunction(origin: origin, slope: 0, intercept: Double(range.lowerBound))
-        }
-        var meanX = 0.0
-        var meanY = 0.0
-        for i in range {
-            meanX += Double(keys[i] &- origin)
-            meanY += Double(i)
-        }
-        meanX /= count
-        meanY /= count
-        var covariance = 0.0
-        var variance = 0.0
-        for i in range {
-            let dx = Double(keys[i] &- origin) - meanX
-            covariance += dx * (Double(i) - meanY)
-            variance += dx * dx
-        }
-        var slope = variance > 0 ? covariance / variance : 0
+/// The least-squares line through points `(key, position)` fed one at a time (Welford's updates), so the
+/// models whose lines span a whole run learn in passes over it, a chunk at a time, with no copy of its keys.
+struct StreamingFit {
+    let origin: UInt64
+    private(set) var count = 0
+    private var meanX = 0.0
+    private var meanY = 0.0
+    private var coMoment = 0.0
+    private var squares = 0.0
+
+    init(origin: UInt64) {
+        self.origin = origin
+    }
+
+    mutating func add(_ key: UInt64, at position: Int) {
+        let x = Double(key > origin ? key &- origin : 0)
+        let y = Double(position)
+        count += 1
+        let n = Double(count)
+        let dx = x - meanX
+        meanX += dx / n
+        meanY += (y - meanY) / n
+        coMoment += dx * (y - meanY)
+        squares += dx * (x - meanX)
+    }
+
+    /// The fitted line, with a finite, non-negative slope (monotone evaluation needs it).
+    var function: LinearFunction {
+        var slope = count > 1 && squares > 0 ? coMoment / squares : 0
         if !(slope >= 0) || !slope.isFinite { slope = 0 }
         var intercept = meanY - slope * meanX
         if !intercept.isFinite { intercept = meanY }
         return LinearFunction(origin: origin, slope: slope, intercept: intercept)
+    }
+}
+
+/// The exact error of one line over the lower-bound steps of a run's keys fed in order (see
+/// `LowerBoundSteps`): both ends of every step, measured as its keys arrive.
+struct StepErrorMeter {
+    let function: LinearFunction
+    let limit: Int
+    private(set) var error = ErrorBound()
+
+    init(function: LinearFunction, limit: Int) {
+        self.function = function
+        self.limit = limit
+    }
+
+    /// Every query in `first...last` has lower bound `position`.
+    mutating func measure(_ first: UInt64, _ last: UInt64, _ position: Int) {
+        error.include(predicted: function.position(of: first, limit: limit), position: position)
+        error.include(predicted: function.position(of: last, limit: limit), position: position)
     }
 }
 

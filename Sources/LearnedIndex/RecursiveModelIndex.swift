@@ -33,58 +33,120 @@ public struct RecursiveModelIndex: Equatable, Sendable {
     /// Learns sorted `keys` with `leafCount` leaves; throws on an empty or unsorted buffer, a leaf count
     /// outside `1...maximumLeaves`, or more keys than 32-bit errors can describe.
     public init(keys: UnsafeBufferPointer<UInt64>, leafCount: Int) throws(LearnedIndexError) {
-        guard leafCount >= 1 && leafCount <= Self.maximumLeaves && keys.count <= Int(UInt32.max) else {
-            throw .invalidArgument
-        }
         try KeyValidation.requireSortedNonEmpty(keys)
-        let n = keys.count
-        let firstKey = keys[0]
-        let fit = LinearFunction.leastSquares(keys, range: 0..<n, origin: firstKey)
-        let scale = Double(leafCount) / Double(n)
-        let root = LinearFunction(origin: firstKey, slope: fit.slope * scale, intercept: fit.intercept * scale)
+        var trainer = try Trainer(leafCount: leafCount)
+        repeat {
+            for (position, key) in keys.enumerated() { trainer.add(key, at: position) }
+        } while try trainer.endPass(count: keys.count)
+        self = trainer.model!
+    }
 
-        // leafStart[l] is the first position the root sends to leaf l or later (routing is monotone).
-        var leafStart = [Int](repeating: n, count: leafCount + 1)
-        var nextLeaf = 0
-        for index in 0..<n {
-            let leaf = root.position(of: keys[index], limit: leafCount - 1)
-            while nextLeaf <= leaf {
-                leafStart[nextLeaf] = index
-                nextLeaf += 1
+    /// Learns a run in three passes over its sorted keys, holding only the leaves: the root's line; then,
+    /// routing each key by the root, every leaf's line; then every leaf's error at the lower-bound steps
+    /// its keys make, the last one ending at the next leaf's first key.
+    struct Trainer {
+        private enum Phase {
+            case root(StreamingFit?)
+            case leafLines(root: LinearFunction, current: Int, fit: StreamingFit?)
+            case leafErrors(root: LinearFunction, current: Int, meter: StepErrorMeter?, previous: UInt64)
+            case done(RecursiveModelIndex)
+        }
+
+        let leafCount: Int
+        private var phase = Phase.root(nil)
+        private var firstKey: UInt64 = 0
+        private var keyCount = 0
+        private var leaves: [Leaf] = []
+
+        init(leafCount: Int) throws(LearnedIndexError) {
+            guard leafCount >= 1 && leafCount <= RecursiveModelIndex.maximumLeaves else { throw .invalidArgument }
+            self.leafCount = leafCount
+        }
+
+        /// A leaf no key routes to: every query it receives has lower bound `start`.
+        private static func emptyLeaf(start: Int) -> Leaf {
+            Leaf(slope: 0, intercept: Double(start), below: 0, above: 0)
+        }
+
+        /// Appends leaf `current`'s line (or nothing, before the first key), then empty leaves up to `next`.
+        private mutating func closeLines(_ current: Int, _ fit: StreamingFit?, upTo next: Int, start: Int) {
+            if let fit { leaves.append(Leaf(slope: fit.function.slope, intercept: fit.function.intercept, below: 0, above: 0)) }
+            while leaves.count < next { leaves.append(Self.emptyLeaf(start: start)) }
+        }
+
+        mutating func add(_ key: UInt64, at position: Int) {
+            switch phase {
+            case .root(var fit):
+                if fit == nil {
+                    fit = StreamingFit(origin: key)
+                    firstKey = key
+                }
+                fit!.add(key, at: position)
+                phase = .root(fit)
+            case .leafLines(let root, let current, var fit):
+                let leaf = root.position(of: key, limit: leafCount - 1)
+                if fit == nil || leaf != current {
+                    closeLines(current, fit, upTo: leaf, start: position)
+                    fit = StreamingFit(origin: firstKey)
+                }
+                fit!.add(key, at: position)
+                phase = .leafLines(root: root, current: leaf, fit: fit)
+            case .leafErrors(let root, let current, var meter, let previous):
+                let leaf = root.position(of: key, limit: leafCount - 1)
+                if meter == nil || leaf != current {
+                    if var closing = meter {
+                        closing.measure(previous &+ 1, key, position)
+                        record(closing.error, leaf: current)
+                    }
+                    let line = leaves[leaf]
+                    meter = StepErrorMeter(
+                        function: LinearFunction(origin: firstKey, slope: line.slope, intercept: line.intercept),
+                        limit: keyCount)
+                }
+                if position == 0 || key != previous { meter!.measure(position == 0 ? 0 : previous &+ 1, key, position) }
+                phase = .leafErrors(root: root, current: leaf, meter: meter, previous: key)
+            case .done:
+                break
             }
         }
 
-        var leaves: [Leaf] = []
-        leaves.reserveCapacity(leafCount)
-        for leaf in 0..<leafCount {
-            let range = leafStart[leaf]..<leafStart[leaf + 1]
-            guard !range.isEmpty else {
-                // Every query routed here has lower bound exactly `range.lowerBound`.
-                leaves.append(Leaf(slope: 0, intercept: Double(range.lowerBound), below: 0, above: 0))
-                continue
-            }
-            let function = LinearFunction.leastSquares(keys, range: range, origin: firstKey)
-            var error = ErrorBound()
-            func measure(_ first: UInt64, _ last: UInt64, _ position: Int) {
-                error.include(predicted: function.position(of: first, limit: n), position: position)
-                error.include(predicted: function.position(of: last, limit: n), position: position)
-            }
-            var index = range.lowerBound
-            while index < range.upperBound {
-                let key = keys[index]
-                measure(index == 0 ? 0 : keys[index - 1] &+ 1, key, index)
-                index += 1
-                while index < range.upperBound && keys[index] == key { index += 1 }
-            }
-            let lastKey = keys[range.upperBound - 1]
-            if lastKey != .max {
-                measure(lastKey &+ 1, range.upperBound < n ? keys[range.upperBound] : .max, range.upperBound)
-            }
-            leaves.append(Leaf(
-                slope: function.slope, intercept: function.intercept,
-                below: UInt32(error.below), above: UInt32(error.above)))
+        private mutating func record(_ error: ErrorBound, leaf: Int) {
+            leaves[leaf].below = UInt32(error.below)
+            leaves[leaf].above = UInt32(error.above)
         }
-        self.init(keyCount: n, root: root, firstKey: firstKey, leaves: leaves)
+
+        /// Ends a pass over all `count` keys (count > 0); true when the keys must be fed once more.
+        mutating func endPass(count: Int) throws(LearnedIndexError) -> Bool {
+            switch phase {
+            case .root(let fit):
+                guard count <= Int(UInt32.max) else { throw .invalidArgument }
+                keyCount = count
+                let line = fit!.function
+                let scale = Double(leafCount) / Double(count)
+                let root = LinearFunction(origin: firstKey, slope: line.slope * scale, intercept: line.intercept * scale)
+                leaves.reserveCapacity(leafCount)
+                phase = .leafLines(root: root, current: 0, fit: nil)
+                return true
+            case .leafLines(let root, let current, let fit):
+                closeLines(current, fit, upTo: leafCount, start: count)
+                phase = .leafErrors(root: root, current: 0, meter: nil, previous: 0)
+                return true
+            case .leafErrors(let root, let current, let meter, let previous):
+                if var closing = meter {
+                    if previous != .max { closing.measure(previous &+ 1, .max, count) }
+                    record(closing.error, leaf: current)
+                }
+                phase = .done(RecursiveModelIndex(keyCount: count, root: root, firstKey: firstKey, leaves: leaves))
+                return false
+            case .done:
+                return false
+            }
+        }
+
+        var model: RecursiveModelIndex? {
+            if case .done(let model) = phase { return model }
+            return nil
+        }
     }
 
     public var leafCount: Int { leaves.count }

@@ -111,6 +111,22 @@ public func learnedBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UI
     }
 }
 
+@_cdecl("learned_builder_next_pass")
+public func learnedBuilderNextPass(_ handle: OpaquePointer?, _ more: UnsafeMutablePointer<Int32>?) -> Int32 {
+    guard let handle, let more else { return Status.invalidArgument.rawValue }
+    more.pointee = 0
+    let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    guard var builder = box.builder else { return Status.invalidArgument.rawValue }
+    box.builder = nil
+    do {
+        more.pointee = try builder.nextPass() ? 1 : 0
+        box.builder = builder
+        return Status.ok.rawValue
+    } catch {
+        return Status(error).rawValue
+    }
+}
+
 @_cdecl("learned_builder_finish")
 public func learnedBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let handle else { return Status.invalidArgument.rawValue }

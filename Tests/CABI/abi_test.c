@@ -64,21 +64,28 @@ build_chunked(int kind, uint64_t param, const uint64_t *keys, size_t n)
 	omen_builder *builder = NULL;
 	omen_model *model = NULL;
 	size_t start = 0;
+	size_t chunk = 0;
 	int status = learned_builder_create(kind, param, &builder);
+	int more = 1;
+	int passes = 0;
 
 	CHECK(status == OMEN_OK && builder != NULL, "create kind %d: %s", kind, learned_status_message(status));
-	while (start < n)
+	while (more && status == OMEN_OK)
 	{
-		size_t chunk = 1 + next_random() % 5000;
-
-		if (chunk > n - start)
-			chunk = n - start;
-		status = learned_builder_add(builder, keys + start, chunk);
-		if (status != OMEN_OK)
-			break;
-		start += chunk;
+		for (start = 0; start < n && status == OMEN_OK; start += chunk)
+		{
+			chunk = 1 + next_random() % 5000;
+			if (chunk > n - start)
+				chunk = n - start;
+			status = learned_builder_add(builder, keys + start, chunk);
+		}
+		if (status == OMEN_OK)
+			status = learned_builder_next_pass(builder, &more);
+		passes++;
 	}
 	CHECK(status == OMEN_OK, "add kind %d: %s", kind, learned_status_message(status));
+	CHECK(passes == (kind == OMEN_MODEL_PGM ? 1 : kind == OMEN_MODEL_LINEAR ? 2 : 3), "kind %d learned in %d passes",
+		  kind, passes);
 	status = learned_builder_finish(builder, &model);
 	CHECK(status == OMEN_OK && model != NULL, "finish kind %d: %s", kind, learned_status_message(status));
 	return model;
@@ -195,6 +202,21 @@ main(void)
 		CHECK(learned_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
 		CHECK(learned_builder_add(builder, down, 3) == OMEN_ERR_UNSORTED, "unsorted chunk refused");
 		learned_builder_free(builder);
+		{
+			uint64_t up[3] = {1, 2, 3};
+			int more = 0;
+
+			CHECK(learned_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
+			CHECK(learned_builder_add(builder, up, 3) == OMEN_OK && learned_builder_next_pass(builder, &more) == OMEN_OK &&
+				  more == 1, "a first RMI pass asks for another");
+			CHECK(learned_builder_add(builder, up, 2) == OMEN_OK && learned_builder_next_pass(builder, &more) ==
+				  OMEN_ERR_INVALID_ARGUMENT, "a later pass over other keys refused");
+			learned_builder_free(builder);
+			CHECK(learned_builder_create(OMEN_MODEL_LINEAR, 0, &builder) == OMEN_OK, "create");
+			CHECK(learned_builder_add(builder, up, 3) == OMEN_OK, "first pass");
+			CHECK(learned_builder_finish(builder, &model) == OMEN_ERR_INVALID_ARGUMENT && model == NULL,
+				  "finish before the last pass refused");
+		}
 		CHECK(learned_builder_create(OMEN_MODEL_PGM, 8, &builder) == OMEN_OK, "create");
 		CHECK(learned_builder_add(builder, down, 1) == OMEN_OK, "first chunk");
 		CHECK(learned_builder_add(builder, down + 1, 1) == OMEN_ERR_UNSORTED, "chunk below the previous refused");

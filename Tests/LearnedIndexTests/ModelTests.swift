@@ -66,16 +66,36 @@ import Testing
         for kind in [ModelKind.piecewiseLinear(epsilon: 32), .recursive(leaves: 256), .linear] {
             let whole = try keys.withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) }
             var builder = try ModelBuilder(kind: kind)
-            var start = 0
             var random = SplitMix64(seed: 5)
-            while start < keys.count {
-                let end = min(keys.count, start + Int(random.next() % 3_000))
-                try keys[start..<end].withUnsafeBufferPointer { try builder.add($0) }
-                start = end
-            }
-            #expect(builder.keyCount == keys.count)
+            var passes = 0
+            repeat {
+                var start = 0
+                while start < keys.count {
+                    let end = min(keys.count, start + Int(random.next() % 3_000))
+                    try keys[start..<end].withUnsafeBufferPointer { try builder.add($0) }
+                    start = end
+                }
+                #expect(builder.keyCount == keys.count)
+                passes += 1
+            } while try builder.nextPass()
+            #expect(passes == (kind == .linear ? 2 : kind == .recursive(leaves: 256) ? 3 : 1))
             #expect(try builder.finish() == whole)
         }
+    }
+
+    @Test("a multi-pass build refuses a pass over other keys, and a finish before its last pass", arguments: [
+        ModelKind.recursive(leaves: 8), .linear,
+    ])
+    func multiPassBuildChecksItsPasses(_ kind: ModelKind) throws {
+        let keys: [UInt64] = [1, 5, 9, 12]
+        var builder = try ModelBuilder(kind: kind)
+        try keys.withUnsafeBufferPointer { try builder.add($0) }
+        #expect(try builder.nextPass())
+        try keys.dropLast().withUnsafeBufferPointer { try builder.add($0) }
+        #expect(throws: LearnedIndexError.invalidArgument) { _ = try builder.nextPass() }
+        var early = try ModelBuilder(kind: kind)
+        try keys.withUnsafeBufferPointer { try early.add($0) }
+        #expect(throws: LearnedIndexError.invalidArgument) { _ = try early.finish() }
     }
 
     @Test("a resumed model keeps a prefix's segments and learns a new tail exactly", arguments: keySets, [0, 16, 64])

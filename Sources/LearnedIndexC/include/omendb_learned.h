@@ -49,10 +49,14 @@ uint64_t learned_key_from_float4(float value);
 int64_t learned_key_to_int64(uint64_t key);
 double learned_key_to_float8(uint64_t key);
 
-/* Chunked build: create, add sorted chunks (each continuing the previous), finish. Between chunks the
- * caller may check for interrupts; a builder abandoned midway is released with learned_builder_free.
- * learned_builder_finish releases the builder whether or not it succeeds. After a failed add, only
- * learned_builder_free is valid. */
+/* Chunked build: create, add sorted chunks (each continuing the previous), end the pass with
+ * learned_builder_next_pass, and while it sets *more, add the same keys again from the first (the RMI and
+ * linear models learn in two or three passes and hold no copy of the keys; PGM learns in one), then
+ * finish. Between chunks the caller may check for interrupts; a builder abandoned midway is released with
+ * learned_builder_free. learned_builder_finish releases the builder whether or not it succeeds; before
+ * the last pass it fails with OMEN_ERR_INVALID_ARGUMENT (OMEN_ERR_EMPTY with no keys). A later pass with
+ * another key count fails with OMEN_ERR_INVALID_ARGUMENT. After a failed call, only learned_builder_free
+ * is valid. */
 int learned_builder_create(int kind, uint64_t param, omen_builder **out);
 /* A builder that continues a PGM model after its first count keys (the last of them last_key): the
  * model's segments up to last_key are kept and keys added next (>= last_key, ascending) are learned from
@@ -60,6 +64,7 @@ int learned_builder_create(int kind, uint64_t param, omen_builder **out);
  * count outside 1..key count, give OMEN_ERR_INVALID_ARGUMENT. */
 int learned_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
 int learned_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
+int learned_builder_next_pass(omen_builder *builder, int *more);
 int learned_builder_finish(omen_builder *builder, omen_model **out);
 void learned_builder_free(omen_builder *builder);
 

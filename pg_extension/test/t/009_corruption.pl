@@ -1,0 +1,179 @@
+# Damaged index pages. Each trial builds fresh learned indexes (a cold run of packed and plain groups,
+# NULLs, hot pages listed in the directory and a tail; PGM or RMI), stops the server, flips random bytes
+# of one random page of one index (seeded by OMENDB_CORRUPT_SEED; OMENDB_CORRUPT_TRIALS trials), starts
+# it and runs scans of every kind, inserts, deletes, VACUUM, a merge and the check. Every statement either
+# succeeds, a query with the sequential scan's answer, or fails with an error; the server never restarts.
+# Bytes are flipped in what the extension and WAL write (the page header past its LSN and checksum, the
+# contents up to pd_lower, the special space), not in the hole past pd_lower, where hint bits live as
+# unprotected as btree's LP_DEAD bits in a cluster without data checksums.
+#
+# Then an index whose metapage says it was written in the previous layout version (5) is refused by every
+# path with the REINDEX hint, and REINDEX makes it usable again.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $trials = $ENV{OMENDB_CORRUPT_TRIALS} || 24;
+my $seed = $ENV{OMENDB_CORRUPT_SEED} || 20261202;
+srand($seed);
+note("seed $seed, $trials trials");
+
+my $node = PostgreSQL::Test::Cluster->new('corruption');
+$node->init;
+$node->append_conf('postgresql.conf', "autovacuum = off\nrestart_after_crash = off\n");
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION omendb');
+my $restarts = 0;
+
+sub setup
+{
+	my ($model) = @_;
+	$node->safe_psql('postgres', qq{
+		DROP TABLE IF EXISTS c;
+		CREATE TABLE c (k int8, pad text) WITH (autovacuum_enabled = false);
+		INSERT INTO c SELECT g, 'p' FROM generate_series(1, 6000) g;
+		INSERT INTO c SELECT (g * 7919) % 100000 + 100000, repeat('q', 300) FROM generate_series(1, 3000) g;
+		INSERT INTO c SELECT NULL, 'n' FROM generate_series(1, 40) g;
+		CREATE INDEX c_k ON c USING learned (k) WITH (model = '$model', hot_limit = 1000000);
+		INSERT INTO c SELECT (g * 104729) % 300000, 'h' FROM generate_series(1, 2500) g;
+		INSERT INTO c SELECT NULL, 'hn' FROM generate_series(1, 10) g;
+		CHECKPOINT;
+	});
+}
+
+# The queries an index answers, each as the sequential scan answers it.
+my @queries = (
+	'SELECT count(*), sum(k) FROM c WHERE k BETWEEN 100 AND 5000',
+	'SELECT count(*), sum(k) FROM c WHERE k >= 150000',
+	'SELECT k FROM c WHERE k = 4242 OR k = 123456 ORDER BY k',
+	'SELECT count(*) FROM c WHERE k IS NULL',
+	'SELECT k FROM c WHERE k IS NOT NULL ORDER BY k DESC LIMIT 5',
+	'SELECT count(*) FROM c WHERE k = ANY (ARRAY[1, 77, 250000, 299999])',
+);
+my %plans = (
+	index => 'SET enable_seqscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;',
+	'index-only' => 'SET enable_seqscan = off; SET enable_bitmapscan = off;',
+	bitmap => 'SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;',
+);
+my $seq = 'SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;';
+
+my ($statements, $errors, $wrong, $lost) = (0, 0, 0, 0);
+
+# Runs sql; an error is an acceptable outcome, a lost connection is not.
+sub attempt
+{
+	my ($sql) = @_;
+	my ($ret, $out, $err) = $node->psql('postgres', $sql);
+	$statements++;
+	if ($ret != 0)
+	{
+		$errors++;
+		if ($err !~ /ERROR:/ || $err =~ /server closed the connection|terminated abnormally/)
+		{
+			$lost++;
+			diag("not an error: $err");
+		}
+		return undef;
+	}
+	return $out;
+}
+
+sub check_queries
+{
+	my ($label) = @_;
+	for my $query (@queries)
+	{
+		my $truth = $node->safe_psql('postgres', "$seq $query");
+		for my $plan (sort keys %plans)
+		{
+			my $answer = attempt("$plans{$plan} $query");
+			next unless defined $answer;
+			if ($answer ne $truth)
+			{
+				$wrong++;
+				diag("$label, $plan scan: '$query' gave '$answer', the table '$truth'");
+			}
+		}
+	}
+}
+
+# Flips 1..4 bytes of one random page of the index file at path.
+sub damage
+{
+	my ($path) = @_;
+	my $size = -s $path;
+	my $pages = int($size / 8192);
+	my $page = int(rand($pages));
+	open(my $fh, '+<:raw', $path) or die "open $path: $!";
+	sysseek($fh, $page * 8192, 0);
+	sysread($fh, my $block, 8192) == 8192 or die "read $path";
+	my ($lower, $upper) = unpack('v v', substr($block, 12, 4));
+	my @flips;
+	for (1 .. 1 + int(rand(4)))
+	{
+		my $offset;
+		do { $offset = 10 + int(rand(8192 - 10)) } while ($lower < $upper && $offset >= $lower && $offset < $upper);
+		my $mask = 1 + int(rand(255));
+		substr($block, $offset, 1) = chr(ord(substr($block, $offset, 1)) ^ $mask);
+		push @flips, sprintf('%d^%02x', $offset, $mask);
+	}
+	sysseek($fh, $page * 8192, 0);
+	syswrite($fh, $block) == 8192 or die "write $path";
+	close($fh);
+	return "page $page of $pages: " . join(' ', @flips);
+}
+
+for my $trial (1 .. $trials)
+{
+	setup($trial % 3 == 0 ? 'rmi' : 'pgm');
+	my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('c_k')");
+	$node->stop('fast');
+	my $where = damage($path);
+	$node->start;
+	my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+	my $label = "trial $trial ($where)";
+	note($label);
+	check_queries("$label, after the damage");
+	attempt('INSERT INTO c SELECT g, \'i\' FROM generate_series(400000, 401500) g');
+	attempt('INSERT INTO c VALUES (NULL, \'i\'), (50, \'i\')');
+	attempt('DELETE FROM c WHERE k BETWEEN 2000 AND 2600');
+	attempt('VACUUM c');
+	check_queries("$label, after inserts and VACUUM");
+	attempt("SELECT learned_merge('c_k')");
+	check_queries("$label, after a merge");
+	attempt("SELECT learned_index_check('c_k', true)");
+	attempt("SELECT * FROM learned_index_info('c_k')");
+	attempt("SELECT * FROM learned_page_usage('c_k')");
+	$restarts++ if $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()') ne $started;
+}
+is($wrong, 0, "$statements statements on damaged indexes ($errors refused with an error): no wrong answer");
+is($lost, 0, 'every refusal is an error, not a lost connection');
+is($restarts, 0, 'the server never restarted');
+unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC/, 'no backend crashed');
+
+# An index of the previous layout version: refused everywhere with the REINDEX hint.
+setup('pgm');
+my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('c_k')");
+$node->stop('fast');
+open(my $fh, '+<:raw', $path) or die "open $path: $!";
+sysseek($fh, 24 + 4, 0);	# the metapage's version, after the page header and the magic
+syswrite($fh, pack('V', 5)) == 4 or die 'write';
+close($fh);
+$node->start;
+my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+for my $sql ("$plans{index} SELECT count(*) FROM c WHERE k < 100", "$plans{bitmap} SELECT count(*) FROM c WHERE k < 100",
+	"INSERT INTO c VALUES (1, 'x')", 'VACUUM c', "SELECT learned_merge('c_k')", "SELECT * FROM learned_index_info('c_k')",
+	"SELECT learned_index_check('c_k')", "SELECT * FROM learned_explain_lookup('c_k', 5::int8)")
+{
+	my ($ret, $out, $err) = $node->psql('postgres', $sql);
+	like($err, qr/has layout version 5, this build reads \d+.*HINT:  Rebuild it with REINDEX INDEX c_k/s,
+		"layout 5 refused with the REINDEX hint: $sql");
+}
+$node->safe_psql('postgres', 'REINDEX INDEX c_k');
+is($node->safe_psql('postgres', "$plans{index} SELECT count(*) FROM c WHERE k < 100"), '99', 'REINDEX makes it usable');
+is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $started, 'the server never restarted');
+
+$node->stop;
+done_testing();
