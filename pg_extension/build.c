@@ -610,6 +610,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
 	if (key_type == 0)
 		learned_normalize(typid, (Datum) 0);	/* raises the unsupported-type error */
+	learned_check_opfamily(index);
 	/* Scans return keys ascending, NULLs last: a DESC or NULLS FIRST column would be read in the wrong order. */
 	if (index->rd_indoption[0] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST))
 		ereport(ERROR,

@@ -75,24 +75,33 @@ validate_model(const char *value)
 				 errhint("Valid values are \"pgm\", \"rmi\" and \"linear\".")));
 }
 
+/* Whether an error's untranslated format string contains `text`: independent of lc_messages. */
+static bool
+message_format_has(const ErrorData *edata, const char *text)
+{
+	return edata->message_id != NULL && strstr(edata->message_id, text) != NULL;
+}
+
 /*
  * PostgreSQL refuses unsupported index definitions (a second column, UNIQUE, INCLUDE, a type without an
  * operator class) before any access method code runs, with no hint of what would work. Loading the
- * handler installs this hook first, so it adds that hint to those errors.
+ * handler installs this hook first, so it adds that hint to those errors. They are recognised by their
+ * format strings, which translation leaves alone, and by the access method's name among their arguments.
  */
 static void
 learned_emit_log_hook(ErrorData *edata)
 {
-	if (edata->elevel >= ERROR && edata->message != NULL &&
-		strstr(edata->message, "access method \"learned\"") != NULL &&
-		(strstr(edata->message, "does not support") != NULL || strstr(edata->message, "operator class") != NULL))
+	if (edata->elevel >= ERROR && edata->message != NULL && strstr(edata->message, "learned") != NULL &&
+		(message_format_has(edata, "access method \"%s\" does not support") ||
+		 message_format_has(edata, "for access method \"%s\"") ||
+		 message_format_has(edata, "operator class %s does not accept data type")))
 		edata->hint = pstrdup("The learned access method indexes one key column of type smallint, integer, "
 							  "bigint, real, double precision, date, timestamp or timestamptz, without UNIQUE or "
 							  "INCLUDE; use a btree index for anything else.");
 	/* Out-of-range epsilon or hot_limit: the core message gives the bounds as a detail, but no hint. */
 	else if (edata->elevel >= ERROR && edata->message != NULL && edata->hint == NULL &&
-			 strstr(edata->message, "out of bounds for option") != NULL &&
-			 (strstr(edata->message, "\"epsilon\"") != NULL || strstr(edata->message, "\"hot_limit\"") != NULL))
+			 message_format_has(edata, "out of bounds for option") &&
+			 (strstr(edata->message, "epsilon") != NULL || strstr(edata->message, "hot_limit") != NULL))
 		edata->hint = pstrdup("A learned index takes epsilon from 1 to 65536 and hot_limit of at least 1.");
 	if (previous_emit_log_hook)
 		previous_emit_log_hook(edata);

@@ -465,6 +465,7 @@ extern void learned_page_census(Relation index, BufferAccessStrategy strategy, b
 
 /* check.c */
 extern bool learned_validate(Oid opclassoid);
+extern void learned_check_opfamily(Relation index);
 extern void learned_adjustmembers(Oid opfamilyoid, Oid opclassoid, List *operators, List *functions);
 
 /* cost (handler.c) */

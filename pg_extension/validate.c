@@ -1,17 +1,22 @@
 /*
  * validate.c: amvalidate and amadjustmembers for the operator classes: btree strategies 1-5 over the
- * supported key types, with support function 1 the btree comparison.
+ * supported key types, with support function 1 the btree comparison. The index orders keys by their
+ * normalised form, which is btree's order for those types, so every member must mean what the member
+ * of btree's default family for its types means; builds refuse a family where one does not.
  */
 #include "learned.h"
 
 #include "access/amvalidate.h"
 #include "access/htup_details.h"
+#include "access/nbtree.h"
 #include "access/stratnum.h"
+#include "catalog/pg_am_d.h"
 #include "catalog/pg_amop.h"
 #include "catalog/pg_amproc.h"
 #include "catalog/pg_opclass.h"
 #include "catalog/pg_opfamily.h"
 #include "catalog/pg_type_d.h"
+#include "commands/defrem.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -36,6 +41,69 @@ opfamily_name(Oid opfamilyoid)
 	name = pstrdup(NameStr(((Form_pg_opfamily) GETSTRUCT(tuple))->opfname));
 	ReleaseSysCache(tuple);
 	return name;
+}
+
+/* The btree operator family that orders `type` by default, or InvalidOid. */
+static Oid
+btree_family(Oid type)
+{
+	Oid			opclass = GetDefaultOpClass(type, BTREE_AM_OID);
+
+	return OidIsValid(opclass) ? get_opclass_family(opclass) : InvalidOid;
+}
+
+/* Whether operator opr on (left, right) is btree's operator for `strategy` on those types. */
+static bool
+operator_means_btree(Oid opr, Oid left, Oid right, int strategy)
+{
+	Oid			family = btree_family(left);
+
+	return OidIsValid(family) && get_op_opfamily_strategy(opr, family) == strategy &&
+		get_opfamily_member(family, left, right, strategy) == opr;
+}
+
+/* Whether proc is btree's comparison support function on (left, right). */
+static bool
+proc_means_btree(Oid proc, Oid left, Oid right)
+{
+	Oid			family = btree_family(left);
+
+	return OidIsValid(family) && get_opfamily_proc(family, left, right, BTORDER_PROC) == proc;
+}
+
+/* Refuses to build over an operator family with a member that does not mean what btree's does. */
+void
+learned_check_opfamily(Relation index)
+{
+	Oid			opfamilyoid = index->rd_opfamily[0];
+	CatCList   *oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+	CatCList   *proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+	char	   *member = NULL;
+	int			i;
+
+	for (i = 0; i < oprlist->n_members && member == NULL; i++)
+	{
+		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+
+		if (!operator_means_btree(op->amopopr, op->amoplefttype, op->amoprighttype, op->amopstrategy))
+			member = format_operator(op->amopopr);
+	}
+	for (i = 0; i < proclist->n_members && member == NULL; i++)
+	{
+		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+		if (!proc_means_btree(proc->amproc, proc->amproclefttype, proc->amprocrighttype))
+			member = format_procedure(proc->amproc);
+	}
+	ReleaseCatCacheList(oprlist);
+	ReleaseCatCacheList(proclist);
+	if (member)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+				 errmsg("operator family \"%s\" of access method learned has member %s, which is not btree's for its types",
+						opfamily_name(opfamilyoid), member),
+				 errdetail("A learned index orders keys as btree's default operator family for their type does."),
+				 errhint("Use the operator classes the extension provides.")));
 }
 
 /* Checks an operator class and its family: every member well-formed, the class's own type complete. */
@@ -77,6 +145,9 @@ learned_validate(Oid opclassoid)
 										 proc->amprocrighttype))
 			REPORT("operator family \"%s\" of access method learned contains function %s with wrong signature for support number 1",
 				   opfamilyname, format_procedure(proc->amproc));
+		else if (!proc_means_btree(proc->amproc, proc->amproclefttype, proc->amprocrighttype))
+			REPORT("operator family \"%s\" of access method learned contains function %s, which is not btree's comparison for its types",
+				   opfamilyname, format_procedure(proc->amproc));
 		else if (proc->amproclefttype == opcintype && proc->amprocrighttype == opcintype)
 			have_cmp = true;
 	}
@@ -98,6 +169,9 @@ learned_validate(Oid opclassoid)
 		else if (learned_key_type_of(op->amoplefttype) == 0 || learned_key_type_of(op->amoprighttype) == 0)
 			REPORT("operator family \"%s\" of access method learned contains operator %s on an unsupported type",
 				   opfamilyname, format_operator(op->amopopr));
+		else if (!operator_means_btree(op->amopopr, op->amoplefttype, op->amoprighttype, op->amopstrategy))
+			REPORT("operator family \"%s\" of access method learned contains operator %s, which is not btree's for strategy %d",
+				   opfamilyname, format_operator(op->amopopr), op->amopstrategy);
 		else if (op->amoplefttype == opcintype && op->amoprighttype == opcintype)
 			have_strategy[op->amopstrategy] = true;
 	}

@@ -49,3 +49,16 @@ SELECT * FROM learned_explain_lookup('rf_ok', '2000-01-01'::date);
 SELECT c.relname FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
 WHERE x.indrelid = 'rf_t'::regclass ORDER BY 1;
 DROP TABLE rf_t;
+
+-- amvalidate accepts every operator class the extension provides.
+SELECT opcname, amvalidate(c.oid) FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod
+WHERE a.amname = 'learned' ORDER BY opcname;
+-- An operator class whose operators mean something else than btree's (here: the order reversed) is
+-- reported by amvalidate and refused by a build: the index orders keys as btree does.
+CREATE OPERATOR CLASS rf_reversed FOR TYPE int4 USING learned AS
+	OPERATOR 1 >, OPERATOR 2 >=, OPERATOR 3 =, OPERATOR 4 <=, OPERATOR 5 <, FUNCTION 1 btint4cmp(int4, int4);
+SELECT amvalidate(oid) FROM pg_opclass WHERE opcname = 'rf_reversed';
+CREATE TABLE rf_rev (i int4);
+CREATE INDEX rf_reversed_i ON rf_rev USING learned (i rf_reversed);
+DROP TABLE rf_rev;
+DROP OPERATOR FAMILY rf_reversed USING learned;
