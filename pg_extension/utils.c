@@ -22,6 +22,7 @@
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/datetime.h"
+#include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 
@@ -281,6 +282,62 @@ checksum_matches(Page page)
 	return page_crc(page, &crc) && crc == LearnedPageGetOpaque(page)->checksum;
 }
 
+/*
+ * The blocks whose checksum this backend verified, with the LSN each had then: a lookup would otherwise
+ * spend more time on CRCs (of the metapage and a cold group, 14 kB) than on everything else. A block is
+ * verified again once its LSN moves (every logged change moves it); a page without an LSN (an unlogged
+ * index) is verified at every read. The table is emptied when it fills.
+ */
+typedef struct VerifiedBlock
+{
+	RelFileNode node;
+	BlockNumber blkno;
+	XLogRecPtr	lsn;
+} VerifiedBlock;
+
+#define LEARNED_VERIFIED_BLOCKS 16384
+
+static HTAB *verified_blocks;
+
+/*
+ * Whether block blkno's page (held locked) passes its checksum: PostgreSQL's own when the cluster has
+ * data checksums (it verified the page when it read it), else ours, unless verified at this LSN before.
+ */
+static bool
+checksum_verified(Relation index, BlockNumber blkno, Page page)
+{
+	VerifiedBlock key;
+	VerifiedBlock *entry;
+	bool		found;
+
+	if (DataChecksumsEnabled())
+		return true;
+	if (PageGetLSN(page) == InvalidXLogRecPtr)
+		return checksum_matches(page);
+	if (verified_blocks == NULL || hash_get_num_entries(verified_blocks) >= LEARNED_VERIFIED_BLOCKS)
+	{
+		HASHCTL		ctl;
+
+		if (verified_blocks)
+			hash_destroy(verified_blocks);
+		ctl.keysize = offsetof(VerifiedBlock, lsn);
+		ctl.entrysize = sizeof(VerifiedBlock);
+		ctl.hcxt = TopMemoryContext;
+		verified_blocks = hash_create("learned verified blocks", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	memset(&key, 0, sizeof(key));
+	key.node = index->rd_node;
+	key.blkno = blkno;
+	entry = hash_search(verified_blocks, &key, HASH_FIND, NULL);
+	if (entry && entry->lsn == PageGetLSN(page))
+		return true;
+	if (!checksum_matches(page))
+		return false;
+	entry = hash_search(verified_blocks, &key, HASH_ENTER, &found);
+	entry->lsn = PageGetLSN(page);
+	return true;
+}
+
 /* Raises the error of a damaged index block. */
 static void
 block_corrupted(Relation index, BlockNumber blkno, const char *problem)
@@ -327,7 +384,7 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",
 						RelationGetRelationName(index), meta->version, LEARNED_LAYOUT_VERSION),
 				 errhint("Rebuild it with REINDEX INDEX %s.", RelationGetRelationName(index))));
-	if (!checksum_matches(page) ||
+	if (!checksum_verified(index, LEARNED_METAPAGE_BLKNO, page) ||
 		((PageHeader) page)->pd_lower != (char *) meta + sizeof(LearnedMetaPageData) - (char *) page)
 		problem = "(the metapage) fails its checksum";
 	else if (meta->key_type != (uint32) learned_key_type_of(index->rd_opcintype[0]))
@@ -415,7 +472,7 @@ learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, ui
 				 errmsg("learned index \"%s\" block %u belongs to run %u, not to run %u or earlier",
 						RelationGetRelationName(index), blkno, opaque->generation, (uint32) generation),
 				 errhint("Rebuild it with REINDEX.")));
-	if (!checksum_matches(page))
+	if (!checksum_verified(index, blkno, page))
 		block_corrupted(index, blkno, "fails its checksum");
 	if (kind == LEARNED_PAGE_HOT)
 	{

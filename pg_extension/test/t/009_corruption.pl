@@ -39,11 +39,15 @@ sub setup
 		CREATE INDEX c_k ON c USING learned (k) WITH (model = '$model', hot_limit = 1000000);
 		INSERT INTO c SELECT (g * 104729) % 300000, 'h' FROM generate_series(1, 2500) g;
 		INSERT INTO c SELECT NULL, 'hn' FROM generate_series(1, 10) g;
+		DROP TABLE IF EXISTS cref;
+		CREATE TABLE cref AS SELECT * FROM c;
 		CHECKPOINT;
 	});
 }
 
-# The queries an index answers, each as the sequential scan answers it.
+# The queries an index answers, each as the same query answers on cref, the table's copy without an
+# index (the planner reads the damaged index's metapage for every query on c, so c itself cannot be the
+# oracle: the query may fail there too), which every statement that succeeds on c changes alike.
 my @queries = (
 	'SELECT count(*), sum(k) FROM c WHERE k BETWEEN 100 AND 5000',
 	'SELECT count(*), sum(k) FROM c WHERE k >= 150000',
@@ -57,7 +61,6 @@ my %plans = (
 	'index-only' => 'SET enable_seqscan = off; SET enable_bitmapscan = off;',
 	bitmap => 'SET enable_seqscan = off; SET enable_indexscan = off; SET enable_indexonlyscan = off;',
 );
-my $seq = 'SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;';
 
 my ($statements, $errors, $wrong, $lost) = (0, 0, 0, 0);
 
@@ -85,7 +88,8 @@ sub check_queries
 	my ($label) = @_;
 	for my $query (@queries)
 	{
-		my $truth = $node->safe_psql('postgres', "$seq $query");
+		(my $reference = $query) =~ s/FROM c /FROM cref /;
+		my $truth = $node->safe_psql('postgres', $reference);
 		for my $plan (sort keys %plans)
 		{
 			my $answer = attempt("$plans{$plan} $query");
@@ -136,9 +140,12 @@ for my $trial (1 .. $trials)
 	my $label = "trial $trial ($where)";
 	note($label);
 	check_queries("$label, after the damage");
-	attempt('INSERT INTO c SELECT g, \'i\' FROM generate_series(400000, 401500) g');
-	attempt('INSERT INTO c VALUES (NULL, \'i\'), (50, \'i\')');
-	attempt('DELETE FROM c WHERE k BETWEEN 2000 AND 2600');
+	for my $change ('INSERT INTO c SELECT g, \'i\' FROM generate_series(400000, 401500) g',
+		'INSERT INTO c VALUES (NULL, \'i\'), (50, \'i\')', 'DELETE FROM c WHERE k BETWEEN 2000 AND 2600')
+	{
+		(my $reference = $change) =~ s/ c / cref /;
+		$node->safe_psql('postgres', $reference) if defined attempt($change);
+	}
 	attempt('VACUUM c');
 	check_queries("$label, after inserts and VACUUM");
 	attempt("SELECT learned_merge('c_k')");
