@@ -41,8 +41,10 @@ public final class Database: @unchecked Sendable {
     private var segmentsInProgress: Set<UInt64> = []
     private var isClosed = false
     private var compactor: BackgroundWorker?
-    /// The last error of a background compaction, if any.
+    /// The last error of background work: a compaction, or the flush a commit started after it was durable.
     public private(set) var backgroundError: EngineError?
+    /// The snapshot horizon of the last checkpoint that succeeded.
+    private var checkpointHorizon: TransactionID = 0
 
     /// Opens (creating if absent) the database in directory `path`, replaying its log.
     public static func open(_ path: String, options: Options = Options()) throws(EngineError) -> Database {
@@ -274,6 +276,13 @@ public final class Database: @unchecked Sendable {
         state.withLock { _ = running.removeValue(forKey: transaction) }
     }
 
+    /// Whether a commit should flush `table` (caller holds the lock): its buffer is past the threshold and
+    /// the snapshot horizon moved since the last checkpoint; while a long-lived snapshot holds it back,
+    /// a flush could take no more rows than the last one did.
+    private func flushDue(_ table: TableState) -> Bool {
+        table.memtable.rowCount >= options.flushThreshold && (running.values.min() ?? nextTransaction) > checkpointHorizon
+    }
+
     /// Validates and installs a transaction's writes, then waits for its log record to be durable.
     func commit(_ transaction: Transaction) throws(EngineError) {
         let writes = transaction.writes.filter { !$0.value.isEmpty }
@@ -315,7 +324,7 @@ public final class Database: @unchecked Sendable {
                     if set.ordered && !set.rewritten
                         && table.memtable.installAppending(set.keys, creator: transaction.id, batch: set.rows, logStart: start)
                     {
-                        toFlush = toFlush || table.memtable.rowCount >= options.flushThreshold
+                        toFlush = toFlush || flushDue(table)
                         continue
                     }
                     for (index, key) in set.keys.enumerated() {
@@ -323,7 +332,7 @@ public final class Database: @unchecked Sendable {
                         table.memtable.install(key, creator: transaction.id, batch: set.rows,
                                                row: row >= 0 ? Int(row) : nil, logStart: start)
                     }
-                    toFlush = toFlush || table.memtable.rowCount >= options.flushThreshold
+                    toFlush = toFlush || flushDue(table)
                 }
                 return end
             } catch {
@@ -341,7 +350,11 @@ public final class Database: @unchecked Sendable {
             throw error
         }
         finish(transaction.id)
-        if toFlush { try checkpoint() }
+        // The commit is durable: a failed flush after it is the flush's, reported in backgroundError (the
+        // rows stay in memory and in the log), never the commit's.
+        if toFlush {
+            do throws(EngineError) { try checkpoint() } catch { state.withLock { backgroundError = error } }
+        }
     }
 
     // MARK: Checkpoints and compaction
@@ -355,23 +368,40 @@ public final class Database: @unchecked Sendable {
         }
     }
 
+    /// Flushes, rotates the log and writes the manifest, or, if any step fails, leaves the state as it was:
+    /// every flushed row back in its table's buffer and every log file kept (a segment written meanwhile
+    /// is named by no manifest and removed later), so that a failed flush loses nothing.
     private func checkpointLocked() throws(EngineError) {
         // Versions older than every running snapshot's xmin are visible to all of them and to any later one.
         let horizon = running.values.min() ?? nextTransaction
-        for table in tables.values where !table.memtable.isEmpty {
-            let (rows, tombstones) = table.memtable.split(schema: table.schema) { creator in
-                creator < horizon && !failed.contains(creator)
+        let saved = tables.mapValues { ($0.memtable, $0.segments) }
+        let savedReplayStart = replayStart
+        do throws(EngineError) {
+            for table in tables.values where !table.memtable.isEmpty {
+                let (rows, tombstones) = table.memtable.split(schema: table.schema) { creator in
+                    creator < horizon && !failed.contains(creator)
+                }
+                guard rows.count > 0 else { continue }
+                let id = nextSegment
+                nextSegment += 1
+                table.segments.append(try Segment.write(id: id, tableID: table.id, schema: table.schema, rows: rows,
+                                                        tombstones: tombstones, directory: path))
             }
-            guard rows.count > 0 else { continue }
-            let id = nextSegment
-            nextSegment += 1
-            table.segments.append(try Segment.write(id: id, tableID: table.id, schema: table.schema, rows: rows,
-                                                    tombstones: tombstones, directory: path))
-            if table.segments.count >= options.compactionTrigger { compactor?.request(table.id) }
+            let fresh = try wal.rotate()
+            replayStart = tables.values.compactMap(\.memtable.oldestLogStart).reduce(fresh, min)
+            try writeManifestLocked()
+        } catch {
+            for (id, (memtable, segments)) in saved {
+                tables[id]?.memtable = memtable
+                tables[id]?.segments = segments
+            }
+            replayStart = savedReplayStart
+            throw error
         }
-        let fresh = try wal.rotate()
-        replayStart = tables.values.compactMap(\.memtable.oldestLogStart).reduce(fresh, min)
-        try writeManifestLocked()
+        checkpointHorizon = horizon
+        for table in tables.values where table.segments.count >= options.compactionTrigger {
+            compactor?.request(table.id)
+        }
     }
 
     private func writeManifestLocked() throws(EngineError) {

@@ -4,8 +4,80 @@ import Glibc
 import Darwin
 #endif
 
+/// Faults that tests inject into the engine's file operations under one directory: the `after`-th
+/// operation of a kind from arming on (0 = the next) fails, once or from then on (a full disk). Each test
+/// arms its own directory, so tests running side by side do not disturb each other.
+final class FaultInjection: @unchecked Sendable {
+    enum Operation: Hashable, CaseIterable, Sendable { case write, fsync, rename, create }
+
+    enum Fault: Equatable, Sendable {
+        /// The call fails with this errno.
+        case error(Int32)
+        /// A write stores part of its bytes, then fails with this errno (writes only; others just fail).
+        case shortWrite(Int32)
+    }
+
+    struct Plan {
+        var operation: Operation
+        var countdown: Int
+        var fault: Fault
+        var persistent: Bool
+        var fired = 0
+    }
+
+    static let shared = FaultInjection()
+    private let monitor = Monitor()
+    private var plans: [String: Plan] = [:]
+
+    func arm(_ directory: String, _ operation: Operation, after countdown: Int, fault: Fault, persistent: Bool = false) {
+        monitor.withLock { plans[directory] = Plan(operation: operation, countdown: countdown, fault: fault, persistent: persistent) }
+    }
+
+    /// Disarms `directory`; returns how many times its fault fired.
+    @discardableResult
+    func disarm(_ directory: String) -> Int {
+        monitor.withLock { plans.removeValue(forKey: directory)?.fired ?? 0 }
+    }
+
+    /// The fault an operation on `path` meets, if its directory is armed for it and its turn has come.
+    func fault(_ operation: Operation, _ path: String) -> Fault? {
+        monitor.withLock {
+            guard !plans.isEmpty else { return nil }
+            for (directory, var plan) in plans where plan.operation == operation && path.hasPrefix(directory + "/") {
+                defer { plans[directory] = plan }
+                if plan.countdown > 0 {
+                    plan.countdown -= 1
+                    return nil
+                }
+                if plan.fired > 0 && !plan.persistent { return nil }
+                plan.fired += 1
+                return plan.fault
+            }
+            return nil
+        }
+    }
+}
+
 /// Thin wrappers over the system calls the engine needs, each failure a typed error naming the path.
 enum Files {
+    /// Raises the fault injected for `operation` on `path`, if any (a short write is handled by writeAll).
+    static func inject(_ operation: FaultInjection.Operation, _ path: String) throws(EngineError) {
+        switch FaultInjection.shared.fault(operation, path) {
+        case .error(let code)?, .shortWrite(let code)?:
+            throw .io(path: path, operation: "\(operation) (injected)", errno: code)
+        case nil:
+            return
+        }
+    }
+
+    /// Opens `path` for writing, creating it (with O_TRUNC when `truncate`).
+    static func create(_ path: String, truncate: Bool) throws(EngineError) -> Int32 {
+        try inject(.create, path)
+        let fd = open(path, O_WRONLY | O_CREAT | (truncate ? O_TRUNC : 0), 0o644)
+        try check(fd, "open", path)
+        return fd
+    }
+
     static func check(_ result: Int32, _ operation: String, _ path: String) throws(EngineError) {
         if result < 0 { throw .io(path: path, operation: operation, errno: errno) }
     }
@@ -49,6 +121,16 @@ enum Files {
 
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(EngineError) {
         var done = 0
+        switch FaultInjection.shared.fault(.write, path) {
+        case .error(let code)?:
+            throw .io(path: path, operation: "write (injected)", errno: code)
+        case .shortWrite(let code)?:
+            let part = bytes.count / 2
+            _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, part) }
+            throw .io(path: path, operation: "write (injected, \(part) of \(bytes.count) bytes written)", errno: code)
+        case nil:
+            break
+        }
         while done < bytes.count {
             let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, $0.count - done) }
             if count < 0 {
@@ -60,6 +142,7 @@ enum Files {
     }
 
     static func sync(_ fd: Int32, path: String) throws(EngineError) {
+        try inject(.fsync, path)
         try check(fsync(fd), "fsync", path)
     }
 
@@ -68,14 +151,13 @@ enum Files {
         let fd = open(directory, O_RDONLY | O_DIRECTORY)
         try check(fd, "open", directory)
         defer { close(fd) }
-        try sync(fd, path: directory)
+        try sync(fd, path: directory + "/.")
     }
 
     /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
     static func replace(_ path: String, with bytes: [UInt8], directory: String) throws(EngineError) {
         let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-        try check(fd, "open", temporary)
+        let fd = try create(temporary, truncate: true)
         do {
             try writeAll(fd, bytes, path: temporary)
             try sync(fd, path: temporary)
@@ -84,6 +166,7 @@ enum Files {
             throw failure
         }
         close(fd)
+        try inject(.rename, path)
         try check(rename(temporary, path), "rename", temporary)
         try syncDirectory(directory)
     }

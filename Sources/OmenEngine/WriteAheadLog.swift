@@ -46,8 +46,7 @@ final class WriteAheadLog: @unchecked Sendable {
         self.directory = directory
         self.sequence = sequence
         self.path = directory + "/" + Self.fileName(sequence)
-        fd = open(path, O_WRONLY | O_CREAT, 0o644)
-        try Files.check(fd, "open", path)
+        fd = try Files.create(path, truncate: false)
         // A torn tail past `offset` is cut off before anything new is appended.
         try Files.check(ftruncate(fd, off_t(offset)), "ftruncate", path)
         try Files.check(Int32(truncatingIfNeeded: lseek(fd, off_t(offset), SEEK_SET)), "lseek", path)
@@ -99,8 +98,7 @@ final class WriteAheadLog: @unchecked Sendable {
             monitor.lock()
             flushing = false
             if let result {
-                // The file's state is unknown after a failed write or fsync: no later commit may succeed.
-                failure = result
+                fail(result)
             } else {
                 written += UInt64(batch.count)
                 durable = max(durable, target)
@@ -116,10 +114,14 @@ final class WriteAheadLog: @unchecked Sendable {
             while flushing { monitor.wait() }
             let next = sequence + 1
             let nextPath = directory + "/" + Self.fileName(next)
-            let nextFD = open(nextPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
-            try Files.check(nextFD, "open", nextPath)
-            try Files.syncDirectory(directory)
-            try waitDurableLocked()
+            let nextFD = try Files.create(nextPath, truncate: true)
+            do throws(EngineError) {
+                try Files.syncDirectory(directory)
+                try waitDurableLocked()
+            } catch {
+                close(nextFD)
+                throw error
+            }
             close(fd)
             fd = nextFD
             path = nextPath
@@ -132,12 +134,28 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Writes what was appended between `rotate`'s flush and taking the lock (caller holds the lock).
     private func waitDurableLocked() throws(EngineError) {
+        if let failure { throw failure }
         guard !pending.isEmpty else { return }
         let batch = pending
         pending = []
-        try Files.writeAll(fd, batch, path: path)
-        try Files.sync(fd, path: path)
+        do throws(EngineError) {
+            try Files.writeAll(fd, batch, path: path)
+            try Files.sync(fd, path: path)
+        } catch {
+            fail(error)
+            throw error
+        }
         written += UInt64(batch.count)
+    }
+
+    /// After a failed write or fsync the file's state is unknown: no later commit may succeed. The records
+    /// not made durable are cut off the file, so that a reopen does not replay commits that were told
+    /// they failed (if the cut fails too, they may come back: their outcome was reported as unknown).
+    /// Caller holds the lock.
+    private func fail(_ error: EngineError) {
+        failure = error
+        pending = []
+        if ftruncate(fd, off_t(written)) == 0 { _ = fsync(fd) }
     }
 
     /// Reads every record from `start` on, in order, through `apply(payload, endPosition)`. A damaged record
