@@ -29,7 +29,8 @@ import Testing
         "/*", "BIGINT", "TEXT", "TIMESTAMP", "DOUBLE", "PRECISION", "BOOLEAN", "TRUE", "FALSE", "COPY", "TO", "HEADER",
     ]
 
-    @Test func randomAndMutatedStatementsNeverCrash() throws {
+    /// A session over tables f and g, filled by `rows` (INSERT statements), for `body`.
+    func withTables(_ rows: String, _ body: (SQLSession) throws -> Void) throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
@@ -38,9 +39,15 @@ import Testing
         _ = try session.execute("""
             CREATE TABLE f (id BIGINT PRIMARY KEY, grp BIGINT, price DOUBLE PRECISION, name TEXT, qty BIGINT);
             CREATE TABLE g (ts TIMESTAMP PRIMARY KEY, price DOUBLE PRECISION);
+            """ + rows)
+        try body(session)
+    }
+
+    @Test func randomAndMutatedStatementsNeverCrash() throws {
+        try withTables("""
             INSERT INTO f VALUES (1, 1, 1.5, 'a', 1), (2, 1, NULL, NULL, 2), (5, 2, 3.5, 'b', 9223372036854775807);
             INSERT INTO g VALUES ('2024-01-01 10:00:00', 1), ('2024-01-01 11:30:00', NULL)
-            """)
+            """) { session in
         var random = SeededRandom(state: 99)
         let count = environmentInt("OMEN_SQL_FUZZ", default: 20_000)
         var results = 0
@@ -63,7 +70,7 @@ import Testing
                 }
                 sql = String(characters)
             }
-            do {
+            do throws(SQLError) {
                 _ = try session.execute(sql)
                 results += 1
             } catch {
@@ -74,5 +81,71 @@ import Testing
         }
         #expect(results + errors == count)
         #expect(results > count / 100, "the fuzzer should reach the executor, not only the parser")
+        }
+    }
+
+    static let templates = [
+        "SELECT $A < $B, $A = $B, $A >= $B", "SELECT $A + $B, $A - $B, $A * $B, $A / $B, $A % $B, -$A, abs($A)",
+        "SELECT count(*) FROM f WHERE price < $A OR qty >= $B", "SELECT count(*) FROM f WHERE qty = $A AND price <> $B",
+        "SELECT id FROM f ORDER BY id LIMIT $A OFFSET $B", "SELECT * FROM f LIMIT $A", "SELECT * FROM f OFFSET $A",
+        "SELECT grp, sum(qty), avg(price), min(price * $A), max(qty + $B) FROM f GROUP BY grp",
+        "SELECT sum(qty * $A), count(*) FROM f WHERE grp BETWEEN $A AND $B",
+        "SELECT time_bucket(INTERVAL '$I', ts), count(*), sum(price) FROM g GROUP BY 1",
+        "SELECT time_bucket(INTERVAL '$I', $T), $T < ts FROM g", "INSERT INTO g VALUES ($T, $A)",
+        "UPDATE f SET qty = qty + $A WHERE id = 5", "SELECT * FROM g WHERE ts >= $T AND ts < $T ORDER BY ts DESC LIMIT $A",
+        "SELECT $A, $B FROM f WHERE price / $A > $B",
+    ]
+    static let numbers = [
+        "0", "1", "-1", "0.5", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
+        "-9223372036854775809", "9.3e18", "-9.3e18", "9223372036854775807.0", "9.2233720368547758e18", "1e308",
+        "-1e308", "1e-308", "2147483648", "18446744073709551616", "NULL",
+    ]
+    static let timestamps = [
+        "'0001-01-01 00:00:00'", "'9999-12-31 23:59:59.999999'", "'1970-01-01'", "'2000-01-01 00:00:00'",
+        "'2024-02-29 12:00:00'",
+    ]
+    static let intervals = [
+        "1 us", "9223372036854775807 us", "106751991 days", "1 day 9223372036854775807 us", "15 minutes",
+        "153722867 minutes", "1 week",
+    ]
+
+    /// Statements with extreme literals in every slot of templates that reach the row evaluator, the
+    /// vectorized aggregates and the ordered time_bucket path: each yields a result or a `SQLError`, never a
+    /// trap. `OMEN_SQL_EXTREMES` sets the number (5,000 by default).
+    @Test func extremeLiteralsNeverTrap() throws {
+        try withTables("""
+            INSERT INTO f VALUES (1, 1, 1.5, 'a', 1), (2, 1, NULL, NULL, -9223372036854775808),
+                (5, 2, 1e308, 'b', 9223372036854775807), (6, 2, -1e308, 'c', 0);
+            INSERT INTO g VALUES ('0001-01-01 00:00:00', 1), ('9999-12-31 23:59:59', NULL), ('2024-01-01 11:30:00', 2)
+            """) { session in
+        var random = SeededRandom(state: 2026)
+        let count = environmentInt("OMEN_SQL_EXTREMES", default: 5_000)
+        var results = 0
+        for _ in 0..<count {
+            // Each $A, $B (numbers), $T (timestamps) and $I (intervals) gets its own draw.
+            var sql = ""
+            var slot = false
+            for character in Self.templates.randomElement(using: &random)! {
+                if character == "$" {
+                    slot = true
+                    continue
+                }
+                if slot {
+                    let choices = character == "T" ? Self.timestamps : character == "I" ? Self.intervals : Self.numbers
+                    sql += choices.randomElement(using: &random)!
+                    slot = false
+                } else {
+                    sql.append(character)
+                }
+            }
+            do throws(SQLError) {
+                _ = try session.execute(sql)
+                results += 1
+            } catch {
+                #expect(!error.code.isEmpty && !error.rendered(in: sql).isEmpty)
+            }
+        }
+        #expect(results > count / 10, "most statements should run, not fail to parse")
+        }
     }
 }

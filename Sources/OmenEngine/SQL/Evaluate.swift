@@ -149,8 +149,12 @@ enum Evaluate {
                 guard let micros = try intervalMicros(width, token) else { return .null }
                 switch time {
                 case .null: return .null
-                case .timestamp(let value): return .timestamp(value.floorDivided(by: micros).quotient * micros)
-                case .int64(let value): return .int64(value.floorDivided(by: micros).quotient * micros)
+                case .timestamp(let value), .int64(let value):
+                    guard let start = value.bucketStart(width: micros) else {
+                        throw SQLError("22008", "time_bucket's bucket starts before the earliest timestamp", at: token)
+                    }
+                    if case .int64 = time { return .int64(start) }
+                    return .timestamp(start)
                 default: throw .datatype("time_bucket needs a timestamp, not \(typeName(time))", at: token)
                 }
             }
@@ -355,8 +359,10 @@ enum Evaluate {
 
     private static func compareMixed(_ x: Int64, _ y: Double) -> Int {
         if y.isNaN { return -1 }
-        if y >= 9.3e18 { return -1 }
-        if y < -9.3e18 { return 1 }
+        // Doubles at or beyond ±2^63 lie beyond every Int64 (2^63 itself is not one); inside, the floor
+        // converts exactly.
+        if y >= 9_223_372_036_854_775_808.0 { return -1 }
+        if y < -9_223_372_036_854_775_808.0 { return 1 }
         let rounded = y.rounded(.down)
         let whole = Int64(rounded)
         if x != whole { return x < whole ? -1 : 1 }

@@ -223,7 +223,7 @@ struct Executor {
         var extra: [[Value]] = []
         let (offset, limit) = try offsetAndLimit(select)
         // With no ORDER BY the scan order stands, so LIMIT can stop early.
-        let stopAt = sortKeys.isEmpty ? limit.map { $0 + offset } : nil
+        let stopAt = sortKeys.isEmpty ? limit.map { Self.saturatingSum($0, offset) } : nil
         outer: for batch in batches {
             for row in 0..<batch.count {
                 if let stopAt, rows.count >= stopAt { break outer }
@@ -389,8 +389,14 @@ struct Executor {
 
     static func slice(_ rows: [[Value]], offset: Int, limit: Int?) -> [[Value]] {
         let start = min(offset, rows.count)
-        let end = limit.map { min(rows.count, start + $0) } ?? rows.count
+        let end = limit.map { min(rows.count, saturatingSum(start, $0)) } ?? rows.count
         return Array(rows[start..<end])
+    }
+
+    /// `a + b`, or Int.max past it (LIMIT and OFFSET reach Int64.max).
+    static func saturatingSum(_ a: Int, _ b: Int) -> Int {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? .max : sum
     }
 
     /// PostgreSQL's default: NULLS LAST ascending, NULLS FIRST descending.

@@ -200,7 +200,7 @@ struct TimeBucketAggregate {
     }
 
     /// Runs over batches in key order.
-    func run(_ batches: [RowBatch]) -> QueryResult {
+    func run(_ batches: [RowBatch]) throws(SQLError) -> QueryResult {
         var rows: [[Value]] = []
         var states: [AggregatePlan.State] = []
         var current: Int64?
@@ -223,7 +223,9 @@ struct TimeBucketAggregate {
             let keys = batch.columns[keyColumn].integers
             var start = 0
             while start < keys.count {
-                let bucket = keys[start].floorDivided(by: width).quotient &* width
+                guard let bucket = keys[start].bucketStart(width: width) else {
+                    throw SQLError("22008", "time_bucket's bucket starts before the earliest timestamp", at: nil)
+                }
                 let (next, overflow) = bucket.addingReportingOverflow(width)
                 var end = keys.count
                 if !overflow {

@@ -104,14 +104,22 @@ enum Timestamps {
             default: return nil
             }
             let (product, overflow) = amount.multipliedReportingOverflow(by: unit)
-            guard !overflow else { return nil }
-            total += product
+            let (sum, sumOverflow) = total.addingReportingOverflow(product)
+            guard !overflow, !sumOverflow else { return nil }
+            total = sum
         }
         return total > 0 ? total : nil
     }
 }
 
 extension Int64 {
+    /// The start of the bucket of `width` (> 0) holding self: a multiple of width at or below self, or nil
+    /// when that lies below Int64.min (the first bucket of the extreme past).
+    func bucketStart(width: Int64) -> Int64? {
+        let (start, overflow) = floorDivided(by: width).quotient.multipliedReportingOverflow(by: width)
+        return overflow ? nil : start
+    }
+
     /// Quotient rounded toward negative infinity, and the non-negative remainder.
     func floorDivided(by divisor: Int64) -> (quotient: Int64, remainder: Int64) {
         var quotient = self / divisor
