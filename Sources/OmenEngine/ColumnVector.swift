@@ -51,6 +51,17 @@ public struct ColumnVector: Equatable, Sendable {
         }
     }
 
+    /// Drops the last row.
+    mutating func removeLast() {
+        nulls.removeLast()
+        switch type {
+        case .int64, .timestamp: integers.removeLast()
+        case .double: doubles.removeLast()
+        case .text: texts.removeLast()
+        case .bool: bools.removeLast()
+        }
+    }
+
     /// Appends row `index` of `other`, a column of the same type.
     public mutating func append(from other: ColumnVector, at index: Int) {
         nulls.append(other.nulls[index])

@@ -168,7 +168,7 @@ public final class Database: @unchecked Sendable {
             record.u8(LogRecord.createTable.rawValue)
             record.u32(id)
             Manifest.encode(schema, into: &record)
-            let end = wal.append(record.bytes)
+            let end = try wal.append(record.bytes)
             tables[id] = TableState(id: id, schema: schema)
             tableIDs[schema.name] = id
             return end
@@ -185,7 +185,7 @@ public final class Database: @unchecked Sendable {
             var record = ByteWriter()
             record.u8(LogRecord.dropTable.rawValue)
             record.u32(id)
-            return wal.append(record.bytes)
+            return try wal.append(record.bytes)
         }
         try wal.waitDurable(end)
     }
@@ -317,7 +317,7 @@ public final class Database: @unchecked Sendable {
                     record.varint(UInt64(section.bytes.count))
                     record.raw(section.bytes)
                 }
-                let end = wal.append(record.bytes)
+                let end = try wal.append(record.bytes)
                 let start = LogPosition(file: end.file, offset: end.offset - UInt64(record.bytes.count) - 8)
                 for (id, set) in writes {
                     let table = tables[id]!

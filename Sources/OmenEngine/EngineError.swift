@@ -15,6 +15,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case duplicateKey(table: String, key: Int64)
     /// Another transaction committed (or is committing) a write to the same key after this one's snapshot.
     case writeConflict(table: String, key: Int64)
+    /// A transaction's log record would exceed the 4 GiB a record's length can describe.
+    case recordTooLarge(bytes: Int)
     /// The transaction already committed or rolled back.
     case transactionFinished
     /// The database was closed.
@@ -34,6 +36,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .duplicateKey(let table, let key): "duplicate key \(key) in table \"\(table)\""
         case .writeConflict(let table, let key):
             "could not serialize access: key \(key) of \"\(table)\" was written by a concurrent transaction"
+        case .recordTooLarge(let bytes):
+            "a transaction's log record of \(bytes) bytes exceeds the log's limit of 4 GiB; commit it in smaller transactions"
         case .transactionFinished: "the transaction has already finished"
         case .closed: "the database is closed"
         }

@@ -76,7 +76,8 @@ extension Column {
     }
 }
 
-/// One value of a row.
+/// One value of a row. Equality is SQL's grouping equality, as PostgreSQL's: every NaN equals every NaN
+/// (one group, one DISTINCT value), and -0.0 equals 0.0.
 public enum Value: Hashable, Sendable {
     case null
     case int64(Int64)
@@ -84,6 +85,28 @@ public enum Value: Hashable, Sendable {
     case text(String)
     case bool(Bool)
     case timestamp(Int64)
+
+    public static func == (a: Value, b: Value) -> Bool {
+        switch (a, b) {
+        case (.null, .null): true
+        case (.int64(let x), .int64(let y)), (.timestamp(let x), .timestamp(let y)): x == y
+        case (.double(let x), .double(let y)): x == y || (x.isNaN && y.isNaN)
+        case (.text(let x), .text(let y)): x == y
+        case (.bool(let x), .bool(let y)): x == y
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .int64(let x): hasher.combine(1); hasher.combine(x)
+        case .double(let x): hasher.combine(2); hasher.combine(x.isNaN ? Double.nan.bitPattern : (x == 0 ? 0 : x.bitPattern))
+        case .text(let x): hasher.combine(3); hasher.combine(x)
+        case .bool(let x): hasher.combine(4); hasher.combine(x)
+        case .timestamp(let x): hasher.combine(5); hasher.combine(x)
+        }
+    }
 
     /// The integer behind an int64 or timestamp value.
     public var integer: Int64? {

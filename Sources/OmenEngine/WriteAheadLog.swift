@@ -63,9 +63,13 @@ final class WriteAheadLog: @unchecked Sendable {
         monitor.withLock { LogPosition(file: sequence, offset: written + UInt64(pending.count)) }
     }
 
+    /// The largest payload a record's 32-bit length can frame.
+    static let maximumPayload = Int(UInt32.max)
+
     /// Appends a record; it is durable once `waitDurable` for the returned position returns.
-    func append(_ payload: [UInt8]) -> LogPosition {
-        monitor.withLock {
+    func append(_ payload: [UInt8]) throws(EngineError) -> LogPosition {
+        guard payload.count <= Self.maximumPayload else { throw .recordTooLarge(bytes: payload.count) }
+        return monitor.withLock {
             var frame = ByteWriter()
             frame.block(payload)
             pending.append(contentsOf: frame.bytes)

@@ -110,3 +110,28 @@ extension Value {
         return false
     }
 }
+
+/// GROUP BY groups as PostgreSQL does: every NaN in one group, -0.0 with 0.0, on the row
+/// evaluator's and the vectorized aggregate's paths alike.
+@Suite struct GroupingTests {
+    @Test func nansFormOneGroup() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Database.open(directory.path)
+        defer { try? database.close() }
+        try database.createTable(try TableSchema(name: "m", columns: [Column("id", .int64), Column("v", .double)],
+                                                 primaryKey: "id"))
+        let values: [Double] = [.nan, -.nan, Double(nan: 7, signaling: false), 0.0, -0.0, 1.5, .nan]
+        try database.transaction { txn throws(EngineError) in
+            for (id, value) in values.enumerated() { try txn.insert("m", [.int64(Int64(id)), .double(value)]) }
+        }
+        let session = SQLSession(database: database)
+        for sql in ["SELECT v, count(*) FROM m GROUP BY v", "SELECT v, count(*), sum(id) FROM m WHERE id >= 0 GROUP BY v"] {
+            let rows = try session.execute(sql).last!.rows
+            #expect(rows.count == 3, "\(sql): \(rows)")
+            let nan = rows.first { if case .double(let x) = $0[0] { x.isNaN } else { false } }
+            #expect(nan?[1] == .int64(4), "\(sql): \(rows)")
+            #expect(rows.contains { $0[0] == .double(0) && $0[1] == .int64(2) }, "\(sql): \(rows)")
+        }
+    }
+}

@@ -61,7 +61,8 @@ public struct OrderItem: Equatable, Sendable {
 public struct Select: Equatable, Sendable {
     public var items: [SelectItem]
     public var from: TableReference?
-    public var join: (table: TableReference, on: Expression)?
+    /// `JOIN table ON condition`; `leftOuter` for LEFT [OUTER] JOIN, which keeps unmatched left rows.
+    public var join: (table: TableReference, on: Expression, leftOuter: Bool)?
     public var filter: Expression?
     public var groupBy: [Expression] = []
     public var having: Expression?
@@ -71,6 +72,7 @@ public struct Select: Equatable, Sendable {
 
     public static func == (a: Select, b: Select) -> Bool {
         a.items == b.items && a.from == b.from && a.join?.table == b.join?.table && a.join?.on == b.join?.on
+            && a.join?.leftOuter == b.join?.leftOuter
             && a.filter == b.filter && a.groupBy == b.groupBy && a.having == b.having && a.orderBy == b.orderBy
             && a.limit == b.limit && a.offset == b.offset
     }

@@ -114,8 +114,8 @@ public enum CSV {
             default: throw bad()
             }
         case .timestamp:
-            if let micros = Timestamps.parse(text) { return .timestamp(micros) }
-            guard let micros = Int64(text.trimmingSpaces) else { throw bad() }
+            // An integer is no timestamp (it would become microseconds after 2000): refused like any other.
+            guard let micros = Timestamps.parse(text) else { throw bad() }
             return .timestamp(micros)
         }
     }

@@ -397,11 +397,12 @@ enum Evaluate {
                 throw SQLError("22003", "value \(x) is out of range or not an integer for column \"\(column.name)\"", at: token)
             }
             return .int64(integer)
-        case (.timestamp, .int64(let x)): return .timestamp(x)
         case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.timestamp, .timestamp):
             return value
         default:
-            throw SQLError("42804", "column \"\(column.name)\" is of type \(sqlName(column.type)) but expression is of type \(typeName(value))", at: token)
+            // An integer is no timestamp: 1704067200 would silently become microseconds after 2000.
+            throw SQLError("42804", "column \"\(column.name)\" is of type \(sqlName(column.type)) but expression is of type \(typeName(value))", at: token,
+                           hint: column.type == .timestamp ? "Write the timestamp as a quoted literal, as in '2024-01-01 00:00:00'." : nil)
         }
     }
 

@@ -144,7 +144,8 @@ struct Executor {
                 let leftRows = try matching(from, schema: left, scope: scope, filter: nil)
                 let rightRows = try matching(join.table, schema: right, scope: rightScope, filter: nil)
                 scope.columns += rightScope.columns
-                batches = [try Join.hash(leftRows, rightRows, on: join.on, scope: scope, leftWidth: left.columns.count)]
+                batches = [try Join.hash(leftRows, rightRows, on: join.on, scope: scope, leftWidth: left.columns.count,
+                                         leftOuter: join.leftOuter)]
                 if let filter = select.filter { batches = try Self.filter(batches, filter, scope) }
             } else {
                 batches = try matching(from, schema: left, scope: scope, filter: select.filter)
@@ -455,7 +456,7 @@ struct Executor {
             }
             if let from = select.from {
                 if let join = select.join {
-                    lines.append(indent + "Hash Join")
+                    lines.append(indent + (join.leftOuter ? "Hash Left Join" : "Hash Join"))
                     try scanLines(from, nil, indent: indent + "  ")
                     try scanLines(join.table, nil, indent: indent + "  ")
                 } else {

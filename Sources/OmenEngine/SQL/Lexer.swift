@@ -24,7 +24,8 @@ public struct Lexer {
         "AND", "OR", "NOT", "NULL", "IS", "IN", "BETWEEN", "TRUE", "FALSE", "INSERT", "INTO", "VALUES",
         "UPDATE", "SET", "DELETE", "CREATE", "TABLE", "DROP", "PRIMARY", "KEY", "BEGIN", "COMMIT", "ROLLBACK",
         "EXPLAIN", "JOIN", "INNER", "ON", "COPY", "TO", "HEADER", "IF", "EXISTS", "DISTINCT", "NULLS", "FIRST",
-        "LAST", "INTERVAL", "TRANSACTION", "WORK", "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE",
+        "LAST", "INTERVAL", "TRANSACTION", "WORK", "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "LEFT", "RIGHT",
+        "FULL", "CROSS", "OUTER", "NATURAL",
     ]
 
     public static func tokenize(_ sql: String) throws(SQLError) -> [Token] {

@@ -301,8 +301,16 @@ public struct Parser {
         var select = Select(items: items)
         if accept("FROM") {
             select.from = try tableReference()
-            if accept("INNER") { try expect("JOIN"); select.join = try joinClause() }
-            else if accept("JOIN") { select.join = try joinClause() }
+            if accept("INNER") { try expect("JOIN"); select.join = try joinClause(leftOuter: false) }
+            else if accept("JOIN") { select.join = try joinClause(leftOuter: false) }
+            else if accept("LEFT") {
+                _ = accept("OUTER")
+                try expect("JOIN")
+                select.join = try joinClause(leftOuter: true)
+            } else if isKeyword("RIGHT") || isKeyword("FULL") || isKeyword("CROSS") || isKeyword("NATURAL") {
+                throw SQLError("0A000", "\(current.text) joins are not supported yet", at: current,
+                               hint: "Use JOIN ... ON or LEFT JOIN ... ON (a RIGHT JOIN is a LEFT JOIN with the tables swapped).")
+            }
             else if isSymbol(",") { throw SQLError("0A000", "comma joins are not supported; use JOIN ... ON", at: current) }
         }
         if accept("WHERE") { select.filter = try expression() }
@@ -325,10 +333,10 @@ public struct Parser {
         return select
     }
 
-    private mutating func joinClause() throws(SQLError) -> (table: TableReference, on: Expression) {
+    private mutating func joinClause(leftOuter: Bool) throws(SQLError) -> (table: TableReference, on: Expression, leftOuter: Bool) {
         let table = try tableReference()
         try expect("ON")
-        return (table, try expression())
+        return (table, try expression(), leftOuter)
     }
 
     // MARK: Expressions

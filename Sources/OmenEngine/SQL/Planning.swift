@@ -84,9 +84,11 @@ struct KeyRange {
     }
 }
 
-/// An inner equi-join by hashing the right side.
+/// An equi-join by hashing the right side: inner, or left outer (a left row no right row matches under the
+/// whole ON condition comes out once, its right columns NULL).
 enum Join {
-    static func hash(_ left: [RowBatch], _ right: [RowBatch], on condition: Expression, scope: Scope, leftWidth: Int) throws(SQLError) -> RowBatch {
+    static func hash(_ left: [RowBatch], _ right: [RowBatch], on condition: Expression, scope: Scope, leftWidth: Int,
+                     leftOuter: Bool) throws(SQLError) -> RowBatch {
         var equality: (Int, Int)?
         var residual: [Expression] = []
         for term in KeyRange.conjuncts(condition) {
@@ -109,22 +111,33 @@ enum Join {
             if key != .null { table[normalized(key), default: []].append(row) }
         }
         let types = scope.columns.map(\.type)
+        let rightWidth = types.count - leftWidth
+        // The rest of the ON condition decides each pair, so that a left join keeps a row it rejects.
+        let rest = residual.isEmpty ? nil
+            : try Evaluate.compile(residual.dropFirst().reduce(residual[0]) { .binary("AND", $0, $1, condition.token!) }, scope)
         var out = RowBatch(columns: types.map { ColumnVector(type: $0) })
         for batch in left {
             for row in 0..<batch.count {
                 let key = batch.columns[leftKey].value(at: row)
-                guard key != .null, let matches = table[normalized(key)] else { continue }
-                for match in matches {
+                var matched = false
+                for match in key == .null ? [] : table[normalized(key)] ?? [] {
                     for column in 0..<leftWidth { out.columns[column].append(from: batch.columns[column], at: row) }
-                    for column in 0..<buildSide.columns.count {
+                    for column in 0..<rightWidth {
                         out.columns[leftWidth + column].append(from: buildSide.columns[column], at: match)
                     }
+                    if let rest, try rest(out, out.count - 1) != .bool(true) {
+                        for column in out.columns.indices { out.columns[column].removeLast() }
+                        continue
+                    }
+                    matched = true
+                }
+                if leftOuter && !matched {
+                    for column in 0..<leftWidth { out.columns[column].append(from: batch.columns[column], at: row) }
+                    for column in 0..<rightWidth { out.columns[leftWidth + column].append(.null) }
                 }
             }
         }
-        guard !residual.isEmpty else { return out }
-        let filter = residual.dropFirst().reduce(residual[0]) { .binary("AND", $0, $1, condition.token!) }
-        return try Executor.filter([out], filter, scope)[0]
+        return out
     }
 
     /// Integers and timestamps, and integral doubles, hash alike so that cross-type keys meet.

@@ -60,6 +60,7 @@ public struct SQLError: Error, Equatable, Sendable, CustomStringConvertible {
         case .databaseLocked: self.init("55006", error.description)
         case .corrupt: self.init("XX001", error.description)
         case .io: self.init("58030", error.description)
+        case .recordTooLarge: self.init("54000", error.description)
         case .transactionFinished, .closed: self.init("25000", error.description)
         }
     }

@@ -28,6 +28,15 @@ enum Timestamps {
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
     }
 
+    /// The days of `month` in `year` (proleptic Gregorian): '2024-02-30' is no date, not March 1st.
+    static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
     /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` or a bare date.
     static func parse(_ text: String) -> Int64? {
         let scalars = Array(text.trimmingSpaces.utf8)
@@ -48,7 +57,7 @@ enum Timestamps {
             return true
         }
         guard let year = number(4...4), skip(45), let month = number(1...2), skip(45), let day = number(1...2),
-              (1...12).contains(month), (1...31).contains(day) else { return nil }
+              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
         var micros = (days(year: year, month: month, day: day) - epochShift) * microsPerDay
         if index == scalars.count { return micros }
         guard skip(32) || skip(84), let hour = number(1...2), skip(58), let minute = number(1...2),
