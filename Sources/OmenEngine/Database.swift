@@ -15,6 +15,11 @@ public final class Database: @unchecked Sendable {
         /// Segments per table that start a background compaction.
         public var compactionTrigger = 4
         public var backgroundCompaction = true
+        /// Opens a database whose log is damaged before its tail (which open otherwise refuses, naming the
+        /// file and offset): replay stops at the first damaged record, that record and everything logged
+        /// after it are moved aside into `*.damaged` files and listed in `repairedLog`, and the commits they
+        /// held are lost. Only ever on request.
+        public var repairLog = false
         public init() {}
     }
 
@@ -43,6 +48,8 @@ public final class Database: @unchecked Sendable {
     private var compactor: BackgroundWorker?
     /// The last error of background work: a compaction, or the flush a commit started after it was durable.
     public private(set) var backgroundError: EngineError?
+    /// What `Options.repairLog` moved aside at open, one line per file; empty when nothing was damaged.
+    public private(set) var repairedLog: [String] = []
     /// The snapshot horizon of the last checkpoint that succeeded.
     private var checkpointHorizon: TransactionID = 0
 
@@ -76,10 +83,12 @@ public final class Database: @unchecked Sendable {
             tables[entry.id] = table
             tableIDs[entry.schema.name] = entry.id
         }
-        let end = try WriteAheadLog.replay(directory: path, from: replayStart) { (reader, end) throws(EngineError) in
+        let end = try WriteAheadLog.replay(directory: path, from: replayStart, repair: options.repairLog) {
+            (reader, end) throws(EngineError) in
             let start = LogPosition(file: end.file, offset: end.offset - UInt64(reader.bytes.count) - 8)
             try self.apply(&reader, start: start)
         }
+        if let damaged = end.damaged { try moveAside(damaged) }
         wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
         try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
         if options.backgroundCompaction {
@@ -89,6 +98,22 @@ public final class Database: @unchecked Sendable {
                 do throws(EngineError) { try self.compact(tableID: table) } catch { self.noteBackground(error) }
             }
         }
+    }
+
+    /// Keeps the log from a damaged record on (the damaged file's rest, and every later file) as
+    /// `*.damaged` files no replay reads, and lists them in `repairedLog`; the damaged file is then cut
+    /// back to its valid records (by the log's open).
+    private func moveAside(_ damaged: (file: UInt64, offset: Int)) throws(EngineError) {
+        let name = WriteAheadLog.fileName(damaged.file)
+        let bytes = try Files.read(path + "/" + name)
+        try Files.replace(path + "/" + name + ".damaged", with: Array(bytes[damaged.offset...]), directory: path)
+        repairedLog.append("\(name) from byte \(damaged.offset): \(bytes.count - damaged.offset) bytes, kept in \(name).damaged")
+        for later in try Files.list(path).compactMap(WriteAheadLog.sequence(ofFile:)) where later > damaged.file {
+            let laterName = WriteAheadLog.fileName(later)
+            try Files.check(rename(path + "/" + laterName, path + "/" + laterName + ".damaged"), "rename", laterName)
+            repairedLog.append("\(laterName): the whole file, kept as \(laterName).damaged")
+        }
+        try Files.syncDirectory(path)
     }
 
     /// Applies one log record during recovery.

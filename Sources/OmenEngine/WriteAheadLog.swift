@@ -164,13 +164,15 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// Reads every record from `start` on, in order, through `apply(payload, endPosition)`. A damaged record
     /// at the very end of the newest file is a torn write and ends the replay; damage anywhere else is
-    /// corruption. Returns the newest file's sequence and the end of its valid records.
+    /// corruption, unless `repair`: then replay ends there too, and `damaged` names the file and offset
+    /// where it did (the caller moves the rest aside). Returns the file to append to and the end of its
+    /// valid records.
     static func replay(
-        directory: String, from start: LogPosition,
+        directory: String, from start: LogPosition, repair: Bool = false,
         _ apply: (inout ByteReader, LogPosition) throws(EngineError) -> Void
-    ) throws(EngineError) -> (sequence: UInt64, offset: UInt64) {
+    ) throws(EngineError) -> (sequence: UInt64, offset: UInt64, damaged: (file: UInt64, offset: Int)?) {
         let files = try Files.list(directory).compactMap(sequence(ofFile:)).filter { $0 >= start.file }.sorted()
-        guard let newest = files.last else { return (start.file, start.offset) }
+        guard let newest = files.last else { return (start.file, start.offset, nil) }
         var expected = start.file
         var validEnd: UInt64 = 0
         for file in files {
@@ -192,11 +194,12 @@ final class WriteAheadLog: @unchecked Sendable {
                 let tornTail = file == newest && (
                     bytes[offset...].allSatisfy { $0 == 0 } || recordReachesEnd(bytes, at: offset))
                 if tornTail { break }
+                if repair { return (file, UInt64(offset), (file, offset)) }
                 throw .corrupt(file: name, offset: offset, reason: "log record fails its length or checksum")
             }
             validEnd = UInt64(offset)
         }
-        return (newest, validEnd)
+        return (newest, validEnd, nil)
     }
 
     /// The end of the well-formed record at `offset`, or nil.

@@ -26,9 +26,22 @@ struct DatabaseOption: ParsableArguments {
     @Option(name: .long, help: "The database directory (created if absent).")
     var db = "./omendb-data"
 
+    @Flag(name: .customLong("repair-log"),
+          help: "Open a database whose log is damaged before its tail: keep the commits before the damage, move the rest aside into *.damaged files.")
+    var repairLog = false
+
     func open() throws -> Database {
-        do { return try Database.open(db) } catch {
+        var options = Database.Options()
+        options.repairLog = repairLog
+        do {
+            let database = try Database.open(db, options: options)
+            for line in database.repairedLog { printError("omendb: repaired the log: moved aside \(line)") }
+            return database
+        } catch {
             printError("omendb: \(error)")
+            if case .corrupt = error, !repairLog {
+                printError("HINT: omendb --db \(db) --repair-log keeps the commits before the damage and moves the rest aside.")
+            }
             throw ExitCode(2)
         }
     }

@@ -74,6 +74,33 @@ import Testing
         #expect(offset <= middle && offset > 0)
     }
 
+    @Test func repairModeOpensAtTheLastGoodRecordAndKeepsTheRest() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        try crashAfterCommits(directory, count: 20)
+        let path = logFile(directory)
+        var bytes = RawFile.read(path)
+        let middle = bytes.count / 2
+        bytes[middle] ^= 0x10
+        RawFile.write(path, bytes)
+        var options = Database.Options()
+        options.repairLog = true
+        let repaired = try Database.open(directory.path, options: options)
+        let survivors = try repaired.transaction { txn throws(EngineError) in try txn.scan("readings") }.rows
+        // The commits before the damaged record, in order, and none after it.
+        #expect(survivors.count > 0 && survivors.count < 20)
+        #expect(survivors.map { $0[0] } == (0..<Int64(survivors.count)).map { .timestamp($0) })
+        #expect(repaired.repairedLog.count == 1 && repaired.repairedLog[0].contains(".damaged"))
+        #expect(directory.files().contains { $0.hasSuffix(".log.damaged") })
+        try repaired.transaction { txn throws(EngineError) in try txn.insert("readings", reading(100)) }
+        try repaired.close()
+        // Repaired for good: a plain open reads it, the new commit included.
+        let again = try Database.open(directory.path)
+        defer { try? again.close() }
+        #expect(try again.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == survivors.count + 1)
+        #expect(again.repairedLog.isEmpty)
+    }
+
     @Test func flippedBitInASegmentIsDetected() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
