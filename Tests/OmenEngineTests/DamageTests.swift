@@ -57,15 +57,21 @@ import Testing
         #expect(try database.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == 5)
     }
 
-    @Test func damageBeforeTheTailIsCorruption() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
+    /// Twenty commits, then a bit flipped in the middle of the log: damage a torn write cannot explain.
+    func damageMidLog(_ directory: TemporaryDirectory) throws -> (path: String, middle: Int) {
         try crashAfterCommits(directory, count: 20)
         let path = logFile(directory)
         var bytes = RawFile.read(path)
         let middle = bytes.count / 2
         bytes[middle] ^= 0x10
         RawFile.write(path, bytes)
+        return (path, middle)
+    }
+
+    @Test func damageBeforeTheTailIsCorruption() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let (path, middle) = try damageMidLog(directory)
         guard case .corrupt(let file, let offset, _)? = openError(directory.path) else {
             Issue.record("a flipped bit in the middle of the log was not reported as corruption")
             return
@@ -77,12 +83,7 @@ import Testing
     @Test func repairModeOpensAtTheLastGoodRecordAndKeepsTheRest() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        try crashAfterCommits(directory, count: 20)
-        let path = logFile(directory)
-        var bytes = RawFile.read(path)
-        let middle = bytes.count / 2
-        bytes[middle] ^= 0x10
-        RawFile.write(path, bytes)
+        _ = try damageMidLog(directory)
         var options = Database.Options()
         options.repairLog = true
         let repaired = try Database.open(directory.path, options: options)
