@@ -18,11 +18,14 @@ public struct QueryResult: Equatable, Sendable {
 
 /// A connection-like SQL front over a `Database`: statements run in autocommit transactions unless a
 /// BEGIN opened one; an error inside an explicit transaction aborts it until ROLLBACK (as PostgreSQL).
-/// DDL takes effect at once, outside any transaction.
+/// CREATE TABLE inside a transaction is undone by its ROLLBACK (the table is created at once, so a crash
+/// before COMMIT leaves it, empty); DROP TABLE, which could not be undone, is refused there.
 public final class SQLSession {
     public let database: Database
     private var transaction: Transaction?
     private var aborted = false
+    /// Tables the open transaction created: dropped again if it does not commit.
+    private var createdInTransaction: [String] = []
 
     public init(database: Database) { self.database = database }
 
@@ -49,22 +52,38 @@ public final class SQLSession {
             if aborted {
                 open.rollback()
                 aborted = false
+                undoCreatedTables()
                 return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
             }
-            try engine { () throws(EngineError) in try open.commit() }
+            do throws(SQLError) {
+                try engine { () throws(EngineError) in try open.commit() }
+            } catch {
+                undoCreatedTables()
+                throw error
+            }
+            createdInTransaction = []
             return QueryResult(columns: [], rows: [], tag: "COMMIT")
         case .rollback:
             transaction?.rollback()
             transaction = nil
             aborted = false
+            undoCreatedTables()
             return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
         case .createTable(let schema, let ifNotExists):
+            if aborted {
+                throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+            }
             do {
                 try database.createTable(schema)
+                if transaction != nil { createdInTransaction.append(schema.name) }
             } catch .tableExists where ifNotExists {
             } catch { throw SQLError(error) }
             return QueryResult(columns: [], rows: [], tag: "CREATE TABLE")
         case .dropTable(let name, let ifExists, let token):
+            if transaction != nil {
+                throw SQLError("25001", "DROP TABLE cannot run inside a transaction block", at: token,
+                               hint: "Run it outside BEGIN ... COMMIT: a dropped table cannot be brought back by ROLLBACK.")
+            }
             do {
                 try database.dropTable(name)
             } catch .tableNotFound(let missing) {
@@ -93,6 +112,12 @@ public final class SQLSession {
                 throw error
             }
         }
+    }
+
+    /// Drops the tables a transaction that did not commit created.
+    private func undoCreatedTables() {
+        for name in createdInTransaction.reversed() { try? database.dropTable(name) }
+        createdInTransaction = []
     }
 
     func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T {
