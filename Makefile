@@ -95,11 +95,13 @@ demo: install
 test-swift: setup
 	$(SWIFT) test
 
-# The standalone engine under SIGKILL (OMEN_ENGINE_CRASH_CYCLES cycles, 10 by default).
+# The standalone engine under SIGKILL (OMEN_ENGINE_CRASH_CYCLES cycles, 10 by default), and on a disk
+# that fills (a small tmpfs; skipped unless root).
 CRASH_CONFIG ?= debug
 test-engine-crash: setup
 	$(SWIFT) build -c $(CRASH_CONFIG) --product omendb
 	Tests/engine/crash.sh .build/$(CRASH_CONFIG)/omendb
+	Tests/engine/diskfull.sh .build/$(CRASH_CONFIG)/omendb
 
 # The omendb tool as a process: -c, exit codes, import, the shell on a pseudo-terminal.
 test-cli: setup

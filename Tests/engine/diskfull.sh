@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# A real full disk: a committing writer runs on a small tmpfs until the disk is full and its commit
+# fails. The database, still full, must open with every acknowledged commit (or refuse with an I/O
+# error, never report corruption); once the disk has room again it must open and hold exactly the
+# acknowledged commits, whole (at most the one in flight besides). Needs root (to mount); skipped without.
+#   Tests/engine/diskfull.sh [omendb binary]
+set -euo pipefail
+bin=$(realpath "${1:-.build/debug/omendb}")
+if [ "$(id -u)" != 0 ]; then echo "diskfull: skipped (needs root to mount a tmpfs)"; exit 0; fi
+work=$(mktemp -d /tmp/omendb-diskfull-XXXXXX)
+logs=$(mktemp -d /tmp/omendb-diskfull-logs-XXXXXX)    # off the full disk, so that errors can be written
+if ! mount -t tmpfs -o size=6m tmpfs "$work"; then echo "diskfull: skipped (no tmpfs mount here)"; rmdir "$work"; exit 0; fi
+trap 'umount "$work" 2>/dev/null; rmdir "$work"; rm -rf "$logs"' EXIT
+status=0
+"$bin" crash-writer --db "$work/db" >"$logs/out" 2>"$logs/err" || status=$?
+acked=$(grep '^ack ' "$logs/out" | tail -1 | cut -d' ' -f2 || true)
+acked=${acked:--1}
+echo "diskfull: the writer stopped (status $status) after acknowledging transaction $acked: $(tail -1 "$logs/err")"
+[ "$status" -ne 0 ] || { echo "diskfull: the writer did not fail on a full disk"; exit 1; }
+grep -q "errno 28" "$logs/err" || { echo "diskfull: the writer failed, but not with ENOSPC"; exit 1; }
+if "$bin" crash-check --db "$work/db" --acked "$acked" >"$logs/check" 2>&1; then
+    echo "diskfull: opened while full: $(cat "$logs/check")"
+elif grep -q "corrupt" "$logs/check"; then
+    echo "diskfull: the full database was reported corrupt: $(cat "$logs/check")"; exit 1
+else
+    echo "diskfull: refused while full: $(tail -1 "$logs/check")"
+fi
+mount -o remount,size=64m "$work"
+"$bin" crash-check --db "$work/db" --acked "$acked"
+echo "diskfull: passed"
