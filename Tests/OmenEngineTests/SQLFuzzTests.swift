@@ -27,6 +27,8 @@ import Testing
         ")", ",", ";", "=", "<>", "<", "<=", ">", ">=", "+", "-", "/", "%", "||", ".", "0", "1", "-1",
         "9223372036854775807", "1e308", "2.5", "'x'", "'2024-01-01'", "'1 hour'", "''", "\"q\"", "'", "\"", "--",
         "/*", "BIGINT", "TEXT", "TIMESTAMP", "DOUBLE", "PRECISION", "BOOLEAN", "TRUE", "FALSE", "COPY", "TO", "HEADER",
+        "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "ILIKE", "::", "cast", "extract", "date_trunc", "now", "LEFT",
+        "'%a_'", "'hour'",
     ]
 
     /// A session over tables f and g, filled by `rows` (INSERT statements), for `body`.
@@ -94,6 +96,8 @@ import Testing
         "SELECT time_bucket(INTERVAL '$I', $T), $T < ts FROM g", "INSERT INTO g VALUES ($T, $A)",
         "UPDATE f SET qty = qty + $A WHERE id = 5", "SELECT * FROM g WHERE ts >= $T AND ts < $T ORDER BY ts DESC LIMIT $A",
         "SELECT $A, $B FROM f WHERE price / $A > $B",
+        "SELECT CASE WHEN qty > $A THEN $B ELSE $A END, $A::bigint, CAST($B AS text) FROM f",
+        "SELECT date_trunc('week', $T), extract(epoch FROM ts), date_part('doy', $T) FROM g",
     ]
     static let numbers = [
         "0", "1", "-1", "0.5", "9223372036854775807", "-9223372036854775808", "9223372036854775808",

@@ -1,6 +1,8 @@
 /// The columns an expression can name: each with its table's label, so `t.c` and a bare `c` resolve.
 struct Scope {
     var columns: [(table: String?, name: String, type: ColumnType)]
+    /// What now() returns: the time the statement's scope was made, the same for every call in it.
+    var now = Timestamps.now()
 
     func resolve(_ table: String?, _ name: String, _ token: Token) throws(SQLError) -> Int {
         let matches = columns.indices.filter { columns[$0].name == name && (table == nil || columns[$0].table == table) }
@@ -130,14 +132,24 @@ enum Evaluate {
             }
             var compiled: [Evaluator] = []
             for argument in arguments { compiled.append(try compile(argument, scope)) }
-            return try scalarFunction(name, compiled, token)
+            return try scalarFunction(name, compiled, token, now: scope.now)
         }
     }
 
-    static func scalarFunction(_ name: String, _ arguments: [Evaluator], _ token: Token) throws(SQLError) -> Evaluator {
+    static func scalarFunction(_ name: String, _ arguments: [Evaluator], _ token: Token, now: Int64) throws(SQLError) -> Evaluator {
         func arity(_ count: Int) throws(SQLError) {
             guard arguments.count == count else {
                 throw SQLError("42883", "function \(name) takes \(count) argument\(count == 1 ? "" : "s")", at: token)
+            }
+        }
+        /// A two-argument function that is NULL when either argument is.
+        func strict2(_ body: @escaping (Value, Value) throws(SQLError) -> Value) throws(SQLError) -> Evaluator {
+            try arity(2)
+            return { (batch, row) throws(SQLError) in
+                let x = try arguments[0](batch, row)
+                let y = try arguments[1](batch, row)
+                if x == .null || y == .null { return .null }
+                return try body(x, y)
             }
         }
         switch name {
@@ -190,9 +202,48 @@ enum Evaluate {
                 }
                 return .null
             }
+        case "case":
+            // (condition, result) pairs, then the ELSE result: only the chosen result is evaluated.
+            return { (batch, row) throws(SQLError) in
+                var index = 0
+                while index + 1 < arguments.count {
+                    if try arguments[index](batch, row) == .bool(true) { return try arguments[index + 1](batch, row) }
+                    index += 2
+                }
+                return try arguments[arguments.count - 1](batch, row)
+            }
+        case "like", "ilike":
+            return try strict2 { (x, y) throws(SQLError) in
+                guard case .text(let text) = x, case .text(let pattern) = y else {
+                    throw .datatype("\(name.uppercased()) needs text, not \(typeName(x)) and \(typeName(y))", at: token)
+                }
+                return .bool(name == "like" ? likeMatches(text, pattern) : likeMatches(text.lowercased(), pattern.lowercased()))
+            }
+        case "cast":
+            try arity(2)
+            return { (batch, row) throws(SQLError) in
+                guard case .text(let type) = try arguments[1](batch, row) else { return .null }
+                return try cast(try arguments[0](batch, row), to: type, token)
+            }
+        case "now":
+            try arity(0)
+            return { _, _ in .timestamp(now) }
+        case "date_trunc", "date_part":
+            return try strict2 { (x, y) throws(SQLError) in
+                guard case .text(let field) = x, case .timestamp(let micros) = y else {
+                    throw .datatype("\(name) needs a unit and a timestamp, not \(typeName(x)) and \(typeName(y))", at: token)
+                }
+                let result = name == "date_trunc" ? Timestamps.truncate(micros, to: field.lowercased()).map(Value.timestamp)
+                    : Timestamps.part(field.lowercased(), of: micros).map(Value.double)
+                guard let result else {
+                    throw SQLError("22023", "unit \"\(field)\" not recognized for \(name)", at: token,
+                                   hint: "Units: microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year (and for date_part: dow, isodow, doy, epoch).")
+                }
+                return result
+            }
         default:
             throw SQLError("42883", "function \(name) does not exist", at: token,
-                           hint: "Functions: time_bucket, abs, lower, upper, length, coalesce, count, sum, avg, min, max.")
+                           hint: "Functions: time_bucket, date_trunc, date_part (extract), now, abs, lower, upper, length, coalesce, count, sum, avg, min, max.")
         }
     }
 
@@ -290,6 +341,84 @@ enum Evaluate {
         case .int64(let x): Double(x)
         case .double(let x): x
         default: nil
+        }
+    }
+
+    /// Whether `text` matches the LIKE `pattern`: `%` any run, `_` one character, `\\` escapes.
+    static func likeMatches(_ text: String, _ pattern: String) -> Bool {
+        let t = Array(text), p = Array(pattern)
+        // Iterative matching with one backtrack point: the last `%` seen.
+        var i = 0, j = 0, star = -1, mark = 0
+        while i < t.count {
+            if j < p.count && p[j] == "\\" && j + 1 < p.count && p[j + 1] == t[i] { i += 1; j += 2; continue }
+            if j < p.count && p[j] != "%" && p[j] != "\\" && (p[j] == "_" || p[j] == t[i]) { i += 1; j += 1; continue }
+            if j < p.count && p[j] == "%" { star = j; mark = i; j += 1; continue }
+            guard star >= 0 else { return false }
+            j = star + 1
+            mark += 1
+            i = mark
+        }
+        while j < p.count && p[j] == "%" { j += 1 }
+        return j == p.count
+    }
+
+    /// `value` as SQL type `type` (CAST and `::`), as PostgreSQL converts: floats round to the nearest
+    /// integer, text is parsed, a date is the timestamp's day.
+    static func cast(_ value: Value, to type: String, _ token: Token) throws(SQLError) -> Value {
+        if value == .null { return .null }
+        func invalid(_ target: String) -> SQLError {
+            SQLError("22P02", "invalid input syntax for type \(target): \"\(text(value))\"", at: token)
+        }
+        switch type {
+        case "bigint", "int8", "integer", "int", "int4", "smallint", "int2":
+            switch value {
+            case .int64: return value
+            case .double(let x):
+                let rounded = x.rounded(.toNearestOrEven)
+                guard let integer = Int64(exactly: rounded) else { throw SQLError("22003", "bigint out of range", at: token) }
+                return .int64(integer)
+            case .text(let x):
+                guard let integer = Int64(x.trimmingSpaces) else { throw invalid(type) }
+                return .int64(integer)
+            case .bool(let x): return .int64(x ? 1 : 0)
+            case .timestamp, .null: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
+            }
+        case "double precision", "float8", "float", "real", "float4", "numeric", "decimal":
+            switch value {
+            case .double: return value
+            case .int64(let x): return .double(Double(x))
+            case .text(let x):
+                guard let number = Double(x.trimmingSpaces) else { throw invalid(type) }
+                return .double(number)
+            default: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
+            }
+        case "text", "varchar", "char", "character":
+            return .text(text(value))
+        case "boolean", "bool":
+            switch value {
+            case .bool: return value
+            case .int64(let x): return .bool(x != 0)
+            case .text(let x):
+                switch x.trimmingSpaces.lowercased() {
+                case "t", "true", "yes", "y", "on", "1": return .bool(true)
+                case "f", "false", "no", "n", "off", "0": return .bool(false)
+                default: throw invalid("boolean")
+                }
+            default: throw .datatype("cannot cast \(typeName(value)) to boolean", at: token)
+            }
+        case "timestamp", "timestamptz", "date":
+            let micros: Int64
+            switch value {
+            case .timestamp(let x): micros = x
+            case .text(let x):
+                guard let parsed = Timestamps.parse(x) else { throw SQLError("22007", "invalid input syntax for type timestamp: \"\(x)\"", at: token) }
+                micros = parsed
+            default: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
+            }
+            return .timestamp(type == "date" ? Timestamps.truncate(micros, to: "day")! : micros)
+        default:
+            throw SQLError("42704", "type \"\(type)\" does not exist", at: token,
+                           hint: "Types: bigint, integer, double precision, text, boolean, timestamp, date.")
         }
     }
 

@@ -32,8 +32,10 @@ public struct Parser {
         return false
     }
 
-    private func isSymbol(_ symbol: String) -> Bool {
-        if case .symbol(symbol) = current.kind { return true }
+    /// Whether the token `ahead` places on from the current one is `symbol`.
+    private func isSymbol(_ symbol: String, at ahead: Int = 0) -> Bool {
+        guard position + ahead < tokens.count else { return false }
+        if case .symbol(symbol) = tokens[position + ahead].kind { return true }
         return false
     }
 
@@ -339,6 +341,25 @@ public struct Parser {
         return (table, try expression(), leftOuter)
     }
 
+    /// `CASE [operand] WHEN ... THEN ... [ELSE ...] END`, as the function `case` over (condition, result)
+    /// pairs and the ELSE result (NULL when absent); an operand makes each condition `operand = value`.
+    private mutating func caseExpression() throws(SQLError) -> Expression {
+        let token = next()
+        let operand: Expression? = isKeyword("WHEN") ? nil : try expression()
+        var arguments: [Expression] = []
+        guard isKeyword("WHEN") else { throw unexpected("WHEN") }
+        while isKeyword("WHEN") {
+            let when = next()
+            let condition = try expression()
+            try expect("THEN")
+            arguments.append(operand.map { .binary("=", $0, condition, when) } ?? condition)
+            arguments.append(try expression())
+        }
+        arguments.append(accept("ELSE") ? try expression() : .literal(.null, token))
+        try expect("END")
+        return .function("case", arguments, star: false, token)
+    }
+
     // MARK: Expressions
 
     mutating func expression() throws(SQLError) -> Expression { try or() }
@@ -382,6 +403,11 @@ public struct Parser {
             return .isNull(left, negated: negated)
         }
         let negated = accept("NOT")
+        if isKeyword("LIKE") || isKeyword("ILIKE") {
+            let token = next()
+            let match = Expression.function(token.text.lowercased(), [left, try concatenation()], star: false, token)
+            return negated ? .unary("NOT", match, token) : match
+        }
         if accept("BETWEEN") {
             let low = try concatenation()
             try expect("AND")
@@ -440,7 +466,22 @@ public struct Parser {
             return .unary("-", try unary(), token)
         }
         if isSymbol("+") { _ = next() }
-        return try primary()
+        var value = try primary()
+        while isSymbol("::") {
+            let token = next()
+            value = .function("cast", [value, .literal(.text(try typeName()), token)], star: false, token)
+        }
+        return value
+    }
+
+    /// A type name after `::` or `AS` in CAST, lowercased (`double precision` in full).
+    private mutating func typeName() throws(SQLError) -> String {
+        let name = try identifier("a type name").lowercased()
+        if name == "double", case .identifier(let word) = current.kind, word.lowercased() == "precision" {
+            _ = next()
+            return "double precision"
+        }
+        return name
     }
 
     private mutating func primary() throws(SQLError) -> Expression {
@@ -477,6 +518,24 @@ public struct Parser {
             let inner = try expression()
             try expect(symbol: ")")
             return inner
+        case .keyword("CASE"):
+            return try caseExpression()
+        case .identifier(let name) where ["cast", "extract"].contains(name.lowercased()) && isSymbol("(", at: 1):
+            _ = next()
+            _ = next()
+            let first: Expression
+            if name.lowercased() == "cast" {
+                let value = try expression()
+                try expect("AS")
+                first = .function("cast", [value, .literal(.text(try typeName()), token)], star: false, token)
+            } else {
+                let field: String
+                if case .string(let text) = current.kind { _ = next(); field = text } else { field = try identifier("a field such as hour") }
+                try expect("FROM")
+                first = .function("date_part", [.literal(.text(field.lowercased()), token), try expression()], star: false, token)
+            }
+            try expect(symbol: ")")
+            return first
         case .identifier(let name):
             _ = next()
             if accept(symbol: "(") {

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 /// Timestamps are microseconds since 2000-01-01 00:00:00 UTC (PostgreSQL's epoch); text is ISO 8601
 /// (`2024-05-01 12:00:00[.ffffff]`).
 enum Timestamps {
@@ -26,6 +29,62 @@ enum Timestamps {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         return (yoe + era * 400 + (month <= 2 ? 1 : 0), month, day)
+    }
+
+    /// The current time, in microseconds after 2000-01-01 UTC.
+    static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return (Int64(spec.tv_sec) - epochShift * 86_400) * microsPerSecond + Int64(spec.tv_nsec) / 1_000
+    }
+
+    /// `micros` truncated to the start of its `unit` (date_trunc; weeks start on Monday), or nil for an
+    /// unknown unit or a start before the earliest timestamp.
+    static func truncate(_ micros: Int64, to unit: String) -> Int64? {
+        let width: Int64
+        switch unit {
+        case "microsecond", "microseconds": return micros
+        case "millisecond", "milliseconds": width = 1_000
+        case "second", "seconds": width = microsPerSecond
+        case "minute", "minutes": width = 60 * microsPerSecond
+        case "hour", "hours": width = 3_600 * microsPerSecond
+        case "day", "days": width = microsPerDay
+        case "week", "weeks":
+            // 2000-01-03 was a Monday: weeks are counted from there.
+            let monday = 2 * microsPerDay
+            return (micros &- monday).bucketStart(width: 7 * microsPerDay).map { $0 + monday }
+        case "month", "months", "quarter", "quarters", "year", "years":
+            let (dayNumber, _) = micros.floorDivided(by: microsPerDay)
+            let (year, month, _) = civil(days: dayNumber + epochShift)
+            let first = unit.hasPrefix("year") ? 1 : unit.hasPrefix("quarter") ? (month - 1) / 3 * 3 + 1 : month
+            return (days(year: year, month: first, day: 1) - epochShift) * microsPerDay
+        default: return nil
+        }
+        return micros.bucketStart(width: width)
+    }
+
+    /// Field `field` of `micros` (date_part and EXTRACT), or nil for an unknown field.
+    static func part(_ field: String, of micros: Int64) -> Double? {
+        let (dayNumber, within) = micros.floorDivided(by: microsPerDay)
+        let (year, month, day) = civil(days: dayNumber + epochShift)
+        // 1970-01-01 (day 0 of `days`) was a Thursday.
+        let weekday = (dayNumber + epochShift).floorDivided(by: 7).remainder
+        switch field {
+        case "year", "years": return Double(year)
+        case "quarter": return Double((month - 1) / 3 + 1)
+        case "month", "months": return Double(month)
+        case "day", "days": return Double(day)
+        case "hour", "hours": return Double(within / (3_600 * microsPerSecond))
+        case "minute", "minutes": return Double(within / (60 * microsPerSecond) % 60)
+        case "second", "seconds": return Double(within % (60 * microsPerSecond)) / Double(microsPerSecond)
+        case "milliseconds": return Double(within % (60 * microsPerSecond)) / 1_000
+        case "microseconds": return Double(within % (60 * microsPerSecond))
+        case "dow": return Double((weekday + 4) % 7)
+        case "isodow": return Double((weekday + 3) % 7 + 1)
+        case "doy": return Double(dayNumber + epochShift - days(year: year, month: 1, day: 1) + 1)
+        case "epoch": return Double(micros) / Double(microsPerSecond) + Double(epochShift * 86_400)
+        default: return nil
+        }
     }
 
     /// The days of `month` in `year` (proleptic Gregorian): '2024-02-30' is no date, not March 1st.
