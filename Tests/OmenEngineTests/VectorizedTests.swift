@@ -111,7 +111,7 @@ extension Value {
     }
 }
 
-/// GROUP BY groups as PostgreSQL does: every NaN in one group, -0.0 with 0.0, on the row
+/// GROUP BY and DISTINCT group as PostgreSQL does: every NaN in one group, -0.0 with 0.0, on the row
 /// evaluator's and the vectorized aggregate's paths alike.
 @Suite struct GroupingTests {
     @Test func nansFormOneGroup() throws {
@@ -133,5 +133,6 @@ extension Value {
             #expect(nan?[1] == .int64(4), "\(sql): \(rows)")
             #expect(rows.contains { $0[0] == .double(0) && $0[1] == .int64(2) }, "\(sql): \(rows)")
         }
+        #expect(try session.execute("SELECT DISTINCT v FROM m").last!.rows.count == 3)
     }
 }

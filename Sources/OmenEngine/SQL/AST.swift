@@ -59,6 +59,8 @@ public struct OrderItem: Equatable, Sendable {
 }
 
 public struct Select: Equatable, Sendable {
+    /// SELECT DISTINCT: each output row once (NaNs equal, as in GROUP BY).
+    public var distinct = false
     public var items: [SelectItem]
     public var from: TableReference?
     /// `JOIN table ON condition`; `leftOuter` for LEFT [OUTER] JOIN, which keeps unmatched left rows.
@@ -71,7 +73,7 @@ public struct Select: Equatable, Sendable {
     public var offset: Expression?
 
     public static func == (a: Select, b: Select) -> Bool {
-        a.items == b.items && a.from == b.from && a.join?.table == b.join?.table && a.join?.on == b.join?.on
+        a.distinct == b.distinct && a.items == b.items && a.from == b.from && a.join?.table == b.join?.table && a.join?.on == b.join?.on
             && a.join?.leftOuter == b.join?.leftOuter
             && a.filter == b.filter && a.groupBy == b.groupBy && a.having == b.having && a.orderBy == b.orderBy
             && a.limit == b.limit && a.offset == b.offset

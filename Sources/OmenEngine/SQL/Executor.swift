@@ -220,8 +220,12 @@ struct Executor {
                 sortKeys.append((nil, try Evaluate.compile(item.expression, scope), item.descending))
             }
         }
+        if select.distinct, let key = sortKeys.indices.first(where: { sortKeys[$0].evaluate != nil }) {
+            throw Self.distinctOrderError(select.orderBy[key])
+        }
         var rows: [[Value]] = []
         var extra: [[Value]] = []
+        var seen: Set<[Value]> = []
         let (offset, limit) = try offsetAndLimit(select)
         // With no ORDER BY the scan order stands, so LIMIT can stop early.
         let stopAt = sortKeys.isEmpty ? limit.map { Self.saturatingSum($0, offset) } : nil
@@ -231,6 +235,7 @@ struct Executor {
                 var values: [Value] = []
                 values.reserveCapacity(outputs.count)
                 for output in outputs { values.append(try output(batch, row)) }
+                if select.distinct && !seen.insert(values).inserted { continue }
                 rows.append(values)
                 if !sortKeys.isEmpty {
                     var keys: [Value] = []
@@ -304,13 +309,18 @@ struct Executor {
         let condition = try having.map { (expression) throws(SQLError) in try Evaluate.compile(expression, scope) }
         var sortEvaluators: [Evaluator?] = []
         for (_, expression) in order { sortEvaluators.append(try expression.map { (e) throws(SQLError) in try Evaluate.compile(e, scope) }) }
+        if select.distinct, let key = order.indices.first(where: { order[$0].1 != nil }) {
+            throw Self.distinctOrderError(select.orderBy[key])
+        }
         var rows: [[Value]] = []
         var sortValues: [[Value]] = []
+        var seen: Set<[Value]> = []
         for group in groups {
             table = RowBatch(columns: group.map { ValueColumn.single($0) })
             if let condition, try condition(table, 0) != .bool(true) { continue }
             var row: [Value] = []
             for evaluate in evaluators { row.append(try evaluate(table, 0)) }
+            if select.distinct && !seen.insert(row).inserted { continue }
             var keys: [Value] = []
             for (index, evaluate) in sortEvaluators.enumerated() {
                 keys.append(try evaluate.map { (e) throws(SQLError) in try e(table, 0) } ?? row[order[index].0!])
@@ -336,6 +346,10 @@ struct Executor {
     /// Applies ORDER BY, OFFSET and LIMIT to a fast path's finished groups.
     func finish(_ select: Select, _ result: QueryResult) throws(SQLError) -> QueryResult {
         var rows = result.rows
+        if select.distinct {
+            var seen: Set<[Value]> = []
+            rows = rows.filter { seen.insert($0).inserted }
+        }
         if !select.orderBy.isEmpty {
             var columns: [(Int, Bool)] = []
             for item in select.orderBy {
@@ -357,6 +371,11 @@ struct Executor {
         let (offset, limit) = try offsetAndLimit(select)
         rows = Self.slice(rows, offset: offset, limit: limit)
         return QueryResult(columns: result.columns, rows: rows, tag: "SELECT \(rows.count)")
+    }
+
+    /// PostgreSQL's refusal of an ORDER BY that a DISTINCT's rows do not carry.
+    static func distinctOrderError(_ item: OrderItem) -> SQLError {
+        SQLError("42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list", at: item.expression.token)
     }
 
     /// The output column an ORDER BY or GROUP BY item names: a 1-based position, an alias, or (when

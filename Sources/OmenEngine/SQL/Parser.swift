@@ -288,6 +288,7 @@ public struct Parser {
 
     private mutating func select() throws(SQLError) -> Select {
         try expect("SELECT")
+        let distinct = accept("DISTINCT")
         var items: [SelectItem] = []
         repeat {
             if accept(symbol: "*") {
@@ -301,6 +302,7 @@ public struct Parser {
             items.append(SelectItem(expression: value, alias: alias))
         } while accept(symbol: ",")
         var select = Select(items: items)
+        select.distinct = distinct
         if accept("FROM") {
             select.from = try tableReference()
             if accept("INNER") { try expect("JOIN"); select.join = try joinClause(leftOuter: false) }
