@@ -1,5 +1,6 @@
 -- omendb 0.1.0 to 0.2.0: learned_index_info reports dead entries, free pages and the last merge;
--- learned_index_check is for superusers until granted, as amcheck's functions are.
+-- learned_index_check is for superusers until granted, as amcheck's functions are. There is no separate
+-- 0.2.0 install script: CREATE EXTENSION installs 0.1.0 and runs this update.
 
 \echo Use "ALTER EXTENSION omendb UPDATE TO '0.2.0'" to load this file. \quit
 
