@@ -10,6 +10,14 @@ public indirect enum Expression: Equatable, Sendable {
     case inList(Expression, [Expression], negated: Bool)
     case isNull(Expression, negated: Bool)
     case function(String, [Expression], star: Bool, Token)
+    /// An aggregate over distinct values: `count(DISTINCT x)`.
+    case distinctAggregate(String, Expression, Token)
+    /// `(SELECT ...)` as a value: one column, at most one row.
+    case subquery(Query, Token)
+    case exists(Query, Token)
+    case inQuery(Expression, Query, negated: Bool, Token)
+    /// `f(...) OVER (PARTITION BY ... ORDER BY ... frame)`.
+    case window(WindowCall)
 
     /// Structural equality: the same expression written anywhere (token positions ignored), so that a
     /// select item matches its GROUP BY key.
@@ -24,6 +32,10 @@ public indirect enum Expression: Equatable, Sendable {
         case (.inList(let x, let l, let n), .inList(let y, let m, let o)): return x == y && l == m && n == o
         case (.isNull(let x, let n), .isNull(let y, let o)): return x == y && n == o
         case (.function(let f, let x, let s, _), .function(let g, let y, let t, _)): return f == g && x == y && s == t
+        case (.distinctAggregate(let f, let x, _), .distinctAggregate(let g, let y, _)): return f == g && x == y
+        case (.subquery(let x, _), .subquery(let y, _)), (.exists(let x, _), .exists(let y, _)): return x == y
+        case (.inQuery(let x, let q, let n, _), .inQuery(let y, let r, let o, _)): return x == y && q == r && n == o
+        case (.window(let x), .window(let y)): return x == y
         default: return false
         }
     }
@@ -32,8 +44,11 @@ public indirect enum Expression: Equatable, Sendable {
     var token: Token? {
         switch self {
         case .literal(_, let token), .interval(_, let token), .column(_, _, let token), .unary(_, _, let token),
-             .binary(_, _, _, let token), .function(_, _, _, let token):
+             .binary(_, _, _, let token), .function(_, _, _, let token), .distinctAggregate(_, _, let token),
+             .subquery(_, let token), .exists(_, let token), .inQuery(_, _, _, let token):
             return token
+        case .window(let call):
+            return call.token
         case .between(let value, _, _, _), .inList(let value, _, _), .isNull(let value, _):
             return value.token
         }
@@ -62,9 +77,7 @@ public struct Select: Equatable, Sendable {
     /// SELECT DISTINCT: each output row once (NaNs equal, as in GROUP BY).
     public var distinct = false
     public var items: [SelectItem]
-    public var from: TableReference?
-    /// `JOIN table ON condition`; `leftOuter` for LEFT [OUTER] JOIN, which keeps unmatched left rows.
-    public var join: (table: TableReference, on: Expression, leftOuter: Bool)?
+    public var from: FromItem?
     public var filter: Expression?
     public var groupBy: [Expression] = []
     public var having: Expression?
@@ -72,24 +85,100 @@ public struct Select: Equatable, Sendable {
     public var limit: Expression?
     public var offset: Expression?
 
-    public static func == (a: Select, b: Select) -> Bool {
-        a.distinct == b.distinct && a.items == b.items && a.from == b.from && a.join?.table == b.join?.table && a.join?.on == b.join?.on
-            && a.join?.leftOuter == b.join?.leftOuter
-            && a.filter == b.filter && a.groupBy == b.groupBy && a.having == b.having && a.orderBy == b.orderBy
-            && a.limit == b.limit && a.offset == b.offset
+}
+
+public enum JoinKind: String, Equatable, Sendable {
+    case inner = "Inner", left = "Left", right = "Right", full = "Full", cross = "Cross"
+}
+
+/// What FROM names: a table (or a WITH query), a derived table, or a join of two items.
+public indirect enum FromItem: Equatable, Sendable {
+    case table(TableReference)
+    case derived(Query, alias: String, Token)
+    /// `on` is nil for CROSS JOIN.
+    case join(FromItem, FromItem, JoinKind, on: Expression?, Token)
+}
+
+/// A window function call. `frame` nil: PostgreSQL's default (the partition up to the current row's last
+/// peer with ORDER BY, the whole partition without).
+public struct WindowCall: Equatable, Sendable {
+    public var function: String
+    public var arguments: [Expression]
+    public var star: Bool
+    public var partitionBy: [Expression]
+    public var orderBy: [OrderItem]
+    public var frame: WindowFrame?
+    public var token: Token
+
+    public static func == (a: WindowCall, b: WindowCall) -> Bool {
+        a.function == b.function && a.arguments == b.arguments && a.star == b.star && a.partitionBy == b.partitionBy
+            && a.orderBy == b.orderBy && a.frame == b.frame
     }
+}
+
+/// `ROWS BETWEEN start AND end` (RANGE only with UNBOUNDED and CURRENT ROW bounds).
+public struct WindowFrame: Equatable, Sendable {
+    public enum Bound: Equatable, Sendable {
+        case unboundedPreceding, preceding(Int), currentRow, following(Int), unboundedFollowing
+    }
+    public var rows: Bool
+    public var start: Bound
+    public var end: Bound
+}
+
+public enum SetOperator: String, Equatable, Sendable { case union = "UNION", intersect = "INTERSECT", except = "EXCEPT" }
+
+/// A SELECT, or set operations over several.
+public indirect enum QueryBody: Equatable, Sendable {
+    case select(Select)
+    case set(SetOperator, all: Bool, QueryBody, QueryBody)
+}
+
+/// A whole query: WITH tables, the body, and for set operations the ORDER BY and LIMIT over the result
+/// (a plain SELECT carries its own).
+public struct Query: Equatable, Sendable {
+    public var with: [(name: String, query: Query, token: Token)] = []
+    public var body: QueryBody
+    public var orderBy: [OrderItem] = []
+    public var limit: Expression?
+    public var offset: Expression?
+
+    public static func == (a: Query, b: Query) -> Bool {
+        a.with.map(\.name) == b.with.map(\.name) && a.with.map(\.query) == b.with.map(\.query) && a.body == b.body
+            && a.orderBy == b.orderBy && a.limit == b.limit && a.offset == b.offset
+    }
+}
+
+/// `ON CONFLICT (key) DO NOTHING | DO UPDATE SET ... [WHERE ...]`.
+public struct ConflictAction: Equatable, Sendable {
+    /// Empty for DO NOTHING.
+    public var assignments: [Assignment]
+    public var filter: Expression?
+    public var token: Token
+}
+
+public struct Assignment: Equatable, Sendable {
+    public var column: String
+    public var value: Expression
+    public var token: Token
+}
+
+/// Where INSERT's rows come from.
+public enum InsertSource: Equatable, Sendable {
+    case values([[Expression]])
+    case query(Query)
 }
 
 /// A SQL statement as parsed.
 public indirect enum Statement: Equatable, Sendable {
     case createTable(TableSchema, ifNotExists: Bool)
     case dropTable(String, ifExists: Bool, Token)
-    case insert(table: TableReference, columns: [String]?, rows: [[Expression]])
+    case insert(table: TableReference, columns: [String]?, source: InsertSource, onConflict: ConflictAction?, returning: [SelectItem])
     case copyFrom(table: TableReference, path: String, header: Bool)
     case copyTo(table: TableReference, path: String, header: Bool)
-    case select(Select)
-    case update(table: TableReference, assignments: [(String, Expression, Token)], filter: Expression?)
-    case delete(table: TableReference, filter: Expression?)
+    case query(Query)
+    case update(table: TableReference, assignments: [Assignment], filter: Expression?, returning: [SelectItem])
+    case delete(table: TableReference, filter: Expression?, returning: [SelectItem])
     case begin, commit, rollback
     case explain(Statement)
 
@@ -97,13 +186,13 @@ public indirect enum Statement: Equatable, Sendable {
         switch (a, b) {
         case (.createTable(let x, let i), .createTable(let y, let j)): return x == y && i == j
         case (.dropTable(let x, let i, _), .dropTable(let y, let j, _)): return x == y && i == j
-        case (.insert(let t, let c, let r), .insert(let u, let d, let s)): return t == u && c == d && r == s
+        case (.insert(let t, let c, let r, let o, let x), .insert(let u, let d, let s, let p, let y)):
+            return t == u && c == d && r == s && o == p && x == y
         case (.copyFrom(let t, let p, let h), .copyFrom(let u, let q, let i)): return t == u && p == q && h == i
         case (.copyTo(let t, let p, let h), .copyTo(let u, let q, let i)): return t == u && p == q && h == i
-        case (.select(let x), .select(let y)): return x == y
-        case (.update(let t, let a, let f), .update(let u, let b, let g)):
-            return t == u && f == g && a.map(\.0) == b.map(\.0) && a.map(\.1) == b.map(\.1)
-        case (.delete(let t, let f), .delete(let u, let g)): return t == u && f == g
+        case (.query(let x), .query(let y)): return x == y
+        case (.update(let t, let a, let f, let r), .update(let u, let b, let g, let s)): return t == u && a == b && f == g && r == s
+        case (.delete(let t, let f, let r), .delete(let u, let g, let s)): return t == u && f == g && r == s
         case (.begin, .begin), (.commit, .commit), (.rollback, .rollback): return true
         case (.explain(let x), .explain(let y)): return x == y
         default: return false

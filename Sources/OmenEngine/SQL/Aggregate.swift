@@ -7,6 +7,8 @@ struct AggregatePlan {
         var function: Function
         /// nil for `count(*)`.
         var argument: Expression?
+        /// `count(DISTINCT x)`: each value once.
+        var distinct = false
         var token: Token
     }
 
@@ -15,44 +17,36 @@ struct AggregatePlan {
 
     /// The rewritten expression over the group row (`#.gN`, `#.aN`).
     mutating func rewrite(_ expression: Expression) throws(SQLError) -> Expression {
-        if let index = keys.firstIndex(of: expression) {
-            return .column(table: "#", name: "g\(index)", expression.token!)
-        }
-        switch expression {
-        case .function(let name, let arguments, let star, let token) where Evaluate.aggregateNames.contains(name):
-            let function = Function(rawValue: name)!
-            if star && function != .count { throw .syntax("\(name)(*) is not allowed", at: token) }
-            guard star || arguments.count == 1 else {
-                throw SQLError("42883", "function \(name) takes one argument", at: token)
+        let keys = self.keys
+        return try expression.transformed { (part) throws(SQLError) in
+            if let index = keys.firstIndex(of: part) { return .column(table: "#", name: "g\(index)", part.token!) }
+            switch part {
+            case .function(let name, let arguments, let star, let token) where Evaluate.aggregateNames.contains(name):
+                if star && name != "count" { throw .syntax("\(name)(*) is not allowed", at: token) }
+                guard star || arguments.count == 1 else { throw SQLError("42883", "function \(name) takes one argument", at: token) }
+                return try self.call(Call(function: Function(rawValue: name)!, argument: arguments.first, token: token))
+            case .distinctAggregate(let name, let argument, let token):
+                return try self.call(Call(function: Function(rawValue: name)!, argument: argument, distinct: true, token: token))
+            case .column(_, let name, let token):
+                throw SQLError("42803", "column \"\(name)\" must appear in the GROUP BY clause or be used in an aggregate function", at: token)
+            default:
+                return nil
             }
-            if let argument = arguments.first, Evaluate.hasAggregate(argument) {
-                throw SQLError("42803", "aggregate function calls cannot be nested", at: token)
-            }
-            let call = Call(function: function, argument: arguments.first, token: token)
-            let index = calls.firstIndex(of: call) ?? { calls.append(call); return calls.count - 1 }()
-            return .column(table: "#", name: "a\(index)", token)
-        case .column(_, let name, let token):
-            throw SQLError("42803", "column \"\(name)\" must appear in the GROUP BY clause or be used in an aggregate function", at: token)
-        case .literal, .interval: return expression
-        case .unary(let op, let value, let token): return .unary(op, try rewrite(value), token)
-        case .binary(let op, let a, let b, let token): return .binary(op, try rewrite(a), try rewrite(b), token)
-        case .between(let a, let b, let c, let negated):
-            return .between(try rewrite(a), try rewrite(b), try rewrite(c), negated: negated)
-        case .inList(let a, let list, let negated):
-            var items: [Expression] = []
-            for item in list { items.append(try rewrite(item)) }
-            return .inList(try rewrite(a), items, negated: negated)
-        case .isNull(let a, let negated): return .isNull(try rewrite(a), negated: negated)
-        case .function(let name, let arguments, let star, let token):
-            var items: [Expression] = []
-            for item in arguments { items.append(try rewrite(item)) }
-            return .function(name, items, star: star, token)
         }
     }
 
-    /// The scope of the group row.
-    var groupScope: Scope {
-        Scope(columns: keys.indices.map { ("#", "g\($0)", .int64) } + calls.indices.map { ("#", "a\($0)", .int64) })
+    /// The group-row column of `call`, added if new.
+    private mutating func call(_ call: Call) throws(SQLError) -> Expression {
+        if let argument = call.argument, Evaluate.hasAggregate(argument) {
+            throw SQLError("42803", "aggregate function calls cannot be nested", at: call.token)
+        }
+        let index = calls.firstIndex(of: call) ?? { calls.append(call); return calls.count - 1 }()
+        return .column(table: "#", name: "a\(index)", call.token)
+    }
+
+    /// The columns of the group row.
+    var groupColumns: [(table: String?, name: String, type: ColumnType?)] {
+        keys.indices.map { ("#", "g\($0)", nil) } + calls.indices.map { ("#", "a\($0)", nil) }
     }
 
     /// One accumulator's running state.
@@ -62,10 +56,12 @@ struct AggregatePlan {
         var doubleSum = 0.0
         var sawDouble = false
         var extreme: Value = .null
+        /// The values seen, for an aggregate over distinct values.
+        var seen: Set<Value> = []
     }
 
     /// Groups the rows of `batches` (laid out as `scope`) and returns one group row per group, keys first.
-    func run(_ batches: [RowBatch], scope: Scope) throws(SQLError) -> [[Value]] {
+    func groups(_ batches: [RowBatch], scope: Scope) throws(SQLError) -> [[Value]] {
         var keyEvaluators: [Evaluator] = []
         for key in keys { keyEvaluators.append(try Evaluate.compile(key, scope)) }
         var argumentEvaluators: [Evaluator?] = []
@@ -110,6 +106,7 @@ struct AggregatePlan {
 
     static func accumulate(_ state: inout State, _ call: Call, _ value: Value) throws(SQLError) {
         if value == .null { return }
+        if call.distinct && !state.seen.insert(Join.normalized(value)).inserted { return }
         state.count += 1
         switch call.function {
         case .count: break
@@ -142,5 +139,24 @@ struct AggregatePlan {
         case .avg: return state.count == 0 ? .null : .double(state.doubleSum / Double(state.count))
         case .min, .max: return state.extreme
         }
+    }
+}
+
+/// Grouping by hashing the keys; typed loops where the keys and arguments allow (`VectorAggregate`).
+struct HashAggregate: PlanNode {
+    let child: any PlanNode
+    let plan: AggregatePlan
+    let scope: Scope
+    var title: String { plan.keys.isEmpty ? "Aggregate" : "Hash Aggregate" }
+    var children: [any PlanNode] { [child] }
+
+    func run() throws(SQLError) -> [RowBatch] {
+        let batches = try child.run()
+        let rows: [[Value]]
+        if let vector = VectorAggregate(plan, child.scope) { rows = vector.run(batches) }
+        else { rows = try plan.groups(batches, scope: child.scope) }
+        var columns: [ColumnVector] = []
+        for column in scope.columns.indices { columns.append(try ColumnVector.unified(rows.map { $0[column] })) }
+        return [RowBatch(columns: columns)]
     }
 }

@@ -1,8 +1,21 @@
 /// The columns an expression can name: each with its table's label, so `t.c` and a bare `c` resolve.
 struct Scope {
-    var columns: [(table: String?, name: String, type: ColumnType)]
-    /// What now() returns: the time the statement's scope was made, the same for every call in it.
+    /// A column's type is nil where it is known only when the rows are (a derived table's outputs).
+    var columns: [(table: String?, name: String, type: ColumnType?)]
+    /// What now() returns: the time the statement began, the same for every call in it.
     var now = Timestamps.now()
+    /// Plans the subqueries of expressions in this scope (none without one).
+    var planner: Planner?
+    /// The row of the query this one is nested in, for a correlated subquery's references to it.
+    var outer: OuterRow?
+
+    init(columns: [(table: String?, name: String, type: ColumnType?)]) { self.columns = columns }
+
+    /// A scope of other columns in the same statement and query level as `template`.
+    init(columns: [(table: String?, name: String, type: ColumnType?)], template: Scope) {
+        self = template
+        self.columns = columns
+    }
 
     func resolve(_ table: String?, _ name: String, _ token: Token) throws(SQLError) -> Int {
         let matches = columns.indices.filter { columns[$0].name == name && (table == nil || columns[$0].table == table) }
@@ -15,6 +28,16 @@ struct Scope {
         }
         return index
     }
+}
+
+/// The current row of an outer query, which a correlated subquery's column references read; `referenced`
+/// records whether any does (if none, the subquery's answer is the same for every row and is kept).
+final class OuterRow {
+    let scope: Scope
+    var batch = RowBatch(columns: [])
+    var row = 0
+    var referenced = false
+    init(_ scope: Scope) { self.scope = scope }
 }
 
 /// A compiled scalar expression: reads row `row` of a batch laid out as its scope.
@@ -32,7 +55,12 @@ enum Evaluate {
         case .binary(_, let a, let b, _): return hasAggregate(a) || hasAggregate(b)
         case .between(let a, let b, let c, _): return hasAggregate(a) || hasAggregate(b) || hasAggregate(c)
         case .inList(let a, let list, _): return hasAggregate(a) || list.contains(where: hasAggregate)
-        case .literal, .interval, .column: return false
+        case .distinctAggregate: return true
+        case .window(let call):
+            return call.arguments.contains(where: hasAggregate) || call.partitionBy.contains(where: hasAggregate)
+                || call.orderBy.contains { hasAggregate($0.expression) }
+        case .inQuery(let value, _, _, _): return hasAggregate(value)
+        case .literal, .interval, .column, .subquery, .exists: return false
         }
     }
 
@@ -44,8 +72,14 @@ enum Evaluate {
         case .interval(let micros, _):
             return { _, _ in .int64(micros) }
         case .column(let table, let name, let token):
-            let index = try scope.resolve(table, name, token)
-            return { batch, row in batch.columns[index].value(at: row) }
+            do {
+                let index = try scope.resolve(table, name, token)
+                return { batch, row in batch.columns[index].value(at: row) }
+            } catch where error.code == "42703" || error.code == "42P01" {
+                guard let outer = scope.outer, let read = try? compile(expression, outer.scope) else { throw error }
+                outer.referenced = true
+                return { (_, _) throws(SQLError) in try read(outer.batch, outer.row) }
+            }
         case .unary(let op, let operand, let token):
             let inner = try compile(operand, scope)
             if op == "NOT" {
@@ -126,6 +160,33 @@ enum Evaluate {
         case .isNull(let value, let negated):
             let v = try compile(value, scope)
             return { (batch, row) throws(SQLError) in .bool((try v(batch, row) == .null) != negated) }
+        case .subquery(let query, let token):
+            let subquery = try Subquery(query, scope, token)
+            return { (batch, row) throws(SQLError) in
+                let rows = try subquery.rows(batch, row)
+                guard rows.count <= 1 else {
+                    throw SQLError("21000", "more than one row returned by a subquery used as an expression", at: token)
+                }
+                return rows.first?[0] ?? .null
+            }
+        case .exists(let query, let token):
+            let subquery = try Subquery(query, scope, token, anyWidth: true)
+            return { (batch, row) throws(SQLError) in .bool(!(try subquery.rows(batch, row)).isEmpty) }
+        case .inQuery(let value, let query, let negated, let token):
+            let v = try compile(value, scope)
+            let subquery = try Subquery(query, scope, token)
+            return { (batch, row) throws(SQLError) in
+                let x = try v(batch, row)
+                let (values, sawNull) = try subquery.valueSet(batch, row)
+                if values.isEmpty && !sawNull { return .bool(negated) }
+                if x == .null { return .null }
+                if values.contains(Join.normalized(x)) { return .bool(!negated) }
+                return sawNull ? .null : .bool(negated)
+            }
+        case .distinctAggregate(let name, _, let token):
+            throw SQLError("42803", "aggregate function \(name) is not allowed here", at: token)
+        case .window(let call):
+            throw SQLError("42P20", "window functions are not allowed here", at: call.token)
         case .function(let name, let arguments, _, let token):
             if aggregateNames.contains(name) {
                 throw SQLError("42803", "aggregate function \(name) is not allowed here", at: token)

@@ -25,7 +25,7 @@ public struct Lexer {
         "UPDATE", "SET", "DELETE", "CREATE", "TABLE", "DROP", "PRIMARY", "KEY", "BEGIN", "COMMIT", "ROLLBACK",
         "EXPLAIN", "JOIN", "INNER", "ON", "COPY", "TO", "HEADER", "IF", "EXISTS", "DISTINCT", "NULLS", "FIRST",
         "LAST", "INTERVAL", "TRANSACTION", "WORK", "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "LEFT", "RIGHT",
-        "FULL", "CROSS", "OUTER", "NATURAL", "ILIKE",
+        "FULL", "CROSS", "OUTER", "NATURAL", "ILIKE", "WITH", "UNION", "INTERSECT", "EXCEPT", "ALL", "RETURNING",
     ]
 
     public static func tokenize(_ sql: String) throws(SQLError) -> [Token] {

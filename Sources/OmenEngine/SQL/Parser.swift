@@ -27,8 +27,9 @@ public struct Parser {
         return token
     }
 
-    private func isKeyword(_ word: String) -> Bool {
-        if case .keyword(word) = current.kind { return true }
+    private func isKeyword(_ word: String, at ahead: Int = 0) -> Bool {
+        guard position + ahead < tokens.count else { return false }
+        if case .keyword(word) = tokens[position + ahead].kind { return true }
         return false
     }
 
@@ -43,6 +44,23 @@ public struct Parser {
         guard isKeyword(word) else { return false }
         _ = next()
         return true
+    }
+
+    /// Words that are keywords only in one place (`OVER`, `ROWS`, `CONFLICT`...) stay usable as names.
+    private func isWord(_ word: String, at ahead: Int = 0) -> Bool {
+        guard position + ahead < tokens.count else { return false }
+        if case .identifier(word) = tokens[position + ahead].kind { return true }
+        return false
+    }
+
+    private mutating func accept(word: String) -> Bool {
+        guard isWord(word) else { return false }
+        _ = next()
+        return true
+    }
+
+    private mutating func expect(word: String) throws(SQLError) {
+        guard accept(word: word) else { throw unexpected(word.uppercased()) }
     }
 
     private mutating func accept(symbol: String) -> Bool {
@@ -79,7 +97,7 @@ public struct Parser {
     private mutating func statement() throws(SQLError) -> Statement {
         let token = current
         switch token.kind {
-        case .keyword("SELECT"): return .select(try select())
+        case .keyword("SELECT"), .keyword("WITH"), .symbol("("): return .query(try query())
         case .keyword("INSERT"): return try insert()
         case .keyword("UPDATE"): return try update()
         case .keyword("DELETE"): return try delete()
@@ -90,7 +108,7 @@ public struct Parser {
             _ = next()
             let inner = try statement()
             switch inner {
-            case .select, .update, .delete: return .explain(inner)
+            case .query, .update, .delete: return .explain(inner)
             default: throw .syntax("EXPLAIN takes SELECT, UPDATE or DELETE", at: token)
             }
         case .keyword("BEGIN"):
@@ -222,16 +240,57 @@ public struct Parser {
             try expect(symbol: ")")
             columns = names
         }
-        try expect("VALUES")
-        var rows: [[Expression]] = []
+        let source: InsertSource
+        if accept("VALUES") {
+            var rows: [[Expression]] = []
+            repeat {
+                try expect(symbol: "(")
+                var row: [Expression] = []
+                repeat { row.append(try expression()) } while accept(symbol: ",")
+                try expect(symbol: ")")
+                rows.append(row)
+            } while accept(symbol: ",")
+            source = .values(rows)
+        } else if isKeyword("SELECT") || isKeyword("WITH") || isSymbol("(") {
+            source = .query(try query())
+        } else {
+            throw unexpected("VALUES or SELECT")
+        }
+        var onConflict: ConflictAction?
+        if isKeyword("ON") && isWord("conflict", at: 1) {
+            let token = next()
+            _ = next()
+            if accept(symbol: "(") {
+                repeat { _ = try identifier("a column name") } while accept(symbol: ",")
+                try expect(symbol: ")")
+            }
+            try expect(word: "do")
+            if accept(word: "nothing") {
+                onConflict = ConflictAction(assignments: [], filter: nil, token: token)
+            } else {
+                try expect("UPDATE")
+                try expect("SET")
+                let assignments = try assignmentList()
+                onConflict = ConflictAction(assignments: assignments, filter: accept("WHERE") ? try expression() : nil, token: token)
+            }
+        }
+        return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try returning())
+    }
+
+    /// `RETURNING items`, or none.
+    private mutating func returning() throws(SQLError) -> [SelectItem] {
+        accept("RETURNING") ? try selectItems() : []
+    }
+
+    private mutating func assignmentList() throws(SQLError) -> [Assignment] {
+        var assignments: [Assignment] = []
         repeat {
-            try expect(symbol: "(")
-            var row: [Expression] = []
-            repeat { row.append(try expression()) } while accept(symbol: ",")
-            try expect(symbol: ")")
-            rows.append(row)
+            let token = current
+            let name = try identifier("a column name")
+            try expect(symbol: "=")
+            assignments.append(Assignment(column: name, value: try expression(), token: token))
         } while accept(symbol: ",")
-        return .insert(table: table, columns: columns, rows: rows)
+        return assignments
     }
 
     private mutating func copy() throws(SQLError) -> Statement {
@@ -267,15 +326,9 @@ public struct Parser {
         try expect("UPDATE")
         let table = try tableReference()
         try expect("SET")
-        var assignments: [(String, Expression, Token)] = []
-        repeat {
-            let token = current
-            let name = try identifier("a column name")
-            try expect(symbol: "=")
-            assignments.append((name, try expression(), token))
-        } while accept(symbol: ",")
+        let assignments = try assignmentList()
         let filter = accept("WHERE") ? try expression() : nil
-        return .update(table: table, assignments: assignments, filter: filter)
+        return .update(table: table, assignments: assignments, filter: filter, returning: try returning())
     }
 
     private mutating func delete() throws(SQLError) -> Statement {
@@ -283,12 +336,72 @@ public struct Parser {
         try expect("FROM")
         let table = try tableReference()
         let filter = accept("WHERE") ? try expression() : nil
-        return .delete(table: table, filter: filter)
+        return .delete(table: table, filter: filter, returning: try returning())
     }
 
-    private mutating func select() throws(SQLError) -> Select {
-        try expect("SELECT")
-        let distinct = accept("DISTINCT")
+    /// `[WITH ...] body [ORDER BY ...] [LIMIT ...] [OFFSET ...]`; a plain SELECT keeps its ORDER BY and
+    /// LIMIT, which may name its input columns.
+    private mutating func query() throws(SQLError) -> Query {
+        var with: [(name: String, query: Query, token: Token)] = []
+        if accept("WITH") {
+            repeat {
+                let token = current
+                let name = try identifier("a WITH query name")
+                try expect("AS")
+                try expect(symbol: "(")
+                with.append((name, try query(), token))
+                try expect(symbol: ")")
+            } while accept(symbol: ",")
+        }
+        var body = try queryTerm()
+        while isKeyword("UNION") || isKeyword("EXCEPT") {
+            let op: SetOperator = next().text.uppercased() == "UNION" ? .union : .except
+            let all = accept("ALL")
+            if !all { _ = accept("DISTINCT") }
+            body = .set(op, all: all, body, try queryTerm())
+        }
+        var orderBy: [OrderItem] = []
+        if accept("ORDER") {
+            try expect("BY")
+            orderBy = try orderItems()
+        }
+        let limit = accept("LIMIT") ? try expression() : nil
+        let offset = accept("OFFSET") ? try expression() : nil
+        if case .select(var select) = body, select.orderBy.isEmpty, select.limit == nil, select.offset == nil {
+            select.orderBy = orderBy
+            select.limit = limit
+            select.offset = offset
+            return Query(with: with, body: .select(select))
+        }
+        return Query(with: with, body: body, orderBy: orderBy, limit: limit, offset: offset)
+    }
+
+    /// INTERSECT binds tighter than UNION and EXCEPT.
+    private mutating func queryTerm() throws(SQLError) -> QueryBody {
+        var body = try queryPrimary()
+        while accept("INTERSECT") {
+            let all = accept("ALL")
+            if !all { _ = accept("DISTINCT") }
+            body = .set(.intersect, all: all, body, try queryPrimary())
+        }
+        return body
+    }
+
+    /// A SELECT, or a parenthesized query (whose ORDER BY and LIMIT it keeps, as a derived table's).
+    private mutating func queryPrimary() throws(SQLError) -> QueryBody {
+        if accept(symbol: "(") {
+            let inner = try query()
+            try expect(symbol: ")")
+            if inner.with.isEmpty && inner.orderBy.isEmpty && inner.limit == nil && inner.offset == nil { return inner.body }
+            let token = current
+            var select = Select(items: [SelectItem(expression: nil, alias: nil)])
+            select.from = .derived(inner, alias: "subquery", token)
+            return .select(select)
+        }
+        return .select(try select())
+    }
+
+    private mutating func selectItems() throws(SQLError) -> [SelectItem] {
         var items: [SelectItem] = []
         repeat {
             if accept(symbol: "*") {
@@ -301,21 +414,67 @@ public struct Parser {
             else if case .identifier(let word) = current.kind { _ = next(); alias = word }
             items.append(SelectItem(expression: value, alias: alias))
         } while accept(symbol: ",")
-        var select = Select(items: items)
+        return items
+    }
+
+    private mutating func orderItems() throws(SQLError) -> [OrderItem] {
+        var items: [OrderItem] = []
+        repeat {
+            let value = try expression()
+            var descending = false
+            if accept("DESC") { descending = true } else { _ = accept("ASC") }
+            if accept("NULLS") {
+                let token = current
+                guard accept("FIRST") || accept("LAST") else { throw unexpected("FIRST or LAST") }
+                if (token.text.uppercased() == "FIRST") != descending {
+                    throw SQLError("0A000", "NULLS \(token.text.uppercased()) with \(descending ? "DESC" : "ASC") is not supported", at: token,
+                                   hint: "NULLs sort as PostgreSQL's default: last ascending, first descending.")
+                }
+            }
+            items.append(OrderItem(expression: value, descending: descending))
+        } while accept(symbol: ",")
+        return items
+    }
+
+    private mutating func select() throws(SQLError) -> Select {
+        try expect("SELECT")
+        let distinct = accept("DISTINCT")
+        var select = Select(items: try selectItems())
         select.distinct = distinct
         if accept("FROM") {
-            select.from = try tableReference()
-            if accept("INNER") { try expect("JOIN"); select.join = try joinClause(leftOuter: false) }
-            else if accept("JOIN") { select.join = try joinClause(leftOuter: false) }
-            else if accept("LEFT") {
-                _ = accept("OUTER")
-                try expect("JOIN")
-                select.join = try joinClause(leftOuter: true)
-            } else if isKeyword("RIGHT") || isKeyword("FULL") || isKeyword("CROSS") || isKeyword("NATURAL") {
-                throw SQLError("0A000", "\(current.text) joins are not supported yet", at: current,
-                               hint: "Use JOIN ... ON or LEFT JOIN ... ON (a RIGHT JOIN is a LEFT JOIN with the tables swapped).")
+            var from = try fromPrimary()
+            while true {
+                let token = current
+                if accept(symbol: ",") {
+                    from = .join(from, try fromPrimary(), .cross, on: nil, token)
+                    continue
+                }
+                if accept("CROSS") {
+                    try expect("JOIN")
+                    from = .join(from, try fromPrimary(), .cross, on: nil, token)
+                    continue
+                }
+                let kind: JoinKind
+                if accept("JOIN") { kind = .inner }
+                else if accept("INNER") { try expect("JOIN"); kind = .inner }
+                else if isKeyword("LEFT") || isKeyword("RIGHT") || isKeyword("FULL") {
+                    switch next().text.uppercased() {
+                    case "LEFT": kind = .left
+                    case "RIGHT": kind = .right
+                    default: kind = .full
+                    }
+                    _ = accept("OUTER")
+                    try expect("JOIN")
+                } else if isKeyword("NATURAL") {
+                    throw SQLError("0A000", "NATURAL joins are not supported", at: current, hint: "Use JOIN ... ON.")
+                } else {
+                    break
+                }
+                let right = try fromPrimary()
+                try expect("ON")
+                from = .join(from, right, kind, on: try expression(), token)
             }
-            else if isSymbol(",") { throw SQLError("0A000", "comma joins are not supported; use JOIN ... ON", at: current) }
+            select.from = from
         }
         if accept("WHERE") { select.filter = try expression() }
         if accept("GROUP") {
@@ -323,24 +482,24 @@ public struct Parser {
             repeat { select.groupBy.append(try expression()) } while accept(symbol: ",")
         }
         if accept("HAVING") { select.having = try expression() }
-        if accept("ORDER") {
-            try expect("BY")
-            repeat {
-                let value = try expression()
-                var descending = false
-                if accept("DESC") { descending = true } else { _ = accept("ASC") }
-                select.orderBy.append(OrderItem(expression: value, descending: descending))
-            } while accept(symbol: ",")
-        }
-        if accept("LIMIT") { select.limit = try expression() }
-        if accept("OFFSET") { select.offset = try expression() }
         return select
     }
 
-    private mutating func joinClause(leftOuter: Bool) throws(SQLError) -> (table: TableReference, on: Expression, leftOuter: Bool) {
-        let table = try tableReference()
-        try expect("ON")
-        return (table, try expression(), leftOuter)
+    /// A table, a WITH query's name, or `(query) [AS] alias`.
+    private mutating func fromPrimary() throws(SQLError) -> FromItem {
+        let token = current
+        if accept(symbol: "(") {
+            let inner = try query()
+            try expect(symbol: ")")
+            _ = accept("AS")
+            guard case .identifier(let alias) = current.kind else {
+                throw SQLError("42601", "subquery in FROM must have an alias", at: current,
+                               hint: "For example, FROM (SELECT ...) [AS] foo.")
+            }
+            _ = next()
+            return .derived(inner, alias: alias, token)
+        }
+        return .table(try tableReference())
     }
 
     /// `CASE [operand] WHEN ... THEN ... [ELSE ...] END`, as the function `case` over (condition, result)
@@ -360,6 +519,59 @@ public struct Parser {
         arguments.append(accept("ELSE") ? try expression() : .literal(.null, token))
         try expect("END")
         return .function("case", arguments, star: false, token)
+    }
+
+    /// `OVER ( [PARTITION BY ...] [ORDER BY ...] [ROWS|RANGE frame] )` after a call.
+    private mutating func windowCall(_ name: String, _ arguments: [Expression], star: Bool, _ token: Token) throws(SQLError) -> WindowCall {
+        try expect(symbol: "(")
+        var call = WindowCall(function: name, arguments: arguments, star: star, partitionBy: [], orderBy: [], frame: nil, token: token)
+        if accept(word: "partition") {
+            try expect("BY")
+            repeat { call.partitionBy.append(try expression()) } while accept(symbol: ",")
+        }
+        if accept("ORDER") {
+            try expect("BY")
+            call.orderBy = try orderItems()
+        }
+        if isWord("rows") || isWord("range") {
+            let rows = next().text.lowercased() == "rows"
+            if accept("BETWEEN") {
+                let start = try frameBound()
+                try expect("AND")
+                call.frame = WindowFrame(rows: rows, start: start, end: try frameBound())
+            } else {
+                call.frame = WindowFrame(rows: rows, start: try frameBound(), end: .currentRow)
+            }
+            if !rows, let frame = call.frame, [frame.start, frame.end].contains(where: {
+                if case .preceding = $0 { return true }
+                if case .following = $0 { return true }
+                return false
+            }) {
+                throw SQLError("0A000", "RANGE with an offset is not supported", at: token, hint: "Use ROWS BETWEEN n PRECEDING AND CURRENT ROW.")
+            }
+        }
+        try expect(symbol: ")")
+        return call
+    }
+
+    private mutating func frameBound() throws(SQLError) -> WindowFrame.Bound {
+        if accept(word: "unbounded") {
+            if accept(word: "preceding") { return .unboundedPreceding }
+            try expect(word: "following")
+            return .unboundedFollowing
+        }
+        if accept(word: "current") {
+            try expect(word: "row")
+            return .currentRow
+        }
+        let token = current
+        guard case .integer(let count) = token.kind, count >= 0, count <= Int32.max else {
+            throw SQLError("22013", "frame offset must be a non-negative integer", at: token)
+        }
+        _ = next()
+        if accept(word: "preceding") { return .preceding(Int(count)) }
+        try expect(word: "following")
+        return .following(Int(count))
     }
 
     // MARK: Expressions
@@ -415,8 +627,14 @@ public struct Parser {
             try expect("AND")
             return .between(left, low, try concatenation(), negated: negated)
         }
-        if accept("IN") {
+        if isKeyword("IN") {
+            let token = next()
             try expect(symbol: "(")
+            if isKeyword("SELECT") || isKeyword("WITH") {
+                let inner = try query()
+                try expect(symbol: ")")
+                return .inQuery(left, inner, negated: negated, token)
+            }
             var list: [Expression] = []
             repeat { list.append(try expression()) } while accept(symbol: ",")
             try expect(symbol: ")")
@@ -515,6 +733,17 @@ public struct Parser {
                 throw SQLError("22007", "invalid input syntax for type interval: \"\(text)\"", at: literal)
             }
             return .interval(micros, token)
+        case .symbol("(") where isKeyword("SELECT", at: 1) || isKeyword("WITH", at: 1):
+            _ = next()
+            let inner = try query()
+            try expect(symbol: ")")
+            return .subquery(inner, token)
+        case .keyword("EXISTS"):
+            _ = next()
+            try expect(symbol: "(")
+            let inner = try query()
+            try expect(symbol: ")")
+            return .exists(inner, token)
         case .symbol("("):
             _ = next()
             let inner = try expression()
@@ -541,16 +770,24 @@ public struct Parser {
         case .identifier(let name):
             _ = next()
             if accept(symbol: "(") {
-                if accept(symbol: "*") {
-                    try expect(symbol: ")")
-                    return .function(name, [], star: true, token)
-                }
+                var star = false
                 var arguments: [Expression] = []
-                if !isSymbol(")") {
+                if accept(symbol: "*") {
+                    star = true
+                } else if accept("DISTINCT") {
+                    let argument = try expression()
+                    try expect(symbol: ")")
+                    guard Evaluate.aggregateNames.contains(name) else {
+                        throw SQLError("42809", "DISTINCT specified, but \(name) is not an aggregate function", at: token)
+                    }
+                    return .distinctAggregate(name, argument, token)
+                } else if !isSymbol(")") {
+                    _ = accept("ALL")
                     repeat { arguments.append(try expression()) } while accept(symbol: ",")
                 }
                 try expect(symbol: ")")
-                return .function(name, arguments, star: false, token)
+                if accept(word: "over") { return .window(try windowCall(name, arguments, star: star, token)) }
+                return .function(name, arguments, star: star, token)
             }
             if accept(symbol: ".") {
                 let columnToken = current

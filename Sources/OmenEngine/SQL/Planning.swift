@@ -84,60 +84,92 @@ struct KeyRange {
     }
 }
 
-/// An equi-join by hashing the right side: inner, or left outer (a left row no right row matches under the
-/// whole ON condition comes out once, its right columns NULL).
-enum Join {
-    static func hash(_ left: [RowBatch], _ right: [RowBatch], on condition: Expression, scope: Scope, leftWidth: Int,
-                     leftOuter: Bool) throws(SQLError) -> RowBatch {
+/// A join of two inputs: by hashing the right side on an equality between the two sides' columns, else
+/// by comparing every pair (CROSS JOIN and other conditions). Outer joins keep the rows of their outer
+/// side(s) that no row of the other side matches under the whole ON condition, the other side NULL.
+struct Join: PlanNode {
+    let left: any PlanNode
+    let right: any PlanNode
+    let kind: JoinKind
+    /// Column indices in the left and the right input of the hashed equality.
+    let equality: (Int, Int)?
+    /// The rest of the ON condition, over the joined row.
+    let residual: Evaluator?
+    let scope: Scope
+    var title: String { (equality == nil ? "Nested Loop " : "Hash ") + (kind == .inner || kind == .cross ? "Join" : "\(kind.rawValue) Join") }
+    var children: [any PlanNode] { [left, right] }
+
+    init(_ left: any PlanNode, _ right: any PlanNode, _ kind: JoinKind, on condition: Expression?) throws(SQLError) {
+        self.left = left
+        self.right = right
+        self.kind = kind
+        var scope = left.scope
+        scope.columns += right.scope.columns
+        self.scope = scope
+        let leftWidth = left.scope.columns.count
         var equality: (Int, Int)?
-        var residual: [Expression] = []
-        for term in KeyRange.conjuncts(condition) {
-            if equality == nil, case .binary("=", .column(let t1, let n1, let k1), .column(let t2, let n2, let k2), _) = term {
-                let a = try scope.resolve(t1, n1, k1)
-                let b = try scope.resolve(t2, n2, k2)
+        var rest: [Expression] = []
+        for term in condition.map(KeyRange.conjuncts) ?? [] {
+            if equality == nil, case .binary("=", .column(let t1, let n1, let k1), .column(let t2, let n2, let k2), _) = term,
+               let a = try? scope.resolve(t1, n1, k1), let b = try? scope.resolve(t2, n2, k2) {
                 if a < leftWidth && b >= leftWidth { equality = (a, b - leftWidth); continue }
                 if b < leftWidth && a >= leftWidth { equality = (b, a - leftWidth); continue }
             }
-            residual.append(term)
+            rest.append(term)
         }
-        guard let (leftKey, rightKey) = equality else {
-            throw SQLError("0A000", "only joins with an equality between the two tables' columns are supported", at: condition.token)
+        self.equality = equality
+        if let condition, let first = rest.first {
+            residual = try Evaluate.compile(rest.dropFirst().reduce(first) { .binary("AND", $0, $1, condition.token!) }, scope)
+        } else {
+            residual = nil
         }
-        var buildSide = RowBatch(columns: (right.first?.columns ?? []).map { ColumnVector(type: $0.type) })
-        for batch in right { buildSide.append(from: batch, rows: 0..<batch.count) }
+    }
+
+    func run() throws(SQLError) -> [RowBatch] {
+        let outer = try left.runConcatenated()
+        let inner = try right.runConcatenated()
+        var out = RowBatch(columns: outer.columns.map { ColumnVector(type: $0.type) } + inner.columns.map { ColumnVector(type: $0.type) })
+        let leftWidth = outer.columns.count
+        var innerMatched = [Bool](repeating: false, count: inner.count)
         var table: [Value: [Int]] = [:]
-        for row in 0..<buildSide.count {
-            let key = buildSide.columns[rightKey].value(at: row)
-            if key != .null { table[normalized(key), default: []].append(row) }
-        }
-        let types = scope.columns.map(\.type)
-        let rightWidth = types.count - leftWidth
-        // The rest of the ON condition decides each pair, so that a left join keeps a row it rejects.
-        let rest = residual.isEmpty ? nil
-            : try Evaluate.compile(residual.dropFirst().reduce(residual[0]) { .binary("AND", $0, $1, condition.token!) }, scope)
-        var out = RowBatch(columns: types.map { ColumnVector(type: $0) })
-        for batch in left {
-            for row in 0..<batch.count {
-                let key = batch.columns[leftKey].value(at: row)
-                var matched = false
-                for match in key == .null ? [] : table[normalized(key)] ?? [] {
-                    for column in 0..<leftWidth { out.columns[column].append(from: batch.columns[column], at: row) }
-                    for column in 0..<rightWidth {
-                        out.columns[leftWidth + column].append(from: buildSide.columns[column], at: match)
-                    }
-                    if let rest, try rest(out, out.count - 1) != .bool(true) {
-                        for column in out.columns.indices { out.columns[column].removeLast() }
-                        continue
-                    }
-                    matched = true
-                }
-                if leftOuter && !matched {
-                    for column in 0..<leftWidth { out.columns[column].append(from: batch.columns[column], at: row) }
-                    for column in 0..<rightWidth { out.columns[leftWidth + column].append(.null) }
-                }
+        if let (_, rightKey) = equality {
+            for row in 0..<inner.count {
+                let key = inner.columns[rightKey].value(at: row)
+                if key != .null { table[Self.normalized(key), default: []].append(row) }
             }
         }
-        return out
+        let everyRow = Array(0..<inner.count)
+        for row in 0..<outer.count {
+            let candidates: [Int]
+            if let (leftKey, _) = equality {
+                let key = outer.columns[leftKey].value(at: row)
+                candidates = key == .null ? [] : table[Self.normalized(key)] ?? []
+            } else {
+                candidates = everyRow
+            }
+            var matched = false
+            for match in candidates {
+                for column in 0..<leftWidth { out.columns[column].append(from: outer.columns[column], at: row) }
+                for column in inner.columns.indices { out.columns[leftWidth + column].append(from: inner.columns[column], at: match) }
+                if let residual, try residual(out, out.count - 1) != .bool(true) {
+                    for column in out.columns.indices { out.columns[column].removeLast() }
+                    continue
+                }
+                matched = true
+                innerMatched[match] = true
+            }
+            if !matched && (kind == .left || kind == .full) {
+                for column in 0..<leftWidth { out.columns[column].append(from: outer.columns[column], at: row) }
+                for column in inner.columns.indices { out.columns[leftWidth + column].append(.null) }
+            }
+        }
+        if kind == .right || kind == .full {
+            for row in 0..<inner.count where !innerMatched[row] {
+                for column in 0..<leftWidth { out.columns[column].append(.null) }
+                for column in inner.columns.indices { out.columns[leftWidth + column].append(from: inner.columns[column], at: row) }
+            }
+        }
+        return [out]
     }
 
     /// Integers and timestamps, and integral doubles, hash alike so that cross-type keys meet.
@@ -153,17 +185,22 @@ enum Join {
 /// `GROUP BY time_bucket(width, key)` over the primary key with plain aggregates: the scan delivers keys
 /// in order, so each bucket is a run found by binary search, and each aggregate is a tight loop over a
 /// slice of one column.
-struct TimeBucketAggregate {
+struct TimeBucketAggregate: PlanNode {
+    let child: TableScan
     let width: Int64
     let keyColumn: Int
     let timestampKey: Bool
     /// Per output column: nil for the bucket, else the aggregate and its column (nil for count(*)).
     let outputs: [(AggregatePlan.Function, Int?)?]
-    let names: [String]
+    let scope: Scope
+    var title: String { "Time Bucket Aggregate (ordered runs)" }
+    var children: [any PlanNode] { [child] }
 
-    /// `orderedColumn`: the scope index of the column the scan delivers in order (the primary key).
-    init?(_ select: Select, scope: Scope, orderedColumn: Int?) throws(SQLError) {
-        guard let orderedColumn, select.from != nil, select.join == nil, select.having == nil, select.groupBy.count == 1 else { return nil }
+    /// Nil unless `select` groups `child`'s rows by time_bucket of its primary key, with plain aggregates.
+    init?(_ select: Select, _ child: TableScan) throws(SQLError) {
+        guard select.having == nil, select.groupBy.count == 1, !select.distinct else { return nil }
+        let scope = child.scope
+        let orderedColumn = child.schema.primaryKey
         var key = select.groupBy[0]
         if case .column(nil, let name, _) = key, let item = select.items.first(where: { $0.alias == name }), let expression = item.expression {
             key = expression
@@ -187,7 +224,7 @@ struct TimeBucketAggregate {
         var names: [String] = []
         for item in select.items {
             guard let expression = item.expression else { return nil }
-            names.append(Executor.name(item))
+            names.append(Planner.name(item))
             if expression == key {
                 outputs.append(nil)
                 continue
@@ -205,15 +242,17 @@ struct TimeBucketAggregate {
             if aggregate == .sum && scope.columns[index].type == .int64 { return nil }  // overflow checks: generic path
             outputs.append((aggregate, index))
         }
+        self.child = child
         self.width = width
         self.keyColumn = column
         self.timestampKey = scope.columns[column].type == .timestamp
         self.outputs = outputs
-        self.names = names
+        self.scope = Scope(columns: names.map { (nil, $0, nil) }, template: scope)
     }
 
-    /// Runs over batches in key order.
-    func run(_ batches: [RowBatch]) throws(SQLError) -> QueryResult {
+    /// Runs over the scan's batches, which come in key order.
+    func run() throws(SQLError) -> [RowBatch] {
+        let batches = try child.run()
         var rows: [[Value]] = []
         var states: [AggregatePlan.State] = []
         var current: Int64?
@@ -260,7 +299,9 @@ struct TimeBucketAggregate {
             }
         }
         emit()
-        return QueryResult(columns: names, rows: rows, tag: "SELECT \(rows.count)")
+        var columns: [ColumnVector] = []
+        for column in outputs.indices { columns.append(try ColumnVector.unified(rows.map { $0[column] })) }
+        return [RowBatch(columns: columns)]
     }
 
     private static func accumulate(_ state: inout AggregatePlan.State, _ function: AggregatePlan.Function,

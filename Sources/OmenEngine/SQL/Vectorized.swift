@@ -35,7 +35,7 @@ indirect enum VectorPredicate {
             }
             guard case .column(let table, let name, let token) = columnSide, !isColumn(other),
                   let index = try? scope.resolve(table, name, token), let value = constant(other),
-                  let typed = typedConstant(value, for: scope.columns[index].type) else { return nil }
+                  let type = scope.columns[index].type, let typed = typedConstant(value, for: type) else { return nil }
             return .compare(column: index, op: op, constant: typed)
         default:
             return nil
@@ -152,9 +152,14 @@ extension ColumnVector {
 }
 
 extension RowBatch {
-    /// The rows at `indices`, column by column.
+    /// The rows at `indices` (ascending, as a filter keeps them), column by column.
     func gathering(_ indices: [Int]) -> RowBatch {
         if indices.count == count { return self }
+        return reordered(indices)
+    }
+
+    /// The rows at `indices`, in that order.
+    func reordered(_ indices: [Int]) -> RowBatch {
         var out = RowBatch(columns: columns.map { ColumnVector(type: $0.type) })
         for column in columns.indices { out.columns[column].append(from: columns[column], indices: indices) }
         return out
@@ -168,10 +173,10 @@ struct VectorAggregate {
     let calls: [(AggregatePlan.Function, Int?)]
 
     init?(_ plan: AggregatePlan, _ scope: Scope) {
-        guard plan.keys.count <= 1 else { return nil }
+        guard plan.keys.count <= 1, !plan.calls.contains(where: \.distinct) else { return nil }
         if let first = plan.keys.first {
             guard case .column(let table, let name, let token) = first, let index = try? scope.resolve(table, name, token),
-                  scope.columns[index].type != .double else { return nil }
+                  let type = scope.columns[index].type, type != .double else { return nil }
             key = index
         } else {
             key = nil
@@ -182,8 +187,8 @@ struct VectorAggregate {
                 calls.append((call.function, nil))
                 continue
             }
-            guard case .column(let table, let name, let token) = argument, let index = try? scope.resolve(table, name, token) else { return nil }
-            let type = scope.columns[index].type
+            guard case .column(let table, let name, let token) = argument, let index = try? scope.resolve(table, name, token),
+                  let type = scope.columns[index].type else { return nil }
             // Integer sums keep the row path's exact overflow check; min/max of text and the rest are fine.
             if (call.function == .sum || call.function == .avg) && type != .double { return nil }
             if call.function != .count && type == .bool { return nil }
