@@ -4,11 +4,12 @@
 #   make                the Swift archive (release) and the extension
 #   make install        installs the extension into the pg_config on PATH
 #   make installcheck   the pg_regress suite, against the server in PGHOST/PGPORT
-#   make test           every test: Swift, the C ABI, and the extension on a throwaway cluster
+#   make test           every test: Swift, the SQL corpus against DuckDB, the C ABI, and the extension on a
+#                       throwaway cluster
 #   make demo           the main job: learned index against btree on a 1M-row table
 #   make bench          the learned-index benchmark (KEYS=10000000 by default)
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
-#   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite (ROWS=10000000 by default)
+#   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite and DuckDB (ROWS=10000000 by default)
 #   make bench-ingest   learned against btree under continuous ingest (INGEST_ROWS=10000000 by default)
 #   make stress         the randomized tests at large sizes
 
@@ -34,12 +35,12 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg bench-ingest stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg bench-ingest stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
-# editing and history) and Python (the CLI test).
-PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3
+# editing and history) and Python with venv (the CLI test; DuckDB from PyPI).
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3 python3-venv
 setup:
 	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -62,7 +63,7 @@ install: extension
 installcheck:
 	$(MAKE) -C pg_extension installcheck TAP_TESTS=
 
-test: setup test-swift test-engine-crash test-cli test-c test-pg test-tap
+test: setup test-swift test-sql-duckdb test-engine-crash test-cli test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
@@ -95,6 +96,20 @@ demo: install
 test-swift: setup
 	$(SWIFT) test
 
+# DuckDB from PyPI, pinned, in a virtual environment of Debian's Python: the SQL corpus's second oracle and
+# bench-sql's second peer (`omendb bench sql` finds it there).
+VENV := .build/venv
+DUCKDB_VERSION := 2.0.1
+duckdb-venv: setup
+	@test -x $(VENV)/bin/python || /usr/bin/python3 -m venv $(VENV)
+	@$(VENV)/bin/python -c "import duckdb, sys; sys.exit(duckdb.__version__ != '$(DUCKDB_VERSION)')" 2>/dev/null || \
+		$(VENV)/bin/pip install -q --disable-pip-version-check duckdb==$(DUCKDB_VERSION)
+
+# The Tests/sql corpus's queries marked `duckdb`, live against DuckDB (those not marked `nosqlite` run
+# against SQLite in test-swift).
+test-sql-duckdb: duckdb-venv
+	$(VENV)/bin/python Tests/sql/duckdb_check.py
+
 # The standalone engine under SIGKILL (OMEN_ENGINE_CRASH_CYCLES cycles, 10 by default), and on a disk
 # that fills (a small tmpfs; skipped unless root).
 CRASH_CONFIG ?= debug
@@ -113,8 +128,8 @@ ROWS ?= 10000000
 bench-engine: setup
 	$(SWIFT) run -c release omendb bench engine --rows $(ROWS)
 
-# OmenDB SQL's hourly rollups against SQLite (ROWS=10000000 by default).
-bench-sql: setup
+# OmenDB SQL's hourly rollups against SQLite and DuckDB (ROWS=10000000 by default).
+bench-sql: duckdb-venv
 	$(SWIFT) run -c release omendb bench sql --rows $(ROWS)
 
 test-c: Tests/CABI/abi_test

@@ -179,23 +179,38 @@ struct EngineBench: ParsableCommand {
 }
 
 
-/// Hourly rollups through SQL: OmenDB's `time_bucket` against SQLite's equivalent GROUP BY.
+/// Hourly rollups through SQL: OmenDB's `time_bucket` against SQLite's equivalent GROUP BY, and against
+/// DuckDB's own `time_bucket` in process (benchmarks/bench_sql_duckdb.py, run with the Python of
+/// `make duckdb-venv`; skipped when that is missing).
 struct SQLBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sql",
-        abstract: "Hourly time_bucket aggregates over a time-series table: OmenDB SQL against SQLite.")
+        abstract: "Hourly time_bucket aggregates over a time-series table: OmenDB SQL against SQLite and DuckDB.")
 
     @Option(help: "Rows in the time-series table.") var rows = 10_000_000
     @Option(help: "One-hour range aggregates to time.") var hours = 1_000
-    @Option(help: "Runs of the whole-table aggregate; the median is reported.") var runs = 3
+    @Option(help: "Runs of each query; the medians are reported.") var runs = 3
     @Option(help: "Working directory (emptied first).") var directory = "/tmp/omendb-bench-sql"
+    @Option(help: "A Python with the duckdb module; DuckDB is skipped without it.")
+    var python = SQLBench.checkout + "/.build/venv/bin/python"
 
     static let hour: Int64 = 3_600_000_000
+    /// The checkout this tool was built from (this file is Sources/omendb/Bench.swift): the DuckDB script's
+    /// and its virtual environment's place.
+    static let checkout = "\(#filePath)".split(separator: "/", omittingEmptySubsequences: false).dropLast(3)
+        .joined(separator: "/")
 
     func run() throws {
         removeTree(directory + "/omendb")
-        for suffix in ["", "-wal", "-shm"] { unlink(directory + "/sqlite.db" + suffix) }
+        for file in ["sqlite.db", "sqlite.db-wal", "sqlite.db-shm", "duckdb.db", "duckdb.db.wal", "readings.csv", "starts.txt"] {
+            unlink(directory + "/" + file)
+        }
         mkdir(directory, 0o755)
+        var random = SystemRandomNumberGenerator()
+        let span = TimeSeries.key(rows - 1) - TimeSeries.start
+        let starts = (0..<hours).map { _ in
+            TimeSeries.start + Int64.random(in: 0...max(0, span - Self.hour), using: &random) / Self.hour * Self.hour
+        }
         var options = Database.Options()
         options.flushThreshold = 4_000_000
         // Time-series segments never overlap: the scan reads them side by side, no merge needed.
@@ -224,62 +239,197 @@ struct SQLBench: ParsableCommand {
         let session = SQLSession(database: database)
         let clock = ContinuousClock()
         let omenAll = "SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, count(*), avg(value), min(value), max(value) FROM readings GROUP BY bucket ORDER BY bucket"
-        let sqliteAll = "SELECT (ts / \(Self.hour)) * \(Self.hour) AS bucket, count(*), avg(value), min(value), max(value) FROM readings GROUP BY bucket ORDER BY bucket"
-        var omenTimes: [Double] = []
-        var sqliteTimes: [Double] = []
-        var omenGroups = 0
-        var sqliteGroups = 0
-        var omenCount: Int64 = 0
-        var sqliteCount: Int64 = 0
+        let sqliteAll = sqlite.prepare("SELECT (ts / \(Self.hour)) * \(Self.hour) AS bucket, count(*), avg(value), min(value), max(value) FROM readings GROUP BY bucket ORDER BY bucket")
+        let sqliteHour = sqlite.prepare("SELECT (ts / \(Self.hour)) * \(Self.hour) AS bucket, count(*), avg(value) FROM readings WHERE ts >= ? AND ts < ? GROUP BY bucket")
+        var omen = Peer()
+        var lite = Peer()
         for _ in 0..<max(1, runs) {
-            omenTimes.append(seconds(try clock.measure {
-                let result = try session.execute(omenAll)[0]
-                omenGroups = result.rows.count
-                omenCount = result.rows.reduce(0) { $0 + ($1[1].integer ?? 0) }
+            var all = Answer()
+            omen.all.append(seconds(try clock.measure {
+                for row in try session.execute(omenAll)[0].rows { all.add(row) }
             }))
-            let statement = sqlite.prepare(sqliteAll)
-            sqliteTimes.append(seconds(clock.measure {
-                sqliteGroups = 0
-                sqliteCount = 0
-                while statement.step() {
-                    sqliteGroups += 1
-                    sqliteCount += statement.int64(1)
+            omen.allAnswer = all
+            all = Answer()
+            lite.all.append(seconds(clock.measure {
+                while sqliteAll.step() { all.add(sqliteAll, extremes: true) }
+                sqliteAll.reset()
+            }))
+            lite.allAnswer = all
+            var hourly = Answer()
+            omen.hour.append(seconds(try clock.measure {
+                for start in starts {
+                    let sql = "SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, count(*), avg(value) FROM readings WHERE ts >= \(start) AND ts < \(start + Self.hour) GROUP BY bucket"
+                    for row in try session.execute(sql)[0].rows { hourly.add(row) }
                 }
             }))
-        }
-        var random = SystemRandomNumberGenerator()
-        let span = TimeSeries.key(rows - 1) - TimeSeries.start
-        let starts = (0..<hours).map { _ in
-            TimeSeries.start + Int64.random(in: 0...max(0, span - Self.hour), using: &random) / Self.hour * Self.hour
-        }
-        var omenHourRows: Int64 = 0
-        let omenHour = try clock.measure {
-            for start in starts {
-                let sql = "SELECT time_bucket(INTERVAL '1 hour', ts) AS bucket, count(*), avg(value) FROM readings WHERE ts >= \(start) AND ts < \(start + Self.hour) GROUP BY bucket"
-                for row in try session.execute(sql)[0].rows { omenHourRows += row[1].integer ?? 0 }
-            }
-        }
-        let hourly = sqlite.prepare("SELECT (ts / \(Self.hour)) * \(Self.hour) AS bucket, count(*), avg(value) FROM readings WHERE ts >= ? AND ts < ? GROUP BY bucket")
-        var sqliteHourRows: Int64 = 0
-        let sqliteHour = clock.measure {
-            for start in starts {
-                hourly.bind(1, start)
-                hourly.bind(2, start + Self.hour)
-                while hourly.step() { sqliteHourRows += hourly.int64(1) }
-                hourly.reset()
-            }
+            omen.hourAnswer = hourly
+            hourly = Answer()
+            lite.hour.append(seconds(clock.measure {
+                for start in starts {
+                    sqliteHour.bind(1, start)
+                    sqliteHour.bind(2, start + Self.hour)
+                    while sqliteHour.step() { hourly.add(sqliteHour, extremes: false) }
+                    sqliteHour.reset()
+                }
+            }))
+            lite.hourAnswer = hourly
         }
         try database.close()
-        guard omenGroups == sqliteGroups, omenCount == sqliteCount, omenHourRows == sqliteHourRows else {
-            throw ValidationError("answers differ: \(omenGroups)/\(omenCount)/\(omenHourRows) groups/rows against SQLite's \(sqliteGroups)/\(sqliteCount)/\(sqliteHourRows)")
+        let duck = try duckDB(starts: starts)
+        let peers = [("SQLite", lite)] + (duck.map { [("DuckDB", $0)] } ?? [])
+        for (name, peer) in peers {
+            guard peer.allAnswer.agrees(with: omen.allAnswer), peer.hourAnswer.agrees(with: omen.hourAnswer) else {
+                throw ValidationError("answers differ: OmenDB's \(omen.allAnswer) / \(omen.hourAnswer) against \(name)'s \(peer.allAnswer) / \(peer.hourAnswer)")
+            }
         }
-        let all = (omenTimes.sorted()[omenTimes.count / 2], sqliteTimes.sorted()[sqliteTimes.count / 2])
-        let hour = (seconds(omenHour), seconds(sqliteHour))
-        print("| query (\(rows) rows) | OmenDB s | SQLite s | SQLite/OmenDB |")
-        print("|---|---:|---:|---:|")
-        print("| hourly time_bucket over the whole table (\(omenGroups) groups, median of \(runs)) | \(fixed(all.0, 3)) | \(fixed(all.1, 3)) | \(fixed(all.1 / all.0, 2))x |")
-        print("| one-hour range aggregate x \(hours) | \(fixed(hour.0, 3)) | \(fixed(hour.1, 3)) | \(fixed(hour.1 / hour.0, 2))x |")
-        print("ratios: bucket_all=\(fixed(all.1 / all.0, 2))x bucket_hour=\(fixed(hour.1 / hour.0, 2))x")
-        if rows >= 100_000_000 { print("rollup_s=\(fixed(all.0, 2))") }
+
+        print("| query (\(rows) rows) | OmenDB s | " + peers.map { "\($0.0) s | \($0.0)/OmenDB" }.joined(separator: " | ") + " |")
+        print("|---|---:|" + String(repeating: "---:|---:|", count: peers.count))
+        let ratio = { (peer: Peer, times: KeyPath<Peer, [Double]>) in fixed(median(peer[keyPath: times]) / median(omen[keyPath: times]), 2) }
+        func line(_ label: String, _ times: KeyPath<Peer, [Double]>) -> String {
+            "| \(label) | \(fixed(median(omen[keyPath: times]), 3)) | "
+                + peers.map { "\(fixed(median($0.1[keyPath: times]), 3)) | \(ratio($0.1, times))x" }.joined(separator: " | ") + " |"
+        }
+        print(line("hourly time_bucket over the whole table (\(omen.allAnswer.groups) groups, median of \(runs))", \.all))
+        print(line("one-hour range aggregate x \(hours) (median of \(runs))", \.hour))
+        var ratios = "ratios: bucket_all=\(ratio(lite, \.all))x bucket_hour=\(ratio(lite, \.hour))x"
+        if let duck {
+            ratios += " duckdb_bucket_all=\(ratio(duck, \.all))x duckdb_bucket_hour=\(ratio(duck, \.hour))x"
+            print("\(duck.version); its ingest (CSV into a database file, not compared): \(fixed(duck.ingest, 3)) s")
+        }
+        print(ratios)
+        if rows >= 100_000_000 { print("rollup_s=\(fixed(median(omen.all), 2))") }
     }
+
+    /// DuckDB on the same rows (a CSV of them) and the same hours, or nil, said, when there is no DuckDB.
+    func duckDB(starts: [Int64]) throws -> Peer? {
+        let script = Self.checkout + "/benchmarks/bench_sql_duckdb.py"
+        guard access(python, X_OK) == 0 else {
+            print("DuckDB: skipped (no \(python); `make duckdb-venv` installs it)")
+            return nil
+        }
+        try write(directory + "/starts.txt") { file in fputs(starts.map(String.init).joined(separator: " "), file) }
+        try write(directory + "/readings.csv") { file in
+            for first in stride(from: 0, to: rows, by: 100_000) {
+                // A double's shortest text reads back as the same double.
+                fputs((first..<min(rows, first + 100_000)).map {
+                    "\(TimeSeries.key($0)),\(TimeSeries.device($0)),\(TimeSeries.value($0))\n"
+                }.joined(), file)
+            }
+        }
+        let output = try capture([python, script, directory, String(max(1, runs))])
+        unlink(directory + "/readings.csv")
+        var peer = Peer()
+        for line in output.split(separator: "\n") {
+            let words = line.split(separator: " ")
+            switch words.first ?? "" {
+            case "unavailable":
+                print("DuckDB: skipped (\(words.dropFirst().joined(separator: " ")))")
+                return nil
+            case "version": peer.version = words.dropFirst().joined(separator: " ")
+            case "ingest": peer.ingest = Double(words[1])!
+            case "all": peer.all = words.dropFirst().map { Double($0)! }
+            case "hour": peer.hour = words.dropFirst().map { Double($0)! }
+            case "all_answer": peer.allAnswer = Answer(words.dropFirst())
+            case "hour_answer": peer.hourAnswer = Answer(words.dropFirst())
+            default: throw ValidationError("\(script): unexpected output \(line)")
+            }
+        }
+        return peer
+    }
+}
+
+/// One system's times (seconds, a value per run) and answers.
+struct Peer {
+    var all: [Double] = []
+    var hour: [Double] = []
+    var allAnswer = Answer()
+    var hourAnswer = Answer()
+    var version = ""
+    var ingest = 0.0
+}
+
+/// A checksum of a rollup's rows, so that the peers are seen to answer the same question: groups, rows,
+/// and in the rows' order Σ bucket (in hours), Σ min + max (0 where the query has none) and Σ avg. The
+/// extremes are exact, the same doubles everywhere; an average only to 1e-9 relative, each system summing
+/// a group in its own order. bench_sql_duckdb.py computes the same.
+struct Answer: CustomStringConvertible {
+    var groups = 0
+    var rows: Int64 = 0
+    var hours: Int64 = 0
+    var extremes = 0.0
+    var average = 0.0
+
+    init() {}
+
+    /// From the script's words: groups, rows, hours, extremes, average.
+    init<Words: Collection>(_ words: Words) where Words.Element == Substring {
+        let fields = Array(words)
+        (groups, rows, hours, extremes, average) = (Int(fields[0])!, Int64(fields[1])!, Int64(fields[2])!,
+                                                    Double(fields[3])!, Double(fields[4])!)
+    }
+
+    mutating func add(bucket: Int64, count: Int64, average: Double, min: Double = 0, max: Double = 0) {
+        groups += 1
+        rows += count
+        hours += bucket / SQLBench.hour
+        extremes += min + max
+        self.average += average
+    }
+
+    /// An OmenDB row: bucket, count, avg[, min, max].
+    mutating func add(_ row: [Value]) {
+        func double(_ index: Int) -> Double {
+            if index < row.count, case .double(let x) = row[index] { return x }
+            return 0
+        }
+        add(bucket: row[0].integer!, count: row[1].integer!, average: double(2), min: double(3), max: double(4))
+    }
+
+    /// The SQLite statement's current row, the same columns.
+    mutating func add(_ statement: Statement, extremes: Bool) {
+        add(bucket: statement.int64(0), count: statement.int64(1), average: statement.double(2),
+            min: extremes ? statement.double(3) : 0, max: extremes ? statement.double(4) : 0)
+    }
+
+    func agrees(with other: Answer) -> Bool {
+        (groups, rows, hours, extremes) == (other.groups, other.rows, other.hours, other.extremes)
+            && abs(average - other.average) <= 1e-9 * abs(average)
+    }
+
+    var description: String { "\(groups) groups, \(rows) rows, Σhours \(hours), Σextremes \(extremes), Σavg \(average)" }
+}
+
+func median(_ times: [Double]) -> Double { times.sorted()[times.count / 2] }
+
+/// Writes a file through stdio, failing loudly.
+func write(_ path: String, _ body: (UnsafeMutablePointer<FILE>) -> Void) throws {
+    guard let file = fopen(path, "w") else { throw ValidationError("cannot write \(path)") }
+    body(file)
+    guard fclose(file) == 0 else { throw ValidationError("cannot write \(path)") }
+}
+
+/// Runs a program (no shell) and returns what it printed on stdout; its stderr goes to ours.
+func capture(_ arguments: [String]) throws -> String {
+    var pipeEnds: [Int32] = [0, 0]
+    guard pipe(&pipeEnds) == 0 else { throw ValidationError("pipe failed") }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+    posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
+    var argv = arguments.map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var child: pid_t = 0
+    let spawned = posix_spawn(&child, arguments[0], &actions, nil, &argv, environ)
+    close(pipeEnds[1])
+    defer { close(pipeEnds[0]) }
+    guard spawned == 0 else { throw ValidationError("cannot run \(arguments[0]): error \(spawned)") }
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while case let count = read(pipeEnds[0], &buffer, buffer.count), count > 0 { output += buffer[..<count] }
+    var status: Int32 = 0
+    waitpid(child, &status, 0)
+    guard status == 0 else { throw ValidationError("\(arguments.joined(separator: " ")) failed (status \(status))") }
+    return String(decoding: output, as: UTF8.self)
 }

@@ -10,7 +10,8 @@ import Testing
 ///
 /// Format: `statement ok` / `statement error SQLSTATE` / `query [rowsort] [nosqlite]` headers, the SQL on
 /// the following lines; a query's expected rows follow `----`, one per line, values joined by `|`,
-/// NULL as `NULL`. A blank line ends a record; `#` starts a comment line.
+/// NULL as `NULL`. A blank line ends a record; `#` starts a comment line. Other header words (`duckdb`,
+/// `noduckdb`) are Tests/sql/duckdb_check.py's, ignored here.
 @Suite struct SQLLogicTests {
     struct Record {
         enum Kind { case ok, error(String), query(rowsort: Bool) }
