@@ -4,6 +4,8 @@ struct Scope {
     var columns: [(table: String?, name: String, type: ColumnType?)]
     /// What now() returns: the time the statement began, the same for every call in it.
     var now = Timestamps.now()
+    /// The values of `$1`, `$2`...
+    var parameters: [Value] = []
     /// Plans the subqueries of expressions in this scope (none without one).
     var planner: Planner?
     /// The row of the query this one is nested in, for a correlated subquery's references to it.
@@ -60,7 +62,7 @@ enum Evaluate {
             return call.arguments.contains(where: hasAggregate) || call.partitionBy.contains(where: hasAggregate)
                 || call.orderBy.contains { hasAggregate($0.expression) }
         case .inQuery(let value, _, _, _): return hasAggregate(value)
-        case .literal, .interval, .column, .subquery, .exists: return false
+        case .literal, .parameter, .interval, .column, .subquery, .exists: return false
         }
     }
 
@@ -68,6 +70,13 @@ enum Evaluate {
     static func compile(_ expression: Expression, _ scope: Scope) throws(SQLError) -> Evaluator {
         switch expression {
         case .literal(let value, _):
+            return { _, _ in value }
+        case .parameter(let number, let token):
+            guard number <= scope.parameters.count else {
+                throw SQLError("08P01", "there is no parameter $\(number)", at: token,
+                               hint: "The statement was given \(scope.parameters.count) parameter value\(scope.parameters.count == 1 ? "" : "s").")
+            }
+            let value = scope.parameters[number - 1]
             return { _, _ in value }
         case .interval(let micros, _):
             return { _, _ in .int64(micros) }
@@ -248,7 +257,7 @@ enum Evaluate {
             return { (batch, row) throws(SQLError) in
                 switch try arguments[0](batch, row) {
                 case .text(let text):
-                    if name == "length" { return .int64(Int64(text.count)) }
+                    if name == "length" { return .int64(Int64(text.unicodeScalars.count)) }
                     return .text(name == "lower" ? text.lowercased() : text.uppercased())
                 case .null: return .null
                 case let other: throw .datatype("\(name) needs text, not \(typeName(other))", at: token)
@@ -303,8 +312,9 @@ enum Evaluate {
                 return result
             }
         default:
+            if let function = try libraryFunction(name, arguments, token) { return function }
             throw SQLError("42883", "function \(name) does not exist", at: token,
-                           hint: "Functions: time_bucket, date_trunc, date_part (extract), now, abs, lower, upper, length, coalesce, count, sum, avg, min, max.")
+                           hint: "Functions: time_bucket, date_trunc, date_part (extract), now, abs, lower, upper, length, coalesce, \(libraryNames.sorted().joined(separator: ", ")); aggregates count, sum, avg, min, max; window functions row_number, rank, dense_rank, ntile, lag, lead, first_value, last_value.")
         }
     }
 

@@ -6,11 +6,14 @@ import Glibc
 struct Executor {
     let session: SQLSession
     let transaction: Transaction
+    /// The values of the statement's `$n` parameters.
+    var parameters: [Value] = []
     var database: Database { session.database }
 
     func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T { try session.engine(body) }
 
     func schema(_ table: TableReference) throws(SQLError) -> TableSchema {
+        if session.droppedInTransaction.contains(table.name) { throw SQLError.undefinedTable(table.name, at: table.token) }
         do { return try database.schema(table.name) } catch .tableNotFound {
             throw SQLError.undefinedTable(table.name, at: table.token)
         } catch { throw SQLError(error) }
@@ -35,7 +38,8 @@ struct Executor {
 
     /// The value of an expression that names no column (nil planner: no subqueries, as in key ranges).
     func constant(_ expression: Expression, planner: Planner? = nil) throws(SQLError) -> Value {
-        let scope = planner?.scope([], outer: nil) ?? Scope(columns: [])
+        var scope = planner?.scope([], outer: nil) ?? Scope(columns: [])
+        scope.parameters = parameters
         let evaluate = try Evaluate.compile(expression, scope)
         return try evaluate(RowBatch(columns: []), 0)
     }

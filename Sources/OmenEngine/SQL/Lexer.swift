@@ -6,6 +6,8 @@ public struct Token: Equatable, Sendable {
         case integer(Int64)
         case number(Double)
         case string(String)
+        /// `$n`, a parameter of the statement.
+        case parameter(Int)
         case symbol(String)
         case end
     }
@@ -92,6 +94,17 @@ public struct Lexer {
                 } else {
                     throw .syntax("invalid number \(text)", at: token(.end))
                 }
+                continue
+            }
+            if c == "$" && index + 1 < chars.count && ("0"..."9").contains(chars[index + 1]) {
+                advance()
+                while index < chars.count && ("0"..."9").contains(chars[index]) { advance() }
+                var digits = ""
+                digits.unicodeScalars.append(contentsOf: chars[(start + 1)..<index])
+                guard let number = Int(digits), number >= 1, number <= 65535 else {
+                    throw .syntax("there is no parameter $\(digits)", at: token(.end))
+                }
+                tokens.append(token(.parameter(number)))
                 continue
             }
             if c == "'" || c == "\"" {

@@ -716,6 +716,9 @@ public struct Parser {
         case .string(let text):
             _ = next()
             return .literal(.text(text), token)
+        case .parameter(let number):
+            _ = next()
+            return .parameter(number, token)
         case .keyword("NULL"):
             _ = next()
             return .literal(.null, token)
@@ -751,6 +754,33 @@ public struct Parser {
             return inner
         case .keyword("CASE"):
             return try caseExpression()
+        case .keyword("LEFT"), .keyword("RIGHT"):
+            guard isSymbol("(", at: 1) else { throw unexpected("an expression") }
+            _ = next()
+            _ = next()
+            var arguments: [Expression] = []
+            repeat { arguments.append(try expression()) } while accept(symbol: ",")
+            try expect(symbol: ")")
+            return .function(token.text.lowercased(), arguments, star: false, token)
+        case .identifier(let name) where ["substring", "position"].contains(name) && isSymbol("(", at: 1):
+            // The SQL-standard forms: substring(s FROM a [FOR b]), position(a IN b); the comma forms too.
+            _ = next()
+            _ = next()
+            let first = name == "position" ? try concatenation() : try expression()
+            var arguments = [first]
+            if name == "position" {
+                try expect("IN")
+                arguments = [try concatenation(), first]
+            } else if accept("FROM") {
+                arguments.append(try expression())
+                if accept(word: "for") { arguments.append(try expression()) }
+            } else if accept(word: "for") {
+                arguments += [.literal(.int64(1), token), try expression()]
+            } else {
+                while accept(symbol: ",") { arguments.append(try expression()) }
+            }
+            try expect(symbol: ")")
+            return .function(name == "position" ? "strpos" : "substring", arguments, star: false, token)
         case .identifier(let name) where ["cast", "extract"].contains(name.lowercased()) && isSymbol("(", at: 1):
             _ = next()
             _ = next()

@@ -14,6 +14,7 @@ final class Planner {
     func scope(_ columns: [(table: String?, name: String, type: ColumnType?)], outer: OuterRow?) -> Scope {
         var scope = Scope(columns: columns)
         scope.now = now
+        scope.parameters = executor.parameters
         scope.planner = self
         scope.outer = outer
         return scope
@@ -302,7 +303,7 @@ extension Expression {
             return out
         }
         switch self {
-        case .literal, .interval, .column, .subquery, .exists: return self
+        case .literal, .parameter, .interval, .column, .subquery, .exists: return self
         case .unary(let op, let a, let token): return .unary(op, try a.transformed(body), token)
         case .binary(let op, let a, let b, let token): return .binary(op, try a.transformed(body), try b.transformed(body), token)
         case .between(let a, let b, let c, let negated):

@@ -18,28 +18,33 @@ public struct QueryResult: Equatable, Sendable {
 
 /// A connection-like SQL front over a `Database`: statements run in autocommit transactions unless a
 /// BEGIN opened one; an error inside an explicit transaction aborts it until ROLLBACK (as PostgreSQL).
-/// CREATE TABLE inside a transaction is undone by its ROLLBACK (the table is created at once, so a crash
-/// before COMMIT leaves it, empty); DROP TABLE, which could not be undone, is refused there.
+/// DDL is transactional: CREATE TABLE inside a transaction is undone by its ROLLBACK (the table is created
+/// at once, so a crash before COMMIT leaves it, empty); DROP TABLE inside one hides the table from the
+/// transaction at once and drops it when the transaction commits (a crash between the commit and the drop
+/// leaves the table).
 public final class SQLSession {
     public let database: Database
     private var transaction: Transaction?
     private var aborted = false
     /// Tables the open transaction created: dropped again if it does not commit.
     private var createdInTransaction: [String] = []
+    /// Tables the open transaction dropped: dropped for real when it commits.
+    private(set) var droppedInTransaction: Set<String> = []
 
     public init(database: Database) { self.database = database }
 
     public var inTransaction: Bool { transaction != nil }
 
-    /// Runs every statement of `sql`, stopping at the first error.
-    public func execute(_ sql: String) throws(SQLError) -> [QueryResult] {
+    /// Runs every statement of `sql`, stopping at the first error. `$1`, `$2`... in the statements read
+    /// `parameters` (values, never SQL text: nothing in them is parsed).
+    public func execute(_ sql: String, parameters: [Value] = []) throws(SQLError) -> [QueryResult] {
         var results: [QueryResult] = []
-        for statement in try Parser.parse(sql) { results.append(try run(statement)) }
+        for statement in try Parser.parse(sql) { results.append(try run(statement, parameters: parameters)) }
         return results
     }
 
     /// Runs one parsed statement.
-    public func run(_ statement: Statement) throws(SQLError) -> QueryResult {
+    public func run(_ statement: Statement, parameters: [Value] = []) throws(SQLError) -> QueryResult {
         switch statement {
         case .begin:
             if transaction != nil { return QueryResult(columns: [], rows: [], tag: "BEGIN") }
@@ -49,6 +54,8 @@ public final class SQLSession {
         case .commit:
             guard let open = transaction else { return QueryResult(columns: [], rows: [], tag: "COMMIT") }
             transaction = nil
+            let dropped = droppedInTransaction
+            droppedInTransaction = []
             if aborted {
                 open.rollback()
                 aborted = false
@@ -62,16 +69,21 @@ public final class SQLSession {
                 throw error
             }
             createdInTransaction = []
+            for name in dropped.sorted() { try engine { () throws(EngineError) in try database.dropTable(name) } }
             return QueryResult(columns: [], rows: [], tag: "COMMIT")
         case .rollback:
             transaction?.rollback()
             transaction = nil
             aborted = false
+            droppedInTransaction = []
             undoCreatedTables()
             return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
         case .createTable(let schema, let ifNotExists):
             if aborted {
                 throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+            }
+            if droppedInTransaction.contains(schema.name) {
+                throw SQLError("0A000", "table \"\(schema.name)\" was dropped in this transaction; it can be created again after COMMIT")
             }
             do {
                 try database.createTable(schema)
@@ -80,9 +92,17 @@ public final class SQLSession {
             } catch { throw SQLError(error) }
             return QueryResult(columns: [], rows: [], tag: "CREATE TABLE")
         case .dropTable(let name, let ifExists, let token):
+            if aborted {
+                throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+            }
             if transaction != nil {
-                throw SQLError("25001", "DROP TABLE cannot run inside a transaction block", at: token,
-                               hint: "Run it outside BEGIN ... COMMIT: a dropped table cannot be brought back by ROLLBACK.")
+                if droppedInTransaction.contains(name) || (try? database.schema(name)) == nil {
+                    if ifExists { return QueryResult(columns: [], rows: [], tag: "DROP TABLE") }
+                    aborted = true
+                    throw SQLError.undefinedTable(name, at: token)
+                }
+                droppedInTransaction.insert(name)
+                return QueryResult(columns: [], rows: [], tag: "DROP TABLE")
             }
             do {
                 try database.dropTable(name)
@@ -96,7 +116,7 @@ public final class SQLSession {
             }
             if let open = transaction {
                 do {
-                    return try Executor(session: self, transaction: open).run(statement)
+                    return try Executor(session: self, transaction: open, parameters: parameters).run(statement)
                 } catch {
                     aborted = true
                     throw error
@@ -104,7 +124,7 @@ public final class SQLSession {
             }
             let autocommit = try engine { () throws(EngineError) in try database.begin() }
             do {
-                let result = try Executor(session: self, transaction: autocommit).run(statement)
+                let result = try Executor(session: self, transaction: autocommit, parameters: parameters).run(statement)
                 try engine { () throws(EngineError) in try autocommit.commit() }
                 return result
             } catch {

@@ -96,7 +96,7 @@ enum Timestamps {
         }
     }
 
-    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]]` or a bare date.
+    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|±HH[:MM]]` or a bare date.
     static func parse(_ text: String) -> Int64? {
         let scalars = Array(text.trimmingSpaces.utf8)
         var index = 0
@@ -131,6 +131,20 @@ enum Timestamps {
                 for _ in 0..<(6 - (index - start)) { fraction *= 10 }
                 micros += fraction
             }
+        }
+        // ISO 8601's zone: Z, or an offset from UTC (the stored time is UTC, as timestamptz's is).
+        if skip(90) || skip(122) { return index == scalars.count ? micros : nil }
+        _ = skip(32)
+        if index < scalars.count, scalars[index] == 43 || scalars[index] == 45 {
+            let sign: Int64 = scalars[index] == 43 ? 1 : -1
+            index += 1
+            guard let hours = number(2...2), hours <= 15 else { return nil }
+            var minutes: Int64 = 0
+            if skip(58) || (index < scalars.count && scalars[index] >= 48 && scalars[index] <= 57) {
+                guard let value = number(2...2), value < 60 else { return nil }
+                minutes = value
+            }
+            micros -= sign * (hours * 3600 + minutes * 60) * microsPerSecond
         }
         return index == scalars.count ? micros : nil
     }

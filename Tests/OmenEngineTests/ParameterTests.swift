@@ -1,0 +1,46 @@
+import Testing
+@testable import OmenEngine
+
+/// `$n` parameters through the Swift API: values, never parsed as SQL; they bound key ranges like literals.
+@Suite struct ParameterTests {
+    func withSession(_ body: (SQLSession) throws -> Void) throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Database.open(directory.path)
+        defer { try? database.close() }
+        let session = SQLSession(database: database)
+        _ = try session.execute("CREATE TABLE p (ts TIMESTAMP PRIMARY KEY, name TEXT, v DOUBLE PRECISION)")
+        try body(session)
+    }
+
+    @Test func parametersAreValues() throws {
+        try withSession { session in
+            let hostile = "x'); DROP TABLE p; --"
+            _ = try session.execute("INSERT INTO p VALUES ($1, $2, $3), ($4, $2, NULL)",
+                                    parameters: [.text("2024-01-01 00:00:00"), .text(hostile), .double(1.5), .timestamp(3_600_000_000)])
+            let rows = try session.execute("SELECT name, v FROM p WHERE ts >= $1 ORDER BY ts", parameters: [.text("2023-06-01")])[0].rows
+            #expect(rows == [[.text(hostile), .double(1.5)]])
+            #expect(try session.execute("SELECT count(*) FROM p WHERE name = $1", parameters: [.text(hostile)])[0].rows == [[.int64(2)]])
+        }
+    }
+
+    @Test func parametersBoundTheKeyRange() throws {
+        try withSession { session in
+            let plan = try session.execute("EXPLAIN SELECT * FROM p WHERE ts >= $1 AND ts < $2",
+                                           parameters: [.text("2024-01-01"), .text("2024-01-02")])[0].rows
+            #expect(plan.first == [.text("Learned Index Range Scan on p using primary key (ts)")])
+            #expect(plan.dropFirst().first == [.text("  Key Range: [2024-01-01 00:00:00, 2024-01-02 00:00:00)")])
+        }
+    }
+
+    @Test func missingParameterIsAnError() throws {
+        try withSession { (session) throws -> Void in
+            #expect(throws: SQLError.self) { try session.execute("SELECT $2", parameters: [.int64(1)]) }
+            var code: String?
+            do throws(SQLError) { _ = try session.execute("SELECT $1 + 1") } catch { code = error.code }
+            #expect(code == "08P01")
+            let answer = try session.execute("SELECT $1 + 1", parameters: [.int64(41)])
+            #expect(answer[0].rows == [[.int64(42)]])
+        }
+    }
+}
