@@ -26,9 +26,9 @@ import Testing
         let token = Token(kind: .end, line: 1, column: 1, text: "")
         if depth > 0 && Bool.random(using: &random) {
             switch Int.random(in: 0..<3, using: &random) {
-            case 0: return .binary("AND", predicate(&random, depth: depth - 1), predicate(&random, depth: depth - 1), token)
-            case 1: return .binary("OR", predicate(&random, depth: depth - 1), predicate(&random, depth: depth - 1), token)
-            default: return .unary("NOT", predicate(&random, depth: depth - 1), token)
+            case 0: return .binary(.and, predicate(&random, depth: depth - 1), predicate(&random, depth: depth - 1), token)
+            case 1: return .binary(.or, predicate(&random, depth: depth - 1), predicate(&random, depth: depth - 1), token)
+            default: return .unary(.not, predicate(&random, depth: depth - 1), token)
             }
         }
         let column = Int.random(in: 0..<5, using: &random)
@@ -43,7 +43,7 @@ import Testing
             [.bool(true), .bool(false)],
             [.timestamp(0), .int64(1_000_000), .text("2000-01-01 00:00:01")],
         ]
-        let op = ["=", "<>", "<", "<=", ">", ">="].randomElement(using: &random)!
+        let op = [BinaryOperator.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].randomElement(using: &random)!
         let constant = Expression.literal(constants[column].randomElement(using: &random)!, token)
         let columnExpression = Expression.column(table: nil, name: name, token)
         return Bool.random(using: &random) ? .binary(op, columnExpression, constant, token) : .binary(op, constant, columnExpression, token)

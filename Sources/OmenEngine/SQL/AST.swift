@@ -1,3 +1,37 @@
+/// A binary operator; the raw value is its SQL spelling.
+public enum BinaryOperator: String, Sendable {
+    case and = "AND", or = "OR"
+    case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
+    case plus = "+", minus = "-", times = "*", divide = "/", modulo = "%", concatenate = "||"
+
+    var isComparison: Bool { [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(self) }
+
+    /// The comparison with its operands swapped (`a < b` is `b > a`).
+    var flipped: BinaryOperator {
+        switch self {
+        case .less: .greater
+        case .lessOrEqual: .greaterOrEqual
+        case .greater: .less
+        case .greaterOrEqual: .lessOrEqual
+        default: self
+        }
+    }
+
+    /// Whether `order` (the sign of a comparison of the operands) satisfies this comparison.
+    func holds(_ order: Int) -> Bool {
+        switch self {
+        case .equal: order == 0
+        case .notEqual: order != 0
+        case .less: order < 0
+        case .lessOrEqual: order <= 0
+        case .greater: order > 0
+        default: order >= 0
+        }
+    }
+}
+
+public enum UnaryOperator: String, Sendable { case not = "NOT", negate = "-" }
+
 /// A SQL expression as parsed.
 public indirect enum Expression: Equatable, Sendable {
     case literal(Value, Token)
@@ -6,8 +40,8 @@ public indirect enum Expression: Equatable, Sendable {
     /// An interval in microseconds (`INTERVAL '1 hour'`).
     case interval(Int64, Token)
     case column(table: String?, name: String, Token)
-    case unary(String, Expression, Token)
-    case binary(String, Expression, Expression, Token)
+    case unary(UnaryOperator, Expression, Token)
+    case binary(BinaryOperator, Expression, Expression, Token)
     case between(Expression, Expression, Expression, negated: Bool)
     case inList(Expression, [Expression], negated: Bool)
     case isNull(Expression, negated: Bool)

@@ -91,7 +91,7 @@ enum Evaluate {
             }
         case .unary(let op, let operand, let token):
             let inner = try compile(operand, scope)
-            if op == "NOT" {
+            if op == .not {
                 return { (batch, row) throws(SQLError) in
                     switch try inner(batch, row) {
                     case .null: return .null
@@ -105,7 +105,7 @@ enum Evaluate {
             let a = try compile(left, scope)
             let b = try compile(right, scope)
             switch op {
-            case "AND":
+            case .and:
                 return { (batch, row) throws(SQLError) in
                     let x = try truth(try a(batch, row), token)
                     if x == false { return .bool(false) }
@@ -113,7 +113,7 @@ enum Evaluate {
                     if y == false { return .bool(false) }
                     return x == nil || y == nil ? .null : .bool(true)
                 }
-            case "OR":
+            case .or:
                 return { (batch, row) throws(SQLError) in
                     let x = try truth(try a(batch, row), token)
                     if x == true { return .bool(true) }
@@ -121,17 +121,10 @@ enum Evaluate {
                     if y == true { return .bool(true) }
                     return x == nil || y == nil ? .null : .bool(false)
                 }
-            case "=", "<>", "<", "<=", ">", ">=":
+            case _ where op.isComparison:
                 return { (batch, row) throws(SQLError) in
                     guard let order = try compareForPredicate(try a(batch, row), try b(batch, row), token) else { return .null }
-                    switch op {
-                    case "=": return .bool(order == 0)
-                    case "<>": return .bool(order != 0)
-                    case "<": return .bool(order < 0)
-                    case "<=": return .bool(order <= 0)
-                    case ">": return .bool(order > 0)
-                    default: return .bool(order >= 0)
-                    }
+                    return .bool(op.holds(order))
                 }
             default:
                 return { (batch, row) throws(SQLError) in try arithmetic(op, try a(batch, row), try b(batch, row), token) }
@@ -361,48 +354,48 @@ enum Evaluate {
         }
     }
 
-    static func arithmetic(_ op: String, _ a: Value, _ b: Value, _ token: Token) throws(SQLError) -> Value {
+    static func arithmetic(_ op: BinaryOperator, _ a: Value, _ b: Value, _ token: Token) throws(SQLError) -> Value {
         if a == .null || b == .null { return .null }
-        if op == "||" {
+        if op == .concatenate {
             return .text(text(a) + text(b))
         }
         switch (a, b) {
         case (.int64(let x), .int64(let y)):
             let result: (Int64, Bool)
             switch op {
-            case "+": result = x.addingReportingOverflow(y)
-            case "-": result = x.subtractingReportingOverflow(y)
-            case "*": result = x.multipliedReportingOverflow(by: y)
-            case "/", "%":
+            case .plus: result = x.addingReportingOverflow(y)
+            case .minus: result = x.subtractingReportingOverflow(y)
+            case .times: result = x.multipliedReportingOverflow(by: y)
+            case .divide, .modulo:
                 guard y != 0 else { throw SQLError("22012", "division by zero", at: token) }
-                result = op == "/" ? x.dividedReportingOverflow(by: y) : x.remainderReportingOverflow(dividingBy: y)
-            default: throw SQLError("42883", "operator does not exist: bigint \(op) bigint", at: token)
+                result = op == .divide ? x.dividedReportingOverflow(by: y) : x.remainderReportingOverflow(dividingBy: y)
+            default: throw SQLError("42883", "operator does not exist: bigint \(op.rawValue) bigint", at: token)
             }
             guard !result.1 else { throw SQLError("22003", "bigint out of range", at: token) }
             return .int64(result.0)
-        case (.timestamp(let x), .int64(let y)) where op == "+" || op == "-":
-            let result = op == "+" ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
+        case (.timestamp(let x), .int64(let y)) where op == .plus || op == .minus:
+            let result = op == .plus ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
             guard !result.overflow else { throw SQLError("22008", "timestamp out of range", at: token) }
             return .timestamp(result.partialValue)
-        case (.timestamp(let x), .timestamp(let y)) where op == "-":
+        case (.timestamp(let x), .timestamp(let y)) where op == .minus:
             let result = x.subtractingReportingOverflow(y)
             guard !result.overflow else { throw SQLError("22008", "interval out of range", at: token) }
             return .int64(result.partialValue)
         default:
             guard let x = number(a), let y = number(b) else {
-                throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op) \(typeName(b))", at: token)
+                throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op.rawValue) \(typeName(b))", at: token)
             }
             switch op {
-            case "+": return .double(x + y)
-            case "-": return .double(x - y)
-            case "*": return .double(x * y)
-            case "/":
+            case .plus: return .double(x + y)
+            case .minus: return .double(x - y)
+            case .times: return .double(x * y)
+            case .divide:
                 guard y != 0 else { throw SQLError("22012", "division by zero", at: token) }
                 return .double(x / y)
-            case "%":
+            case .modulo:
                 guard y != 0 else { throw SQLError("22012", "division by zero", at: token) }
                 return .double(x.truncatingRemainder(dividingBy: y))
-            default: throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op) \(typeName(b))", at: token)
+            default: throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op.rawValue) \(typeName(b))", at: token)
             }
         }
     }

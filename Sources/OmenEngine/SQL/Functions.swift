@@ -130,7 +130,7 @@ extension Evaluate {
             let result = pow(x, y)
             guard result.isFinite || !x.isFinite || !y.isFinite else { throw SQLError("22003", "value out of range: overflow", at: token) }
             return .double(result)
-        case "mod": return try arithmetic("%", all[0], all[1], token)
+        case "mod": return try arithmetic(.modulo, all[0], all[1], token)
         case "substring", "substr":
             let scalars = try string(0)
             // PostgreSQL's substring(s, from, for): positions from 1; a start before 1 shortens the length.

@@ -513,7 +513,7 @@ public struct Parser {
             let when = next()
             let condition = try expression()
             try expect("THEN")
-            arguments.append(operand.map { .binary("=", $0, condition, when) } ?? condition)
+            arguments.append(operand.map { .binary(.equal, $0, condition, when) } ?? condition)
             arguments.append(try expression())
         }
         arguments.append(accept("ELSE") ? try expression() : .literal(.null, token))
@@ -582,7 +582,7 @@ public struct Parser {
         var left = try and()
         while isKeyword("OR") {
             let token = next()
-            left = .binary("OR", left, try and(), token)
+            left = .binary(.or, left, try and(), token)
         }
         return left
     }
@@ -591,7 +591,7 @@ public struct Parser {
         var left = try not()
         while isKeyword("AND") {
             let token = next()
-            left = .binary("AND", left, try not(), token)
+            left = .binary(.and, left, try not(), token)
         }
         return left
     }
@@ -599,7 +599,7 @@ public struct Parser {
     private mutating func not() throws(SQLError) -> Expression {
         if isKeyword("NOT") {
             let token = next()
-            return .unary("NOT", try not(), token)
+            return .unary(.not, try not(), token)
         }
         return try comparison()
     }
@@ -607,7 +607,7 @@ public struct Parser {
     private mutating func comparison() throws(SQLError) -> Expression {
         let left = try concatenation()
         let token = current
-        if case .symbol(let op) = token.kind, ["=", "<>", "<", "<=", ">", ">="].contains(op) {
+        if case .symbol(let symbol) = token.kind, let op = BinaryOperator(rawValue: symbol), op.isComparison {
             _ = next()
             return .binary(op, left, try concatenation(), token)
         }
@@ -620,7 +620,7 @@ public struct Parser {
         if isKeyword("LIKE") || isKeyword("ILIKE") {
             let token = next()
             let match = Expression.function(token.text.lowercased(), [left, try concatenation()], star: false, token)
-            return negated ? .unary("NOT", match, token) : match
+            return negated ? .unary(.not, match, token) : match
         }
         if accept("BETWEEN") {
             let low = try concatenation()
@@ -648,7 +648,7 @@ public struct Parser {
         var left = try additive()
         while isSymbol("||") {
             let token = next()
-            left = .binary("||", left, try additive(), token)
+            left = .binary(.concatenate, left, try additive(), token)
         }
         return left
     }
@@ -657,7 +657,7 @@ public struct Parser {
         var left = try multiplicative()
         while isSymbol("+") || isSymbol("-") {
             let token = next()
-            left = .binary(token.text, left, try multiplicative(), token)
+            left = .binary(BinaryOperator(rawValue: token.text)!, left, try multiplicative(), token)
         }
         return left
     }
@@ -666,7 +666,7 @@ public struct Parser {
         var left = try unary()
         while isSymbol("*") || isSymbol("/") || isSymbol("%") {
             let token = next()
-            left = .binary(token.text, left, try unary(), token)
+            left = .binary(BinaryOperator(rawValue: token.text)!, left, try unary(), token)
         }
         return left
     }
@@ -683,7 +683,7 @@ public struct Parser {
                 _ = next()
                 return .literal(.double(-value), token)
             }
-            return .unary("-", try unary(), token)
+            return .unary(.negate, try unary(), token)
         }
         if isSymbol("+") { _ = next() }
         var value = try primary()

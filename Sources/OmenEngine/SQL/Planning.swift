@@ -19,7 +19,7 @@ struct KeyRange {
     }
 
     static func conjuncts(_ expression: Expression) -> [Expression] {
-        if case .binary("AND", let a, let b, _) = expression { return conjuncts(a) + conjuncts(b) }
+        if case .binary(.and, let a, let b, _) = expression { return conjuncts(a) + conjuncts(b) }
         return [expression]
     }
 
@@ -45,12 +45,12 @@ struct KeyRange {
     /// Narrows the range by `term`; false when the term is not a key bound.
     private mutating func narrow(by term: Expression, key: Column, label: String, executor: Executor) -> Bool {
         switch term {
-        case .binary(let op, let a, let b, _) where ["=", "<", "<=", ">", ">="].contains(op):
+        case .binary(let op, let a, let b, _) where op.isComparison && op != .notEqual:
             var op = op
             var other = b
             if isKey(b, key, label) && !isKey(a, key, label) {
                 other = a
-                op = ["<": ">", "<=": ">=", ">": "<", ">=": "<="][op] ?? op
+                op = op.flipped
             } else if !isKey(a, key, label) {
                 return false
             }
@@ -60,12 +60,12 @@ struct KeyRange {
                 return true
             }
             switch op {
-            case "=":
+            case .equal:
                 lower(value)
                 if value < .max { upper(value + 1) }
-            case "<": upper(value)
-            case "<=": if value < .max { upper(value + 1) }
-            case ">": if value < .max { lower(value + 1) } else { isEmpty = true }
+            case .less: upper(value)
+            case .lessOrEqual: if value < .max { upper(value + 1) }
+            case .greater: if value < .max { lower(value + 1) } else { isEmpty = true }
             default: lower(value)
             }
             return true
@@ -110,7 +110,7 @@ struct Join: PlanNode {
         var equality: (Int, Int)?
         var rest: [Expression] = []
         for term in condition.map(KeyRange.conjuncts) ?? [] {
-            if equality == nil, case .binary("=", .column(let t1, let n1, let k1), .column(let t2, let n2, let k2), _) = term,
+            if equality == nil, case .binary(.equal, .column(let t1, let n1, let k1), .column(let t2, let n2, let k2), _) = term,
                let a = try? scope.resolve(t1, n1, k1), let b = try? scope.resolve(t2, n2, k2) {
                 if a < leftWidth && b >= leftWidth { equality = (a, b - leftWidth); continue }
                 if b < leftWidth && a >= leftWidth { equality = (b, a - leftWidth); continue }
@@ -119,7 +119,7 @@ struct Join: PlanNode {
         }
         self.equality = equality
         if let condition, let first = rest.first {
-            residual = try Evaluate.compile(rest.dropFirst().reduce(first) { .binary("AND", $0, $1, condition.token!) }, scope)
+            residual = try Evaluate.compile(rest.dropFirst().reduce(first) { .binary(.and, $0, $1, condition.token!) }, scope)
         } else {
             residual = nil
         }

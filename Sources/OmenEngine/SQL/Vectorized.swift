@@ -2,36 +2,34 @@
 /// NULL, combined by AND, OR and NOT under SQL's three-valued logic. Each yields, per row, whether the
 /// predicate is true and whether it is unknown (NULL). Anything else is left to the row evaluator.
 indirect enum VectorPredicate {
-    case compare(column: Int, op: String, constant: Value)
+    case compare(column: Int, op: BinaryOperator, constant: Value)
     case isNull(column: Int, negated: Bool)
     case and(VectorPredicate, VectorPredicate)
     case or(VectorPredicate, VectorPredicate)
     case not(VectorPredicate)
 
-    static let flipped = ["=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="]
-
     /// The vector form of `expression`, or nil when some part of it needs the row evaluator.
     static func compile(_ expression: Expression, _ scope: Scope, _ constant: (Expression) -> Value?) -> VectorPredicate? {
         switch expression {
-        case .binary("AND", let a, let b, _):
+        case .binary(.and, let a, let b, _):
             guard let x = compile(a, scope, constant), let y = compile(b, scope, constant) else { return nil }
             return .and(x, y)
-        case .binary("OR", let a, let b, _):
+        case .binary(.or, let a, let b, _):
             guard let x = compile(a, scope, constant), let y = compile(b, scope, constant) else { return nil }
             return .or(x, y)
-        case .unary("NOT", let a, _):
+        case .unary(.not, let a, _):
             return compile(a, scope, constant).map { .not($0) }
         case .isNull(.column(let table, let name, let token), let negated):
             guard let index = try? scope.resolve(table, name, token) else { return nil }
             return .isNull(column: index, negated: negated)
-        case .binary(let op, let a, let b, _) where flipped[op] != nil:
+        case .binary(let op, let a, let b, _) where op.isComparison:
             var op = op
             var columnSide = a
             var other = b
             if case .column = b, !isColumn(a) {
                 columnSide = b
                 other = a
-                op = flipped[op]!
+                op = op.flipped
             }
             guard case .column(let table, let name, let token) = columnSide, !isColumn(other),
                   let index = try? scope.resolve(table, name, token), let value = constant(other),
@@ -74,16 +72,7 @@ indirect enum VectorPredicate {
                 return ([Bool](repeating: false, count: count), [Bool](repeating: true, count: count))
             }
             var truth = [Bool](repeating: false, count: count)
-            let test: (Int) -> Bool = { order in
-                switch op {
-                case "=": order == 0
-                case "<>": order != 0
-                case "<": order < 0
-                case "<=": order <= 0
-                case ">": order > 0
-                default: order >= 0
-                }
-            }
+            let test: (Int) -> Bool = { order in op.holds(order) }
             switch constant {
             case .int64(let c):
                 vector.integers.withUnsafeBufferPointer { values in
