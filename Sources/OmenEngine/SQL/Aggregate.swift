@@ -49,7 +49,9 @@ struct AggregatePlan {
         keys.indices.map { ("#", "g\($0)", nil) } + calls.indices.map { ("#", "a\($0)", nil) }
     }
 
-    /// One accumulator's running state.
+    /// One accumulator's running state. Its methods are the one implementation of the aggregates'
+    /// arithmetic and order (NaN above every number, as PostgreSQL sorts it), whichever loop feeds them:
+    /// the row path, the typed group loops, the time-bucket runs and window frames.
     struct State {
         var count: Int64 = 0
         var integerSum: Int64 = 0
@@ -58,6 +60,58 @@ struct AggregatePlan {
         var extreme: Value = .null
         /// The values seen, for an aggregate over distinct values.
         var seen: Set<Value> = []
+
+        /// Takes `value` as the new minimum or maximum if it is one.
+        mutating func offer(_ value: Value, _ function: Function) {
+            guard function == .min || function == .max else { return }
+            if extreme == .null {
+                extreme = value
+                return
+            }
+            let order: Int
+            if case .double(let x) = value, case .double(let y) = extreme { order = VectorPredicate.order(x, y) }
+            else { order = Evaluate.compare(value, extreme) }
+            if function == .min ? order < 0 : order > 0 { extreme = value }
+        }
+
+        mutating func add(double x: Double, _ function: Function) {
+            count += 1
+            doubleSum += x
+            sawDouble = true
+            offer(.double(x), function)
+        }
+
+        /// False when an integer sum leaves bigint's range (avg goes on in doubles).
+        mutating func add(integer x: Int64, _ function: Function) -> Bool {
+            count += 1
+            doubleSum += Double(x)
+            offer(.int64(x), function)
+            let (sum, overflow) = integerSum.addingReportingOverflow(x)
+            if !overflow { integerSum = sum }
+            return !overflow
+        }
+
+        /// A run of doubles, summarised by a typed loop: their count and sum, their least number (or NaN
+        /// if all are NaN) and greatest (NaN if any is).
+        mutating func add(count: Int64, sum: Double, least: Double, greatest: Double, _ function: Function) {
+            guard count > 0 else { return }
+            self.count += count
+            doubleSum += sum
+            sawDouble = true
+            offer(.double(function == .min ? least : greatest), function)
+        }
+
+        /// Row `row` of a column (not null).
+        mutating func add(_ column: ColumnVector, at row: Int, _ function: Function) -> Bool {
+            switch column.type {
+            case .double: add(double: column.doubles[row], function)
+            case .int64: return add(integer: column.integers[row], function)
+            default:
+                count += 1
+                offer(column.value(at: row), function)
+            }
+            return true
+        }
     }
 
     /// Groups the rows of `batches` (laid out as `scope`) and returns one group row per group, keys first.
@@ -107,26 +161,16 @@ struct AggregatePlan {
     static func accumulate(_ state: inout State, _ call: Call, _ value: Value) throws(SQLError) {
         if value == .null { return }
         if call.distinct && !state.seen.insert(Join.normalized(value)).inserted { return }
-        state.count += 1
-        switch call.function {
-        case .count: break
-        case .sum, .avg:
-            switch value {
-            case .int64(let x):
-                let (sum, overflow) = state.integerSum.addingReportingOverflow(x)
-                if overflow && call.function == .sum { throw SQLError("22003", "bigint out of range", at: call.token) }
-                state.integerSum = overflow ? state.integerSum : sum
-                state.doubleSum += Double(x)
-            case .double(let x):
-                state.sawDouble = true
-                state.doubleSum += x
-            default:
+        switch value {
+        case .double(let x): state.add(double: x, call.function)
+        case .int64(let x):
+            if !state.add(integer: x, call.function) && call.function == .sum { throw SQLError("22003", "bigint out of range", at: call.token) }
+        default:
+            if call.function == .sum || call.function == .avg {
                 throw SQLError("42883", "function \(call.function.rawValue)(\(Evaluate.typeName(value))) does not exist", at: call.token)
             }
-        case .min:
-            if state.extreme == .null || Evaluate.compare(value, state.extreme) < 0 { state.extreme = value }
-        case .max:
-            if state.extreme == .null || Evaluate.compare(value, state.extreme) > 0 { state.extreme = value }
+            state.count += 1
+            state.offer(value, call.function)
         }
     }
 

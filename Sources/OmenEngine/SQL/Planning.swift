@@ -311,43 +311,27 @@ struct TimeBucketAggregate: PlanNode {
             return
         }
         let hasNulls = column.nulls[range].contains(true)
-        if column.type == .double {
-            column.doubles.withUnsafeBufferPointer { values in
-                column.nulls.withUnsafeBufferPointer { nulls in
-                    var sum = 0.0
-                    var count: Int64 = 0
-                    var low = Double.infinity
-                    var high = -Double.infinity
-                    var sawNaN = false
-                    for index in range where !hasNulls || !nulls[index] {
-                        let value = values[index]
-                        sum += value
-                        count += 1
-                        if value.isNaN { sawNaN = true }
-                        low = Swift.min(low, value)
-                        high = Swift.max(high, value)
-                    }
-                    guard count > 0 else { return }
-                    state.count += count
-                    state.doubleSum += sum
-                    state.sawDouble = true
-                    // NaN sorts above every number, as in PostgreSQL.
-                    let extreme: Value = function == .min ? .double(low) : sawNaN ? .double(.nan) : .double(high)
-                    if function == .min || function == .max {
-                        if state.extreme == .null || (function == .min ? Evaluate.compare(extreme, state.extreme) < 0
-                                                                       : Evaluate.compare(extreme, state.extreme) > 0) {
-                            state.extreme = extreme
-                        }
-                    }
+        guard column.type == .double else {
+            for index in range where !column.nulls[index] { _ = state.add(column, at: index, function) }
+            return
+        }
+        column.doubles.withUnsafeBufferPointer { values in
+            column.nulls.withUnsafeBufferPointer { nulls in
+                var sum = 0.0
+                var count: Int64 = 0
+                var numbers: Int64 = 0
+                var low = Double.infinity
+                var high = -Double.infinity
+                for index in range where !hasNulls || !nulls[index] {
+                    let value = values[index]
+                    sum += value
+                    count += 1
+                    // min and max skip NaN here; the summary below puts it back in its place.
+                    if !value.isNaN { numbers += 1 }
+                    low = Swift.min(low, value)
+                    high = Swift.max(high, value)
                 }
-            }
-        } else {
-            for index in range where !column.nulls[index] {
-                let value = Value.int64(column.integers[index])
-                state.count += 1
-                state.doubleSum += Double(column.integers[index])
-                if function == .min && (state.extreme == .null || Evaluate.compare(value, state.extreme) < 0) { state.extreme = value }
-                if function == .max && (state.extreme == .null || Evaluate.compare(value, state.extreme) > 0) { state.extreme = value }
+                state.add(count: count, sum: sum, least: numbers > 0 ? low : .nan, greatest: numbers < count ? .nan : high, function)
             }
         }
     }

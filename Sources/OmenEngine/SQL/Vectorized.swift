@@ -229,34 +229,7 @@ struct VectorAggregate {
                 }
                 let column = batch.columns[argument]
                 for row in 0..<batch.count where !column.nulls[row] {
-                    let group = groups[row]
-                    states[index][group].count += 1
-                    switch column.type {
-                    case .double:
-                        let x = column.doubles[row]
-                        states[index][group].doubleSum += x
-                        states[index][group].sawDouble = true
-                        if function == .min || function == .max {
-                            let current = states[index][group].extreme
-                            if case .double(let y) = current {
-                                let order = VectorPredicate.order(x, y)
-                                if (function == .min && order < 0) || (function == .max && order > 0) {
-                                    states[index][group].extreme = .double(x)
-                                }
-                            } else {
-                                states[index][group].extreme = .double(x)
-                            }
-                        }
-                    default:
-                        if function == .min || function == .max {
-                            let value = column.value(at: row)
-                            let current = states[index][group].extreme
-                            if current == .null || (function == .min ? Evaluate.compare(value, current) < 0
-                                                                     : Evaluate.compare(value, current) > 0) {
-                                states[index][group].extreme = value
-                            }
-                        }
-                    }
+                    _ = states[index][groups[row]].add(column, at: row, function)
                 }
             }
         }
