@@ -17,6 +17,12 @@ import Testing
         "CREATE TABLE IF NOT EXISTS h (k BIGINT PRIMARY KEY, v TEXT NOT NULL)",
         "BEGIN; INSERT INTO h VALUES (1, 'a'); ROLLBACK",
         "SELECT -9223372036854775808, 9223372036854775807 + 1, 1 / 0, 'a' < 'b', NULL = NULL",
+        "WITH w AS (SELECT grp, count(DISTINCT name) AS n FROM f GROUP BY grp) SELECT * FROM w WHERE n > (SELECT min(n) FROM w)",
+        "SELECT id, row_number() OVER (PARTITION BY grp ORDER BY qty DESC), lag(qty, 2, 0) OVER (ORDER BY id), sum(price) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND CURRENT ROW) FROM f",
+        "SELECT id FROM f a WHERE EXISTS (SELECT 1 FROM f b WHERE b.grp = a.grp AND b.id > a.id) UNION ALL SELECT 7 ORDER BY 1 LIMIT 3",
+        "SELECT d.grp, d.total FROM (SELECT grp, sum(qty) AS total FROM f GROUP BY grp) d FULL JOIN f ON f.id = d.grp WHERE d.total IN (SELECT qty FROM f)",
+        "INSERT INTO f SELECT id + 100, grp, price, name, qty FROM f WHERE id < 3 ON CONFLICT (id) DO UPDATE SET qty = excluded.qty + 1 RETURNING id, qty",
+        "SELECT substring(name FROM 2 FOR 3), split_part(name, 'a', -1), round(price, 1), lpad(name, 5, '*'), greatest(qty, 3) FROM f",
     ]
 
     static let vocabulary = [
@@ -28,6 +34,9 @@ import Testing
         "9223372036854775807", "1e308", "2.5", "'x'", "'2024-01-01'", "'1 hour'", "''", "\"q\"", "'", "\"", "--",
         "/*", "BIGINT", "TEXT", "TIMESTAMP", "DOUBLE", "PRECISION", "BOOLEAN", "TRUE", "FALSE", "COPY", "TO", "HEADER",
         "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "ILIKE", "::", "cast", "extract", "date_trunc", "now", "LEFT",
+        "WITH", "UNION", "ALL", "INTERSECT", "EXCEPT", "EXISTS", "over", "partition", "rows", "preceding", "current",
+        "row", "row_number", "lag", "RIGHT", "FULL", "CROSS", "DISTINCT", "RETURNING", "conflict", "do", "nothing",
+        "$1", "substring", "round", "split_part",
         "'%a_'", "'hour'",
     ]
 
@@ -98,6 +107,12 @@ import Testing
         "SELECT $A, $B FROM f WHERE price / $A > $B",
         "SELECT CASE WHEN qty > $A THEN $B ELSE $A END, $A::bigint, CAST($B AS text) FROM f",
         "SELECT date_trunc('week', $T), extract(epoch FROM ts), date_part('doy', $T) FROM g",
+        "SELECT lag(qty, $A, $B) OVER (ORDER BY id), lead(qty, $A) OVER (PARTITION BY grp ORDER BY qty), ntile($A) OVER (ORDER BY id) FROM f",
+        "SELECT sum(qty) OVER (ORDER BY id ROWS BETWEEN 2 PRECEDING AND 1 FOLLOWING), avg(price * $A) OVER () FROM f",
+        "SELECT substring(name, $A, $B), left(name, $A), right(name, $B), split_part(name, 'a', $A), repeat(name, $A) FROM f",
+        "SELECT round(price, $A), round($A), trunc($B, $A), power($A, $B), mod($A, $B), lpad(name, $A), greatest($A, $B) FROM f",
+        "SELECT * FROM f WHERE qty IN (SELECT $A) OR price > (SELECT max(price) * $B FROM f) ORDER BY id LIMIT $A",
+        "SELECT count(DISTINCT qty * $A), sum(DISTINCT price) FROM f",
     ]
     static let numbers = [
         "0", "1", "-1", "0.5", "9223372036854775807", "-9223372036854775808", "9223372036854775808",

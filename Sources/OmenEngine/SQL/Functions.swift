@@ -200,8 +200,9 @@ extension Evaluate {
                 }
                 parts.append(current)
             }
-            let position = field > 0 ? field - 1 : Int64(parts.count) + field
-            return position >= 0 && position < Int64(parts.count) ? make(parts[Int(position)]) : .text("")
+            let count = Int64(parts.count)
+            guard field >= -count && field <= count else { return .text("") }
+            return make(parts[Int(field > 0 ? field - 1 : count + field)])
         case "starts_with":
             let (source, prefix) = (try string(0), try string(1))
             return .bool(source.starts(with: prefix))
@@ -219,15 +220,15 @@ extension Evaluate {
         case "repeat":
             let (source, times) = (try string(0), try integer(1))
             guard times > 0, !source.isEmpty else { return .text("") }
-            guard Int64(source.count).multipliedReportingOverflow(by: times).partialValue <= 1 << 28,
-                  !Int64(source.count).multipliedReportingOverflow(by: times).overflow else {
+            let (length, overflow) = Int64(source.count).multipliedReportingOverflow(by: times)
+            guard !overflow, length <= Self.longestString else {
                 throw SQLError("54000", "requested length too large", at: token)
             }
             return make(Array(repeating: source, count: Int(times)).joined())
         case "lpad", "rpad":
             let source = try string(0)
             let length = try integer(1)
-            guard length <= 1 << 28 else { throw SQLError("54000", "requested length too large", at: token) }
+            guard length <= Self.longestString else { throw SQLError("54000", "requested length too large", at: token) }
             let fill = all.count == 3 ? try string(2) : [" "]
             let target = Int(max(0, length))
             if target <= source.count { return make(source.prefix(target)) }
@@ -239,6 +240,9 @@ extension Evaluate {
         }
     }
 
+    /// The longest string repeat, lpad and rpad build (PostgreSQL's limit is 1 GB; this keeps memory sane).
+    static let longestString: Int64 = 1 << 24
+
     /// floor and ceil keep an integer argument an integer.
     private static func integralResult(_ argument: Value, _ result: Double) -> Value {
         if case .int64 = argument { return argument }
@@ -249,8 +253,9 @@ extension Evaluate {
     /// rounds the numeric a double converts to: 2.675 rounds to 2.68, though its binary value is below.
     /// One-argument round of a double rounds half to even, as PostgreSQL's round(double precision).
     static func decimalRound(_ x: Double, places: Int, truncate: Bool, halfEven: Bool) -> Double {
-        guard x.isFinite, x != 0 else { return x }
+        guard x.isFinite, x != 0, places < 400 else { return x }
         if halfEven && !truncate { return x.rounded(.toNearestOrEven) }
+        if places < -400 { return 0 * x.sign.multiplier }
         let description = "\(Swift.abs(x))"
         if !description.contains("e"), let dot = description.firstIndex(of: ".") {
             // Decimal digits as written: round the digit string itself.

@@ -145,7 +145,8 @@ struct WindowAggregate: PlanNode {
                     default: throw .datatype("\(call.function)'s offset must be an integer", at: token)
                     }
                 }
-                let (target, overflow) = Int64(position).addingReportingOverflow(call.function == "lag" ? -offset : offset)
+                let (target, overflow) = call.function == "lag" ? Int64(position).subtractingReportingOverflow(offset)
+                    : Int64(position).addingReportingOverflow(offset)
                 if !overflow && target >= 0 && target < Int64(rows.count) {
                     out[row] = try argument(0, rows[Int(target)])
                 } else {
