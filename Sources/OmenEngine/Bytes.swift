@@ -241,10 +241,14 @@ enum ColumnCoding {
     static func encode(_ column: ColumnVector, into writer: inout ByteWriter) {
         encodeFlags(column.nulls, into: &writer)
         switch column.type {
-        case .int64, .timestamp: IntegerPacking.encode(column.integers, deltas: false, into: &writer)
+        case .int64, .timestamp, .date: IntegerPacking.encode(column.integers, deltas: false, into: &writer)
         case .double: writer.f64s(column.doubles)
         case .text: for value in column.texts { writer.string(value) }
         case .bool: encodeFlags(column.bools, into: &writer)
+        case .interval:
+            for part in [\Interval.months, \.days, \.micros] {
+                IntegerPacking.encode(column.intervals.map { $0[keyPath: part] }, deltas: false, into: &writer)
+            }
         }
     }
 
@@ -252,7 +256,7 @@ enum ColumnCoding {
         var column = ColumnVector(type: type)
         column.nulls = try decodeFlags(count: count, from: &reader)
         switch type {
-        case .int64, .timestamp: column.integers = try IntegerPacking.decode(count: count, from: &reader)
+        case .int64, .timestamp, .date: column.integers = try IntegerPacking.decode(count: count, from: &reader)
         case .double:
             guard reader.remaining >= count * 8 else { throw reader.corrupt("double column overruns its block") }
             column.doubles = try reader.f64s(count)
@@ -260,6 +264,11 @@ enum ColumnCoding {
             column.texts.reserveCapacity(count)
             for _ in 0..<count { column.texts.append(try reader.string()) }
         case .bool: column.bools = try decodeFlags(count: count, from: &reader)
+        case .interval:
+            let months = try IntegerPacking.decode(count: count, from: &reader)
+            let days = try IntegerPacking.decode(count: count, from: &reader)
+            let micros = try IntegerPacking.decode(count: count, from: &reader)
+            column.intervals = (0..<count).map { Interval(months: months[$0], days: days[$0], micros: micros[$0]) }
         }
         return column
     }

@@ -1,11 +1,12 @@
 /// One column's values, stored flat by type, with a null flag per row. Only the array of the column's
-/// type is used; int64 and timestamp columns share `integers`.
+/// type is used; int64, timestamp and date columns share `integers`.
 public struct ColumnVector: Equatable, Sendable {
     public let type: ColumnType
     public internal(set) var integers: [Int64] = []
     public internal(set) var doubles: [Double] = []
     public internal(set) var texts: [String] = []
     public internal(set) var bools: [Bool] = []
+    public internal(set) var intervals: [Interval] = []
     public internal(set) var nulls: [Bool] = []
 
     public init(type: ColumnType) { self.type = type }
@@ -30,10 +31,11 @@ public struct ColumnVector: Equatable, Sendable {
     public mutating func reserveCapacity(_ capacity: Int) {
         nulls.reserveCapacity(capacity)
         switch type {
-        case .int64, .timestamp: integers.reserveCapacity(capacity)
+        case .int64, .timestamp, .date: integers.reserveCapacity(capacity)
         case .double: doubles.reserveCapacity(capacity)
         case .text: texts.reserveCapacity(capacity)
         case .bool: bools.reserveCapacity(capacity)
+        case .interval: intervals.reserveCapacity(capacity)
         }
     }
 
@@ -41,13 +43,15 @@ public struct ColumnVector: Equatable, Sendable {
     public mutating func append(_ value: Value) {
         nulls.append(value == .null)
         switch type {
-        case .int64, .timestamp: integers.append(value.integer ?? 0)
+        case .int64, .timestamp, .date: integers.append(value.integer ?? 0)
         case .double:
             if case .double(let number) = value { doubles.append(number) } else { doubles.append(0) }
         case .text:
             if case .text(let text) = value { texts.append(text) } else { texts.append("") }
         case .bool:
             if case .bool(let flag) = value { bools.append(flag) } else { bools.append(false) }
+        case .interval:
+            if case .interval(let span) = value { intervals.append(span) } else { intervals.append(Interval()) }
         }
     }
 
@@ -55,10 +59,11 @@ public struct ColumnVector: Equatable, Sendable {
     mutating func removeLast() {
         nulls.removeLast()
         switch type {
-        case .int64, .timestamp: integers.removeLast()
+        case .int64, .timestamp, .date: integers.removeLast()
         case .double: doubles.removeLast()
         case .text: texts.removeLast()
         case .bool: bools.removeLast()
+        case .interval: intervals.removeLast()
         }
     }
 
@@ -66,10 +71,11 @@ public struct ColumnVector: Equatable, Sendable {
     public mutating func append(from other: ColumnVector, at index: Int) {
         nulls.append(other.nulls[index])
         switch type {
-        case .int64, .timestamp: integers.append(other.integers[index])
+        case .int64, .timestamp, .date: integers.append(other.integers[index])
         case .double: doubles.append(other.doubles[index])
         case .text: texts.append(other.texts[index])
         case .bool: bools.append(other.bools[index])
+        case .interval: intervals.append(other.intervals[index])
         }
     }
 
@@ -82,10 +88,11 @@ public struct ColumnVector: Equatable, Sendable {
     public mutating func append(from other: ColumnVector, rows range: Range<Int>) {
         nulls.append(contentsOf: other.nulls[range])
         switch type {
-        case .int64, .timestamp: integers.append(contentsOf: other.integers[range])
+        case .int64, .timestamp, .date: integers.append(contentsOf: other.integers[range])
         case .double: doubles.append(contentsOf: other.doubles[range])
         case .text: texts.append(contentsOf: other.texts[range])
         case .bool: bools.append(contentsOf: other.bools[range])
+        case .interval: intervals.append(contentsOf: other.intervals[range])
         }
     }
 
@@ -98,6 +105,8 @@ public struct ColumnVector: Equatable, Sendable {
         case .double: return .double(doubles[index])
         case .text: return .text(texts[index])
         case .bool: return .bool(bools[index])
+        case .date: return .date(integers[index])
+        case .interval: return .interval(intervals[index])
         }
     }
 }

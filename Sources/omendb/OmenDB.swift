@@ -225,7 +225,7 @@ struct Interactive {
             return
         }
         let rows = schema.columns.enumerated().map { index, column in
-            [Value.text(column.name), .text(Output.typeName(column.type)),
+            [Value.text(column.name), .text(column.type.sqlName),
              .text(column.nullable ? "" : "not null"), .text(index == schema.primaryKey ? "primary key (learned index)" : "")]
         }
         print("Table \"\(name)\"")

@@ -86,17 +86,7 @@ enum Output {
         case .double(let x): return x.isFinite ? CSV.field(value) : "null"
         case .bool(let x): return x ? "true" : "false"
         case .text(let x): return quote(x)
-        case .timestamp: return quote(CSV.field(value))
-        }
-    }
-
-    static func typeName(_ type: ColumnType) -> String {
-        switch type {
-        case .int64: "bigint"
-        case .double: "double precision"
-        case .text: "text"
-        case .bool: "boolean"
-        case .timestamp: "timestamp"
+        case .timestamp, .date, .interval: return quote(CSV.field(value))
         }
     }
 }

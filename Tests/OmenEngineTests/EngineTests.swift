@@ -46,7 +46,7 @@ import Testing
         defer { try? database.close() }
         try database.createTable(try readingsSchema())
         #expect(throws: EngineError.tableExists("readings")) { try database.createTable(try readingsSchema()) }
-        #expect(throws: EngineError.invalidSchema("the primary key must be int64 or timestamp, not text")) {
+        #expect(throws: EngineError.invalidSchema("the primary key must be a BIGINT, INTEGER or TIMESTAMP column")) {
             _ = try TableSchema(name: "t", columns: [Column("k", .text)], primaryKey: "k")
         }
         let txn = try database.begin()

@@ -90,8 +90,7 @@ def render(value):
         text = f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value:%H:%M:%S}"
         return text + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
     if isinstance(value, datetime.date):
-        # OmenDB has no date type: ::date and date_trunc give a timestamp at midnight, DuckDB a DATE.
-        return render(datetime.datetime(value.year, value.month, value.day))
+        return value.isoformat()
     if isinstance(value, str):
         return value
     raise TypeError(f"no corpus form for {type(value).__name__} {value!r}")

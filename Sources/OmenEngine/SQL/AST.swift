@@ -37,8 +37,6 @@ public indirect enum Expression: Equatable, Sendable {
     case literal(Value, Token)
     /// `$n`: the n-th value passed with the statement.
     case parameter(Int, Token)
-    /// An interval in microseconds (`INTERVAL '1 hour'`).
-    case interval(Int64, Token)
     case column(table: String?, name: String, Token)
     case unary(UnaryOperator, Expression, Token)
     case binary(BinaryOperator, Expression, Expression, Token)
@@ -61,7 +59,6 @@ public indirect enum Expression: Equatable, Sendable {
         switch (a, b) {
         case (.literal(let x, _), .literal(let y, _)): return x == y
         case (.parameter(let x, _), .parameter(let y, _)): return x == y
-        case (.interval(let x, _), .interval(let y, _)): return x == y
         case (.column(let t, let n, _), .column(let u, let m, _)): return t == u && n == m
         case (.unary(let o, let x, _), .unary(let p, let y, _)): return o == p && x == y
         case (.binary(let o, let x1, let x2, _), .binary(let p, let y1, let y2, _)): return o == p && x1 == y1 && x2 == y2
@@ -80,7 +77,7 @@ public indirect enum Expression: Equatable, Sendable {
     /// The token to point at when the expression is wrong.
     var token: Token? {
         switch self {
-        case .literal(_, let token), .parameter(_, let token), .interval(_, let token), .column(_, _, let token), .unary(_, _, let token),
+        case .literal(_, let token), .parameter(_, let token), .column(_, _, let token), .unary(_, _, let token),
              .binary(_, _, _, let token), .function(_, _, _, let token), .distinctAggregate(_, _, let token),
              .subquery(_, let token), .exists(_, let token), .inQuery(_, _, _, let token):
             return token

@@ -91,7 +91,7 @@ public enum CSV {
         }
         let text = field.text
         func bad() -> SQLError {
-            SQLError("22P02", "invalid input syntax for type \(Evaluate.sqlName(column.type)): \"\(text)\" (line \(line), column \(column.name))")
+            SQLError("22P02", "invalid input syntax for type \(column.type.sqlName): \"\(text)\" (line \(line), column \(column.name))")
         }
         switch column.type {
         case .int64:
@@ -117,6 +117,12 @@ public enum CSV {
             // An integer is no timestamp (it would become microseconds after 2000): refused like any other.
             guard let micros = Timestamps.parse(text) else { throw bad() }
             return .timestamp(micros)
+        case .date:
+            guard let days = Timestamps.parseDate(text) else { throw bad() }
+            return .date(days)
+        case .interval:
+            guard let interval = Timestamps.parseInterval(text) else { throw bad() }
+            return .interval(interval)
         }
     }
 

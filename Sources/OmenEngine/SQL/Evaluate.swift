@@ -62,7 +62,7 @@ enum Evaluate {
             return call.arguments.contains(where: hasAggregate) || call.partitionBy.contains(where: hasAggregate)
                 || call.orderBy.contains { hasAggregate($0.expression) }
         case .inQuery(let value, _, _, _): return hasAggregate(value)
-        case .literal, .parameter, .interval, .column, .subquery, .exists: return false
+        case .literal, .parameter, .column, .subquery, .exists: return false
         }
     }
 
@@ -78,8 +78,6 @@ enum Evaluate {
             }
             let value = scope.parameters[number - 1]
             return { _, _ in value }
-        case .interval(let micros, _):
-            return { _, _ in .int64(micros) }
         case .column(let table, let name, let token):
             do {
                 let index = try scope.resolve(table, name, token)
@@ -288,13 +286,27 @@ enum Evaluate {
                 guard case .text(let type) = try arguments[1](batch, row) else { return .null }
                 return try cast(try arguments[0](batch, row), to: type, token)
             }
-        case "now":
+        case "now", "current_timestamp", "localtimestamp":
             try arity(0)
             return { _, _ in .timestamp(now) }
+        case "current_date":
+            try arity(0)
+            return { _, _ in .date(now.floorDivided(by: Timestamps.microsPerDay).quotient) }
         case "date_trunc", "date_part":
             return try strict2 { (x, y) throws(SQLError) in
-                guard case .text(let field) = x, case .timestamp(let micros) = y else {
+                guard case .text(let field) = x else {
                     throw .datatype("\(name) needs a unit and a timestamp, not \(typeName(x)) and \(typeName(y))", at: token)
+                }
+                let micros: Int64
+                switch y {
+                case .timestamp(let value): micros = value
+                case .date(let days): micros = days * Timestamps.microsPerDay
+                case .interval(let interval) where name == "date_part":
+                    guard let part = Timestamps.part(field.lowercased(), of: interval) else {
+                        throw SQLError("22023", "unit \"\(field)\" not recognized for interval", at: token)
+                    }
+                    return .double(part)
+                default: throw .datatype("\(name) needs a unit and a timestamp, not \(typeName(x)) and \(typeName(y))", at: token)
                 }
                 let result = name == "date_trunc" ? Timestamps.truncate(micros, to: field.lowercased()).map(Value.timestamp)
                     : Timestamps.part(field.lowercased(), of: micros).map(Value.double)
@@ -311,29 +323,30 @@ enum Evaluate {
         }
     }
 
+    /// time_bucket's width in microseconds: a positive interval of days and time (a month has no fixed
+    /// width; date_trunc('month', ...) buckets by months).
     static func intervalMicros(_ value: Value, _ token: Token) throws(SQLError) -> Int64? {
+        var interval: Interval
         switch value {
         case .null: return nil
-        case .int64(let micros) where micros > 0: return micros
+        case .interval(let given): interval = given
         case .text(let text):
-            guard let micros = Timestamps.parseInterval(text) else {
+            guard let parsed = Timestamps.parseInterval(text) else {
                 throw SQLError("22007", "invalid input syntax for type interval: \"\(text)\"", at: token)
             }
-            return micros
-        default: throw .datatype("time_bucket needs a positive interval", at: token)
+            interval = parsed
+        default: throw .datatype("time_bucket needs an interval, not \(typeName(value))", at: token)
         }
+        guard interval.months == 0 else {
+            throw SQLError("0A000", "time_bucket does not take months or years", at: token, hint: "Use date_trunc('month', ts) or date_trunc('year', ts).")
+        }
+        let (dayMicros, overflow) = interval.days.multipliedReportingOverflow(by: Timestamps.microsPerDay)
+        let (width, sumOverflow) = dayMicros.addingReportingOverflow(interval.micros)
+        guard !overflow, !sumOverflow, width > 0 else { throw .datatype("time_bucket needs a positive interval", at: token) }
+        return width
     }
 
-    static func typeName(_ value: Value) -> String {
-        switch value {
-        case .null: "unknown"
-        case .int64: "bigint"
-        case .double: "double precision"
-        case .text: "text"
-        case .bool: "boolean"
-        case .timestamp: "timestamp"
-        }
-    }
+    static func typeName(_ value: Value) -> String { value.type?.sqlName ?? "unknown" }
 
     static func truth(_ value: Value, _ token: Token) throws(SQLError) -> Bool? {
         switch value {
@@ -350,6 +363,9 @@ enum Evaluate {
             guard integer != .min else { throw SQLError("22003", "bigint out of range", at: token) }
             return .int64(-integer)
         case .double(let number): return .double(-number)
+        case .interval(let interval):
+            guard let negated = interval.negated else { throw SQLError("22008", "interval out of range", at: token) }
+            return .interval(negated)
         default: throw SQLError("42883", "operator does not exist: - \(typeName(value))", at: token)
         }
     }
@@ -377,10 +393,8 @@ enum Evaluate {
             let result = op == .plus ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
             guard !result.overflow else { throw SQLError("22008", "timestamp out of range", at: token) }
             return .timestamp(result.partialValue)
-        case (.timestamp(let x), .timestamp(let y)) where op == .minus:
-            let result = x.subtractingReportingOverflow(y)
-            guard !result.overflow else { throw SQLError("22008", "interval out of range", at: token) }
-            return .int64(result.partialValue)
+        case (.timestamp, _), (_, .timestamp), (.date, _), (_, .date), (.interval, _), (_, .interval):
+            return try temporalArithmetic(op, a, b, token)
         default:
             guard let x = number(a), let y = number(b) else {
                 throw SQLError("42883", "operator does not exist: \(typeName(a)) \(op.rawValue) \(typeName(b))", at: token)
@@ -428,7 +442,7 @@ enum Evaluate {
 
     /// `value` as SQL type `type` (CAST and `::`), as PostgreSQL converts: floats round to the nearest
     /// integer, text is parsed, a date is the timestamp's day.
-    static func cast(_ value: Value, to type: String, _ token: Token) throws(SQLError) -> Value {
+    static func cast(_ value: Value, to type: String, _ token: Token?) throws(SQLError) -> Value {
         if value == .null { return .null }
         func invalid(_ target: String) -> SQLError {
             SQLError("22P02", "invalid input syntax for type \(target): \"\(text(value))\"", at: token)
@@ -445,7 +459,7 @@ enum Evaluate {
                 guard let integer = Int64(x.trimmingSpaces) else { throw invalid(type) }
                 return .int64(integer)
             case .bool(let x): return .int64(x ? 1 : 0)
-            case .timestamp, .null: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
+            case .timestamp, .date, .interval, .null: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
             }
         case "double precision", "float8", "float", "real", "float4", "numeric", "decimal":
             switch value {
@@ -470,16 +484,25 @@ enum Evaluate {
                 }
             default: throw .datatype("cannot cast \(typeName(value)) to boolean", at: token)
             }
+        case "interval":
+            switch value {
+            case .interval: return value
+            case .text(let x):
+                guard let interval = Timestamps.parseInterval(x) else { throw SQLError("22007", "invalid input syntax for type interval: \"\(x)\"", at: token) }
+                return .interval(interval)
+            default: throw .datatype("cannot cast \(typeName(value)) to interval", at: token)
+            }
         case "timestamp", "timestamptz", "date":
             let micros: Int64
             switch value {
             case .timestamp(let x): micros = x
+            case .date(let days): micros = days * Timestamps.microsPerDay
             case .text(let x):
                 guard let parsed = Timestamps.parse(x) else { throw SQLError("22007", "invalid input syntax for type timestamp: \"\(x)\"", at: token) }
                 micros = parsed
             default: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
             }
-            return .timestamp(type == "date" ? Timestamps.truncate(micros, to: "day")! : micros)
+            return type == "date" ? .date(micros.floorDivided(by: Timestamps.microsPerDay).quotient) : .timestamp(micros)
         default:
             throw SQLError("42704", "type \"\(type)\" does not exist", at: token,
                            hint: "Types: bigint, integer, double precision, text, boolean, timestamp, date.")
@@ -495,6 +518,8 @@ enum Evaluate {
         case .text(let x): x
         case .bool(let x): x ? "t" : "f"
         case .timestamp(let x): Timestamps.format(x)
+        case .date(let x): Timestamps.formatDate(x)
+        case .interval(let x): Timestamps.formatInterval(x)
         }
     }
 
@@ -509,6 +534,12 @@ enum Evaluate {
     static func compareForPredicate(_ a: Value, _ b: Value, _ token: Token?) throws(SQLError) -> Int? {
         if a == .null || b == .null { return nil }
         switch (a, b) {
+        case (.date, .text(let text)), (.interval, .text(let text)):
+            return compare(a, try cast(b, to: typeName(a), token))
+        case (.text(let text), .date), (.text(let text), .interval):
+            return compare(try cast(a, to: typeName(b), token), b)
+        case (.date, .date), (.date, .timestamp), (.timestamp, .date), (.interval, .interval):
+            return compare(a, b)
         case (.timestamp, .text(let text)):
             guard let parsed = Timestamps.parse(text) else {
                 throw SQLError("22007", "invalid input syntax for type timestamp: \"\(text)\"", at: token)
@@ -539,6 +570,11 @@ enum Evaluate {
             return x < y ? -1 : x == y ? 0 : 1
         case (.text(let x), .text(let y)): return x < y ? -1 : x == y ? 0 : 1
         case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
+        case (.date(let x), .date(let y)): return x < y ? -1 : x == y ? 0 : 1
+        case (.interval(let x), .interval(let y)): return x.span < y.span ? -1 : x.span == y.span ? 0 : 1
+        // A date is its midnight when it meets a timestamp.
+        case (.date(let x), .timestamp(let y)): return compareDay(x, y)
+        case (.timestamp(let x), .date(let y)): return -compareDay(y, x)
         default:
             if case .int64(let x) = a, case .double(let y) = b { return compareMixed(x, y) }
             if case .double(let x) = a, case .int64(let y) = b { return -compareMixed(y, x) }
@@ -548,6 +584,12 @@ enum Evaluate {
             }
             return rank(a) < rank(b) ? -1 : rank(a) == rank(b) ? 0 : 1
         }
+    }
+
+    private static func compareDay(_ day: Int64, _ micros: Int64) -> Int {
+        let (midnight, overflow) = day.multipliedReportingOverflow(by: Timestamps.microsPerDay)
+        if overflow { return day < 0 ? -1 : 1 }
+        return midnight < micros ? -1 : midnight == micros ? 0 : 1
     }
 
     private static func compareMixed(_ x: Int64, _ y: Double) -> Int {
@@ -565,7 +607,7 @@ enum Evaluate {
     private static func rank(_ value: Value) -> Int {
         switch value {
         case .bool: 0
-        case .int64, .double, .timestamp: 1
+        case .int64, .double, .timestamp, .date, .interval: 1
         case .text: 2
         case .null: 3
         }
@@ -590,22 +632,15 @@ enum Evaluate {
                 throw SQLError("22003", "value \(x) is out of range or not an integer for column \"\(column.name)\"", at: token)
             }
             return .int64(integer)
-        case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.timestamp, .timestamp):
+        case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.timestamp, .timestamp),
+             (.date, .date), (.interval, .interval):
             return value
+        case (.date, .text), (.interval, .text), (.date, .timestamp), (.timestamp, .date):
+            return try cast(value, to: column.type.sqlName, token)
         default:
             // An integer is no timestamp: 1704067200 would silently become microseconds after 2000.
-            throw SQLError("42804", "column \"\(column.name)\" is of type \(sqlName(column.type)) but expression is of type \(typeName(value))", at: token,
+            throw SQLError("42804", "column \"\(column.name)\" is of type \(column.type.sqlName) but expression is of type \(typeName(value))", at: token,
                            hint: column.type == .timestamp ? "Write the timestamp as a quoted literal, as in '2024-01-01 00:00:00'." : nil)
-        }
-    }
-
-    static func sqlName(_ type: ColumnType) -> String {
-        switch type {
-        case .int64: "bigint"
-        case .double: "double precision"
-        case .text: "text"
-        case .bool: "boolean"
-        case .timestamp: "timestamp"
         }
     }
 }

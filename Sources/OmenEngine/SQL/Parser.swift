@@ -200,10 +200,13 @@ public struct Parser {
 
     private mutating func columnType() throws(SQLError) -> ColumnType {
         let token = current
+        if accept("INTERVAL") { return .interval }
         guard case .identifier(let word) = token.kind else { throw unexpected("a type") }
         _ = next()
         switch word {
         case "bigint", "int8", "integer", "int", "int4", "smallint", "int2": return .int64
+        case "date": return .date
+        case "interval": return .interval
         case "double":
             guard case .identifier("precision") = current.kind else { return .double }
             _ = next()
@@ -213,7 +216,7 @@ public struct Parser {
         case "boolean", "bool": return .bool
         case "timestamp", "timestamptz": return .timestamp
         default: throw SQLError("42704", "type \"\(word)\" does not exist", at: token,
-                                hint: "Types: BIGINT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMP.")
+                                hint: "Types: BIGINT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMP, DATE, INTERVAL.")
         }
     }
 
@@ -696,6 +699,7 @@ public struct Parser {
 
     /// A type name after `::` or `AS` in CAST, lowercased (`double precision` in full).
     private mutating func typeName() throws(SQLError) -> String {
+        if accept("INTERVAL") { return "interval" }
         let name = try identifier("a type name").lowercased()
         if name == "double", case .identifier(let word) = current.kind, word.lowercased() == "precision" {
             _ = next()
@@ -732,10 +736,10 @@ public struct Parser {
             _ = next()
             guard case .string(let text) = current.kind else { throw unexpected("a quoted interval such as '1 hour'") }
             let literal = next()
-            guard let micros = Timestamps.parseInterval(text) else {
+            guard let interval = Timestamps.parseInterval(text) else {
                 throw SQLError("22007", "invalid input syntax for type interval: \"\(text)\"", at: literal)
             }
-            return .interval(micros, token)
+            return .literal(.interval(interval), token)
         case .symbol("(") where isKeyword("SELECT", at: 1) || isKeyword("WITH", at: 1):
             _ = next()
             let inner = try query()
@@ -781,6 +785,12 @@ public struct Parser {
             }
             try expect(symbol: ")")
             return .function(name == "position" ? "strpos" : "substring", arguments, star: false, token)
+        case .identifier(let name) where ["date", "timestamp", "timestamptz"].contains(name) && position + 1 < tokens.count:
+            // A typed literal, `DATE '2024-01-01'`; otherwise a column of that name.
+            guard case .string(let text) = tokens[position + 1].kind else { _ = next(); return .column(table: nil, name: name, token) }
+            _ = next()
+            _ = next()
+            return .function("cast", [.literal(.text(text), token), .literal(.text(name), token)], star: false, token)
         case .identifier(let name) where ["cast", "extract"].contains(name.lowercased()) && isSymbol("(", at: 1):
             _ = next()
             _ = next()
@@ -824,6 +834,8 @@ public struct Parser {
                 let column = try identifier("a column name")
                 return .column(table: name, name: column, columnToken)
             }
+            // SQL's niladic functions, when no column of the name is meant.
+            if ["current_date", "current_timestamp", "localtimestamp"].contains(name) { return .function(name, [], star: false, token) }
             return .column(table: nil, name: name, token)
         default:
             throw unexpected("an expression")

@@ -63,18 +63,10 @@ extension ColumnVector {
     static func unified(_ values: [Value], _ token: Token? = nil) throws(SQLError) -> ColumnVector {
         var type: ColumnType?
         for value in values {
-            let own: ColumnType
-            switch value {
-            case .null: continue
-            case .int64: own = .int64
-            case .double: own = .double
-            case .text: own = .text
-            case .bool: own = .bool
-            case .timestamp: own = .timestamp
-            }
+            guard let own = value.type else { continue }
             if type == nil || type == own { type = own; continue }
             if (type == .int64 && own == .double) || (type == .double && own == .int64) { type = .double; continue }
-            throw SQLError("42804", "types \(Evaluate.sqlName(type!)) and \(Evaluate.sqlName(own)) cannot be matched", at: token)
+            throw SQLError("42804", "types \(type!.sqlName) and \(own.sqlName) cannot be matched", at: token)
         }
         var column = ColumnVector(type: type ?? .int64)
         column.reserveCapacity(values.count)

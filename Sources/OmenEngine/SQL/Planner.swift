@@ -303,7 +303,7 @@ extension Expression {
             return out
         }
         switch self {
-        case .literal, .parameter, .interval, .column, .subquery, .exists: return self
+        case .literal, .parameter, .column, .subquery, .exists: return self
         case .unary(let op, let a, let token): return .unary(op, try a.transformed(body), token)
         case .binary(let op, let a, let b, let token): return .binary(op, try a.transformed(body), try b.transformed(body), token)
         case .between(let a, let b, let c, let negated):

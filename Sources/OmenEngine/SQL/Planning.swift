@@ -35,6 +35,9 @@ struct KeyRange {
         case .null: return .some(nil)
         case .int64(let x), .timestamp(let x): return x
         case .text(let text) where key.type == .timestamp: return Timestamps.parse(text).map { .some($0) } ?? nil
+        case .date(let days) where key.type == .timestamp:
+            let (micros, overflow) = days.multipliedReportingOverflow(by: Timestamps.microsPerDay)
+            return overflow ? nil : micros
         default: return nil
         }
     }
@@ -213,7 +216,6 @@ struct TimeBucketAggregate: PlanNode {
               case .column(let table, let name, let columnToken) = arguments[1] else { return nil }
         let width: Int64?
         switch arguments[0] {
-        case .interval(let micros, _): width = micros
         case .literal(let value, _): width = try Evaluate.intervalMicros(value, token)
         default: width = nil
         }

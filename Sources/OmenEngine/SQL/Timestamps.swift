@@ -167,30 +167,146 @@ enum Timestamps {
         return text
     }
 
-    /// `'1 hour'`, `'15 minutes'`, `'1 day 2 hours'`, `'500 ms'`... in microseconds (positive).
-    static func parseInterval(_ text: String) -> Int64? {
-        let words = text.lowercased().split(whereSeparator: { $0 == " " })
-        guard !words.isEmpty, words.count % 2 == 0 else { return nil }
-        var total: Int64 = 0
-        for pair in stride(from: 0, to: words.count, by: 2) {
-            guard let amount = Int64(words[pair]) else { return nil }
-            let unit: Int64
-            switch words[pair + 1] {
-            case "microsecond", "microseconds", "us": unit = 1
-            case "millisecond", "milliseconds", "ms": unit = 1_000
-            case "second", "seconds", "sec", "secs", "s": unit = microsPerSecond
-            case "minute", "minutes", "min", "mins", "m": unit = 60 * microsPerSecond
-            case "hour", "hours", "h": unit = 3600 * microsPerSecond
-            case "day", "days", "d": unit = microsPerDay
-            case "week", "weeks", "w": unit = 7 * microsPerDay
+    /// A date's text, `YYYY-MM-DD` (a timestamp's text is accepted and cut at its day, as PostgreSQL does).
+    static func parseDate(_ text: String) -> Int64? { parse(text).map { $0.floorDivided(by: microsPerDay).quotient } }
+
+    static func formatDate(_ days: Int64) -> String { String(format(days * microsPerDay).prefix(while: { $0 != " " })) }
+
+    /// `micros` moved by `interval`: months on the calendar (the day clamped to the month's last, as
+    /// PostgreSQL does: Jan 31 + 1 month is Feb 29 in a leap year), then days, then microseconds. Nil past
+    /// the representable range.
+    static func add(_ interval: Interval, to micros: Int64) -> Int64? {
+        var result = micros
+        if interval.months != 0 {
+            let (dayNumber, within) = micros.floorDivided(by: microsPerDay)
+            let (year, month, day) = civil(days: dayNumber + epochShift)
+            let (total, overflow) = (year * 12 + month - 1).addingReportingOverflow(interval.months)
+            guard !overflow, Swift.abs(total) < 12 * 300_000 else { return nil }
+            let (newYear, newMonth) = total.floorDivided(by: 12)
+            let clamped = min(day, daysIn(month: newMonth + 1, year: newYear))
+            let (shifted, shiftOverflow) = (days(year: newYear, month: newMonth + 1, day: clamped) - epochShift)
+                .multipliedReportingOverflow(by: microsPerDay)
+            guard !shiftOverflow else { return nil }
+            let (sum, sumOverflow) = shifted.addingReportingOverflow(within)
+            guard !sumOverflow else { return nil }
+            result = sum
+        }
+        let (dayMicros, dayOverflow) = interval.days.multipliedReportingOverflow(by: microsPerDay)
+        let (withDays, addOverflow) = result.addingReportingOverflow(dayMicros)
+        let (withMicros, microOverflow) = withDays.addingReportingOverflow(interval.micros)
+        return dayOverflow || addOverflow || microOverflow ? nil : withMicros
+    }
+
+    /// PostgreSQL's interval input: `'1 year 2 months 3 days'`, `'1.5 hours'`, `'-2 weeks'`,
+    /// `'04:05:06.5'`, `'1 day 02:00'`, `... ago`. A fraction of a month or year becomes days (30 a month),
+    /// of a week or day becomes time. Nil when malformed or beyond 64 bits.
+    static func parseInterval(_ text: String) -> Interval? {
+        var words = text.lowercased().split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+        var negate = false
+        if words.last == "ago" {
+            negate = true
+            words.removeLast()
+        }
+        guard !words.isEmpty else { return nil }
+        var months: Int128 = 0, days: Int128 = 0, micros: Int128 = 0
+        var index = 0
+        while index < words.count {
+            let word = words[index]
+            index += 1
+            if word.contains(":") {
+                guard let time = parseClock(word) else { return nil }
+                micros += Int128(time)
+                continue
+            }
+            // A number with its unit in the next word, or glued to it ('15min').
+            var number = word
+            var unit = ""
+            if let split = word.firstIndex(where: { $0.isLetter }) {
+                number = String(word[..<split])
+                unit = String(word[split...])
+            } else if index < words.count {
+                unit = words[index]
+                index += 1
+            }
+            guard let amount = Double(number), amount.isFinite, Swift.abs(amount) < 1e15, !number.isEmpty else { return nil }
+            let whole = Int128(amount.rounded(.towardZero))
+            let fraction = amount - amount.rounded(.towardZero)
+            func time(_ perUnit: Int64) -> Int128 {
+                whole * Int128(perUnit) + Int128((fraction * Double(perUnit)).rounded())
+            }
+            switch unit {
+            case "microsecond", "microseconds", "us", "usec", "usecs": micros += time(1)
+            case "millisecond", "milliseconds", "ms", "msec", "msecs": micros += time(1_000)
+            case "second", "seconds", "sec", "secs", "s": micros += time(microsPerSecond)
+            case "minute", "minutes", "min", "mins", "m": micros += time(60 * microsPerSecond)
+            case "hour", "hours", "hr", "hrs", "h": micros += time(3_600 * microsPerSecond)
+            case "day", "days", "d":
+                days += whole
+                micros += Int128((fraction * Double(microsPerDay)).rounded())
+            case "week", "weeks", "w":
+                days += whole * 7
+                micros += Int128((fraction * 7 * Double(microsPerDay)).rounded())
+            case "month", "months", "mon", "mons":
+                months += whole
+                days += Int128((fraction * 30).rounded(.towardZero))
+            case "year", "years", "yr", "yrs", "y":
+                months += whole * 12 + Int128((fraction * 12).rounded(.towardZero))
+            case "decade", "decades": months += whole * 120 + Int128((fraction * 120).rounded(.towardZero))
             default: return nil
             }
-            let (product, overflow) = amount.multipliedReportingOverflow(by: unit)
-            let (sum, sumOverflow) = total.addingReportingOverflow(product)
-            guard !overflow, !sumOverflow else { return nil }
-            total = sum
         }
-        return total > 0 ? total : nil
+        if negate { (months, days, micros) = (-months, -days, -micros) }
+        guard let m = Int64(exactly: months), let d = Int64(exactly: days), let u = Int64(exactly: micros) else { return nil }
+        return Interval(months: m, days: d, micros: u)
+    }
+
+    /// `[-]H+:MM[:SS[.ffffff]]` in microseconds.
+    private static func parseClock(_ text: String) -> Int64? {
+        var body = Substring(text)
+        let negative = body.first == "-"
+        if negative || body.first == "+" { body.removeFirst() }
+        let parts = body.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 || parts.count == 3, let hours = Int64(parts[0]), hours < 1 << 31,
+              let minutes = Int64(parts[1]), (0..<60).contains(minutes), parts[1].count == 2 else { return nil }
+        var total = (hours * 3_600 + minutes * 60) * microsPerSecond
+        if parts.count == 3 {
+            let second = parts[2].split(separator: ".", omittingEmptySubsequences: false)
+            guard second.count <= 2, second[0].count == 2, let whole = Int64(second[0]), whole < 60 else { return nil }
+            total += whole * microsPerSecond
+            if second.count == 2 {
+                let digits = second[1]
+                guard (1...6).contains(digits.count), var fraction = Int64(digits) else { return nil }
+                for _ in digits.count..<6 { fraction *= 10 }
+                total += fraction
+            }
+        }
+        return negative ? -total : total
+    }
+
+    /// PostgreSQL's output of an interval: `1 year 2 mons 3 days 04:05:06.5`, `-1 days`, `00:00:00`.
+    static func formatInterval(_ interval: Interval) -> String {
+        var parts: [String] = []
+        func unit(_ value: Int64, _ name: String) {
+            if value != 0 { parts.append("\(value) \(name)\(value == 1 ? "" : "s")") }
+        }
+        unit(interval.months / 12, "year")
+        unit(interval.months % 12, "mon")
+        unit(interval.days, "day")
+        if interval.micros != 0 || parts.isEmpty {
+            let magnitude = interval.micros.magnitude
+            let seconds = magnitude / UInt64(microsPerSecond)
+            let fraction = magnitude % UInt64(microsPerSecond)
+            func pad(_ value: UInt64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+            var clock = "\(interval.micros < 0 ? "-" : "")\(pad(seconds / 3_600)):\(pad(seconds / 60 % 60)):\(pad(seconds % 60))"
+            if fraction != 0 {
+                var digits = String(fraction)
+                digits = String(repeating: "0", count: 6 - digits.count) + digits
+                while digits.hasSuffix("0") { digits.removeLast() }
+                clock += "." + digits
+            }
+            parts.append(clock)
+        }
+        return parts.joined(separator: " ")
     }
 }
 

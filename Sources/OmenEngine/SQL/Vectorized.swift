@@ -53,6 +53,8 @@ indirect enum VectorPredicate {
         case (.int64, .int64(let x)), (.timestamp, .timestamp(let x)), (.timestamp, .int64(let x)), (.int64, .timestamp(let x)):
             return .int64(x)
         case (.timestamp, .text(let text)): return Timestamps.parse(text).map { .int64($0) }
+        case (.date, .date(let x)): return .int64(x)
+        case (.date, .text(let text)): return Timestamps.parseDate(text).map { .int64($0) }
         case (.double, .double): return value
         case (.double, .int64(let x)) where Swift.abs(x) < 1 << 53: return .double(Double(x))
         case (.text, .text), (.bool, .bool): return value
@@ -132,10 +134,11 @@ extension ColumnVector {
         nulls.reserveCapacity(nulls.count + indices.count)
         for index in indices { nulls.append(other.nulls[index]) }
         switch type {
-        case .int64, .timestamp: for index in indices { integers.append(other.integers[index]) }
+        case .int64, .timestamp, .date: for index in indices { integers.append(other.integers[index]) }
         case .double: for index in indices { doubles.append(other.doubles[index]) }
         case .text: for index in indices { texts.append(other.texts[index]) }
         case .bool: for index in indices { bools.append(other.bools[index]) }
+        case .interval: for index in indices { intervals.append(other.intervals[index]) }
         }
     }
 }
