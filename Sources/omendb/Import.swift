@@ -20,7 +20,7 @@ struct Import: ParsableCommand {
         let progress = Progress(enabled: isatty(2) == 1)
         do {
             let schema = try SQLSession(database: db).database.schema(table)
-            guard let bytes = readFile(file) else {
+            guard let bytes = try? readFile(file) else {
                 printError("omendb: could not read \(file)")
                 throw ExitCode(1)
             }
@@ -47,18 +47,6 @@ struct Import: ParsableCommand {
             progress.finish()
             printError("omendb: \(error)")
             throw ExitCode(1)
-        }
-    }
-
-    func readFile(_ path: String) -> [UInt8]? {
-        guard let handle = fopen(path, "rb") else { return nil }
-        defer { fclose(handle) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let count = fread(&buffer, 1, buffer.count, handle)
-            if count == 0 { return bytes }
-            bytes.append(contentsOf: buffer[0..<count])
         }
     }
 }

@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import ArgumentParser
-import CEditLine
 import OmenEngine
 
 @main
@@ -47,24 +46,87 @@ struct DatabaseOption: ParsableArguments {
     }
 }
 
-/// Writes to standard error (file descriptor 2, unbuffered).
-func writeError(_ text: String) {
-    var bytes = Array(text.utf8)
-    _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+/// Why a piece of work stopped short: an error to report, or Ctrl-C.
+enum Abort: Error {
+    case error(String)
+    case cancel
+
+    var message: String {
+        switch self {
+        case .error(let message): message
+        case .cancel: SQLError("57014", "canceling statement due to user request").rendered(in: "")
+        }
+    }
 }
+
+/// The text of `errno`, as `strerror` puts it.
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// Writes all of `bytes` to `fd`. A cancellable write stops at Ctrl-C: SIGINT ends a blocked write with
+/// EINTR, and the flag is polled between 64 KiB pieces.
+func writeAll(_ fd: Int32, _ bytes: [UInt8], cancellable: Bool = false) throws(Abort) {
+    var done = 0
+    while done < bytes.count {
+        if cancellable && Interrupt.take() { throw .cancel }
+        let count = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + done, min(1 << 16, $0.count - done)) }
+        if count < 0 {
+            if errno == EINTR { continue }
+            throw .error("could not write: \(errnoText())")
+        }
+        done += count
+    }
+}
+
+/// Writes to standard error (file descriptor 2, unbuffered).
+func writeError(_ text: String) { try? writeAll(2, Array(text.utf8)) }
 
 func printError(_ text: String) { writeError(text + "\n") }
 
-/// The interactive shell, or `-c` statements.
+func readFile(_ path: String) throws(Abort) -> [UInt8] {
+    guard let handle = fopen(path, "rb") else { throw .error("could not open file \"\(path)\" for reading: \(errnoText())") }
+    defer { fclose(handle) }
+    var bytes: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 1 << 20)
+    while true {
+        let count = fread(&buffer, 1, buffer.count, handle)
+        if count == 0 {
+            if ferror(handle) != 0 { throw .error("could not read file \"\(path)\": \(errnoText())") }
+            return bytes
+        }
+        bytes.append(contentsOf: buffer[0..<count])
+    }
+}
+
+/// Creates or truncates `path` and writes `bytes` to it.
+func writeFile(_ path: String, _ bytes: [UInt8]) throws(Abort) {
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o666)
+    guard fd >= 0 else { throw .error("could not open file \"\(path)\" for writing: \(errnoText())") }
+    defer { close(fd) }
+    try writeAll(fd, bytes)
+}
+
+/// The interactive shell, or `-c` statements and `-f` scripts.
 struct Shell: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "shell",
-        abstract: "Run SQL: interactively (statements end with ';'), or from -c and exit.")
+        abstract: "Run SQL: interactively (statements end with ';'), from -c and -f, or from a pipe.",
+        discussion: """
+        Without -c or -f, statements come from standard input: the interactive shell on a terminal, a script \
+        otherwise. A script (a pipe, -f, \\i) reports a failing statement and goes on, and exits 1 at its end \
+        if any failed (psql exits 0); with ON_ERROR_STOP on, its first failing statement stops it with status \
+        3. -c stops at its first error with status 1. Ctrl-C ends a script with status 3.
+        """)
 
     @OptionGroup var database: DatabaseOption
 
-    @Option(name: .customShort("c"), help: "Run these statements and exit (non-zero on error). Repeatable.")
+    @Option(name: .customShort("c"), help: "Run these statements (or a backslash command) and exit, at the first error with status 1. Repeatable, in order with -f.")
     var commands: [String] = []
+
+    @Option(name: .customShort("f"), help: "Run this script file ('-': standard input) and exit. Repeatable, in order with -c.")
+    var files: [String] = []
+
+    @Option(name: [.customShort("v"), .customLong("set")], help: "Set a variable, NAME=VALUE, as \\set does (ON_ERROR_STOP=1). Repeatable.")
+    var variables: [String] = []
 
     @Flag(help: "Print query results as CSV.") var csv = false
     @Flag(help: "Print query results as JSON (one array of objects per query).") var json = false
@@ -75,161 +137,31 @@ struct Shell: ParsableCommand {
 
     var format: Output.Format { csv ? .csv : json ? .json : .table }
 
+    /// -c and -f in the order given, as psql runs them (ArgumentParser keeps the order within each option only).
+    var actions: [Action] {
+        var commands = commands[...]
+        var files = files[...]
+        return CommandLine.arguments.dropFirst().compactMap { argument in
+            argument == "-c" ? commands.popFirst().map(Action.command) : argument == "-f" ? files.popFirst().map(Action.file) : nil
+        }
+    }
+
     func run() throws {
         let db = try database.open()
         defer { try? db.close() }
-        let session = SQLSession(database: db)
-        if !commands.isEmpty {
-            for sql in commands {
-                do {
-                    for result in try session.execute(sql) { print(Output.render(result, format: format), terminator: "") }
-                } catch {
-                    printError(error.rendered(in: sql))
-                    throw ExitCode(1)
-                }
+        var frontend = Frontend(session: SQLSession(database: db), format: format)
+        for assignment in variables {
+            let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            do throws(Abort) {
+                try frontend.set(String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+            } catch {
+                printError("omendb: \(error.message)")
+                throw ExitCode(1)
             }
-            return
         }
-        var shell = Interactive(session: session, format: format)
-        shell.loop()
-    }
-}
-
-/// The read-eval-print loop: a prompt, statements over several lines until `;`, backslash commands,
-/// history kept in `~/.omendb_history`.
-struct Interactive {
-    let session: SQLSession
-    var format: Output.Format
-    var timing = false
-    var history: [String] = []
-    let terminal = isatty(0) == 1
-    /// Kept across sessions, as psql keeps ~/.psql_history.
-    let historyPath: String? = getenv("HOME").map { String(cString: $0) + "/.omendb_history" }
-
-    init(session: SQLSession, format: Output.Format) {
-        self.session = session
-        self.format = format
-    }
-
-    mutating func loop() {
-        if terminal {
-            print("omendb \(OmenDB.version) — type \\? for help, \\q to quit.")
-            if let historyPath { _ = read_history(historyPath) }
-        }
-        var buffer = ""
-        while true {
-            let prompt = buffer.isEmpty ? (session.inTransaction ? "omendb*=> " : "omendb=> ") : "omendb-> "
-            guard let line = readInput(prompt) else { break }
-            let trimmed = line.trimmingCharacters()
-            if buffer.isEmpty && trimmed.hasPrefix("\\") {
-                remember(trimmed)
-                if !backslash(trimmed) { break }
-                continue
-            }
-            buffer += buffer.isEmpty ? line : "\n" + line
-            guard Self.complete(buffer) else { continue }
-            remember(buffer)
-            run(buffer)
-            buffer = ""
-        }
-        if terminal {
-            print("")
-            if let historyPath { _ = write_history(historyPath) }
-        }
-    }
-
-    /// A line from the terminal through libedit (arrow keys, history), or from standard input.
-    func readInput(_ prompt: String) -> String? {
-        guard terminal else { return readLine() }
-        guard let raw = readline(prompt) else { return nil }
-        defer { free(raw) }
-        return String(cString: raw)
-    }
-
-    /// True when the text ends a statement: a `;` outside quotes and comments, with only space after.
-    static func complete(_ text: String) -> Bool {
-        var inString = false
-        var inIdentifier = false
-        var lastSemicolon = false
-        var previous: Character = " "
-        var inComment = false
-        for character in text {
-            if inComment {
-                if character == "\n" { inComment = false }
-                continue
-            }
-            if !inString && !inIdentifier && previous == "-" && character == "-" { inComment = true; lastSemicolon = false; continue }
-            if character == "'" && !inIdentifier { inString.toggle() }
-            if character == "\"" && !inString { inIdentifier.toggle() }
-            if !inString && !inIdentifier && character == ";" { lastSemicolon = true }
-            else if !character.isWhitespace { lastSemicolon = false }
-            previous = character
-        }
-        return lastSemicolon && !inString && !inIdentifier
-    }
-
-    mutating func remember(_ entry: String) {
-        history.append(entry)
-        if terminal { _ = add_history(entry.replacingNewlines()) }
-    }
-
-    mutating func run(_ sql: String) {
-        let clock = ContinuousClock()
-        let start = clock.now
-        do {
-            for result in try session.execute(sql) { print(Output.render(result, format: format), terminator: "") }
-        } catch {
-            printError(error.rendered(in: sql))
-        }
-        if timing { print("Time: \(fixed(seconds(clock.now - start) * 1000, 3)) ms") }
-    }
-
-    /// Runs a backslash command; false to quit.
-    mutating func backslash(_ command: String) -> Bool {
-        let parts = command.split(separator: " ").map(String.init)
-        switch parts[0] {
-        case "\\q": return false
-        case "\\timing":
-            timing = parts.count > 1 ? parts[1] == "on" : !timing
-            print("Timing is \(timing ? "on" : "off").")
-        case "\\dt":
-            let tables = session.database.schemas
-            let rows = tables.map { [Value.text($0.name), .text("table")] }
-            print(Output.render(QueryResult(columns: ["Name", "Type"], rows: rows, tag: "SELECT \(rows.count)"), format: format), terminator: "")
-        case "\\d":
-            if parts.count > 1 {
-                describe(parts[1])
-            } else {
-                for schema in session.database.schemas { describe(schema.name) }
-            }
-        case "\\s":
-            for (index, entry) in history.enumerated() { print("\(index + 1)  \(entry.replacingNewlines())") }
-        case "\\?", "\\h":
-            print("""
-            \\d [TABLE]   describe a table (all tables without a name)
-            \\dt          list tables
-            \\timing      toggle timing of statements
-            \\s           show this session's history
-            \\q           quit
-            SQL statements end with ';' and may span lines.
-            """)
-        default:
-            printError("invalid command \(parts[0]); try \\? for help")
-        }
-        return true
-    }
-
-    func describe(_ name: String) {
-        guard let schema = try? session.database.schema(name) else {
-            printError("Did not find any relation named \"\(name)\".")
-            return
-        }
-        let rows = schema.columns.enumerated().map { index, column in
-            [Value.text(column.name), .text(column.type.sqlName),
-             .text(column.nullable ? "" : "not null"), .text(index == schema.primaryKey ? "primary key (learned index)" : "")]
-        }
-        print("Table \"\(name)\"")
-        print(Output.render(QueryResult(columns: ["Column", "Type", "Nullable", "Key"], rows: rows, tag: ""), format: format), terminator: "")
+        Interrupt.install()
+        let status = frontend.main(actions)
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

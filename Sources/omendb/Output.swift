@@ -1,13 +1,15 @@
 import OmenEngine
 
-/// Query results as psql prints them (aligned, with a row count), as CSV, or as JSON.
+/// Query results as psql prints them (aligned with a row count, or expanded as `\x` shows them), as CSV,
+/// or as JSON.
 enum Output {
-    enum Format { case table, csv, json }
+    enum Format { case table, expanded, csv, json }
 
     static func render(_ result: QueryResult, format: Format) -> String {
         if result.columns.isEmpty { return result.tag.isEmpty ? "" : result.tag + "\n" }
         switch format {
         case .table: return table(result)
+        case .expanded: return expanded(result)
         case .csv:
             var text = result.columns.map { CSV.field(.text($0)) }.joined(separator: ",") + "\n"
             for row in result.rows { text += row.map(CSV.field).joined(separator: ",") + "\n" }
@@ -56,6 +58,25 @@ enum Output {
         }
         lines.append("(\(result.rows.count) row\(result.rows.count == 1 ? "" : "s"))")
         return lines.map { $0.trimmingTrailingSpaces() }.joined(separator: "\n") + "\n\n"
+    }
+
+    /// psql's expanded display: a `-[ RECORD n ]` line, then a `column | value` line for each column.
+    static func expanded(_ result: QueryResult) -> String {
+        guard !result.rows.isEmpty else { return "(0 rows)\n\n" }
+        let cells = result.rows.map { $0.map(text) }
+        let nameWidth = result.columns.map(\.count).max() ?? 0
+        let valueWidth = cells.joined().map(\.count).max() ?? 0
+        // psql draws the record line as wide as the lines below, a `+` over the `|`, the label over its start.
+        let rule = String(repeating: "-", count: nameWidth + 1) + "+" + String(repeating: "-", count: valueWidth + 1)
+        var lines = ""
+        for (index, row) in cells.enumerated() {
+            let label = "-[ RECORD \(index + 1) ]"
+            lines += label + rule.dropFirst(label.count) + "\n"
+            for (name, cell) in zip(result.columns, row) {
+                lines += (name + String(repeating: " ", count: nameWidth - name.count) + " | " + cell).trimmingTrailingSpaces() + "\n"
+            }
+        }
+        return lines + "\n"
     }
 
     static func quote(_ text: String) -> String {

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """The omendb command-line tool, tested as a process: -c and exit codes, --csv/--json, CSV import (good,
-malformed: nothing half-imported), the progress bar only on a terminal, the shell driven through a
-pseudo-terminal, and the directory lock.   Usage: test_cli.py path/to/omendb
+malformed: nothing half-imported), the progress bar only on a terminal, scripts (pipe, -f, \\i) with their
+exit statuses and ON_ERROR_STOP, \\o, \\x, \\copy and COPY FROM STDIN / TO STDOUT, Ctrl-C in a script and
+on a pseudo-terminal, the shell driven through a pseudo-terminal, and the directory lock.
+Usage: test_cli.py path/to/omendb
 """
 import json
 import os
 import pty
+import signal
 import select
 import shutil
 import subprocess
@@ -35,7 +38,8 @@ def run(*args, stdin=None):
 
 
 def pty_session(args, inputs, timeout=20):
-    """Runs omendb on a pseudo-terminal, typing each input after the previous output settles."""
+    """Runs omendb on a pseudo-terminal, typing each input after the previous output settles; a number
+    instead of an input is that many seconds in which nothing is read (the shell's output backs up)."""
     pid, fd = pty.fork()
     if pid == 0:
         os.execv(binary, [binary, *args])
@@ -58,6 +62,9 @@ def pty_session(args, inputs, timeout=20):
 
     drain(1.0)
     for text in inputs:
+        if isinstance(text, float):
+            time.sleep(text)
+            continue
         os.write(fd, text.encode())
         drain(0.7)
     deadline = time.time() + timeout
@@ -161,6 +168,148 @@ try:
     with open(os.path.join(work, ".omendb_history")) as history:
         # libedit's format escapes spaces as \040.
         check("history kept in ~/.omendb_history", "answer;" in history.read())
+
+    def write(name, text):
+        path = os.path.join(work, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def read(path):
+        """The file's text, "" when there is none (a check then fails, and the others still run)."""
+        try:
+            with open(path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def rows_of(table):
+        return run("--db", db, "--csv", "-c", f"SELECT * FROM {table} ORDER BY id").stdout
+
+    run("--db", db, "-c", "CREATE TABLE s (id BIGINT PRIMARY KEY, name TEXT)")
+
+    # A pipe: an error is reported and the script goes on, the exit status is 1; the last statement
+    # needs no ';'.
+    r = run("--db", db, stdin="INSERT INTO s VALUES (1, 'one');\nSELEC 2;\nINSERT INTO s VALUES (2, 'two');\n"
+                              "SELECT count(*) AS n FROM s")
+    check("pipe goes on after an error", rows_of("s") == "id,name\n1,one\n2,two\n", rows_of("s"))
+    check("pipe exits 1 after an error", r.returncode == 1 and "42601" in r.stderr, (r.returncode, r.stderr))
+    check("pipe runs a last statement without ';'", " n\n---\n 2\n(1 row)" in r.stdout, r.stdout)
+    r = run("--db", db, stdin="SELECT 1;\n")
+    check("pipe without errors exits 0", r.returncode == 0, r.returncode)
+
+    r = run("--db", db, stdin="\\set ON_ERROR_STOP on\nINSERT INTO s VALUES (3, 'three');\nSELEC 4;\n"
+                              "INSERT INTO s VALUES (4, 'four');\n")
+    check("\\set ON_ERROR_STOP on stops with status 3", r.returncode == 3 and "42601" in r.stderr, (r.returncode, r.stderr))
+    check("nothing after the failing statement ran", rows_of("s") == "id,name\n1,one\n2,two\n3,three\n", rows_of("s"))
+
+    failing = write("failing.sql", "INSERT INTO s VALUES (5, 'five');\nSELECT nope FROM s;\nINSERT INTO s VALUES (6, 'six')\n")
+    r = run("--db", db, "-v", "ON_ERROR_STOP=1", "-f", failing)
+    check("-v ON_ERROR_STOP=1 -f stops with status 3", r.returncode == 3 and "42703" in r.stderr, (r.returncode, r.stderr))
+    check("-f stopped at its error", "5,five" in rows_of("s") and "6,six" not in rows_of("s"), rows_of("s"))
+    run("--db", db, "-c", "DELETE FROM s WHERE id = 5")
+    r = run("--db", db, "-f", failing)
+    check("-f goes on after an error, exits 1", r.returncode == 1 and "5,five\n6,six" in rows_of("s"), (r.returncode, rows_of("s")))
+    r = run("--db", db, "-v", "ON_ERROR_STOP=perhaps", "-c", "SELECT 1")
+    check("-v ON_ERROR_STOP takes a boolean", r.returncode == 1 and "Boolean expected" in r.stderr, r.stderr)
+    r = run("--db", db, "-f", os.path.join(work, "missing.sql"))
+    check("-f of a missing file", r.returncode == 1 and "missing.sql: No such file" in r.stderr, r.stderr)
+
+    second = write("second.sql", "SELECT 'second' AS a;\n")
+    r = run("--db", db, "--csv", "-c", "SELECT 'first' AS a", "-f", second, "-c", "SELECT 'third' AS a", "-f", second)
+    check("-c and -f run in the order given", r.stdout == "a\nfirst\na\nsecond\na\nthird\na\nsecond\n", repr(r.stdout))
+
+    inner = write("inner.sql", "INSERT INTO s VALUES (7, 'seven');\nINSERT INTO s VALUES (8, 'eight')")
+    outer = write("outer.sql", f"\\i {inner}\nSELECT count(*) AS n FROM s WHERE id >= 7;\n")
+    r = run("--db", db, "-f", outer)
+    check("\\i runs a file, its last statement without ';'", r.returncode == 0 and " n\n---\n 2\n" in r.stdout, r.stdout + r.stderr)
+    r = run("--db", db, "-c", f"\\i {os.path.join(work, 'missing.sql')}")
+    check("\\i of a missing file fails", r.returncode == 1 and "missing.sql: No such file" in r.stderr, r.stderr)
+
+    results = os.path.join(work, "results.txt")
+    r = run("--db", db, stdin=f"\\o {results}\nSELECT 'to the file' AS w;\n\\o\nSELECT 'to stdout' AS w;\n")
+    written = read(results)
+    check("\\o writes results to the file", "to the file" in written and "(1 row)" in written and "to stdout" not in written, written)
+    check("\\o alone goes back to stdout", "to stdout" in r.stdout and "to the file" not in r.stdout, r.stdout)
+
+    # psql's record line is as wide as the lines below it, with a + over the |, the label over its start.
+    run("--db", db, "-c", "INSERT INTO s VALUES (9, 'a much longer name')")
+    r = run("--db", db, stdin="\\x\nSELECT id, name FROM s WHERE id IN (1, 9) ORDER BY id;\n"
+                              "SELECT id AS a_very_long_column_name FROM s WHERE id = 1;\n"
+                              "SELECT id FROM s WHERE id < 0;\n\\x off\nSELECT id FROM s WHERE id = 1;\n")
+    expected = ("Expanded display is on.\n"
+                "-[ RECORD 1 ]------------\nid   | 1\nname | one\n"
+                "-[ RECORD 2 ]------------\nid   | 9\nname | a much longer name\n\n"
+                "-[ RECORD 1 ]-----------+--\na_very_long_column_name | 1\n\n"
+                "(0 rows)\n\n")
+    check("\\x expanded display", expected in r.stdout, r.stdout)
+    check("\\x off", "Expanded display is off.\n id\n----\n  1\n(1 row)" in r.stdout, r.stdout)
+
+    load = write("load.csv", 'id,name\n20,twenty\n21,"twenty, one"\n')
+    r = run("--db", db, "-c", f"\\copy s FROM '{load}' WITH (FORMAT csv, HEADER)")
+    check("\\copy FROM a file", r.returncode == 0 and r.stdout == "COPY 2\n"
+          and '20,twenty\n21,"twenty, one"\n' in rows_of("s"), r.stdout + r.stderr)
+    dump = os.path.join(work, "dump.csv")
+    r = run("--db", db, "-c", f"\\copy s TO {dump} (HEADER)")
+    check("\\copy TO a file (unquoted name)", r.stdout == "COPY 10\n" and read(dump) == rows_of("s"), r.stdout + r.stderr)
+    malformed = write("malformed.csv", "30,thirty\nthirty-one,x\n")
+    r = run("--db", db, "-c", f"\\copy s FROM '{malformed}'")
+    check("\\copy of a malformed file fails whole", r.returncode == 1 and "line 2" in r.stderr
+          and "30,thirty" not in rows_of("s"), r.stderr)
+
+    r = run("--db", db, stdin="COPY s FROM STDIN WITH (FORMAT csv);\n40,forty\n41,\"forty\n one\"\n\\.\n"
+                              "SELECT count(*) AS n FROM s WHERE id >= 40;\n")
+    check("COPY FROM STDIN in a pipe", r.returncode == 0 and "COPY 2" in r.stdout and " n\n---\n 2\n" in r.stdout,
+          r.stdout + r.stderr)
+    check("COPY FROM STDIN rows", '40,forty\n41,"forty\n one"\n' in rows_of("s"), rows_of("s"))
+    r = run("--db", db, "-c", "COPY s FROM STDIN", stdin="50,fifty\n")
+    check("-c COPY FROM STDIN reads standard input", r.stdout == "COPY 1\n" and "50,fifty" in rows_of("s"), r.stdout + r.stderr)
+    r = run("--db", db, "-c", "COPY s TO STDOUT (HEADER)")
+    check("COPY TO STDOUT", r.stdout == rows_of("s"), r.stdout)
+
+    # Ctrl-C in a script: the COPY that was reading data is cancelled, and the script ends with status 3.
+    p = subprocess.Popen([binary, "--db", db], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdin.write(b"SELECT 1;\nCOPY s FROM STDIN;\n60,sixty\n")
+    p.stdin.flush()
+    seen = b""
+    deadline = time.time() + 20
+    while b"(1 row)" not in seen and time.time() < deadline:  # the SELECT ran: the COPY is reading its data
+        if select.select([p.stdout], [], [], 0.1)[0]:
+            seen += os.read(p.stdout.fileno(), 65536)
+    time.sleep(1.0)
+    p.send_signal(signal.SIGINT)
+    try:
+        err = p.communicate(timeout=20)[1].decode()
+    except subprocess.TimeoutExpired:
+        p.kill()
+        err = p.communicate()[1].decode()
+    check("Ctrl-C in a script exits 3", p.returncode == 3 and "57014" in err
+          and "canceling statement due to user request" in err, (p.returncode, err))
+    check("Ctrl-C cancelled the COPY", "60,sixty" not in rows_of("s"), rows_of("s"))
+
+    out, status = pty_session(["--db", db], [
+        "SELECT 1000 +\n", "2000", "\x03", "SELECT 6 * 7 AS answer;\n",
+        "SELECT * FROM t;\n", 1.5, "\x03", "SELECT 6 * 8 AS answer2;\n", "\\q\n",
+    ])
+    screen = out.replace("\r", "")
+    check("Ctrl-C at the prompt clears the statement", "answer\n--------\n     42\n" in screen
+          and "3000" not in screen and "syntax error" not in screen, screen[:600])
+    check("Ctrl-C cancels the query", "canceling statement due to user request" in screen and "57014" in screen
+          and "| n200999" not in screen, screen[-600:])
+    check("the shell answers after Ctrl-C", "answer2\n---------\n      48\n"
+          in screen.split("canceling statement")[-1], screen[-600:])
+    check("the shell quits cleanly after Ctrl-C", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status)
+
+    stops = write("stops.sql", "SELECT 'before' AS b;\nSELEC 1;\nSELECT 'after' AS b;\n")
+    out, status = pty_session(["--db", db], [
+        "\\set ON_ERROR_STOP on\n", f"\\i {stops}\n", "SELECT 'prompt' AS p;\n",
+        "COPY s FROM STDIN;\n", "70,seventy\n", "\\.\n", "SELECT name FROM s WHERE id = 70;\n", "\\q\n",
+    ])
+    screen = out.replace("\r", "")
+    check("ON_ERROR_STOP stops an \\i script", "before" in screen and "42601" in screen and "after" not in screen, screen)
+    check("and the prompt goes on", " p\n--------\n prompt\n" in screen, screen)
+    check("COPY FROM STDIN on a terminal", ">> 70,seventy" in screen and "COPY 1" in screen
+          and " seventy\n(1 row)" in screen, screen)
 
     pid, fd = pty.fork()
     if pid == 0:
