@@ -114,13 +114,13 @@ import Testing
         #expect(queries > 0)
     }
 
-    @Test func corpusHasAtLeast300Queries() {
+    @Test func corpusHasAtLeast1000Queries() {
         var total = 0
         for file in Self.files() {
             let text = String(decoding: RawFile.read(Self.corpusDirectory + "/" + file), as: UTF8.self)
             total += Self.parse(text).filter { if case .query = $0.kind { return true } else { return false } }.count
         }
-        #expect(total >= 300)
+        #expect(total >= 1000)
     }
 }
 
