@@ -105,14 +105,7 @@ def render(value):
 # Queries OmenDB gets wrong (engine bugs, reported to the engine's owner): the generator writes them to
 # pending.txt, with SQLite's answer and what OmenDB did, instead of a .test file. Once the engine is fixed,
 # delete the entry here and regenerate: the queries go back where they were generated.
-PENDING = {
-    "AS first FROM": "OmenDB refuses a non-reserved keyword as a column alias (PostgreSQL accepts `AS first`): "
-                     "42601 syntax error at or near \"first\": expected an alias",
-    "WHERE t.region <> s.region": "a correlated subquery in HAVING cannot see the outer query's grouped column "
-                                  "(s.region is in GROUP BY): 42P01 missing FROM-clause entry for table \"s\"",
-    "WHERE s.units = i.grp +": "a correlated subquery in the select list of a grouped query cannot see the outer "
-                               "grouped column i.grp: 42P01 missing FROM-clause entry for table \"i\"",
-}
+PENDING = {}
 pending = []
 
 

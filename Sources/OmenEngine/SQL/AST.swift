@@ -105,6 +105,14 @@ public struct TableReference: Equatable, Sendable {
 public struct OrderItem: Equatable, Sendable {
     public var expression: Expression
     public var descending: Bool
+    /// PostgreSQL's default: NULLs last ascending, first descending.
+    public var nullsFirst: Bool
+
+    public init(expression: Expression, descending: Bool, nullsFirst: Bool? = nil) {
+        self.expression = expression
+        self.descending = descending
+        self.nullsFirst = nullsFirst ?? descending
+    }
 }
 
 public struct Select: Equatable, Sendable {

@@ -14,12 +14,16 @@ struct AggregatePlan {
 
     var keys: [Expression]
     var calls: [Call] = []
+    /// Per key, the input column it is (its table label and name), so that a correlated subquery over the
+    /// group row still finds `s.region`; nil for a key that is an expression.
+    var labels: [(table: String?, name: String)?] = []
 
     /// The rewritten expression over the group row (`#.gN`, `#.aN`).
     mutating func rewrite(_ expression: Expression) throws(SQLError) -> Expression {
         let keys = self.keys
+        let columns = groupColumns
         return try expression.transformed { (part) throws(SQLError) in
-            if let index = keys.firstIndex(of: part) { return .column(table: "#", name: "g\(index)", part.token!) }
+            if let index = keys.firstIndex(of: part) { return .column(table: columns[index].table, name: columns[index].name, part.token!) }
             switch part {
             case .function(let name, let arguments, let star, let token) where Evaluate.aggregateNames.contains(name):
                 if star && name != "count" { throw .syntax("\(name)(*) is not allowed", at: token) }
@@ -46,7 +50,10 @@ struct AggregatePlan {
 
     /// The columns of the group row.
     var groupColumns: [(table: String?, name: String, type: ColumnType?)] {
-        keys.indices.map { ("#", "g\($0)", nil) } + calls.indices.map { ("#", "a\($0)", nil) }
+        keys.indices.map { index in
+            let label = index < labels.count ? labels[index] : nil
+            return (label?.table ?? "#", label?.name ?? "g\(index)", nil)
+        } + calls.indices.map { ("#", "a\($0)", nil) }
     }
 
     /// One accumulator's running state. Its methods are the one implementation of the aggregates'

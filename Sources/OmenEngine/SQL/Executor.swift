@@ -226,8 +226,12 @@ struct Executor {
 
     // MARK: Ordering
 
-    /// PostgreSQL's default: NULLS LAST ascending, NULLS FIRST descending.
-    static func orderCompare(_ a: Value, _ b: Value, descending: Bool) -> Int {
+    /// The order of two sort keys; NULLs where `nullsFirst` puts them.
+    static func orderCompare(_ a: Value, _ b: Value, descending: Bool, nullsFirst: Bool) -> Int {
+        if a == .null || b == .null {
+            if a == .null && b == .null { return 0 }
+            return (a == .null) == nullsFirst ? -1 : 1
+        }
         let order = Evaluate.compare(a, b)
         return descending ? -order : order
     }

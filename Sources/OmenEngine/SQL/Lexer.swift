@@ -24,9 +24,9 @@ public struct Lexer {
     static let keywords: Set<String> = [
         "SELECT", "FROM", "WHERE", "GROUP", "BY", "HAVING", "ORDER", "ASC", "DESC", "LIMIT", "OFFSET", "AS",
         "AND", "OR", "NOT", "NULL", "IS", "IN", "BETWEEN", "TRUE", "FALSE", "INSERT", "INTO", "VALUES",
-        "UPDATE", "SET", "DELETE", "CREATE", "TABLE", "DROP", "PRIMARY", "KEY", "BEGIN", "COMMIT", "ROLLBACK",
-        "EXPLAIN", "JOIN", "INNER", "ON", "COPY", "TO", "HEADER", "IF", "EXISTS", "DISTINCT", "NULLS", "FIRST",
-        "LAST", "INTERVAL", "TRANSACTION", "WORK", "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "LEFT", "RIGHT",
+        "UPDATE", "SET", "DELETE", "CREATE", "TABLE", "DROP", "PRIMARY", "BEGIN", "COMMIT", "ROLLBACK",
+        "EXPLAIN", "JOIN", "INNER", "ON", "COPY", "EXISTS", "DISTINCT",
+        "INTERVAL", "CASE", "WHEN", "THEN", "ELSE", "END", "LIKE", "LEFT", "RIGHT",
         "FULL", "CROSS", "OUTER", "NATURAL", "ILIKE", "WITH", "UNION", "INTERSECT", "EXCEPT", "ALL", "RETURNING",
     ]
 

@@ -86,6 +86,12 @@ public struct Parser {
         guard accept(symbol: symbol) else { throw unexpected("\"\(symbol)\"") }
     }
 
+    /// A name after AS: any word, keywords too, as PostgreSQL's column labels.
+    private mutating func label(_ what: String) throws(SQLError) -> String {
+        if case .keyword = current.kind { return next().text.lowercased() }
+        return try identifier(what)
+    }
+
     private mutating func identifier(_ what: String = "a name") throws(SQLError) -> String {
         guard case .identifier(let name) = current.kind else { throw unexpected(what) }
         _ = next()
@@ -113,15 +119,15 @@ public struct Parser {
             }
         case .keyword("BEGIN"):
             _ = next()
-            _ = accept("TRANSACTION") || accept("WORK")
+            _ = accept(word: "transaction") || accept(word: "work")
             return .begin
         case .keyword("COMMIT"), .keyword("END"):
             _ = next()
-            _ = accept("TRANSACTION") || accept("WORK")
+            _ = accept(word: "transaction") || accept(word: "work")
             return .commit
         case .keyword("ROLLBACK"):
             _ = next()
-            _ = accept("TRANSACTION") || accept("WORK")
+            _ = accept(word: "transaction") || accept(word: "work")
             return .rollback
         default:
             throw unexpected("a statement (SELECT, INSERT, UPDATE, DELETE, CREATE, DROP, COPY, BEGIN, COMMIT, ROLLBACK, EXPLAIN)")
@@ -132,7 +138,7 @@ public struct Parser {
         let token = current
         let name = try identifier("a table name")
         var alias: String?
-        if accept("AS") { alias = try identifier("an alias") }
+        if accept("AS") { alias = try label("an alias") }
         else if case .identifier(let word) = current.kind { _ = next(); alias = word }
         return TableReference(name: name, alias: alias, token: token)
     }
@@ -141,7 +147,7 @@ public struct Parser {
         try expect("CREATE")
         try expect("TABLE")
         var ifNotExists = false
-        if accept("IF") {
+        if accept(word: "if") {
             try expect("NOT")
             try expect("EXISTS")
             ifNotExists = true
@@ -154,7 +160,7 @@ public struct Parser {
         var keyToken = nameToken
         repeat {
             if accept("PRIMARY") {
-                try expect("KEY")
+                try expect(word: "key")
                 try expect(symbol: "(")
                 keyToken = current
                 let key = try identifier("a column name")
@@ -174,7 +180,7 @@ public struct Parser {
                 } else if accept("NULL") {
                     column.nullable = true
                 } else if accept("PRIMARY") {
-                    try expect("KEY")
+                    try expect(word: "key")
                     guard primaryKey == nil else {
                         throw SQLError("42P16", "multiple primary keys for table \"\(name)\" are not allowed", at: columnToken)
                     }
@@ -224,7 +230,7 @@ public struct Parser {
         try expect("DROP")
         try expect("TABLE")
         var ifExists = false
-        if accept("IF") {
+        if accept(word: "if") {
             try expect("EXISTS")
             ifExists = true
         }
@@ -302,14 +308,14 @@ public struct Parser {
         let from: Bool
         if case .identifier("from") = current.kind { _ = next(); from = true }
         else if accept("FROM") { from = true }
-        else if accept("TO") { from = false }
+        else if accept(word: "to") { from = false }
         else { throw unexpected("FROM or TO") }
         guard case .string(let path) = current.kind else { throw unexpected("a quoted file name") }
         _ = next()
         var header = false
         if accept(symbol: "(") {
             repeat {
-                if accept("HEADER") {
+                if accept(word: "header") {
                     header = true
                     if accept("TRUE") { header = true } else if accept("FALSE") { header = false }
                 } else if case .identifier("format") = current.kind {
@@ -413,7 +419,7 @@ public struct Parser {
             }
             let value = try expression()
             var alias: String?
-            if accept("AS") { alias = try identifier("an alias") }
+            if accept("AS") { alias = try label("an alias") }
             else if case .identifier(let word) = current.kind { _ = next(); alias = word }
             items.append(SelectItem(expression: value, alias: alias))
         } while accept(symbol: ",")
@@ -426,15 +432,13 @@ public struct Parser {
             let value = try expression()
             var descending = false
             if accept("DESC") { descending = true } else { _ = accept("ASC") }
-            if accept("NULLS") {
-                let token = current
-                guard accept("FIRST") || accept("LAST") else { throw unexpected("FIRST or LAST") }
-                if (token.text.uppercased() == "FIRST") != descending {
-                    throw SQLError("0A000", "NULLS \(token.text.uppercased()) with \(descending ? "DESC" : "ASC") is not supported", at: token,
-                                   hint: "NULLs sort as PostgreSQL's default: last ascending, first descending.")
-                }
+            var nullsFirst: Bool?
+            if accept(word: "nulls") {
+                if accept(word: "first") { nullsFirst = true }
+                else if accept(word: "last") { nullsFirst = false }
+                else { throw unexpected("FIRST or LAST") }
             }
-            items.append(OrderItem(expression: value, descending: descending))
+            items.append(OrderItem(expression: value, descending: descending, nullsFirst: nullsFirst))
         } while accept(symbol: ",")
         return items
     }
@@ -494,7 +498,7 @@ public struct Parser {
         if accept(symbol: "(") {
             let inner = try query()
             try expect(symbol: ")")
-            _ = accept("AS")
+            if accept("AS") { return .derived(inner, alias: try label("an alias"), token) }
             guard case .identifier(let alias) = current.kind else {
                 throw SQLError("42601", "subquery in FROM must have an alias", at: current,
                                hint: "For example, FROM (SELECT ...) [AS] foo.")

@@ -225,7 +225,7 @@ struct Distinct: PlanNode {
 /// A stable sort on columns of the child's output, NULLs as PostgreSQL orders them by default.
 struct Sort: PlanNode {
     let child: any PlanNode
-    let keys: [(column: Int, descending: Bool)]
+    let keys: [(column: Int, order: OrderItem)]
     var scope: Scope { child.scope }
     var title: String { "Sort" }
     var children: [any PlanNode] { [child] }
@@ -235,7 +235,8 @@ struct Sort: PlanNode {
         let order = Executor.sortOrder(count: input.count) { a, b in
             for key in keys {
                 let column = input.columns[key.column]
-                let result = Executor.orderCompare(column.value(at: a), column.value(at: b), descending: key.descending)
+                let result = Executor.orderCompare(column.value(at: a), column.value(at: b),
+                                                        descending: key.order.descending, nullsFirst: key.order.nullsFirst)
                 if result != 0 { return result < 0 }
             }
             return false

@@ -39,13 +39,13 @@ final class Planner {
         if !query.orderBy.isEmpty || query.limit != nil || query.offset != nil {
             var root = plan.root
             if !query.orderBy.isEmpty {
-                var keys: [(column: Int, descending: Bool)] = []
+                var keys: [(column: Int, order: OrderItem)] = []
                 for item in query.orderBy {
                     guard let index = try Self.outputIndex(item.expression, names: plan.names, sources: []) else {
                         throw SQLError("0A000", "ORDER BY of a UNION, INTERSECT or EXCEPT must name an output column", at: item.expression.token,
                                        hint: "Order by the column's name or position, or wrap the query as a derived table.")
                     }
-                    keys.append((index, item.descending))
+                    keys.append((index, item))
                 }
                 root = Sort(child: root, keys: keys)
             }
@@ -131,14 +131,14 @@ final class Planner {
         }
 
         // ORDER BY: an output column, or an expression over the input carried as a hidden column.
-        var sortKeys: [(column: Int, descending: Bool)] = []
+        var sortKeys: [(column: Int, order: OrderItem)] = []
         var hidden: [Expression] = []
         for item in select.orderBy {
             if let index = try Self.outputIndex(item.expression, names: names, sources: items) {
-                sortKeys.append((index, item.descending))
+                sortKeys.append((index, item))
             } else {
                 if select.distinct { throw SQLError("42P10", "for SELECT DISTINCT, ORDER BY expressions must appear in select list", at: item.expression.token) }
-                sortKeys.append((items.count + hidden.count, item.descending))
+                sortKeys.append((items.count + hidden.count, item))
                 hidden.append(item.expression)
             }
         }
@@ -156,6 +156,11 @@ final class Planner {
                 else { keys.append(key) }
             }
             var grouping = AggregatePlan(keys: keys)
+            let input = node.scope
+            grouping.labels = keys.map { key in
+                guard case .column(let table, let name, let token) = key, let index = try? input.resolve(table, name, token) else { return nil }
+                return (input.columns[index].table, name)
+            }
             var rewritten: [Expression] = []
             for output in outputs { rewritten.append(try grouping.rewrite(output)) }
             let having = try select.having.map { (condition) throws(SQLError) in try grouping.rewrite(condition) }
@@ -177,7 +182,7 @@ final class Planner {
     }
 
     /// ORDER BY, OFFSET and LIMIT over a select's output.
-    private func finish(_ node: any PlanNode, _ select: Select, _ sortKeys: [(column: Int, descending: Bool)]) throws(SQLError) -> any PlanNode {
+    private func finish(_ node: any PlanNode, _ select: Select, _ sortKeys: [(column: Int, order: OrderItem)]) throws(SQLError) -> any PlanNode {
         try limit(sortKeys.isEmpty ? node : Sort(child: node, keys: sortKeys), select.limit, select.offset)
     }
 
@@ -317,7 +322,8 @@ extension Expression {
             call.arguments = try each(call.arguments)
             call.partitionBy = try each(call.partitionBy)
             var order: [OrderItem] = []
-            for item in call.orderBy { order.append(OrderItem(expression: try item.expression.transformed(body), descending: item.descending)) }
+            for item in call.orderBy { order.append(OrderItem(expression: try item.expression.transformed(body), descending: item.descending,
+                                                  nullsFirst: item.nullsFirst)) }
             call.orderBy = order
             return .window(call)
         }

@@ -6,7 +6,7 @@ struct WindowAggregate: PlanNode {
         let call: WindowCall
         let arguments: [Evaluator]
         let partition: [Evaluator]
-        let order: [(Evaluator, descending: Bool)]
+        let order: [(Evaluator, OrderItem)]
     }
 
     static let rankingNames: Set<String> = ["row_number", "rank", "dense_rank", "lag", "lead", "first_value", "last_value", "ntile"]
@@ -40,8 +40,8 @@ struct WindowAggregate: PlanNode {
             for argument in call.arguments { arguments.append(try Evaluate.compile(argument, child.scope)) }
             var partition: [Evaluator] = []
             for key in call.partitionBy { partition.append(try Evaluate.compile(key, child.scope)) }
-            var order: [(Evaluator, descending: Bool)] = []
-            for item in call.orderBy { order.append((try Evaluate.compile(item.expression, child.scope), item.descending)) }
+            var order: [(Evaluator, OrderItem)] = []
+            for item in call.orderBy { order.append((try Evaluate.compile(item.expression, child.scope), item)) }
             compiled.append(Compiled(call: call, arguments: arguments, partition: partition, order: order))
         }
         self.calls = compiled
@@ -84,9 +84,9 @@ struct WindowAggregate: PlanNode {
         return out
     }
 
-    private func compare(_ a: [Value], _ b: [Value], _ order: [(Evaluator, descending: Bool)]) -> Int {
+    private func compare(_ a: [Value], _ b: [Value], _ order: [(Evaluator, OrderItem)]) -> Int {
         for index in order.indices {
-            let result = Executor.orderCompare(a[index], b[index], descending: order[index].descending)
+            let result = Executor.orderCompare(a[index], b[index], descending: order[index].1.descending, nullsFirst: order[index].1.nullsFirst)
             if result != 0 { return result }
         }
         return 0
