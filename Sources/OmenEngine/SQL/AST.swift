@@ -3,6 +3,8 @@ public enum BinaryOperator: String, Sendable {
     case and = "AND", or = "OR"
     case equal = "=", notEqual = "<>", less = "<", lessOrEqual = "<=", greater = ">", greaterOrEqual = ">="
     case plus = "+", minus = "-", times = "*", divide = "/", modulo = "%", concatenate = "||"
+    /// NULL-safe comparisons: never NULL.
+    case distinctFrom = "IS DISTINCT FROM", notDistinctFrom = "IS NOT DISTINCT FROM"
 
     var isComparison: Bool { [.equal, .notEqual, .less, .lessOrEqual, .greater, .greaterOrEqual].contains(self) }
 
@@ -44,12 +46,15 @@ public indirect enum Expression: Equatable, Sendable {
     case inList(Expression, [Expression], negated: Bool)
     case isNull(Expression, negated: Bool)
     case function(String, [Expression], star: Bool, Token)
-    /// An aggregate over distinct values: `count(DISTINCT x)`.
-    case distinctAggregate(String, Expression, Token)
+    /// An aggregate with PostgreSQL's modifiers: `count(DISTINCT x)`, `string_agg(x, ', ' ORDER BY y)`,
+    /// `count(*) FILTER (WHERE ...)` (plain calls are `.function`).
+    case aggregate(AggregateCall)
     /// `(SELECT ...)` as a value: one column, at most one row.
     case subquery(Query, Token)
     case exists(Query, Token)
     case inQuery(Expression, Query, negated: Bool, Token)
+    /// `x op ANY (SELECT ...)` (also SOME), `x op ALL (SELECT ...)`.
+    case quantified(BinaryOperator, Expression, Query, all: Bool, Token)
     /// `f(...) OVER (PARTITION BY ... ORDER BY ... frame)`.
     case window(WindowCall)
 
@@ -66,10 +71,11 @@ public indirect enum Expression: Equatable, Sendable {
         case (.inList(let x, let l, let n), .inList(let y, let m, let o)): return x == y && l == m && n == o
         case (.isNull(let x, let n), .isNull(let y, let o)): return x == y && n == o
         case (.function(let f, let x, let s, _), .function(let g, let y, let t, _)): return f == g && x == y && s == t
-        case (.distinctAggregate(let f, let x, _), .distinctAggregate(let g, let y, _)): return f == g && x == y
+        case (.aggregate(let x), .aggregate(let y)): return x == y
         case (.subquery(let x, _), .subquery(let y, _)), (.exists(let x, _), .exists(let y, _)): return x == y
         case (.inQuery(let x, let q, let n, _), .inQuery(let y, let r, let o, _)): return x == y && q == r && n == o
         case (.window(let x), .window(let y)): return x == y
+        case (.quantified(let o, let x, let q, let a, _), .quantified(let p, let y, let r, let b, _)): return o == p && x == y && q == r && a == b
         default: return false
         }
     }
@@ -78,10 +84,12 @@ public indirect enum Expression: Equatable, Sendable {
     var token: Token? {
         switch self {
         case .literal(_, let token), .parameter(_, let token), .column(_, _, let token), .unary(_, _, let token),
-             .binary(_, _, _, let token), .function(_, _, _, let token), .distinctAggregate(_, _, let token),
-             .subquery(_, let token), .exists(_, let token), .inQuery(_, _, _, let token):
+             .binary(_, _, _, let token), .function(_, _, _, let token),
+             .subquery(_, let token), .exists(_, let token), .inQuery(_, _, _, let token), .quantified(_, _, _, _, let token):
             return token
         case .window(let call):
+            return call.token
+        case .aggregate(let call):
             return call.token
         case .between(let value, _, _, _), .inList(let value, _, _), .isNull(let value, _):
             return value.token
@@ -90,9 +98,10 @@ public indirect enum Expression: Equatable, Sendable {
 }
 
 public struct SelectItem: Equatable, Sendable {
-    /// nil: `*`.
+    /// nil: `*`, or `table.*` with `table`.
     public var expression: Expression?
     public var alias: String?
+    public var table: String? = nil
 }
 
 public struct TableReference: Equatable, Sendable {
@@ -118,6 +127,8 @@ public struct OrderItem: Equatable, Sendable {
 public struct Select: Equatable, Sendable {
     /// SELECT DISTINCT: each output row once (NaNs equal, as in GROUP BY).
     public var distinct = false
+    /// `DISTINCT ON (expressions)`: the first row of each, in ORDER BY's order.
+    public var distinctOn: [Expression] = []
     public var items: [SelectItem]
     public var from: FromItem?
     public var filter: Expression?
@@ -139,6 +150,21 @@ public indirect enum FromItem: Equatable, Sendable {
     case derived(Query, alias: String, Token)
     /// `on` is nil for CROSS JOIN.
     case join(FromItem, FromItem, JoinKind, on: Expression?, Token)
+}
+
+public struct AggregateCall: Equatable, Sendable {
+    public var function: String
+    public var arguments: [Expression]
+    public var star: Bool
+    public var distinct: Bool
+    public var orderBy: [OrderItem]
+    public var filter: Expression?
+    public var token: Token
+
+    public static func == (a: AggregateCall, b: AggregateCall) -> Bool {
+        a.function == b.function && a.arguments == b.arguments && a.star == b.star && a.distinct == b.distinct
+            && a.orderBy == b.orderBy && a.filter == b.filter
+    }
 }
 
 /// A window function call. `frame` nil: PostgreSQL's default (the partition up to the current row's last

@@ -1,7 +1,7 @@
 /// Grouping and aggregation: select items, HAVING and ORDER BY are rewritten over a "group row" whose
 /// columns are the group keys then the aggregate results, and evaluated once per group.
 struct AggregatePlan {
-    enum Function: String { case count, sum, avg, min, max }
+    enum Function: String { case count, sum, avg, min, max, stringAgg = "string_agg" }
 
     struct Call: Equatable {
         var function: Function
@@ -9,7 +9,16 @@ struct AggregatePlan {
         var argument: Expression?
         /// `count(DISTINCT x)`: each value once.
         var distinct = false
+        /// string_agg's delimiter.
+        var separator: Expression?
+        /// `ORDER BY` inside the call: the values are taken in this order.
+        var orderBy: [OrderItem] = []
+        /// `FILTER (WHERE ...)`: only the rows where it holds.
+        var filter: Expression?
         var token: Token
+
+        /// Whether the typed loops (vector, time-bucket runs) can compute it.
+        var isPlain: Bool { !distinct && orderBy.isEmpty && filter == nil && function != .stringAgg }
     }
 
     var keys: [Expression]
@@ -26,11 +35,10 @@ struct AggregatePlan {
             if let index = keys.firstIndex(of: part) { return .column(table: columns[index].table, name: columns[index].name, part.token!) }
             switch part {
             case .function(let name, let arguments, let star, let token) where Evaluate.aggregateNames.contains(name):
-                if star && name != "count" { throw .syntax("\(name)(*) is not allowed", at: token) }
-                guard star || arguments.count == 1 else { throw SQLError("42883", "function \(name) takes one argument", at: token) }
-                return try self.call(Call(function: Function(rawValue: name)!, argument: arguments.first, token: token))
-            case .distinctAggregate(let name, let argument, let token):
-                return try self.call(Call(function: Function(rawValue: name)!, argument: argument, distinct: true, token: token))
+                return try self.call(AggregateCall(function: name, arguments: arguments, star: star, distinct: false, orderBy: [],
+                                                   filter: nil, token: token))
+            case .aggregate(let call):
+                return try self.call(call)
             case .column(_, let name, let token):
                 throw SQLError("42803", "column \"\(name)\" must appear in the GROUP BY clause or be used in an aggregate function", at: token)
             default:
@@ -39,11 +47,22 @@ struct AggregatePlan {
         }
     }
 
-    /// The group-row column of `call`, added if new.
-    private mutating func call(_ call: Call) throws(SQLError) -> Expression {
-        if let argument = call.argument, Evaluate.hasAggregate(argument) {
-            throw SQLError("42803", "aggregate function calls cannot be nested", at: call.token)
+    /// The group-row column of `parsed`, added if new.
+    private mutating func call(_ parsed: AggregateCall) throws(SQLError) -> Expression {
+        let name = parsed.function
+        let token = parsed.token
+        if parsed.star && name != "count" { throw .syntax("\(name)(*) is not allowed", at: token) }
+        let arity = name == "string_agg" ? 2 : 1
+        guard parsed.star || parsed.arguments.count == arity else {
+            throw SQLError("42883", "function \(name) takes \(arity) argument\(arity == 1 ? "" : "s")", at: token)
         }
+        let parts = parsed.arguments + parsed.orderBy.map(\.expression) + (parsed.filter.map { [$0] } ?? [])
+        if parts.contains(where: Evaluate.hasAggregate) {
+            throw SQLError("42803", "aggregate function calls cannot be nested", at: token)
+        }
+        let call = Call(function: Function(rawValue: name)!, argument: parsed.arguments.first, distinct: parsed.distinct,
+                        separator: parsed.arguments.count > 1 ? parsed.arguments[1] : nil, orderBy: parsed.orderBy,
+                        filter: parsed.filter, token: token)
         let index = calls.firstIndex(of: call) ?? { calls.append(call); return calls.count - 1 }()
         return .column(table: "#", name: "a\(index)", call.token)
     }
@@ -67,6 +86,10 @@ struct AggregatePlan {
         var extreme: Value = .null
         /// The values seen, for an aggregate over distinct values.
         var seen: Set<Value> = []
+        /// string_agg's text so far.
+        var text: String?
+        /// For a call with ORDER BY: each row's sort keys, value and delimiter, taken in order at the end.
+        var ordered: [(keys: [Value], value: Value, separator: Value)] = []
 
         /// Takes `value` as the new minimum or maximum if it is one.
         mutating func offer(_ value: Value, _ function: Function) {
@@ -125,8 +148,21 @@ struct AggregatePlan {
     func groups(_ batches: [RowBatch], scope: Scope) throws(SQLError) -> [[Value]] {
         var keyEvaluators: [Evaluator] = []
         for key in keys { keyEvaluators.append(try Evaluate.compile(key, scope)) }
+        func compile(_ expression: Expression?) throws(SQLError) -> Evaluator? {
+            try expression.map { (expression) throws(SQLError) in try Evaluate.compile(expression, scope) }
+        }
         var argumentEvaluators: [Evaluator?] = []
-        for call in calls { argumentEvaluators.append(try call.argument.map { (argument) throws(SQLError) in try Evaluate.compile(argument, scope) }) }
+        var separators: [Evaluator?] = []
+        var filters: [Evaluator?] = []
+        var orders: [[Evaluator]] = []
+        for call in calls {
+            argumentEvaluators.append(try compile(call.argument))
+            separators.append(try compile(call.separator))
+            filters.append(try compile(call.filter))
+            var order: [Evaluator] = []
+            for item in call.orderBy { order.append(try Evaluate.compile(item.expression, scope)) }
+            orders.append(order)
+        }
         var groups: [[Value]: Int] = [:]
         var groupKeys: [[Value]] = []
         var states: [[State]] = []
@@ -150,8 +186,16 @@ struct AggregatePlan {
                     }
                 }
                 for (index, call) in calls.enumerated() {
+                    if let filter = filters[index], try filter(batch, row) != .bool(true) { continue }
                     let value = try argumentEvaluators[index].map { (evaluate) throws(SQLError) in try evaluate(batch, row) } ?? .bool(true)
-                    try Self.accumulate(&states[group][index], call, value)
+                    let separator = try separators[index].map { (evaluate) throws(SQLError) in try evaluate(batch, row) } ?? .null
+                    if call.orderBy.isEmpty {
+                        try Self.accumulate(&states[group][index], call, value, separator: separator)
+                    } else {
+                        var keys: [Value] = []
+                        for evaluate in orders[index] { keys.append(try evaluate(batch, row)) }
+                        states[group][index].ordered.append((keys, value, separator))
+                    }
                 }
             }
         }
@@ -159,15 +203,40 @@ struct AggregatePlan {
         rows.reserveCapacity(groupKeys.count)
         for (group, key) in groupKeys.enumerated() {
             var row = key
-            for (index, call) in calls.enumerated() { row.append(Self.result(states[group][index], call.function)) }
+            for (index, call) in calls.enumerated() {
+                var state = states[group][index]
+                if !call.orderBy.isEmpty {
+                    let pending = state.ordered
+                    let order = Executor.sortOrder(count: pending.count) { a, b in
+                        for (position, item) in call.orderBy.enumerated() {
+                            let result = Executor.orderCompare(pending[a].keys[position], pending[b].keys[position],
+                                                               descending: item.descending, nullsFirst: item.nullsFirst)
+                            if result != 0 { return result < 0 }
+                        }
+                        return false
+                    }
+                    state = State()
+                    for position in order { try Self.accumulate(&state, call, pending[position].value, separator: pending[position].separator) }
+                }
+                row.append(Self.result(state, call.function))
+            }
             rows.append(row)
         }
         return rows
     }
 
-    static func accumulate(_ state: inout State, _ call: Call, _ value: Value) throws(SQLError) {
+    static func accumulate(_ state: inout State, _ call: Call, _ value: Value, separator: Value = .null) throws(SQLError) {
         if value == .null { return }
         if call.distinct && !state.seen.insert(Join.normalized(value)).inserted { return }
+        if call.function == .stringAgg {
+            guard case .text(let piece) = value else {
+                throw SQLError("42883", "function string_agg(\(Evaluate.typeName(value)), text) does not exist", at: call.token,
+                               hint: "Cast the value to text: string_agg(x::text, ',').")
+            }
+            state.count += 1
+            state.text = state.text.map { $0 + (separator == .null ? "" : Evaluate.text(separator)) + piece } ?? piece
+            return
+        }
         switch value {
         case .double(let x): state.add(double: x, call.function)
         case .int64(let x):
@@ -189,6 +258,7 @@ struct AggregatePlan {
             return state.sawDouble ? .double(state.doubleSum) : .int64(state.integerSum)
         case .avg: return state.count == 0 ? .null : .double(state.doubleSum / Double(state.count))
         case .min, .max: return state.extreme
+        case .stringAgg: return state.text.map(Value.text) ?? .null
         }
     }
 }

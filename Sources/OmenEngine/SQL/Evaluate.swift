@@ -46,7 +46,7 @@ final class OuterRow {
 typealias Evaluator = (RowBatch, Int) throws(SQLError) -> Value
 
 enum Evaluate {
-    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max"]
+    static let aggregateNames: Set<String> = ["count", "sum", "avg", "min", "max", "string_agg"]
 
     /// True when `expression` contains an aggregate call.
     static func hasAggregate(_ expression: Expression) -> Bool {
@@ -57,11 +57,11 @@ enum Evaluate {
         case .binary(_, let a, let b, _): return hasAggregate(a) || hasAggregate(b)
         case .between(let a, let b, let c, _): return hasAggregate(a) || hasAggregate(b) || hasAggregate(c)
         case .inList(let a, let list, _): return hasAggregate(a) || list.contains(where: hasAggregate)
-        case .distinctAggregate: return true
+        case .aggregate: return true
         case .window(let call):
             return call.arguments.contains(where: hasAggregate) || call.partitionBy.contains(where: hasAggregate)
                 || call.orderBy.contains { hasAggregate($0.expression) }
-        case .inQuery(let value, _, _, _): return hasAggregate(value)
+        case .inQuery(let value, _, _, _), .quantified(_, let value, _, _, _): return hasAggregate(value)
         case .literal, .parameter, .column, .subquery, .exists: return false
         }
     }
@@ -118,6 +118,13 @@ enum Evaluate {
                     let y = try truth(try b(batch, row), token)
                     if y == true { return .bool(true) }
                     return x == nil || y == nil ? .null : .bool(false)
+                }
+            case .distinctFrom, .notDistinctFrom:
+                return { (batch, row) throws(SQLError) in
+                    let x = try a(batch, row)
+                    let y = try b(batch, row)
+                    let same = x == .null || y == .null ? x == y : try compareForPredicate(x, y, token) == 0
+                    return .bool(same == (op == .notDistinctFrom))
                 }
             case _ where op.isComparison:
                 return { (batch, row) throws(SQLError) in
@@ -183,8 +190,23 @@ enum Evaluate {
                 if values.contains(Join.normalized(x)) { return .bool(!negated) }
                 return sawNull ? .null : .bool(negated)
             }
-        case .distinctAggregate(let name, _, let token):
-            throw SQLError("42803", "aggregate function \(name) is not allowed here", at: token)
+        case .quantified(let op, let value, let query, let all, let token):
+            let v = try compile(value, scope)
+            let subquery = try Subquery(query, scope, token)
+            return { (batch, row) throws(SQLError) in
+                let x = try v(batch, row)
+                var sawNull = false
+                for candidate in try subquery.rows(batch, row) {
+                    guard let order = try compareForPredicate(x, candidate[0], token) else {
+                        sawNull = true
+                        continue
+                    }
+                    if op.holds(order) != all { return .bool(!all) }
+                }
+                return sawNull ? .null : .bool(all)
+            }
+        case .aggregate(let call):
+            throw SQLError("42803", "aggregate function \(call.function) is not allowed here", at: call.token)
         case .window(let call):
             throw SQLError("42P20", "window functions are not allowed here", at: call.token)
         case .function(let name, let arguments, _, let token):

@@ -374,8 +374,20 @@ public struct Parser {
             try expect("BY")
             orderBy = try orderItems()
         }
-        let limit = accept("LIMIT") ? try expression() : nil
-        let offset = accept("OFFSET") ? try expression() : nil
+        var limit = accept("LIMIT") ? try expression() : nil
+        var offset: Expression?
+        if accept("OFFSET") {
+            offset = try expression()
+            _ = accept(word: "rows") || accept(word: "row")
+        }
+        // The standard's `FETCH FIRST n ROWS ONLY`.
+        if limit == nil && accept(word: "fetch") {
+            let token = current
+            guard accept(word: "first") || accept(word: "next") else { throw unexpected("FIRST or NEXT") }
+            limit = isWord("row") || isWord("rows") ? .literal(.int64(1), token) : try expression()
+            guard accept(word: "rows") || accept(word: "row") else { throw unexpected("ROWS") }
+            try expect(word: "only")
+        }
         if case .select(var select) = body, select.orderBy.isEmpty, select.limit == nil, select.offset == nil {
             select.orderBy = orderBy
             select.limit = limit
@@ -417,6 +429,11 @@ public struct Parser {
                 items.append(SelectItem(expression: nil, alias: nil))
                 continue
             }
+            if case .identifier(let table) = current.kind, isSymbol(".", at: 1), isSymbol("*", at: 2) {
+                for _ in 0..<3 { _ = next() }
+                items.append(SelectItem(expression: nil, alias: nil, table: table))
+                continue
+            }
             let value = try expression()
             var alias: String?
             if accept("AS") { alias = try label("an alias") }
@@ -446,8 +463,15 @@ public struct Parser {
     private mutating func select() throws(SQLError) -> Select {
         try expect("SELECT")
         let distinct = accept("DISTINCT")
+        var distinctOn: [Expression] = []
+        if distinct && accept("ON") {
+            try expect(symbol: "(")
+            repeat { distinctOn.append(try expression()) } while accept(symbol: ",")
+            try expect(symbol: ")")
+        }
         var select = Select(items: try selectItems())
-        select.distinct = distinct
+        select.distinct = distinct && distinctOn.isEmpty
+        select.distinctOn = distinctOn
         if accept("FROM") {
             var from = try fromPrimary()
             while true {
@@ -616,10 +640,22 @@ public struct Parser {
         let token = current
         if case .symbol(let symbol) = token.kind, let op = BinaryOperator(rawValue: symbol), op.isComparison {
             _ = next()
+            if (isWord("any") || isWord("some") || isKeyword("ALL")) && isSymbol("(", at: 1) {
+                let all = next().text.uppercased() == "ALL"
+                _ = next()
+                guard isKeyword("SELECT") || isKeyword("WITH") else { throw unexpected("a subquery (arrays are not supported)") }
+                let inner = try query()
+                try expect(symbol: ")")
+                return .quantified(op, left, inner, all: all, token)
+            }
             return .binary(op, left, try concatenation(), token)
         }
         if accept("IS") {
             let negated = accept("NOT")
+            if accept("DISTINCT") {
+                try expect("FROM")
+                return .binary(negated ? .notDistinctFrom : .distinctFrom, left, try concatenation(), token)
+            }
             try expect("NULL")
             return .isNull(left, negated: negated)
         }
@@ -814,24 +850,35 @@ public struct Parser {
         case .identifier(let name):
             _ = next()
             if accept(symbol: "(") {
-                var star = false
-                var arguments: [Expression] = []
+                var call = AggregateCall(function: name, arguments: [], star: false, distinct: false, orderBy: [], filter: nil, token: token)
                 if accept(symbol: "*") {
-                    star = true
-                } else if accept("DISTINCT") {
-                    let argument = try expression()
-                    try expect(symbol: ")")
-                    guard Evaluate.aggregateNames.contains(name) else {
-                        throw SQLError("42809", "DISTINCT specified, but \(name) is not an aggregate function", at: token)
-                    }
-                    return .distinctAggregate(name, argument, token)
+                    call.star = true
                 } else if !isSymbol(")") {
-                    _ = accept("ALL")
-                    repeat { arguments.append(try expression()) } while accept(symbol: ",")
+                    call.distinct = accept("DISTINCT")
+                    if !call.distinct { _ = accept("ALL") }
+                    repeat { call.arguments.append(try expression()) } while accept(symbol: ",")
+                    if accept("ORDER") {
+                        try expect("BY")
+                        call.orderBy = try orderItems()
+                    }
                 }
                 try expect(symbol: ")")
-                if accept(word: "over") { return .window(try windowCall(name, arguments, star: star, token)) }
-                return .function(name, arguments, star: star, token)
+                if accept(word: "filter") {
+                    try expect(symbol: "(")
+                    try expect("WHERE")
+                    call.filter = try expression()
+                    try expect(symbol: ")")
+                }
+                let modified = call.distinct || !call.orderBy.isEmpty || call.filter != nil
+                if modified && !Evaluate.aggregateNames.contains(name) {
+                    throw SQLError("42809", "DISTINCT, ORDER BY or FILTER specified, but \(name) is not an aggregate function", at: token)
+                }
+                if accept(word: "over") {
+                    if modified { throw SQLError("0A000", "DISTINCT, ORDER BY and FILTER are not supported in window functions", at: token) }
+                    return .window(try windowCall(name, call.arguments, star: call.star, token))
+                }
+                if modified || name == "string_agg" { return .aggregate(call) }
+                return .function(name, call.arguments, star: call.star, token)
             }
             if accept(symbol: ".") {
                 let columnToken = current

@@ -222,6 +222,27 @@ struct Distinct: PlanNode {
     }
 }
 
+/// DISTINCT ON: the first row of each run of rows equal on `columns` (the child is sorted on them).
+struct FirstOfEach: PlanNode {
+    let child: any PlanNode
+    let columns: [Int]
+    var scope: Scope { child.scope }
+    var title: String { "Unique (first of each)" }
+    var children: [any PlanNode] { [child] }
+
+    func run() throws(SQLError) -> [RowBatch] {
+        let input = try child.runConcatenated()
+        var keep: [Int] = []
+        var previous: [Value]?
+        for row in 0..<input.count {
+            let key = columns.map { input.columns[$0].value(at: row) }
+            if key != previous { keep.append(row) }
+            previous = key
+        }
+        return [input.gathering(keep)]
+    }
+}
+
 /// A stable sort on columns of the child's output, NULLs as PostgreSQL orders them by default.
 struct Sort: PlanNode {
     let child: any PlanNode

@@ -120,7 +120,9 @@ final class Planner {
                 continue
             }
             guard !node.scope.columns.isEmpty else { throw SQLError("42601", "SELECT * with no tables specified is not valid") }
-            for column in node.scope.columns {
+            let columns = node.scope.columns.filter { item.table == nil || $0.table == item.table }
+            if columns.isEmpty, let table = item.table { throw SQLError("42P01", "missing FROM-clause entry for table \"\(table)\"") }
+            for column in columns {
                 names.append(column.name)
                 items.append(.column(table: column.table, name: column.name, Token(kind: .end, line: 1, column: 1, text: "")))
             }
@@ -143,7 +145,29 @@ final class Planner {
             }
         }
 
-        if aggregated, let scan, hidden.isEmpty, !items.contains(where: Self.hasWindow),
+        // DISTINCT ON: its expressions must lead ORDER BY (as PostgreSQL requires), so that the first row of
+        // each run of equal keys after the sort is the row to keep.
+        var distinctColumns: [Int] = []
+        for (position, expression) in select.distinctOn.enumerated() {
+            let column: Int
+            if let index = try Self.outputIndex(expression, names: names, sources: items) {
+                column = index
+            } else if let index = hidden.firstIndex(of: expression) {
+                column = items.count + index
+            } else {
+                column = items.count + hidden.count
+                hidden.append(expression)
+            }
+            if position < sortKeys.count, sortKeys[position].column != column {
+                throw SQLError("42P10", "SELECT DISTINCT ON expressions must match initial ORDER BY expressions", at: expression.token)
+            }
+            distinctColumns.append(column)
+        }
+        for column in distinctColumns.dropFirst(sortKeys.count) {
+            sortKeys.append((column, OrderItem(expression: .literal(.null, Token(kind: .end, line: 1, column: 1, text: "")), descending: false)))
+        }
+
+        if aggregated, let scan, hidden.isEmpty, select.distinctOn.isEmpty, !items.contains(where: Self.hasWindow),
            let fast = try TimeBucketAggregate(select, scan) {
             return QueryPlan(root: try finish(fast, select, sortKeys), names: names)
         }
@@ -178,6 +202,10 @@ final class Planner {
         node = Project(child: node, outputs: compiled,
                        scope: scope(names.map { (nil, $0, nil) } + hidden.map { _ in (nil, "?sort?", nil) }, outer: outer))
         if select.distinct { node = Distinct(child: node, width: names.count) }
+        if !distinctColumns.isEmpty {
+            let sorted = Sort(child: node, keys: sortKeys)
+            return QueryPlan(root: try limit(FirstOfEach(child: sorted, columns: distinctColumns), select.limit, select.offset), names: names)
+        }
         return QueryPlan(root: try finish(node, select, sortKeys), names: names)
     }
 
@@ -231,7 +259,8 @@ final class Planner {
         if let alias = item.alias { return alias }
         switch item.expression {
         case .column(_, let name, _)?: return name
-        case .function(let name, _, _, _)?, .distinctAggregate(let name, _, _)?: return name
+        case .function(let name, _, _, _)?: return name
+        case .aggregate(let call)?: return call.function
         case .window(let call)?: return call.function
         case .exists?: return "exists"
         default: return "?column?"
@@ -316,8 +345,17 @@ extension Expression {
         case .inList(let a, let list, let negated): return .inList(try a.transformed(body), try each(list), negated: negated)
         case .isNull(let a, let negated): return .isNull(try a.transformed(body), negated: negated)
         case .function(let name, let arguments, let star, let token): return .function(name, try each(arguments), star: star, token)
-        case .distinctAggregate(let name, let a, let token): return .distinctAggregate(name, try a.transformed(body), token)
+        case .aggregate(var call):
+            call.arguments = try each(call.arguments)
+            call.filter = try call.filter.map { (filter) throws(SQLError) in try filter.transformed(body) }
+            var order: [OrderItem] = []
+            for item in call.orderBy {
+                order.append(OrderItem(expression: try item.expression.transformed(body), descending: item.descending, nullsFirst: item.nullsFirst))
+            }
+            call.orderBy = order
+            return .aggregate(call)
         case .inQuery(let a, let query, let negated, let token): return .inQuery(try a.transformed(body), query, negated: negated, token)
+        case .quantified(let op, let a, let query, let all, let token): return .quantified(op, try a.transformed(body), query, all: all, token)
         case .window(var call):
             call.arguments = try each(call.arguments)
             call.partitionBy = try each(call.partitionBy)

@@ -232,7 +232,7 @@ struct TimeBucketAggregate: PlanNode {
                 continue
             }
             guard case .function(let function, let arguments, let star, _) = expression,
-                  let aggregate = AggregatePlan.Function(rawValue: function) else { return nil }
+                  let aggregate = AggregatePlan.Function(rawValue: function), aggregate != .stringAgg else { return nil }
             if star {
                 guard aggregate == .count else { return nil }
                 outputs.append((aggregate, nil))

@@ -165,7 +165,7 @@ struct VectorAggregate {
     let calls: [(AggregatePlan.Function, Int?)]
 
     init?(_ plan: AggregatePlan, _ scope: Scope) {
-        guard plan.keys.count <= 1, !plan.calls.contains(where: \.distinct) else { return nil }
+        guard plan.keys.count <= 1, plan.calls.allSatisfy(\.isPlain) else { return nil }
         if let first = plan.keys.first {
             guard case .column(let table, let name, let token) = first, let index = try? scope.resolve(table, name, token),
                   let type = scope.columns[index].type, type != .double else { return nil }

@@ -21,7 +21,7 @@ struct WindowAggregate: PlanNode {
         self.child = child
         var compiled: [Compiled] = []
         for call in calls {
-            guard Self.rankingNames.contains(call.function) || Evaluate.aggregateNames.contains(call.function) else {
+            guard Self.rankingNames.contains(call.function) || (Evaluate.aggregateNames.contains(call.function) && call.function != "string_agg") else {
                 throw SQLError("42883", "window function \(call.function) does not exist", at: call.token,
                                hint: "Window functions: row_number, rank, dense_rank, ntile, lag, lead, first_value, last_value, and count, sum, avg, min, max.")
             }
