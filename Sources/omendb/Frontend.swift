@@ -18,15 +18,22 @@ enum Halt: Error {
     case stop(Int32)
 }
 
-/// Ctrl-C. The engine cannot interrupt a statement it is running, so SIGINT only raises this flag; the shell
-/// polls it before each statement, while printing rows, while reading COPY data and at the prompt.
+/// Ctrl-C. SIGINT raises this flag and asks the session to cancel its running statement (both lock-free
+/// stores); the shell polls the flag before each statement, while printing rows, while reading COPY data and
+/// at the prompt, and the engine stops a running statement with 57014.
 enum Interrupt {
     static let flag = Atomic<Bool>(false)
+    /// Set once, before the handler is installed, and only read by it.
+    nonisolated(unsafe) static var cancellation: Cancellation?
 
-    static func install() {
+    static func install(_ session: SQLSession) {
         flag.store(false, ordering: .relaxed)  // initialised here, before the handler can be the first to touch it
+        cancellation = session.cancellation
         var action = sigaction()
-        action.__sigaction_handler.sa_handler = { _ in Interrupt.flag.store(true, ordering: .relaxed) }
+        action.__sigaction_handler.sa_handler = { _ in
+            Interrupt.flag.store(true, ordering: .relaxed)
+            Interrupt.cancellation?.request()
+        }
         sigemptyset(&action.sa_mask)
         action.sa_flags = 0  // no SA_RESTART: a blocked read or write returns EINTR, so the flag is seen at once
         sigaction(SIGINT, &action, nil)
@@ -240,8 +247,15 @@ struct Frontend {
         return true
     }
 
-    func query(_ sql: String) throws(Abort) -> [QueryResult] {
-        do { return try session.execute(sql) } catch { throw .error(error.rendered(in: sql)) }
+    func query(_ sql: String, copyData: [UInt8]? = nil) throws(Abort) -> [QueryResult] {
+        do { return try session.execute(sql, copyData: copyData) } catch {
+            // The engine stopped the statement for Ctrl-C: the shell's own cancel, reported once.
+            if error.code == "57014" {
+                _ = Interrupt.take()
+                throw .cancel
+            }
+            throw .error(error.rendered(in: sql))
+        }
     }
 
     /// Prints a result where results go. Ctrl-C stops rows; a command tag is printed whole, as its statement is done.
@@ -253,20 +267,19 @@ struct Frontend {
     /// Messages (not results) go to standard output whatever `\o` says, as psql's.
     func say(_ text: String) { try? writeAll(1, Array(text.utf8)) }
 
-    /// A COPY whose data passes through the shell. The engine's COPY reads and writes only files, and it has
-    /// no entry point that takes or gives CSV text, so the data goes through a temporary file.
+    /// A COPY whose data passes through the shell: the engine's COPY FROM STDIN takes it with the
+    /// statement, COPY TO STDOUT gives it back with the result.
     func transfer(_ copy: Copy, _ input: Input) throws(Abort) {
-        let temporary = try Self.temporaryFile()
-        defer { unlink(temporary) }
+        var data: [UInt8]?
         if copy.from {
             switch copy.target {
-            case .file(let path): try writeFile(temporary, readFile(path))
-            case .standard: try writeFile(temporary, copyData(input))
+            case .file(let path): data = try readFile(path)
+            case .standard: data = try copyData(input)
             }
         }
-        let results = try query(copy.statement(path: temporary))
+        let results = try query(copy.statement, copyData: data)
         if !copy.from {
-            let bytes = try readFile(temporary)
+            let bytes = results.last?.copyData ?? []
             switch copy.target {
             case .file(let path): try writeFile(path, bytes)
             case .standard:
@@ -293,15 +306,6 @@ struct Frontend {
             data += line.utf8
             data.append(10)
         }
-    }
-
-    static func temporaryFile() throws(Abort) -> String {
-        let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-        var template = Array((directory + "/omendb-copy-XXXXXX").utf8CString)
-        let fd = mkstemp(&template)
-        guard fd >= 0 else { throw .error("could not create a temporary file in \(directory): \(errnoText())") }
-        close(fd)
-        return template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     /// Runs a backslash command.
@@ -421,7 +425,7 @@ struct Frontend {
 }
 
 /// A COPY whose data passes through the shell: `\copy TABLE FROM|TO 'FILE'|STDIN|STDOUT [WITH] [(options)]`,
-/// and the statements COPY TABLE FROM STDIN and COPY TABLE TO STDOUT (the engine's COPY names only files).
+/// and the statements COPY TABLE FROM STDIN and COPY TABLE TO STDOUT, whose data the shell reads or writes.
 struct Copy {
     enum Target: Equatable {
         case standard
@@ -431,7 +435,7 @@ struct Copy {
     var table: String
     var from: Bool
     var target: Target
-    /// What follows the target, WITH dropped (the engine takes only the parenthesised options).
+    /// What follows the target (its options), WITH dropped.
     var options: String
 
     /// A COPY statement to or from the standard streams; nil for any other (the engine runs those).
@@ -452,7 +456,7 @@ struct Copy {
         guard tokens.count >= 3, case .identifier = tokens[0].kind else { return nil }
         switch tokens[1].kind {
         case .keyword("FROM"): from = true
-        case .keyword("TO"): from = false
+        case .identifier("to"): from = false
         default: return nil
         }
         table = tokens[0].text
@@ -477,11 +481,8 @@ struct Copy {
         options = String(rest)
     }
 
-    /// The engine's COPY of the same table and options, through the file at `path`.
-    func statement(path: String) -> String {
-        let literal = "'" + path.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
-        return "COPY \(table) \(from ? "FROM" : "TO") \(literal) \(options)"
-    }
+    /// The engine's COPY of the same table and options, its data passed with the statement or result.
+    var statement: String { "COPY \(table) \(from ? "FROM STDIN" : "TO STDOUT") \(options)" }
 
     /// The text after `token`, whose line and column count Unicode scalars from 1.
     static func text(after token: Token, in text: String) -> String {

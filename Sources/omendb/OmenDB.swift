@@ -159,7 +159,7 @@ struct Shell: ParsableCommand {
                 throw ExitCode(1)
             }
         }
-        Interrupt.install()
+        Interrupt.install(frontend.session)
         let status = frontend.main(actions)
         if status != 0 { throw ExitCode(status) }
     }

@@ -300,6 +300,18 @@ try:
           in screen.split("canceling statement")[-1], screen[-600:])
     check("the shell quits cleanly after Ctrl-C", status is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, status)
 
+    # Ctrl-C while the engine itself runs a statement (a correlated subquery over 200,000 rows, hours of
+    # work): the engine stops it, and the shell answers the next query at once.
+    started = time.time()
+    out, status = pty_session(["--db", db], [
+        "SELECT count(*) FROM t a WHERE EXISTS (SELECT 1 FROM t b WHERE b.v = a.v + 1);\n", 1.5, "\x03",
+        "SELECT 6 * 9 AS answer3;\n", "\\q\n",
+    ])
+    screen = out.replace("\r", "")
+    check("Ctrl-C cancels a statement the engine is running", "canceling statement due to user request" in screen
+          and "answer3\n---------\n      54\n" in screen.split("canceling statement")[-1], screen[-600:])
+    check("the cancelled statement stopped promptly", time.time() - started < 15, time.time() - started)
+
     stops = write("stops.sql", "SELECT 'before' AS b;\nSELEC 1;\nSELECT 'after' AS b;\n")
     out, status = pty_session(["--db", db], [
         "\\set ON_ERROR_STOP on\n", f"\\i {stops}\n", "SELECT 'prompt' AS p;\n",

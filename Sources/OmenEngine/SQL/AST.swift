@@ -242,8 +242,9 @@ public indirect enum Statement: Equatable, Sendable {
     case createTable(TableSchema, ifNotExists: Bool)
     case dropTable(String, ifExists: Bool, Token)
     case insert(table: TableReference, columns: [String]?, source: InsertSource, onConflict: ConflictAction?, returning: [SelectItem])
-    case copyFrom(table: TableReference, path: String, header: Bool)
-    case copyTo(table: TableReference, path: String, header: Bool)
+    /// `path` nil: STDIN (FROM) or STDOUT (TO), the data passed with the statement or returned with its result.
+    case copyFrom(table: TableReference, path: String?, header: Bool)
+    case copyTo(table: TableReference, path: String?, header: Bool)
     case query(Query)
     case update(table: TableReference, assignments: [Assignment], filter: Expression?, returning: [SelectItem])
     case delete(table: TableReference, filter: Expression?, returning: [SelectItem])

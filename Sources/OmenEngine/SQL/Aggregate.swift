@@ -172,6 +172,7 @@ struct AggregatePlan {
         }
         var key = [Value](repeating: .null, count: keys.count)
         for batch in batches {
+            try scope.cancellation?.check()
             for row in 0..<batch.count {
                 var group = 0
                 if !keys.isEmpty {
@@ -273,6 +274,7 @@ struct HashAggregate: PlanNode {
 
     func run() throws(SQLError) -> [RowBatch] {
         let batches = try child.run()
+        try checkCancelled()
         let rows: [[Value]]
         if let vector = VectorAggregate(plan, child.scope) { rows = vector.run(batches) }
         else { rows = try plan.groups(batches, scope: child.scope) }

@@ -158,18 +158,28 @@ public enum CSV {
         }
     }
 
-    static func copyFrom(_ executor: Executor, _ table: TableReference, path: String, header: Bool) throws(SQLError) -> QueryResult {
+    /// COPY FROM a file, or (`path` nil) from the data passed with the statement.
+    static func copyFrom(_ executor: Executor, _ table: TableReference, path: String?, data: [UInt8]?, header: Bool) throws(SQLError) -> QueryResult {
         let schema = try executor.schema(table)
         let bytes: [UInt8]
-        do { bytes = try Files.read(path) } catch {
-            throw SQLError("58P01", "could not open file \"\(path)\" for reading: \(error)")
+        if let path {
+            do { bytes = try Files.read(path) } catch {
+                throw SQLError("58P01", "could not open file \"\(path)\" for reading: \(error)")
+            }
+        } else {
+            guard let data else {
+                throw SQLError("57P03", "COPY FROM STDIN needs its data passed with the statement", at: table.token,
+                               hint: "SQLSession.execute(_:copyData:) takes it; the omendb shell reads it from its input.")
+            }
+            bytes = data
         }
         let rows = try rows(bytes, schema: schema, header: header)
         if !rows.isEmpty { try executor.insertRows(table.name, schema: schema, rows) }
         return QueryResult(columns: [], rows: [], tag: "COPY \(rows.count)")
     }
 
-    static func copyTo(_ executor: Executor, _ table: TableReference, path: String, header: Bool) throws(SQLError) -> QueryResult {
+    /// COPY TO a file, or (`path` nil) into the result's `copyData`.
+    static func copyTo(_ executor: Executor, _ table: TableReference, path: String?, header: Bool) throws(SQLError) -> QueryResult {
         let schema = try executor.schema(table)
         let batches = try executor.engine { () throws(EngineError) in try executor.transaction.scanBatches(table.name) }
         var text = header ? schema.columns.map(\.name).joined(separator: ",") + "\n" : ""
@@ -179,7 +189,9 @@ public enum CSV {
                 text += batch.columns.map { field($0.value(at: row)) }.joined(separator: ",") + "\n"
                 count += 1
             }
+            try executor.checkCancelled()
         }
+        guard let path else { return QueryResult(columns: [], rows: [], tag: "COPY \(count)", copyData: Array(text.utf8)) }
         do { try Files.replace(path, with: Array(text.utf8), directory: Self.directory(of: path)) } catch {
             throw SQLError("58P01", "could not write file \"\(path)\": \(error)")
         }

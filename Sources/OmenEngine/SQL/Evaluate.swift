@@ -10,6 +10,8 @@ struct Scope {
     var planner: Planner?
     /// The row of the query this one is nested in, for a correlated subquery's references to it.
     var outer: OuterRow?
+    /// The session's cancel request, which long loops poll.
+    var cancellation: Cancellation?
 
     init(columns: [(table: String?, name: String, type: ColumnType?)]) { self.columns = columns }
 

@@ -8,9 +8,13 @@ struct Executor {
     let transaction: Transaction
     /// The values of the statement's `$n` parameters.
     var parameters: [Value] = []
+    /// COPY ... FROM STDIN's data.
+    var copyData: [UInt8]?
     var database: Database { session.database }
 
     func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T { try session.engine(body) }
+
+    func checkCancelled() throws(SQLError) { try session.cancellation.check() }
 
     func schema(_ table: TableReference) throws(SQLError) -> TableSchema {
         if session.droppedInTransaction.contains(table.name) { throw SQLError.undefinedTable(table.name, at: table.token) }
@@ -29,7 +33,7 @@ struct Executor {
             return try insert(table, columns, source, onConflict, returning)
         case .update(let table, let assignments, let filter, let returning): return try update(table, assignments, filter, returning)
         case .delete(let table, let filter, let returning): return try delete(table, filter, returning)
-        case .copyFrom(let table, let path, let header): return try CSV.copyFrom(self, table, path: path, header: header)
+        case .copyFrom(let table, let path, let header): return try CSV.copyFrom(self, table, path: path, data: copyData, header: header)
         case .copyTo(let table, let path, let header): return try CSV.copyTo(self, table, path: path, header: header)
         case .explain(let inner): return try explain(inner)
         default: throw SQLError("0A000", "statement not supported here")
@@ -144,6 +148,7 @@ struct Executor {
 
     func insertRows(_ table: String, schema: TableSchema, _ rows: [[Value]]) throws(SQLError) {
         guard !rows.isEmpty else { return }
+        try checkCancelled()
         var batch = RowBatch(schema: schema)
         for row in rows { batch.append(row) }
         try engine { () throws(EngineError) in try transaction.insert(table, batch: batch) }
@@ -175,6 +180,7 @@ struct Executor {
                 }
                 _ = try engine { () throws(EngineError) in try transaction.update(table.name, key: key, set: changes) }
                 affected.append(updated)
+                if affected.count % 1024 == 0 { try checkCancelled() }
             }
         }
         return try result("UPDATE \(affected.count)", table, schema, affected, returning, planner)
@@ -190,6 +196,7 @@ struct Executor {
                 let key = batch.columns[schema.primaryKey].integers[row]
                 _ = try engine { () throws(EngineError) in try transaction.delete(table.name, key: key) }
                 affected.append(batch.row(row))
+                if affected.count % 1024 == 0 { try checkCancelled() }
             }
         }
         return try result("DELETE \(affected.count)", table, schema, affected, returning, planner)

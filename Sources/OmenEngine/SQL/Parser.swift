@@ -304,15 +304,23 @@ public struct Parser {
 
     private mutating func copy() throws(SQLError) -> Statement {
         try expect("COPY")
-        let table = try tableReference()
+        // No alias here: the word after the table is FROM or TO.
+        let tableToken = current
+        let table = TableReference(name: try identifier("a table name"), alias: nil, token: tableToken)
         let from: Bool
         if case .identifier("from") = current.kind { _ = next(); from = true }
         else if accept("FROM") { from = true }
         else if accept(word: "to") { from = false }
         else { throw unexpected("FROM or TO") }
-        guard case .string(let path) = current.kind else { throw unexpected("a quoted file name") }
-        _ = next()
+        var path: String?
+        if case .string(let file) = current.kind {
+            _ = next()
+            path = file
+        } else if !accept(word: from ? "stdin" : "stdout") {
+            throw unexpected(from ? "a quoted file name or STDIN" : "a quoted file name or STDOUT")
+        }
         var header = false
+        _ = accept("WITH")
         if accept(symbol: "(") {
             repeat {
                 if accept(word: "header") {

@@ -24,6 +24,9 @@ extension PlanNode {
 
     /// All rows in one batch.
     func runConcatenated() throws(SQLError) -> RowBatch { RowBatch.concatenating(try run(), scope: scope) }
+
+    /// Stops here if the statement was cancelled: the loops over rows call it every so often.
+    func checkCancelled() throws(SQLError) { try scope.cancellation?.check() }
 }
 
 /// A planned query: its root, and how many of the root's leading columns are the output (the rest carry
@@ -139,8 +142,9 @@ struct TableScan: PlanNode {
         let batches = try executor.engine { () throws(EngineError) in
             try executor.transaction.scanBatches(table.name, from: range.from, to: range.to)
         }
+        try checkCancelled()
         guard let filter else { return batches }
-        return try filter.apply(batches).filter { $0.count > 0 }
+        return try filter.apply(batches, cancellation: scope.cancellation).filter { $0.count > 0 }
     }
 }
 
@@ -155,14 +159,16 @@ struct RowFilter {
         vector = VectorPredicate.compile(condition, scope, constant)
     }
 
-    func apply(_ batches: [RowBatch]) throws(SQLError) -> [RowBatch] {
+    func apply(_ batches: [RowBatch], cancellation: Cancellation?) throws(SQLError) -> [RowBatch] {
         if let vector {
-            return batches.map { batch in
+            return try batches.map { (batch) throws(SQLError) in
+                try cancellation?.check()
                 let (truth, _) = vector.evaluate(batch)
                 return batch.gathering(truth.indices.filter { truth[$0] })
             }
         }
         return try batches.map { (batch) throws(SQLError) in
+            try cancellation?.check()
             var rows: [Int] = []
             for row in 0..<batch.count where try predicate(batch, row) == .bool(true) { rows.append(row) }
             return batch.gathering(rows)
@@ -182,7 +188,7 @@ struct Filter: PlanNode {
         filter = try RowFilter(condition, child.scope)
     }
 
-    func run() throws(SQLError) -> [RowBatch] { try filter.apply(try child.run()) }
+    func run() throws(SQLError) -> [RowBatch] { try filter.apply(try child.run(), cancellation: scope.cancellation) }
 }
 
 /// The output expressions, then any ORDER BY keys not among them.
@@ -199,7 +205,10 @@ struct Project: PlanNode {
         for (evaluate, token) in outputs {
             var values: [Value] = []
             values.reserveCapacity(input.count)
-            for row in 0..<input.count { values.append(try evaluate(input, row)) }
+            for row in 0..<input.count {
+                if row % 4096 == 0 { try checkCancelled() }
+                values.append(try evaluate(input, row))
+            }
             columns.append(try ColumnVector.unified(values, token))
         }
         return [RowBatch(columns: columns)]
@@ -253,6 +262,7 @@ struct Sort: PlanNode {
 
     func run() throws(SQLError) -> [RowBatch] {
         let input = try child.runConcatenated()
+        try checkCancelled()
         let order = Executor.sortOrder(count: input.count) { a, b in
             for key in keys {
                 let column = input.columns[key.column]

@@ -17,6 +17,7 @@ final class Planner {
         scope.parameters = executor.parameters
         scope.planner = self
         scope.outer = outer
+        scope.cancellation = executor.session.cancellation
         return scope
     }
 

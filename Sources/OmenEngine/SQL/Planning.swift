@@ -143,6 +143,7 @@ struct Join: PlanNode {
         }
         let everyRow = Array(0..<inner.count)
         for row in 0..<outer.count {
+            if row % 1024 == 0 { try checkCancelled() }
             let candidates: [Int]
             if let (leftKey, _) = equality {
                 let key = outer.columns[leftKey].value(at: row)

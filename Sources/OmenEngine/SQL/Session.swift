@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// What one statement returned: rows for queries and EXPLAIN, a command tag for everything.
 public struct QueryResult: Equatable, Sendable {
@@ -8,11 +9,14 @@ public struct QueryResult: Equatable, Sendable {
     public var rows: [[Value]]
     /// psql's command tag: `SELECT 3`, `INSERT 0 2`, `CREATE TABLE`...
     public var tag: String
+    /// COPY ... TO STDOUT's CSV.
+    public var copyData: [UInt8]?
 
-    public init(columns: [String], rows: [[Value]], tag: String) {
+    public init(columns: [String], rows: [[Value]], tag: String, copyData: [UInt8]? = nil) {
         self.columns = columns
         self.rows = rows
         self.tag = tag
+        self.copyData = copyData
     }
 }
 
@@ -35,16 +39,22 @@ public final class SQLSession {
 
     public var inTransaction: Bool { transaction != nil }
 
+    /// Cancels the running statement (57014) at its next check: safe from a signal handler, as it only
+    /// sets an atomic flag. A statement that starts clears it.
+    public let cancellation = Cancellation()
+
     /// Runs every statement of `sql`, stopping at the first error. `$1`, `$2`... in the statements read
-    /// `parameters` (values, never SQL text: nothing in them is parsed).
-    public func execute(_ sql: String, parameters: [Value] = []) throws(SQLError) -> [QueryResult] {
+    /// `parameters` (values, never SQL text: nothing in them is parsed). `copyData` is the CSV that
+    /// COPY ... FROM STDIN reads.
+    public func execute(_ sql: String, parameters: [Value] = [], copyData: [UInt8]? = nil) throws(SQLError) -> [QueryResult] {
         var results: [QueryResult] = []
-        for statement in try Parser.parse(sql) { results.append(try run(statement, parameters: parameters)) }
+        for statement in try Parser.parse(sql) { results.append(try run(statement, parameters: parameters, copyData: copyData)) }
         return results
     }
 
     /// Runs one parsed statement.
-    public func run(_ statement: Statement, parameters: [Value] = []) throws(SQLError) -> QueryResult {
+    public func run(_ statement: Statement, parameters: [Value] = [], copyData: [UInt8]? = nil) throws(SQLError) -> QueryResult {
+        cancellation.reset()
         switch statement {
         case .begin:
             if transaction != nil { return QueryResult(columns: [], rows: [], tag: "BEGIN") }
@@ -116,7 +126,7 @@ public final class SQLSession {
             }
             if let open = transaction {
                 do {
-                    return try Executor(session: self, transaction: open, parameters: parameters).run(statement)
+                    return try Executor(session: self, transaction: open, parameters: parameters, copyData: copyData).run(statement)
                 } catch {
                     aborted = true
                     throw error
@@ -124,7 +134,7 @@ public final class SQLSession {
             }
             let autocommit = try engine { () throws(EngineError) in try database.begin() }
             do {
-                let result = try Executor(session: self, transaction: autocommit, parameters: parameters).run(statement)
+                let result = try Executor(session: self, transaction: autocommit, parameters: parameters, copyData: copyData).run(statement)
                 try engine { () throws(EngineError) in try autocommit.commit() }
                 return result
             } catch {
@@ -142,5 +152,22 @@ public final class SQLSession {
 
     func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T {
         do { return try body() } catch { throw SQLError(error) }
+    }
+}
+
+/// A request to cancel a session's running statement, polled by the executor's loops.
+public final class Cancellation: Sendable {
+    private let requested = Atomic<Bool>(false)
+
+    init() {}
+
+    /// Asks the running statement to stop; lock-free, so a signal handler may call it.
+    public func request() { requested.store(true, ordering: .relaxed) }
+
+    func reset() { requested.store(false, ordering: .relaxed) }
+
+    /// Throws PostgreSQL's 57014 if a cancel was requested.
+    func check() throws(SQLError) {
+        if requested.load(ordering: .relaxed) { throw SQLError("57014", "canceling statement due to user request") }
     }
 }

@@ -53,7 +53,10 @@ struct WindowAggregate: PlanNode {
     func run() throws(SQLError) -> [RowBatch] {
         var batch = try child.runConcatenated()
         var added: [ColumnVector] = []
-        for call in calls { added.append(try ColumnVector.unified(try values(call, batch), call.call.token)) }
+        for call in calls {
+            try checkCancelled()
+            added.append(try ColumnVector.unified(try values(call, batch), call.call.token))
+        }
         batch = RowBatch(columns: batch.columns + added)
         return [batch]
     }
