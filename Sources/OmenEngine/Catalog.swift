@@ -42,6 +42,10 @@ struct Manifest {
     var nextSegment: UInt64 = 1
     var replayStart = LogPosition(file: 1, offset: 0)
     var tables: [Table] = []
+    /// Tables an open transaction had created at the checkpoint (ids below `nextTable`, in no manifest
+    /// entry): if that transaction's commit is replayed, it creates them. Written after the tables, so a
+    /// manifest without it reads as before.
+    var pendingTables: [UInt32] = []
 
     func encoded() -> [UInt8] {
         var body = ByteWriter()
@@ -58,6 +62,8 @@ struct Manifest {
             body.varint(UInt64(table.segments.count))
             for segment in table.segments { body.u64(segment) }
         }
+        body.varint(UInt64(pendingTables.count))
+        for id in pendingTables { body.u32(id) }
         var file = ByteWriter()
         file.block(body.bytes)
         return file.bytes
@@ -84,6 +90,10 @@ struct Manifest {
             var segments: [UInt64] = []
             for _ in 0..<segmentCount { segments.append(try body.u64()) }
             tables.append(Table(id: id, schema: schema, segments: segments))
+        }
+        if !body.isAtEnd {
+            let pending = try body.count(limit: body.remaining / 4)
+            for _ in 0..<pending { pendingTables.append(try body.u32()) }
         }
     }
 
@@ -119,4 +129,6 @@ struct Manifest {
 /// Log record kinds.
 enum LogRecord: UInt8 {
     case createTable = 1, dropTable, commit
+    /// A commit that also creates and drops tables (DDL inside a transaction): all of it, or none.
+    case commitWithDDL
 }

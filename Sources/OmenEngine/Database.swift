@@ -34,6 +34,13 @@ public final class Database: @unchecked Sendable {
     private var wal: WriteAheadLog!
     var tables: [UInt32: TableState] = [:]
     var tableIDs: [String: UInt32] = [:]
+    /// Tables created inside transactions that have not committed, by the creating transaction.
+    private var pendingTables: [UInt32: TransactionID] = [:]
+    /// Where the log records of DDL commits start that are logged but not yet applied to the catalog: a
+    /// checkpoint meanwhile keeps the log from there, so that replay applies them.
+    private var ddlInFlight: [TransactionID: LogPosition] = [:]
+    /// At recovery: the manifest's pending tables, which a replayed commit may create.
+    private var recoverablePending: Set<UInt32> = []
     private var nextTransaction: TransactionID = 2
     private var nextTable: UInt32 = 1
     private var nextSegment: UInt64 = 1
@@ -75,6 +82,7 @@ public final class Database: @unchecked Sendable {
         nextTable = manifest.nextTable
         nextSegment = manifest.nextSegment
         replayStart = manifest.replayStart
+        recoverablePending = Set(manifest.pendingTables)
         for entry in manifest.tables {
             let table = TableState(id: entry.id, schema: entry.schema)
             for id in entry.segments {
@@ -132,9 +140,28 @@ public final class Database: @unchecked Sendable {
             let id = try reader.u32()
             if let table = tables.removeValue(forKey: id) { tableIDs[table.schema.name] = nil }
             nextTable = max(nextTable, id + 1)
-        case .commit:
+        case .commit, .commitWithDDL:
             let transaction = try reader.u64()
             nextTransaction = max(nextTransaction, transaction + 1)
+            var dropped: [UInt32] = []
+            if kind == .commitWithDDL {
+                let created = try reader.count(limit: reader.remaining)
+                for _ in 0..<created {
+                    let id = try reader.u32()
+                    let schema = try Manifest.decodeSchema(&reader)
+                    // Created after the checkpoint, or pending at it; anything else was dropped before it.
+                    if tables[id] == nil && (id >= nextTable || recoverablePending.contains(id)) {
+                        tables[id] = TableState(id: id, schema: schema)
+                        tableIDs[schema.name] = id
+                    }
+                    nextTable = max(nextTable, id + 1)
+                }
+                let dropCount = try reader.count(limit: reader.remaining)
+                for _ in 0..<dropCount { dropped.append(try reader.u32()) }
+            }
+            defer {
+                for id in dropped { if let table = tables.removeValue(forKey: id) { tableIDs[table.schema.name] = nil } }
+            }
             let tableCount = try reader.count(limit: reader.remaining)
             for _ in 0..<tableCount {
                 let id = try reader.u32()
@@ -181,6 +208,48 @@ public final class Database: @unchecked Sendable {
     }
 
     // MARK: Catalog
+
+    /// Creates a table inside `transaction`: only it sees the table until it commits, when the creation
+    /// is logged in its commit record (so a crash before the commit leaves no table); rollback removes it.
+    public func createTable(_ schema: TableSchema, in transaction: Transaction) throws(EngineError) {
+        try state.withLock { () throws(EngineError) in
+            guard !isClosed else { throw .closed }
+            guard tableIDs[schema.name] == nil else { throw .tableExists(schema.name) }
+            let id = nextTable
+            nextTable += 1
+            tables[id] = TableState(id: id, schema: schema)
+            tableIDs[schema.name] = id
+            pendingTables[id] = transaction.id
+            transaction.createdTables.append(id)
+        }
+    }
+
+    /// Drops a table when `transaction` commits (in its commit record); at once if it created the table.
+    public func dropTable(_ name: String, in transaction: Transaction) throws(EngineError) {
+        try state.withLock { () throws(EngineError) in
+            guard !isClosed else { throw .closed }
+            guard let id = tableIDs[name], pendingTables[id].map({ $0 == transaction.id }) ?? true else { throw .tableNotFound(name) }
+            if pendingTables[id] != nil {
+                removeTableLocked(id)
+                transaction.createdTables.removeAll { $0 == id }
+                transaction.writes[id] = nil
+            } else if !transaction.droppedTables.contains(id) {
+                transaction.droppedTables.append(id)
+            }
+        }
+    }
+
+    /// Forgets the tables an unfinished transaction created.
+    func discardDDL(of transaction: Transaction) {
+        state.withLock {
+            for id in transaction.createdTables where pendingTables[id] == transaction.id { removeTableLocked(id) }
+        }
+    }
+
+    private func removeTableLocked(_ id: UInt32) {
+        pendingTables[id] = nil
+        if let table = tables.removeValue(forKey: id) { tableIDs[table.schema.name] = nil }
+    }
 
     /// Creates a table; durable when it returns.
     public func createTable(_ schema: TableSchema) throws(EngineError) {
@@ -311,17 +380,33 @@ public final class Database: @unchecked Sendable {
     /// Validates and installs a transaction's writes, then waits for its log record to be durable.
     func commit(_ transaction: Transaction) throws(EngineError) {
         let writes = transaction.writes.filter { !$0.value.isEmpty }
-        if writes.isEmpty { return finish(transaction.id) }
+        let ddl = !transaction.createdTables.isEmpty || !transaction.droppedTables.isEmpty
+        if writes.isEmpty && !ddl { return finish(transaction.id) }
         var toFlush = false
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
             do throws(EngineError) {
                 guard !isClosed else { throw .closed }
                 var record = ByteWriter()
-                record.u8(LogRecord.commit.rawValue)
+                record.u8((ddl ? LogRecord.commitWithDDL : .commit).rawValue)
                 record.u64(transaction.id)
+                if ddl {
+                    record.varint(UInt64(transaction.createdTables.count))
+                    for id in transaction.createdTables {
+                        record.u32(id)
+                        Manifest.encode(tables[id]!.schema, into: &record)
+                    }
+                    for id in transaction.droppedTables where tables[id] == nil {
+                        throw .tableNotFound(transaction.tableNames[id] ?? "\(id)")
+                    }
+                    record.varint(UInt64(transaction.droppedTables.count))
+                    for id in transaction.droppedTables { record.u32(id) }
+                }
                 record.varint(UInt64(writes.count))
                 for (id, set) in writes.sorted(by: { $0.key < $1.key }) {
-                    guard let table = tables[id] else { throw .tableNotFound(transaction.tableNames[id] ?? "\(id)") }
+                    // Another transaction's uncommitted table is no table to this one.
+                    guard let table = tables[id], pendingTables[id].map({ $0 == transaction.id }) ?? true else {
+                        throw .tableNotFound(transaction.tableNames[id] ?? "\(id)")
+                    }
                     // First committer wins: a newer version by anyone this snapshot does not see is a conflict.
                     // Keys past every hot key (a time series) have no versions to check.
                     let pastHot = set.ordered && table.memtable.isAppendable(after: set.keys.first)
@@ -344,6 +429,7 @@ public final class Database: @unchecked Sendable {
                 }
                 let end = try wal.append(record.bytes)
                 let start = LogPosition(file: end.file, offset: end.offset - UInt64(record.bytes.count) - 8)
+                if ddl { ddlInFlight[transaction.id] = start }
                 for (id, set) in writes {
                     let table = tables[id]!
                     if set.ordered && !set.rewritten
@@ -361,6 +447,7 @@ public final class Database: @unchecked Sendable {
                 }
                 return end
             } catch {
+                for id in transaction.createdTables where pendingTables[id] == transaction.id { removeTableLocked(id) }
                 running[transaction.id] = nil
                 throw error
             }
@@ -371,8 +458,18 @@ public final class Database: @unchecked Sendable {
             state.withLock {
                 failed.insert(transaction.id)
                 running[transaction.id] = nil
+                for id in transaction.createdTables where pendingTables[id] == transaction.id { removeTableLocked(id) }
+                ddlInFlight[transaction.id] = nil
             }
             throw error
+        }
+        // Durable: the tables it created are everyone's, the ones it dropped are gone.
+        if ddl {
+            state.withLock {
+                ddlInFlight[transaction.id] = nil
+                for id in transaction.createdTables { pendingTables[id] = nil }
+                for id in transaction.droppedTables { removeTableLocked(id) }
+            }
         }
         finish(transaction.id)
         // The commit is durable: a failed flush after it is the flush's, reported in backgroundError (the
@@ -413,7 +510,7 @@ public final class Database: @unchecked Sendable {
                                                         tombstones: tombstones, directory: path))
             }
             let fresh = try wal.rotate()
-            replayStart = tables.values.compactMap(\.memtable.oldestLogStart).reduce(fresh, min)
+            replayStart = (tables.values.compactMap(\.memtable.oldestLogStart) + ddlInFlight.values).reduce(fresh, min)
             try writeManifestLocked()
         } catch {
             for (id, (memtable, segments)) in saved {
@@ -435,9 +532,11 @@ public final class Database: @unchecked Sendable {
         manifest.nextTable = nextTable
         manifest.nextSegment = nextSegment
         manifest.replayStart = replayStart
-        manifest.tables = tables.values.sorted { $0.id < $1.id }.map {
+        // An uncommitted table is in no manifest entry: a crash before its commit leaves no table.
+        manifest.tables = tables.values.filter { pendingTables[$0.id] == nil }.sorted { $0.id < $1.id }.map {
             Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segments.map(\.id))
         }
+        manifest.pendingTables = pendingTables.keys.sorted()
         try Files.replace(path + "/" + Manifest.fileName, with: manifest.encoded(), directory: path)
         try removeUnusedFiles()
     }

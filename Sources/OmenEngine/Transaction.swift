@@ -9,6 +9,9 @@ public final class Transaction {
     let snapshot: Snapshot
     var writes: [UInt32: WriteSet] = [:]
     var tableNames: [UInt32: String] = [:]
+    /// Tables this transaction created (visible only to it until it commits) and dropped (gone when it commits).
+    var createdTables: [UInt32] = []
+    var droppedTables: [UInt32] = []
     private var finished = false
 
     init(database: Database, id: TransactionID, snapshot: Snapshot) {
@@ -18,7 +21,10 @@ public final class Transaction {
     }
 
     deinit {
-        if !finished { database.finish(id) }
+        if !finished {
+            database.discardDDL(of: self)
+            database.finish(id)
+        }
     }
 
     // MARK: Reads
@@ -300,6 +306,7 @@ public final class Transaction {
         guard !finished else { return }
         finished = true
         writes = [:]
+        database.discardDDL(of: self)
         database.finish(id)
     }
 }

@@ -7,7 +7,7 @@ import Testing
 /// I/O faults injected into the engine's writes, fsyncs, renames and file creations (of the log, segments
 /// and the manifest): ENOSPC, EIO and short writes, once or from then on (a full disk), at a random turn.
 /// After each, the database keeps working or refuses writes with an I/O error naming the file, and after a
-/// reopen it holds every acknowledged commit and no other. OMEN_ENGINE_FAULTS sets the runs (each
+/// reopen it holds every acknowledged commit and no other, tables created inside transactions included. OMEN_ENGINE_FAULTS sets the runs (each
 /// injecting at most one fault, or one per operation from its turn on when persistent).
 @Suite struct FaultTests {
     struct Case: CustomStringConvertible, Sendable {
@@ -35,6 +35,10 @@ import Testing
         }
     }()
 
+    static func createdSchema(_ key: Int64) throws(EngineError) -> TableSchema {
+        try TableSchema(name: "t\(key)", columns: [Column("k", .int64)], primaryKey: "k")
+    }
+
     @Test("an injected fault loses no acknowledged commit and revives no failed one", arguments: cases)
     func faultLosesNothing(_ faultCase: Case) throws {
         let directory = TemporaryDirectory()
@@ -55,6 +59,10 @@ import Testing
                     try database.transaction { txn throws(EngineError) in
                         try txn.insert("readings", reading(key, Double(key)))
                         if key % 10 == 9 { try txn.insert("readings", reading(1000 + key)) }
+                        if key % 20 == 5 {
+                            try database.createTable(try Self.createdSchema(key), in: txn)
+                            try txn.insert("t\(key)", [.int64(key)])
+                        }
                     }
                     acknowledged.insert(key)
                     if key % 10 == 9 { acknowledged.insert(1000 + key) }
@@ -83,6 +91,11 @@ import Testing
         })
         #expect(acknowledged.subtracting(keys).isEmpty, "lost: \(acknowledged.subtracting(keys).sorted().prefix(10))")
         #expect(keys.subtracting(acknowledged).isEmpty, "revived: \(keys.subtracting(acknowledged).sorted().prefix(10))")
+        for key in stride(from: Int64(5), to: 60, by: 20) {
+            let rows = try? reopened.transaction { txn throws(EngineError) in try txn.scan("t\(key)") }.rows
+            #expect((rows != nil) == acknowledged.contains(key), "table t\(key): \(rows == nil ? "missing" : "present")")
+            if let rows { #expect(rows == [[.int64(key)]]) }
+        }
         // And it works again.
         try reopened.transaction { txn throws(EngineError) in try txn.insert("readings", reading(5000)) }
     }

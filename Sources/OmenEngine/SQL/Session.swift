@@ -22,17 +22,13 @@ public struct QueryResult: Equatable, Sendable {
 
 /// A connection-like SQL front over a `Database`: statements run in autocommit transactions unless a
 /// BEGIN opened one; an error inside an explicit transaction aborts it until ROLLBACK (as PostgreSQL).
-/// DDL is transactional: CREATE TABLE inside a transaction is undone by its ROLLBACK (the table is created
-/// at once, so a crash before COMMIT leaves it, empty); DROP TABLE inside one hides the table from the
-/// transaction at once and drops it when the transaction commits (a crash between the commit and the drop
-/// leaves the table).
+/// DDL is transactional: CREATE TABLE and DROP TABLE inside a transaction take effect with its commit,
+/// logged in its commit record (a crash before it leaves neither), and its ROLLBACK undoes them.
 public final class SQLSession {
     public let database: Database
     private var transaction: Transaction?
     private var aborted = false
-    /// Tables the open transaction created: dropped again if it does not commit.
-    private var createdInTransaction: [String] = []
-    /// Tables the open transaction dropped: dropped for real when it commits.
+    /// Tables the open transaction dropped, which its statements no longer see.
     private(set) var droppedInTransaction: Set<String> = []
 
     public init(database: Database) { self.database = database }
@@ -64,29 +60,19 @@ public final class SQLSession {
         case .commit:
             guard let open = transaction else { return QueryResult(columns: [], rows: [], tag: "COMMIT") }
             transaction = nil
-            let dropped = droppedInTransaction
             droppedInTransaction = []
             if aborted {
                 open.rollback()
                 aborted = false
-                undoCreatedTables()
                 return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
             }
-            do throws(SQLError) {
-                try engine { () throws(EngineError) in try open.commit() }
-            } catch {
-                undoCreatedTables()
-                throw error
-            }
-            createdInTransaction = []
-            for name in dropped.sorted() { try engine { () throws(EngineError) in try database.dropTable(name) } }
+            try engine { () throws(EngineError) in try open.commit() }
             return QueryResult(columns: [], rows: [], tag: "COMMIT")
         case .rollback:
             transaction?.rollback()
             transaction = nil
             aborted = false
             droppedInTransaction = []
-            undoCreatedTables()
             return QueryResult(columns: [], rows: [], tag: "ROLLBACK")
         case .createTable(let schema, let ifNotExists):
             if aborted {
@@ -96,20 +82,28 @@ public final class SQLSession {
                 throw SQLError("0A000", "table \"\(schema.name)\" was dropped in this transaction; it can be created again after COMMIT")
             }
             do {
-                try database.createTable(schema)
-                if transaction != nil { createdInTransaction.append(schema.name) }
+                if let open = transaction { try database.createTable(schema, in: open) } else { try database.createTable(schema) }
             } catch .tableExists where ifNotExists {
-            } catch { throw SQLError(error) }
+            } catch {
+                if transaction != nil { aborted = true }
+                throw SQLError(error)
+            }
             return QueryResult(columns: [], rows: [], tag: "CREATE TABLE")
         case .dropTable(let name, let ifExists, let token):
             if aborted {
                 throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
             }
-            if transaction != nil {
+            if let open = transaction {
                 if droppedInTransaction.contains(name) || (try? database.schema(name)) == nil {
                     if ifExists { return QueryResult(columns: [], rows: [], tag: "DROP TABLE") }
                     aborted = true
                     throw SQLError.undefinedTable(name, at: token)
+                }
+                do {
+                    try database.dropTable(name, in: open)
+                } catch {
+                    aborted = true
+                    throw SQLError(error)
                 }
                 droppedInTransaction.insert(name)
                 return QueryResult(columns: [], rows: [], tag: "DROP TABLE")
@@ -142,12 +136,6 @@ public final class SQLSession {
                 throw error
             }
         }
-    }
-
-    /// Drops the tables a transaction that did not commit created.
-    private func undoCreatedTables() {
-        for name in createdInTransaction.reversed() { try? database.dropTable(name) }
-        createdInTransaction = []
     }
 
     func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T {
