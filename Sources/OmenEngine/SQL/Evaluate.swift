@@ -70,6 +70,7 @@ enum Evaluate {
 
     /// Compiles a scalar expression (no aggregates) against `scope`.
     static func compile(_ expression: Expression, _ scope: Scope) throws(SQLError) -> Evaluator {
+        if let planner = scope.planner { try StackBudget.check(planner.stackLimit, at: expression.token) }
         switch expression {
         case .literal(let value, _):
             return { _, _ in value }

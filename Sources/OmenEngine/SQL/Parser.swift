@@ -3,6 +3,13 @@
 public struct Parser {
     private var tokens: [Token]
     private var position = 0
+    /// How deep the expression being parsed nests (parentheses, NOT and minus chains, subqueries, and
+    /// arithmetic chains, whose trees are as deep as they are long).
+    private var depth = 0
+    /// Deeper statements are refused (54001), as are ones that would take the parser past its stack
+    /// budget; chains of AND and OR are built balanced and cost only their logarithm.
+    static let depthLimit = 10_000
+    private let stackLimit = StackBudget.limit()
 
     /// Parses a script of `;`-separated statements.
     public static func parse(_ sql: String) throws(SQLError) -> [Statement] {
@@ -359,6 +366,8 @@ public struct Parser {
     /// `[WITH ...] body [ORDER BY ...] [LIMIT ...] [OFFSET ...]`; a plain SELECT keeps its ORDER BY and
     /// LIMIT, which may name its input columns.
     private mutating func query() throws(SQLError) -> Query {
+        try descend()
+        defer { depth -= 1 }
         var with: [(name: String, query: Query, token: Token)] = []
         if accept("WITH") {
             repeat {
@@ -615,28 +624,54 @@ public struct Parser {
 
     // MARK: Expressions
 
-    mutating func expression() throws(SQLError) -> Expression { try or() }
+    mutating func expression() throws(SQLError) -> Expression {
+        try descend()
+        defer { depth -= 1 }
+        return try or()
+    }
+
+    private mutating func descend(_ levels: Int = 1) throws(SQLError) {
+        depth += levels
+        try StackBudget.check(stackLimit, at: current)
+        guard depth <= Self.depthLimit else {
+            throw SQLError("54001", "statement too complex: it nests more than \(Self.depthLimit) levels deep", at: current,
+                           hint: "Flatten it: chains of AND and OR are fine at any length, and IN (...) takes a list.")
+        }
+    }
 
     private mutating func or() throws(SQLError) -> Expression {
-        var left = try and()
+        var terms = [try and()]
+        var tokens: [Token] = []
         while isKeyword("OR") {
-            let token = next()
-            left = .binary(.or, left, try and(), token)
+            tokens.append(next())
+            terms.append(try and())
         }
-        return left
+        return Self.balanced(.or, terms[...], tokens[...])
     }
 
     private mutating func and() throws(SQLError) -> Expression {
-        var left = try not()
+        var terms = [try not()]
+        var tokens: [Token] = []
         while isKeyword("AND") {
-            let token = next()
-            left = .binary(.and, left, try not(), token)
+            tokens.append(next())
+            terms.append(try not())
         }
-        return left
+        return Self.balanced(.and, terms[...], tokens[...])
+    }
+
+    /// A chain of one associative operator as a balanced tree (`tokens[i]` joins `terms[i]` and the next).
+    private static func balanced(_ op: BinaryOperator, _ terms: ArraySlice<Expression>, _ tokens: ArraySlice<Token>) -> Expression {
+        if terms.count == 1 { return terms.first! }
+        let middle = terms.startIndex + terms.count / 2
+        let token = tokens[tokens.startIndex + terms.count / 2 - 1]
+        return .binary(op, balanced(op, terms[..<middle], tokens[..<(tokens.startIndex + terms.count / 2 - 1)]),
+                       balanced(op, terms[middle...], tokens[(tokens.startIndex + terms.count / 2)...]), token)
     }
 
     private mutating func not() throws(SQLError) -> Expression {
         if isKeyword("NOT") {
+            try descend()
+            defer { depth -= 1 }
             let token = next()
             return .unary(.not, try not(), token)
         }
@@ -697,7 +732,11 @@ public struct Parser {
 
     private mutating func concatenation() throws(SQLError) -> Expression {
         var left = try additive()
+        var chain = 0
+        defer { depth -= chain }
         while isSymbol("||") {
+            try descend()
+            chain += 1
             let token = next()
             left = .binary(.concatenate, left, try additive(), token)
         }
@@ -706,7 +745,11 @@ public struct Parser {
 
     private mutating func additive() throws(SQLError) -> Expression {
         var left = try multiplicative()
+        var chain = 0
+        defer { depth -= chain }
         while isSymbol("+") || isSymbol("-") {
+            try descend()
+            chain += 1
             let token = next()
             left = .binary(BinaryOperator(rawValue: token.text)!, left, try multiplicative(), token)
         }
@@ -715,7 +758,11 @@ public struct Parser {
 
     private mutating func multiplicative() throws(SQLError) -> Expression {
         var left = try unary()
+        var chain = 0
+        defer { depth -= chain }
         while isSymbol("*") || isSymbol("/") || isSymbol("%") {
+            try descend()
+            chain += 1
             let token = next()
             left = .binary(BinaryOperator(rawValue: token.text)!, left, try unary(), token)
         }
@@ -724,6 +771,8 @@ public struct Parser {
 
     private mutating func unary() throws(SQLError) -> Expression {
         if isSymbol("-") {
+            try descend()
+            defer { depth -= 1 }
             let token = next()
             // Folded here so that -9223372036854775808 is a literal, not an overflow.
             if case .integer(let value) = current.kind {

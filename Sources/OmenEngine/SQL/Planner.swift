@@ -8,6 +8,9 @@ final class Planner {
     /// The WITH queries visible here, innermost last.
     private var withQueries: [[String: SubqueryScan.Shared]] = []
 
+    /// Planning and compiling recurse with the statement's nesting: both stop at this stack depth.
+    let stackLimit = StackBudget.limit()
+
     init(_ executor: Executor) { self.executor = executor }
 
     /// A scope of this statement's level `outer` (nil at the top).
@@ -26,6 +29,7 @@ final class Planner {
     }
 
     func plan(_ query: Query, outer: OuterRow?) throws(SQLError) -> QueryPlan {
+        try StackBudget.check(stackLimit, at: nil)
         var visible: [String: SubqueryScan.Shared] = [:]
         withQueries.append(visible)
         defer { withQueries.removeLast() }

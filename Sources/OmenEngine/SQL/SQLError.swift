@@ -1,3 +1,26 @@
+/// The stack a statement may use below where its parsing or planning began: deeper nesting is refused
+/// with 54001 before the thread's stack could overflow (PostgreSQL's max_stack_depth, 2 MB by default,
+/// plays the same part). A thread running SQL needs this much stack beyond its caller's.
+enum StackBudget {
+    static let bytes: UInt = 4 << 20
+
+    /// The address of a local of the caller's frame: the stack grows down from where a statement began.
+    @inline(never) static func here() -> UInt {
+        var marker: UInt8 = 0
+        return withUnsafePointer(to: &marker) { UInt(bitPattern: $0) }
+    }
+
+    /// The lowest address a statement starting here may reach.
+    static func limit() -> UInt { here() &- bytes }
+
+    /// 54001 once the stack is below `limit`.
+    static func check(_ limit: UInt, at token: Token?) throws(SQLError) {
+        guard here() < limit else { return }
+        throw SQLError("54001", "statement too complex: it nests too deeply", at: token,
+                       hint: "Flatten it: chains of AND and OR are fine at any length, and IN (...) takes a list.")
+    }
+}
+
 /// A SQL error: a SQLSTATE code, a message, and where in the statement text it happened.
 public struct SQLError: Error, Equatable, Sendable, CustomStringConvertible {
     public var code: String
