@@ -39,6 +39,9 @@ public final class SQLSession {
     /// sets an atomic flag. A statement that starts clears it.
     public let cancellation = Cancellation()
 
+    /// PostgreSQL's statement_timeout: a statement running longer stops with 57014 (nil: no limit).
+    public var statementTimeout: Duration?
+
     /// Runs every statement of `sql`, stopping at the first error. `$1`, `$2`... in the statements read
     /// `parameters` (values, never SQL text: nothing in them is parsed). `copyData` is the CSV that
     /// COPY ... FROM STDIN reads.
@@ -50,7 +53,7 @@ public final class SQLSession {
 
     /// Runs one parsed statement.
     public func run(_ statement: Statement, parameters: [Value] = [], copyData: [UInt8]? = nil) throws(SQLError) -> QueryResult {
-        cancellation.reset()
+        cancellation.start(timeout: statementTimeout)
         switch statement {
         case .begin:
             if transaction != nil { return QueryResult(columns: [], rows: [], tag: "BEGIN") }
@@ -143,19 +146,34 @@ public final class SQLSession {
     }
 }
 
-/// A request to cancel a session's running statement, polled by the executor's loops.
+/// A request to cancel a session's running statement, and its deadline, polled by the executor's loops.
 public final class Cancellation: Sendable {
     private let requested = Atomic<Bool>(false)
+    /// CLOCK_MONOTONIC nanoseconds past which the statement stops; 0 for none.
+    private let deadline = Atomic<Int64>(0)
 
     init() {}
 
     /// Asks the running statement to stop; lock-free, so a signal handler may call it.
     public func request() { requested.store(true, ordering: .relaxed) }
 
-    func reset() { requested.store(false, ordering: .relaxed) }
+    /// A statement starts: no request yet, and its deadline `timeout` from now.
+    func start(timeout: Duration?) {
+        requested.store(false, ordering: .relaxed)
+        let nanoseconds = timeout.map { $0.components.seconds * 1_000_000_000 + $0.components.attoseconds / 1_000_000_000 }
+        deadline.store(nanoseconds.map { Self.now() &+ max($0, 1) } ?? 0, ordering: .relaxed)
+    }
 
-    /// Throws PostgreSQL's 57014 if a cancel was requested.
+    /// Throws PostgreSQL's 57014 if a cancel was requested or the deadline passed.
     func check() throws(SQLError) {
         if requested.load(ordering: .relaxed) { throw SQLError("57014", "canceling statement due to user request") }
+        let limit = deadline.load(ordering: .relaxed)
+        if limit != 0 && Self.now() > limit { throw SQLError("57014", "canceling statement due to statement timeout") }
+    }
+
+    private static func now() -> Int64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec)
     }
 }
