@@ -6,6 +6,8 @@ final class TableState {
     let schema: TableSchema
     var memtable: MemTable
     var segments: [Segment] = []
+    /// Secondary indexes over its columns (in memory; their definitions are in the log and manifest).
+    var indexes: [SecondaryIndex] = []
 
     init(id: UInt32, schema: TableSchema) {
         self.id = id
@@ -28,13 +30,16 @@ final class TableState {
 /// atomically (temporary file, fsync, rename) at every checkpoint and compaction.
 struct Manifest {
     static let magic: UInt32 = 0x464D_4D4F  // "OMMF"
-    static let version: UInt16 = 1
+    /// Version 2 adds each table's index definitions; version 1 files (no indexes) still open.
+    static let version: UInt16 = 2
     static let fileName = "MANIFEST"
 
     struct Table {
         var id: UInt32
         var schema: TableSchema
         var segments: [UInt64]
+        /// Index name and column position.
+        var indexes: [(name: String, column: Int)] = []
     }
 
     var nextTransaction: TransactionID = 2
@@ -57,6 +62,11 @@ struct Manifest {
             Self.encode(table.schema, into: &body)
             body.varint(UInt64(table.segments.count))
             for segment in table.segments { body.u64(segment) }
+            body.varint(UInt64(table.indexes.count))
+            for index in table.indexes {
+                body.string(index.name)
+                body.varint(UInt64(index.column))
+            }
         }
         var file = ByteWriter()
         file.block(body.bytes)
@@ -71,7 +81,9 @@ struct Manifest {
         guard file.isAtEnd else { throw file.corrupt("bytes after the manifest") }
         guard try body.u32() == Self.magic else { throw body.corrupt("not a manifest") }
         let version = try body.u16()
-        guard version == Self.version else { throw body.corrupt("manifest version \(version) is not \(Self.version)") }
+        guard version == 1 || version == Self.version else {
+            throw body.corrupt("manifest version \(version) is not \(Self.version)")
+        }
         nextTransaction = try body.u64()
         nextTable = try body.u32()
         nextSegment = try body.u64()
@@ -83,7 +95,16 @@ struct Manifest {
             let segmentCount = try body.count(limit: body.remaining / 8)
             var segments: [UInt64] = []
             for _ in 0..<segmentCount { segments.append(try body.u64()) }
-            tables.append(Table(id: id, schema: schema, segments: segments))
+            var table = Table(id: id, schema: schema, segments: segments)
+            if version >= 2 {
+                let indexCount = try body.count(limit: body.remaining)
+                for _ in 0..<indexCount {
+                    let name = try body.string()
+                    let column = try body.count(limit: schema.columns.count - 1)
+                    table.indexes.append((name, column))
+                }
+            }
+            tables.append(table)
         }
     }
 
@@ -119,4 +140,8 @@ struct Manifest {
 /// Log record kinds.
 enum LogRecord: UInt8 {
     case createTable = 1, dropTable, commit
+    /// Table id, index name, column position.
+    case createIndex
+    /// Table id, index name.
+    case dropIndex
 }
