@@ -93,9 +93,16 @@ public final class Database: @unchecked Sendable {
             try self.apply(&reader, start: start)
         }
         if let damaged = end.damaged { try moveAside(damaged) }
-        // Index entries live in memory only: built from the rows now that the log is replayed.
-        for table in tables.values { for index in table.indexes { index.rebuild(from: table) } }
         wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
+        // Index entries live in memory only: built now from the newest version of each row (no snapshot
+        // is open, so no older version can be read again), which leaves out every stale entry.
+        let reader = Transaction(database: self, id: 0, snapshot: Snapshot(xmin: nextTransaction, xmax: nextTransaction,
+                                                                            inProgress: [], current: 0))
+        for table in tables.values where !table.indexes.isEmpty {
+            let rows = try reader.scanBatches(table.schema.name)
+            for index in table.indexes { index.rebuild(from: rows, key: table.schema.primaryKey) }
+        }
+        reader.rollback()
         try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
         if options.backgroundCompaction {
             // Weak: a database dropped without `close` must not be kept alive by its own worker.
@@ -256,7 +263,8 @@ public final class Database: @unchecked Sendable {
             record.varint(UInt64(column))
             let end = try wal.append(record.bytes)
             let index = SecondaryIndex(name: name, column: column, type: type)
-            index.rebuild(from: table)
+            // Every version held, for the snapshots that still read older ones.
+            index.rebuild(from: [table.memtable.rows] + table.segments.map(\.rows), key: table.schema.primaryKey)
             table.indexes.append(index)
             return end
         }

@@ -64,12 +64,12 @@ final class SecondaryIndex {
         self.type = type
     }
 
-    /// Replaces the entries with those of every row version `table` holds (its hot buffer's versions and
-    /// its segments' rows): a superset of what any snapshot sees.
-    func rebuild(from table: TableState) {
+    /// Replaces the entries with those of `batches` (rows laid out as the table, `key` the primary key
+    /// column): at creation every version the table holds, its hot buffer's and its segments', so that
+    /// every snapshot finds its own; at open the newest version of each row.
+    func rebuild(from batches: [RowBatch], key: Int) {
         var all: [Entry] = []
-        collect(table.memtable.rows, key: table.schema.primaryKey, into: &all)
-        for segment in table.segments { collect(segment.rows, key: table.schema.primaryKey, into: &all) }
+        for rows in batches { collect(rows, key: key, into: &all) }
         all.sort()
         var unique: [Entry] = []
         unique.reserveCapacity(all.count)
