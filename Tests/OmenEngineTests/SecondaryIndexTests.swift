@@ -98,6 +98,11 @@ import Testing
         }
     }
 
+    static func createIndexedTable(_ database: Database, _ table: String) throws {
+        try database.createTable(try schema(table))
+        try createIndexes(database, table)
+    }
+
     static func createIndexes(_ database: Database, _ table: String) throws {
         for column in columns { try database.createIndex(name: "\(table)_\(column.name)", table: table, column: column.name) }
     }
@@ -105,9 +110,7 @@ import Testing
     @Test func randomWritesSnapshotsAndReopenMatchScans() throws {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
-        var options = Database.Options()
-        options.flushThreshold = 400
-        options.compactionTrigger = 3
+        let options = { var options = Database.Options(); options.flushThreshold = 400; options.compactionTrigger = 3; return options }()
         var database: Database? = try Database.open(directory.path, options: options)
         try database!.createTable(try Self.schema("t"))
         var random = SeededRandom(state: 2026_12_03)
@@ -171,69 +174,61 @@ import Testing
     }
 
     @Test func hotEntriesMergeIntoTheLearnedRun() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        var random = SeededRandom(state: 11)
-        try database.createTable(try Self.schema("t"))
-        try Self.createIndexes(database, "t")
-        for batch in Int64(0)..<10 {
-            try database.transaction { txn throws(EngineError) in
-                for id in 0..<Int64(1000) { try txn.insert("t", Self.row(id * 10 + batch, &random)) }
+        try withFreshDatabase { database in
+            var random = SeededRandom(state: 11)
+            try Self.createIndexedTable(database, "t")
+            for batch in Int64(0)..<10 {
+                try database.transaction { txn throws(EngineError) in
+                    for id in 0..<Int64(1000) { try txn.insert("t", Self.row(id * 10 + batch, &random)) }
+                }
             }
+            let statistics = try database.indexStatistics("t_i", at: .int64(0))
+            #expect(statistics.learnedEntries + statistics.hotEntries == 10_000 - (try database.transaction { txn throws(EngineError) in
+                try txn.scan("t").rows.filter { $0[1] == .null }.count
+            }))
+            #expect(statistics.learnedEntries > 4096 && statistics.hotEntries <= 4096)
+            #expect(statistics.window.map { $0.count <= 2 * SecondaryIndex.epsilon + 2 } ?? false)
+            try database.transaction { txn throws(EngineError) in try Self.check(txn, "t", &random, queries: 100) }
         }
-        let statistics = try database.indexStatistics("t_i", at: .int64(0))
-        #expect(statistics.learnedEntries + statistics.hotEntries == 10_000 - (try database.transaction { txn throws(EngineError) in
-            try txn.scan("t").rows.filter { $0[1] == .null }.count
-        }))
-        #expect(statistics.learnedEntries > 4096 && statistics.hotEntries <= 4096)
-        #expect(statistics.window.map { $0.count <= 2 * SecondaryIndex.epsilon + 2 } ?? false)
-        try database.transaction { txn throws(EngineError) in try Self.check(txn, "t", &random, queries: 100) }
     }
 
     @Test func emptyAndOneRowTables() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        var random = SeededRandom(state: 5)
-        try database.createTable(try Self.schema("e"))
-        try Self.createIndexes(database, "e")
-        try database.transaction { txn throws(EngineError) in try Self.check(txn, "e", &random, queries: 50) }
-        try database.createTable(try Self.schema("one"))
-        try database.transaction { txn throws(EngineError) in
-            try txn.insert("one", [.int64(7), .int64(3), .double(-0.0), .timestamp(0), .date(0), .text("caf\u{e9}"), .bool(true)])
-        }
-        try Self.createIndexes(database, "one")
-        try database.transaction { txn throws(EngineError) in
-            try Self.check(txn, "one", &random, queries: 100)
-            #expect(try txn.rows(index: "one_d", low: IndexBound(.double(0)), high: IndexBound(.double(0))).count == 1)
-            #expect(try txn.rows(index: "one_s", low: IndexBound(.text("cafe\u{301}")), high: IndexBound(.text("cafe\u{301}"))).count == 1)
-            #expect(try txn.rows(index: "one_i", low: IndexBound(.int64(3), inclusive: false), high: nil).count == 0)
-            #expect(try txn.rows(index: "one_i", low: IndexBound(.null), high: nil).count == 0)
-            // An integer bound widens to the double column's type.
-            #expect(try txn.rows(index: "one_d", low: IndexBound(.int64(0)), high: IndexBound(.int64(0))).count == 1)
+        try withFreshDatabase { database in
+            var random = SeededRandom(state: 5)
+            try Self.createIndexedTable(database, "e")
+            try database.transaction { txn throws(EngineError) in try Self.check(txn, "e", &random, queries: 50) }
+            try database.createTable(try Self.schema("one"))
+            try database.transaction { txn throws(EngineError) in
+                try txn.insert("one", [.int64(7), .int64(3), .double(-0.0), .timestamp(0), .date(0), .text("caf\u{e9}"), .bool(true)])
+            }
+            try Self.createIndexes(database, "one")
+            try database.transaction { txn throws(EngineError) in
+                try Self.check(txn, "one", &random, queries: 100)
+                #expect(try txn.rows(index: "one_d", low: IndexBound(.double(0)), high: IndexBound(.double(0))).count == 1)
+                #expect(try txn.rows(index: "one_s", low: IndexBound(.text("cafe\u{301}")), high: IndexBound(.text("cafe\u{301}"))).count == 1)
+                #expect(try txn.rows(index: "one_i", low: IndexBound(.int64(3), inclusive: false), high: nil).count == 0)
+                #expect(try txn.rows(index: "one_i", low: IndexBound(.null), high: nil).count == 0)
+                // An integer bound widens to the double column's type.
+                #expect(try txn.rows(index: "one_d", low: IndexBound(.int64(0)), high: IndexBound(.int64(0))).count == 1)
+            }
         }
     }
 
     @Test func anIndexCreatedWhileATransactionWritesSeesItsRowsAfterCommit() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        try database.createTable(try Self.schema("t"))
-        let writer = try database.begin()
-        try writer.insert("t", [.int64(1), .int64(42), .null, .null, .null, .text("x"), .null])
-        try database.createIndex(name: "t_i", table: "t", column: "i")
-        #expect(try writer.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 1)
-        let other = try database.begin()
-        #expect(try other.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 0)
-        try writer.commit()
-        #expect(try other.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 0)
-        other.rollback()
-        try database.transaction { txn throws(EngineError) in
-            #expect(try txn.rows(index: "t_i", low: IndexBound(.int64(42)), high: nil).count == 1)
+        try withFreshDatabase { database in
+            try database.createTable(try Self.schema("t"))
+            let writer = try database.begin()
+            try writer.insert("t", [.int64(1), .int64(42), .null, .null, .null, .text("x"), .null])
+            try database.createIndex(name: "t_i", table: "t", column: "i")
+            #expect(try writer.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 1)
+            let other = try database.begin()
+            #expect(try other.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 0)
+            try writer.commit()
+            #expect(try other.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 0)
+            other.rollback()
+            try database.transaction { txn throws(EngineError) in
+                #expect(try txn.rows(index: "t_i", low: IndexBound(.int64(42)), high: nil).count == 1)
+            }
         }
     }
 
@@ -373,32 +368,39 @@ import Testing
     }
 
     @Test func statementsAndErrors() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        let session = SQLSession(database: database)
-        _ = try session.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, x BIGINT, span INTERVAL)")
-        _ = try session.execute("CREATE INDEX ON t (x); CREATE INDEX IF NOT EXISTS t_x_idx ON t (x)")
-        #expect(database.indexes() == [IndexDefinition(name: "t_x_idx", table: "t", column: "x")])
-        func code(_ sql: String) -> String? {
-            do { _ = try session.execute(sql); return nil } catch { return error.code }
+        try withFreshDatabase { database in
+            let session = SQLSession(database: database)
+            _ = try session.execute("CREATE TABLE t (id BIGINT PRIMARY KEY, x BIGINT, span INTERVAL)")
+            _ = try session.execute("CREATE INDEX ON t (x); CREATE INDEX IF NOT EXISTS t_x_idx ON t (x)")
+            #expect(database.indexes() == [IndexDefinition(name: "t_x_idx", table: "t", column: "x")])
+            func code(_ sql: String) -> String? {
+                do { _ = try session.execute(sql); return nil } catch { return error.code }
+            }
+            #expect(code("CREATE INDEX t_x_idx ON t (x)") == "42P07")
+            #expect(code("CREATE INDEX i ON nope (x)") == "42P01")
+            #expect(code("CREATE INDEX i ON t (nope)") == "42703")
+            #expect(code("CREATE INDEX i ON t (span)") == "42704")
+            #expect(code("CREATE INDEX i ON t (x, id)") == "0A000")
+            #expect(code("DROP INDEX nope") == "42704")
+            #expect(code("DROP INDEX IF EXISTS nope") == nil)
+            #expect(code("BEGIN; CREATE INDEX i ON t (id)") == "25001")
+            #expect(code("SELECT 1") == "25P02")
+            _ = try session.execute("ROLLBACK")
+            // A primary-key range wins over the index; an unindexable constant leaves the full scan.
+            let plans = try ["SELECT * FROM t WHERE x = 1 AND id = 2", "SELECT * FROM t WHERE x = 1.5", "SELECT * FROM t WHERE x <> 1"]
+                .map { try session.execute("EXPLAIN " + $0)[0].rows[0] }
+            #expect(plans == [[.text("Learned Index Point Lookup on t using primary key (id)")], [.text("Full Scan on t")], [.text("Full Scan on t")]])
+            _ = try session.execute("DROP TABLE t")
+            #expect(database.indexes().isEmpty)
         }
-        #expect(code("CREATE INDEX t_x_idx ON t (x)") == "42P07")
-        #expect(code("CREATE INDEX i ON nope (x)") == "42P01")
-        #expect(code("CREATE INDEX i ON t (nope)") == "42703")
-        #expect(code("CREATE INDEX i ON t (span)") == "42704")
-        #expect(code("CREATE INDEX i ON t (x, id)") == "0A000")
-        #expect(code("DROP INDEX nope") == "42704")
-        #expect(code("DROP INDEX IF EXISTS nope") == nil)
-        #expect(code("BEGIN; CREATE INDEX i ON t (id)") == "25001")
-        #expect(code("SELECT 1") == "25P02")
-        _ = try session.execute("ROLLBACK")
-        // A primary-key range wins over the index; an unindexable constant leaves the full scan.
-        let plans = try ["SELECT * FROM t WHERE x = 1 AND id = 2", "SELECT * FROM t WHERE x = 1.5", "SELECT * FROM t WHERE x <> 1"]
-            .map { try session.execute("EXPLAIN " + $0)[0].rows[0] }
-        #expect(plans == [[.text("Learned Index Point Lookup on t using primary key (id)")], [.text("Full Scan on t")], [.text("Full Scan on t")]])
-        _ = try session.execute("DROP TABLE t")
-        #expect(database.indexes().isEmpty)
     }
+}
+
+/// Runs `body` on a database in a fresh directory, closed and removed after.
+func withFreshDatabase(_ body: (Database) throws -> Void) throws {
+    let directory = TemporaryDirectory()
+    defer { directory.remove() }
+    let database = try Database.open(directory.path)
+    defer { try? database.close() }
+    try body(database)
 }
