@@ -6,6 +6,8 @@ final class TableState {
     let schema: TableSchema
     var memtable: MemTable
     var segments: [Segment] = []
+    /// Secondary indexes over its columns (in memory; their definitions are in the log and manifest).
+    var indexes: [SecondaryIndex] = []
 
     init(id: UInt32, schema: TableSchema) {
         self.id = id
@@ -28,13 +30,16 @@ final class TableState {
 /// atomically (temporary file, fsync, rename) at every checkpoint and compaction.
 struct Manifest {
     static let magic: UInt32 = 0x464D_4D4F  // "OMMF"
-    static let version: UInt16 = 1
+    /// Version 2 adds each table's index definitions; version 1 files (no indexes) still open.
+    static let version: UInt16 = 2
     static let fileName = "MANIFEST"
 
     struct Table {
         var id: UInt32
         var schema: TableSchema
         var segments: [UInt64]
+        /// Index name and column position.
+        var indexes: [(name: String, column: Int)] = []
     }
 
     var nextTransaction: TransactionID = 2
@@ -61,6 +66,11 @@ struct Manifest {
             Self.encode(table.schema, into: &body)
             body.varint(UInt64(table.segments.count))
             for segment in table.segments { body.u64(segment) }
+            body.varint(UInt64(table.indexes.count))
+            for index in table.indexes {
+                body.string(index.name)
+                body.varint(UInt64(index.column))
+            }
         }
         body.varint(UInt64(pendingTables.count))
         for id in pendingTables { body.u32(id) }
@@ -77,7 +87,9 @@ struct Manifest {
         guard file.isAtEnd else { throw file.corrupt("bytes after the manifest") }
         guard try body.u32() == Self.magic else { throw body.corrupt("not a manifest") }
         let version = try body.u16()
-        guard version == Self.version else { throw body.corrupt("manifest version \(version) is not \(Self.version)") }
+        guard version == 1 || version == Self.version else {
+            throw body.corrupt("manifest version \(version) is not \(Self.version)")
+        }
         nextTransaction = try body.u64()
         nextTable = try body.u32()
         nextSegment = try body.u64()
@@ -89,7 +101,16 @@ struct Manifest {
             let segmentCount = try body.count(limit: body.remaining / 8)
             var segments: [UInt64] = []
             for _ in 0..<segmentCount { segments.append(try body.u64()) }
-            tables.append(Table(id: id, schema: schema, segments: segments))
+            var table = Table(id: id, schema: schema, segments: segments)
+            if version >= 2 {
+                let indexCount = try body.count(limit: body.remaining)
+                for _ in 0..<indexCount {
+                    let name = try body.string()
+                    let column = try body.count(limit: schema.columns.count - 1)
+                    table.indexes.append((name, column))
+                }
+            }
+            tables.append(table)
         }
         if !body.isAtEnd {
             let pending = try body.count(limit: body.remaining / 4)
@@ -131,4 +152,8 @@ enum LogRecord: UInt8 {
     case createTable = 1, dropTable, commit
     /// A commit that also creates and drops tables (DDL inside a transaction): all of it, or none.
     case commitWithDDL
+    /// Table id, index name, column position.
+    case createIndex
+    /// Table id, index name.
+    case dropIndex
 }

@@ -88,6 +88,10 @@ public final class Database: @unchecked Sendable {
             for id in entry.segments {
                 table.segments.append(try Segment.load(id: id, tableID: entry.id, schema: entry.schema, directory: path))
             }
+            for index in entry.indexes {
+                table.indexes.append(SecondaryIndex(name: index.name, column: index.column,
+                                                    type: entry.schema.columns[index.column].type))
+            }
             tables[entry.id] = table
             tableIDs[entry.schema.name] = entry.id
         }
@@ -98,6 +102,15 @@ public final class Database: @unchecked Sendable {
         }
         if let damaged = end.damaged { try moveAside(damaged) }
         wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
+        // Index entries live in memory only: built now from the newest version of each row (no snapshot
+        // is open, so no older version can be read again), which leaves out every stale entry.
+        let reader = Transaction(database: self, id: 0, snapshot: Snapshot(xmin: nextTransaction, xmax: nextTransaction,
+                                                                            inProgress: [], current: 0))
+        for table in tables.values where !table.indexes.isEmpty {
+            let rows = try reader.scanBatches(table.schema.name)
+            for index in table.indexes { index.rebuild(from: rows, key: table.schema.primaryKey) }
+        }
+        reader.rollback()
         try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
         if options.backgroundCompaction {
             // Weak: a database dropped without `close` must not be kept alive by its own worker.
@@ -140,6 +153,17 @@ public final class Database: @unchecked Sendable {
             let id = try reader.u32()
             if let table = tables.removeValue(forKey: id) { tableIDs[table.schema.name] = nil }
             nextTable = max(nextTable, id + 1)
+        case .createIndex:
+            let id = try reader.u32()
+            let name = try reader.string()
+            let column = try reader.count(limit: Int(UInt16.max))
+            if let table = tables[id], column < table.schema.columns.count, !table.indexes.contains(where: { $0.name == name }) {
+                table.indexes.append(SecondaryIndex(name: name, column: column, type: table.schema.columns[column].type))
+            }
+        case .dropIndex:
+            let id = try reader.u32()
+            let name = try reader.string()
+            tables[id]?.indexes.removeAll { $0.name == name }
         case .commit, .commitWithDDL:
             let transaction = try reader.u64()
             nextTransaction = max(nextTransaction, transaction + 1)
@@ -282,6 +306,85 @@ public final class Database: @unchecked Sendable {
             return try wal.append(record.bytes)
         }
         try wal.waitDurable(end)
+    }
+
+    // MARK: Indexes
+
+    /// Creates a secondary index on `column` of `table` (BIGINT, DOUBLE PRECISION, TIMESTAMP, DATE, TEXT or
+    /// BOOLEAN), built from the table's rows under the engine lock; the definition is durable when it
+    /// returns. Index names are unique across the database.
+    public func createIndex(name: String, table tableName: String, column columnName: String) throws(EngineError) {
+        let end = try state.withLock { () throws(EngineError) -> LogPosition in
+            let table = try table(named: tableName)
+            guard !name.isEmpty else { throw .invalidSchema("an index needs a name") }
+            guard indexLocked(named: name) == nil else { throw .indexExists(name) }
+            guard let column = table.schema.columnIndex(columnName) else {
+                throw .invalidSchema("column \"\(columnName)\" of table \"\(tableName)\" does not exist")
+            }
+            let type = table.schema.columns[column].type
+            guard SecondaryIndex.supports(type) else {
+                throw .invalidSchema("an index cannot be built on a column of type \(type.sqlName)")
+            }
+            var record = ByteWriter()
+            record.u8(LogRecord.createIndex.rawValue)
+            record.u32(table.id)
+            record.string(name)
+            record.varint(UInt64(column))
+            let end = try wal.append(record.bytes)
+            let index = SecondaryIndex(name: name, column: column, type: type)
+            // Every version held, for the snapshots that still read older ones.
+            index.rebuild(from: [table.memtable.rows] + table.segments.map(\.rows), key: table.schema.primaryKey)
+            table.indexes.append(index)
+            return end
+        }
+        try wal.waitDurable(end)
+    }
+
+    /// Drops the index called `name`.
+    public func dropIndex(_ name: String) throws(EngineError) {
+        let end = try state.withLock { () throws(EngineError) -> LogPosition in
+            guard !isClosed else { throw .closed }
+            guard let (table, _) = indexLocked(named: name) else { throw .indexNotFound(name) }
+            var record = ByteWriter()
+            record.u8(LogRecord.dropIndex.rawValue)
+            record.u32(table.id)
+            record.string(name)
+            let end = try wal.append(record.bytes)
+            table.indexes.removeAll { $0.name == name }
+            return end
+        }
+        try wal.waitDurable(end)
+    }
+
+    /// Every index (of `table`, when given), by name.
+    public func indexes(on table: String? = nil) -> [IndexDefinition] {
+        state.withLock {
+            tables.values.filter { table == nil || $0.schema.name == table }.flatMap { state in
+                state.indexes.map { IndexDefinition(name: $0.name, table: state.schema.name, column: state.schema.columns[$0.column].name) }
+            }.sorted { $0.name < $1.name }
+        }
+    }
+
+    /// How big the index is and where its learned run predicts `value` (the lower end of a range).
+    public func indexStatistics(_ name: String, at value: Value?) throws(EngineError) -> IndexStatistics {
+        try state.withLock { () throws(EngineError) in
+            let (_, index) = try index(named: name)
+            return index.statistics(low: value.flatMap { SecondaryIndex.image($0, type: index.type) } ?? 0)
+        }
+    }
+
+    private func indexLocked(named name: String) -> (TableState, SecondaryIndex)? {
+        for table in tables.values {
+            if let index = table.indexes.first(where: { $0.name == name }) { return (table, index) }
+        }
+        return nil
+    }
+
+    /// The index called `name` and its table (caller holds the lock).
+    func index(named name: String) throws(EngineError) -> (TableState, SecondaryIndex) {
+        guard !isClosed else { throw .closed }
+        guard let found = indexLocked(named: name) else { throw .indexNotFound(name) }
+        return found
     }
 
     /// The schema of table `name`.
@@ -435,6 +538,7 @@ public final class Database: @unchecked Sendable {
                     if set.ordered && !set.rewritten
                         && table.memtable.installAppending(set.keys, creator: transaction.id, batch: set.rows, logStart: start)
                     {
+                        for index in table.indexes { index.add(set.putRows, key: table.schema.primaryKey) }
                         toFlush = toFlush || flushDue(table)
                         continue
                     }
@@ -442,6 +546,10 @@ public final class Database: @unchecked Sendable {
                         let row = set.rowOf[index]
                         table.memtable.install(key, creator: transaction.id, batch: set.rows,
                                                row: row >= 0 ? Int(row) : nil, logStart: start)
+                    }
+                    if !table.indexes.isEmpty {
+                        let rows = set.putRows
+                        for index in table.indexes { index.add(rows, key: table.schema.primaryKey) }
                     }
                     toFlush = toFlush || flushDue(table)
                 }
@@ -534,7 +642,8 @@ public final class Database: @unchecked Sendable {
         manifest.replayStart = replayStart
         // An uncommitted table is in no manifest entry: a crash before its commit leaves no table.
         manifest.tables = tables.values.filter { pendingTables[$0.id] == nil }.sorted { $0.id < $1.id }.map {
-            Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segments.map(\.id))
+            Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segments.map(\.id),
+                           indexes: $0.indexes.map { ($0.name, $0.column) })
         }
         manifest.pendingTables = pendingTables.keys.sorted()
         try Files.replace(path + "/" + Manifest.fileName, with: manifest.encoded(), directory: path)

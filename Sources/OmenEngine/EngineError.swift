@@ -10,6 +10,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidRow(String)
     case tableExists(String)
     case tableNotFound(String)
+    case indexExists(String)
+    case indexNotFound(String)
     case typeMismatch(column: String, expected: ColumnType)
     case nullViolation(column: String)
     case duplicateKey(table: String, key: Int64)
@@ -31,6 +33,8 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidRow(let reason): "invalid row: \(reason)"
         case .tableExists(let name): "table \"\(name)\" already exists"
         case .tableNotFound(let name): "table \"\(name)\" does not exist"
+        case .indexExists(let name): "index \"\(name)\" already exists"
+        case .indexNotFound(let name): "index \"\(name)\" does not exist"
         case .typeMismatch(let column, let expected): "column \"\(column)\" is of type \(expected)"
         case .nullViolation(let column): "null value in column \"\(column)\" violates not-null constraint"
         case .duplicateKey(let table, let key): "duplicate key \(key) in table \"\(table)\""

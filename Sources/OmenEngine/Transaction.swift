@@ -12,7 +12,7 @@ public final class Transaction {
     /// Tables this transaction created (visible only to it until it commits) and dropped (gone when it commits).
     var createdTables: [UInt32] = []
     var droppedTables: [UInt32] = []
-    private var finished = false
+    private(set) var finished = false
 
     init(database: Database, id: TransactionID, snapshot: Snapshot) {
         self.database = database
@@ -77,7 +77,7 @@ public final class Transaction {
     }
 
     /// What the snapshot and own writes say of `key` (caller holds the lock).
-    private func resolve(_ table: TableState, _ key: Int64, own: WriteSet?) -> [Value]? {
+    func resolve(_ table: TableState, _ key: Int64, own: WriteSet?) -> [Value]? {
         if let written = own?.lookup(key) { return written }
         if let version = table.memtable.visibleVersion(key, { database.sees($0, through: snapshot) }) {
             return version.row >= 0 ? table.memtable.rows.row(Int(version.row)) : nil

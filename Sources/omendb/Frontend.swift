@@ -389,9 +389,12 @@ struct Frontend {
         guard let schema = try? session.database.schema(name) else {
             throw .error("Did not find any relation named \"\(name)\".")
         }
+        let indexes = session.database.indexes(on: name)
         let rows = schema.columns.enumerated().map { index, column in
-            [Value.text(column.name), .text(column.type.sqlName),
-             .text(column.nullable ? "" : "not null"), .text(index == schema.primaryKey ? "primary key (learned index)" : "")]
+            let secondary = indexes.filter { $0.column == column.name }.map { "index \($0.name) (learned)" }
+            let key = (index == schema.primaryKey ? ["primary key (learned index)"] : []) + secondary
+            return [Value.text(column.name), .text(column.type.sqlName), .text(column.nullable ? "" : "not null"),
+                    .text(key.joined(separator: ", "))]
         }
         try writeAll(output, Array("Table \"\(name)\"\n".utf8))
         try show(QueryResult(columns: ["Column", "Type", "Nullable", "Key"], rows: rows, tag: ""))

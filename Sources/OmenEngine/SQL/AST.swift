@@ -241,6 +241,9 @@ public enum InsertSource: Equatable, Sendable {
 public indirect enum Statement: Equatable, Sendable {
     case createTable(TableSchema, ifNotExists: Bool)
     case dropTable(String, ifExists: Bool, Token)
+    /// `CREATE INDEX [IF NOT EXISTS] name ON table (column)`; the token is the table's. Run by IndexScan.swift.
+    case createIndex(name: String, table: String, column: String, ifNotExists: Bool, Token)
+    case dropIndex(String, ifExists: Bool, Token)
     case insert(table: TableReference, columns: [String]?, source: InsertSource, onConflict: ConflictAction?, returning: [SelectItem])
     /// `path` nil: STDIN (FROM) or STDOUT (TO), the data passed with the statement or returned with its result.
     case copyFrom(table: TableReference, path: String?, header: Bool)
@@ -255,6 +258,8 @@ public indirect enum Statement: Equatable, Sendable {
         switch (a, b) {
         case (.createTable(let x, let i), .createTable(let y, let j)): return x == y && i == j
         case (.dropTable(let x, let i, _), .dropTable(let y, let j, _)): return x == y && i == j
+        case (.createIndex(let n, let t, let c, let i, _), .createIndex(let m, let u, let d, let j, _)): return n == m && t == u && c == d && i == j
+        case (.dropIndex(let x, let i, _), .dropIndex(let y, let j, _)): return x == y && i == j
         case (.insert(let t, let c, let r, let o, let x), .insert(let u, let d, let s, let p, let y)):
             return t == u && c == d && r == s && o == p && x == y
         case (.copyFrom(let t, let p, let h), .copyFrom(let u, let q, let i)): return t == u && p == q && h == i

@@ -114,8 +114,8 @@ public struct Parser {
         case .keyword("INSERT"): return try insert()
         case .keyword("UPDATE"): return try update()
         case .keyword("DELETE"): return try delete()
-        case .keyword("CREATE"): return try createTable()
-        case .keyword("DROP"): return try dropTable()
+        case .keyword("CREATE"): return isWord("index", at: 1) ? try createIndex() : try createTable()
+        case .keyword("DROP"): return isWord("index", at: 1) ? try dropIndex() : try dropTable()
         case .keyword("COPY"): return try copy()
         case .keyword("EXPLAIN"):
             _ = next()
@@ -243,6 +243,40 @@ public struct Parser {
         }
         let token = current
         return .dropTable(try identifier("a table name"), ifExists: ifExists, token)
+    }
+
+    /// `CREATE INDEX [IF NOT EXISTS] [name] ON table [USING learned] (column)`: one column; without a
+    /// name, PostgreSQL's `table_column_idx`.
+    private mutating func createIndex() throws(SQLError) -> Statement {
+        try expect("CREATE")
+        try expect(word: "index")
+        var ifNotExists = false
+        if accept(word: "if") {
+            try expect("NOT")
+            try expect("EXISTS")
+            ifNotExists = true
+        }
+        let name = isKeyword("ON") ? nil : try identifier("an index name")
+        try expect("ON")
+        let tableToken = current
+        let table = try identifier("a table name")
+        if accept(word: "using") { try expect(word: "learned") }
+        try expect(symbol: "(")
+        let column = try identifier("a column name")
+        if isSymbol(",") {
+            throw SQLError("0A000", "an index covers one column", at: current, hint: "Create one index per column.")
+        }
+        try expect(symbol: ")")
+        return .createIndex(name: name ?? "\(table)_\(column)_idx", table: table, column: column, ifNotExists: ifNotExists, tableToken)
+    }
+
+    private mutating func dropIndex() throws(SQLError) -> Statement {
+        try expect("DROP")
+        try expect(word: "index")
+        let ifExists = accept(word: "if")
+        if ifExists { try expect("EXISTS") }
+        let token = current
+        return .dropIndex(try identifier("an index name"), ifExists: ifExists, token)
     }
 
     private mutating func insert() throws(SQLError) -> Statement {

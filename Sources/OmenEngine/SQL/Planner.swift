@@ -110,6 +110,7 @@ final class Planner {
             scan = try TableScan(executor, table, schema: schema, scope: tableScope(schema, label: table.label, outer: outer),
                                  filter: select.filter)
             node = scan!
+            if let indexed = try IndexScan(scan!, filter: select.filter) { (node, scan) = (indexed, nil) }
         } else {
             node = try select.from.map { (item) throws(SQLError) in try from(item, outer: outer) } ?? OneRow(scope: scope([], outer: outer))
             if let filter = select.filter { node = try Filter(node, filter) }

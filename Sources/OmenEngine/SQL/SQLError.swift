@@ -73,6 +73,8 @@ public struct SQLError: Error, Equatable, Sendable, CustomStringConvertible {
         switch error {
         case .tableExists(let name): self.init("42P07", "relation \"\(name)\" already exists")
         case .tableNotFound(let name): self = .undefinedTable(name)
+        case .indexExists(let name): self.init("42P07", "relation \"\(name)\" already exists")
+        case .indexNotFound(let name): self.init("42704", "index \"\(name)\" does not exist")
         case .duplicateKey(let table, let key):
             self.init("23505", "duplicate key value violates unique constraint on \"\(table)\"",
                       hint: "Key (\(key)) already exists.")

@@ -117,6 +117,15 @@ public final class SQLSession {
                 if !ifExists { throw SQLError.undefinedTable(missing, at: token) }
             } catch { throw SQLError(error) }
             return QueryResult(columns: [], rows: [], tag: "DROP TABLE")
+        case .createIndex, .dropIndex:
+            if transaction != nil {
+                let refused = aborted
+                    ? SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
+                    : Self.indexStatementInTransaction(statement)
+                aborted = true
+                throw refused
+            }
+            return try runIndexStatement(statement)
         default:
             if aborted {
                 throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block")
