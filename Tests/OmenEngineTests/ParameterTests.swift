@@ -43,4 +43,31 @@ import Testing
             #expect(answer[0].rows == [[.int64(42)]])
         }
     }
+
+    /// Values only the Swift API can make (a date of 2^63 days, intervals of extreme parts) in every
+    /// expression that reads dates, timestamps and intervals: a result or an error, never a trap.
+    @Test func extremeParameterValuesNeverTrap() throws {
+        try withSession { session in
+            let extremes: [Value] = [
+                .date(.max), .date(.min), .date(0), .timestamp(.max), .timestamp(.min),
+                .interval(Interval(months: .max, days: .max, micros: .max)), .interval(Interval(months: .min, days: .min, micros: .min)),
+                .interval(Interval(months: 1, days: -1, micros: .min)), .int64(.min), .double(.nan),
+            ]
+            let expressions = [
+                "$1::text", "$1 + $2", "$1 - $2", "$1 * 2", "-$1", "$1 < $2", "$1 = $2", "date_trunc('month', $1)",
+                "extract(epoch FROM $1)", "$1::date", "$1::timestamp", "$1 + INTERVAL '1 month'", "$1 / 3",
+            ]
+            for expression in expressions {
+                for a in extremes {
+                    for b in extremes {
+                        do throws(SQLError) {
+                            _ = try session.execute("SELECT \(expression)", parameters: [a, b])
+                        } catch {
+                            #expect(!error.code.isEmpty)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

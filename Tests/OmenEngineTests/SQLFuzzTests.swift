@@ -115,6 +115,8 @@ import Testing
         "SELECT round(price, $A), round($A), trunc($B, $A), power($A, $B), mod($A, $B), lpad(name, $A), greatest($A, $B) FROM f",
         "SELECT * FROM f WHERE qty IN (SELECT $A) OR price > (SELECT max(price) * $B FROM f) ORDER BY id LIMIT $A",
         "SELECT count(DISTINCT qty * $A), sum(DISTINCT price) FROM f",
+        "SELECT $T::date + $A, date_trunc('month', $T::date), $T::date - INTERVAL '$I', $T - $T, ts + INTERVAL '$I' FROM g",
+        "SELECT INTERVAL '$I' * $A, INTERVAL '$I' / $B, -INTERVAL '$I', extract(epoch FROM INTERVAL '$I'), INTERVAL '$I' < INTERVAL '$I'",
     ]
     static let numbers = [
         "0", "1", "-1", "0.5", "9223372036854775807", "-9223372036854775808", "9223372036854775808",
@@ -127,7 +129,8 @@ import Testing
     ]
     static let intervals = [
         "1 us", "9223372036854775807 us", "106751991 days", "1 day 9223372036854775807 us", "15 minutes",
-        "153722867 minutes", "1 week",
+        "153722867 minutes", "1 week", "9223372036854775807 months", "-9223372036854775808 days", "1 year ago",
+        "-106751991 days -04:00:54.775808", "768614336404564650 years",
     ]
 
     /// Statements with extreme literals in every slot of templates that reach the row evaluator, the

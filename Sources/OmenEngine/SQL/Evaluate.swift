@@ -325,7 +325,9 @@ enum Evaluate {
                 let micros: Int64
                 switch y {
                 case .timestamp(let value): micros = value
-                case .date(let days): micros = days * Timestamps.microsPerDay
+                case .date(let days):
+                    guard let midnight = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
+                    micros = midnight
                 case .interval(let interval) where name == "date_part":
                     guard let part = Timestamps.part(field.lowercased(), of: interval) else {
                         throw SQLError("22023", "unit \"\(field)\" not recognized for interval", at: token)
@@ -336,6 +338,8 @@ enum Evaluate {
                 let result = name == "date_trunc" ? Timestamps.truncate(micros, to: field.lowercased()).map(Value.timestamp)
                     : Timestamps.part(field.lowercased(), of: micros).map(Value.double)
                 guard let result else {
+                    // A known unit whose truncation starts before the earliest timestamp.
+                    if Timestamps.truncate(0, to: field.lowercased()) != nil { throw SQLError("22008", "timestamp out of range", at: token) }
                     throw SQLError("22023", "unit \"\(field)\" not recognized for \(name)", at: token,
                                    hint: "Units: microseconds, milliseconds, second, minute, hour, day, week, month, quarter, year (and for date_part: dow, isodow, doy, epoch).")
                 }
@@ -521,7 +525,9 @@ enum Evaluate {
             let micros: Int64
             switch value {
             case .timestamp(let x): micros = x
-            case .date(let days): micros = days * Timestamps.microsPerDay
+            case .date(let days):
+                guard let midnight = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
+                micros = midnight
             case .text(let x):
                 guard let parsed = Timestamps.parse(x) else { throw SQLError("22007", "invalid input syntax for type timestamp: \"\(x)\"", at: token) }
                 micros = parsed
@@ -612,8 +618,7 @@ enum Evaluate {
     }
 
     private static func compareDay(_ day: Int64, _ micros: Int64) -> Int {
-        let (midnight, overflow) = day.multipliedReportingOverflow(by: Timestamps.microsPerDay)
-        if overflow { return day < 0 ? -1 : 1 }
+        guard let midnight = Timestamps.midnight(day) else { return day < 0 ? -1 : 1 }
         return midnight < micros ? -1 : midnight == micros ? 0 : 1
     }
 

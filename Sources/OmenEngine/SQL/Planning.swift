@@ -35,9 +35,7 @@ struct KeyRange {
         case .null: return .some(nil)
         case .int64(let x), .timestamp(let x): return x
         case .text(let text) where key.type == .timestamp: return Timestamps.parse(text).map { .some($0) } ?? nil
-        case .date(let days) where key.type == .timestamp:
-            let (micros, overflow) = days.multipliedReportingOverflow(by: Timestamps.microsPerDay)
-            return overflow ? nil : micros
+        case .date(let days) where key.type == .timestamp: return Timestamps.midnight(days).map { .some($0) }
         default: return nil
         }
     }

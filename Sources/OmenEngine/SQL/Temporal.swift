@@ -8,8 +8,7 @@ extension Evaluate {
             return .timestamp(moved)
         }
         func midnight(_ days: Int64) throws(SQLError) -> Int64 {
-            let (micros, overflow) = days.multipliedReportingOverflow(by: Timestamps.microsPerDay)
-            guard !overflow else { throw outOfRange() }
+            guard let micros = Timestamps.midnight(days) else { throw outOfRange() }
             return micros
         }
         switch (a, b, op) {
@@ -24,7 +23,7 @@ extension Evaluate {
             return .timestamp(result.partialValue)
         case (.date(let d), .int64(let n), .plus), (.int64(let n), .date(let d), .plus), (.date(let d), .int64(let n), .minus):
             let result = op == .plus ? d.addingReportingOverflow(n) : d.subtractingReportingOverflow(n)
-            guard !result.overflow, Swift.abs(result.partialValue) < Int64.max / Timestamps.microsPerDay else { throw outOfRange("date") }
+            guard !result.overflow, result.partialValue.magnitude < UInt64(Int64.max / Timestamps.microsPerDay) else { throw outOfRange("date") }
             return .date(result.partialValue)
         case (.date(let x), .date(let y), .minus):
             let result = x.subtractingReportingOverflow(y)

@@ -57,7 +57,7 @@ enum Timestamps {
             let (dayNumber, _) = micros.floorDivided(by: microsPerDay)
             let (year, month, _) = civil(days: dayNumber + epochShift)
             let first = unit.hasPrefix("year") ? 1 : unit.hasPrefix("quarter") ? (month - 1) / 3 * 3 + 1 : month
-            return (days(year: year, month: first, day: 1) - epochShift) * microsPerDay
+            return midnight(days(year: year, month: first, day: 1) - epochShift)
         default: return nil
         }
         return micros.bucketStart(width: width)
@@ -170,7 +170,17 @@ enum Timestamps {
     /// A date's text, `YYYY-MM-DD` (a timestamp's text is accepted and cut at its day, as PostgreSQL does).
     static func parseDate(_ text: String) -> Int64? { parse(text).map { $0.floorDivided(by: microsPerDay).quotient } }
 
-    static func formatDate(_ days: Int64) -> String { String(format(days * microsPerDay).prefix(while: { $0 != " " })) }
+    static func formatDate(_ days: Int64) -> String {
+        guard let micros = midnight(days) else { return days > 0 ? "infinity" : "-infinity" }
+        return String(format(micros).prefix(while: { $0 != " " }))
+    }
+
+    /// The timestamp of a date's midnight, or nil beyond the timestamps' range (a date from the Swift API
+    /// can be any Int64; SQL's are within it).
+    static func midnight(_ days: Int64) -> Int64? {
+        let (micros, overflow) = days.multipliedReportingOverflow(by: microsPerDay)
+        return overflow ? nil : micros
+    }
 
     /// `micros` moved by `interval`: months on the calendar (the day clamped to the month's last, as
     /// PostgreSQL does: Jan 31 + 1 month is Feb 29 in a leap year), then days, then microseconds. Nil past
@@ -181,7 +191,7 @@ enum Timestamps {
             let (dayNumber, within) = micros.floorDivided(by: microsPerDay)
             let (year, month, day) = civil(days: dayNumber + epochShift)
             let (total, overflow) = (year * 12 + month - 1).addingReportingOverflow(interval.months)
-            guard !overflow, Swift.abs(total) < 12 * 300_000 else { return nil }
+            guard !overflow, total.magnitude < 12 * 300_000 else { return nil }
             let (newYear, newMonth) = total.floorDivided(by: 12)
             let clamped = min(day, daysIn(month: newMonth + 1, year: newYear))
             let (shifted, shiftOverflow) = (days(year: newYear, month: newMonth + 1, day: clamped) - epochShift)
