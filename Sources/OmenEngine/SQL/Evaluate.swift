@@ -12,6 +12,8 @@ struct Scope {
     var outer: OuterRow?
     /// The session's cancel request, which long loops poll.
     var cancellation: Cancellation?
+    /// Columns only a qualified name reaches, and `*` skips: a USING join's inputs of its merged columns.
+    var qualifiedOnly: Set<Int> = []
 
     init(columns: [(table: String?, name: String, type: ColumnType?)]) { self.columns = columns }
 
@@ -22,7 +24,9 @@ struct Scope {
     }
 
     func resolve(_ table: String?, _ name: String, _ token: Token) throws(SQLError) -> Int {
-        let matches = columns.indices.filter { columns[$0].name == name && (table == nil || columns[$0].table == table) }
+        let matches = columns.indices.filter {
+            columns[$0].name == name && (table == nil ? !qualifiedOnly.contains($0) : columns[$0].table == table)
+        }
         if matches.count > 1 { throw SQLError("42702", "column reference \"\(name)\" is ambiguous", at: token) }
         guard let index = matches.first else {
             if let table, !columns.contains(where: { $0.table == table }) {

@@ -146,7 +146,8 @@ public struct Parser {
         let name = try identifier("a table name")
         var alias: String?
         if accept("AS") { alias = try label("an alias") }
-        else if case .identifier(let word) = current.kind { _ = next(); alias = word }
+        // USING after a joined table starts its column list (PostgreSQL reserves the word).
+        else if case .identifier(let word) = current.kind, word != "using" { _ = next(); alias = word }
         return TableReference(name: name, alias: alias, token: token)
     }
 
@@ -548,11 +549,19 @@ public struct Parser {
                     _ = accept("OUTER")
                     try expect("JOIN")
                 } else if isKeyword("NATURAL") {
-                    throw SQLError("0A000", "NATURAL joins are not supported", at: current, hint: "Use JOIN ... ON.")
+                    throw SQLError("0A000", "NATURAL joins are not supported", at: current, hint: "Use JOIN ... USING (columns) or JOIN ... ON.")
                 } else {
                     break
                 }
                 let right = try fromPrimary()
+                if accept(word: "using") {
+                    try expect(symbol: "(")
+                    var columns: [String] = []
+                    repeat { columns.append(try identifier("a column name")) } while accept(symbol: ",")
+                    try expect(symbol: ")")
+                    from = .joinUsing(from, right, kind, columns, token)
+                    continue
+                }
                 try expect("ON")
                 from = .join(from, right, kind, on: try expression(), token)
             }

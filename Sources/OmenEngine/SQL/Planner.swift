@@ -92,7 +92,55 @@ final class Planner {
                                 scope: scope(plan.names.map { (alias, $0, nil) }, outer: outer), withQuery: false)
         case .join(let a, let b, let kind, let condition, _):
             return try Join(try from(a, outer: outer), try from(b, outer: outer), kind, on: condition)
+        case .joinUsing(let a, let b, let kind, let names, let token):
+            return try usingJoin(try from(a, outer: outer), try from(b, outer: outer), kind, names, token)
         }
+    }
+
+    /// `JOIN ... USING (c, ...)`: the join on `l.c = r.c`, under a projection whose columns are the merged
+    /// `c`s first (the left's, the right's for a right join, coalesce of both for a full one), then every
+    /// input column; the inputs' `c`s are reached only by qualified names, as PostgreSQL's.
+    private func usingJoin(_ left: any PlanNode, _ right: any PlanNode, _ kind: JoinKind, _ names: [String],
+                           _ token: Token) throws(SQLError) -> any PlanNode {
+        var terms: [Expression] = []
+        var pairs: [(Int, Int)] = []
+        for name in names {
+            func side(_ scope: Scope, _ which: String) throws(SQLError) -> Int {
+                do { return try scope.resolve(nil, name, token) } catch where error.code == "42703" {
+                    throw SQLError("42703", "column \"\(name)\" specified in USING clause does not exist in \(which) table", at: token)
+                }
+            }
+            let l = try side(left.scope, "left")
+            let r = try side(right.scope, "right")
+            pairs.append((l, left.scope.columns.count + r))
+            terms.append(.binary(.equal, .column(table: left.scope.columns[l].table, name: name, token),
+                                 .column(table: right.scope.columns[r].table, name: name, token), token))
+        }
+        let join = try Join(left, right, kind, on: terms.dropFirst().reduce(terms[0]) { .binary(.and, $0, $1, token) })
+        var outputs: [(Evaluator, Token?)] = []
+        var columns: [(table: String?, name: String, type: ColumnType?)] = []
+        for (name, (l, r)) in zip(names, pairs) {
+            let read = { (index: Int) -> Evaluator in { batch, row in batch.columns[index].value(at: row) } }
+            let merged: Evaluator
+            switch kind {
+            case .right: merged = read(r)
+            case .full: merged = { batch, row in
+                let value = batch.columns[l].value(at: row)
+                return value == .null ? batch.columns[r].value(at: row) : value
+            }
+            default: merged = read(l)
+            }
+            outputs.append((merged, token))
+            columns.append((nil, name, nil))
+        }
+        for (index, column) in join.scope.columns.enumerated() {
+            outputs.append(({ batch, row in batch.columns[index].value(at: row) }, token))
+            columns.append((column.table, column.name, nil))
+        }
+        var scope = self.scope(columns, outer: join.scope.outer)
+        scope.qualifiedOnly = Set(join.scope.qualifiedOnly.map { $0 + names.count })
+            .union(pairs.flatMap { [$0.0 + names.count, $0.1 + names.count] })
+        return Project(child: join, outputs: outputs, scope: scope)
     }
 
     private func withQuery(_ name: String) -> SubqueryScan.Shared? {
@@ -126,7 +174,9 @@ final class Planner {
                 continue
             }
             guard !node.scope.columns.isEmpty else { throw SQLError("42601", "SELECT * with no tables specified is not valid") }
-            let columns = node.scope.columns.filter { item.table == nil || $0.table == item.table }
+            let scope = node.scope
+            let columns = scope.columns.indices.filter { item.table == nil ? !scope.qualifiedOnly.contains($0) : scope.columns[$0].table == item.table }
+                .map { scope.columns[$0] }
             if columns.isEmpty, let table = item.table { throw SQLError("42P01", "missing FROM-clause entry for table \"\(table)\"") }
             for column in columns {
                 names.append(column.name)

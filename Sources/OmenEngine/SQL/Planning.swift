@@ -106,8 +106,9 @@ struct Join: PlanNode {
         self.kind = kind
         var scope = left.scope
         scope.columns += right.scope.columns
-        self.scope = scope
         let leftWidth = left.scope.columns.count
+        scope.qualifiedOnly.formUnion(right.scope.qualifiedOnly.map { $0 + leftWidth })
+        self.scope = scope
         var equality: (Int, Int)?
         var rest: [Expression] = []
         for term in condition.map(KeyRange.conjuncts) ?? [] {
