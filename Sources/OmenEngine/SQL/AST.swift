@@ -150,8 +150,9 @@ public indirect enum FromItem: Equatable, Sendable {
     case derived(Query, alias: String, Token)
     /// `on` is nil for CROSS JOIN.
     case join(FromItem, FromItem, JoinKind, on: Expression?, Token)
-    /// `JOIN ... USING (columns)`: equal on each, which the join's output carries once.
-    case joinUsing(FromItem, FromItem, JoinKind, [String], Token)
+    /// `JOIN ... USING (columns)`: equal on each, which the join's output carries once; nil for NATURAL
+    /// JOIN, the columns the two sides have in common.
+    case joinUsing(FromItem, FromItem, JoinKind, [String]?, Token)
 }
 
 public struct AggregateCall: Equatable, Sendable {

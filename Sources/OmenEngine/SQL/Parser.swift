@@ -538,6 +538,7 @@ public struct Parser {
                     continue
                 }
                 let kind: JoinKind
+                let natural = accept("NATURAL")
                 if accept("JOIN") { kind = .inner }
                 else if accept("INNER") { try expect("JOIN"); kind = .inner }
                 else if isKeyword("LEFT") || isKeyword("RIGHT") || isKeyword("FULL") {
@@ -548,12 +549,16 @@ public struct Parser {
                     }
                     _ = accept("OUTER")
                     try expect("JOIN")
-                } else if isKeyword("NATURAL") {
-                    throw SQLError("0A000", "NATURAL joins are not supported", at: current, hint: "Use JOIN ... USING (columns) or JOIN ... ON.")
+                } else if natural {
+                    throw unexpected("JOIN")
                 } else {
                     break
                 }
                 let right = try fromPrimary()
+                if natural {
+                    from = .joinUsing(from, right, kind, nil, token)
+                    continue
+                }
                 if accept(word: "using") {
                     try expect(symbol: "(")
                     var columns: [String] = []

@@ -93,7 +93,13 @@ final class Planner {
         case .join(let a, let b, let kind, let condition, _):
             return try Join(try from(a, outer: outer), try from(b, outer: outer), kind, on: condition)
         case .joinUsing(let a, let b, let kind, let names, let token):
-            return try usingJoin(try from(a, outer: outer), try from(b, outer: outer), kind, names, token)
+            let left = try from(a, outer: outer)
+            let right = try from(b, outer: outer)
+            // NATURAL: the names both sides have, in the left's order (none: a cross join).
+            let visible = { (scope: Scope) in scope.columns.indices.filter { !scope.qualifiedOnly.contains($0) }.map { scope.columns[$0].name } }
+            let common = names ?? visible(left.scope).filter(visible(right.scope).contains)
+            if common.isEmpty { return try Join(left, right, names == nil && kind == .inner ? .cross : kind, on: nil) }
+            return try usingJoin(left, right, kind, common, token)
         }
     }
 
