@@ -244,20 +244,52 @@ enum Evaluate {
         }
         switch name {
         case "time_bucket":
-            try arity(2)
+            // TimescaleDB's: time_bucket(width, ts [, origin]); widths of days and time from Monday 2000-01-03
+            // unless an origin is given, widths of months from January 2000 (or the origin's month).
+            guard arguments.count == 2 || arguments.count == 3 else { try arity(2); return { _, _ in .null } }
             return { (batch, row) throws(SQLError) in
                 let width = try arguments[0](batch, row)
                 let time = try arguments[1](batch, row)
-                guard let micros = try intervalMicros(width, token) else { return .null }
+                var origin: Int64?
+                if arguments.count == 3 {
+                    switch try arguments[2](batch, row) {
+                    case .null: return .null
+                    case .timestamp(let value), .int64(let value): origin = value
+                    case .date(let days): origin = Timestamps.midnight(days)
+                    case .text(let text):
+                        guard let parsed = Timestamps.parse(text) else {
+                            throw SQLError("22007", "invalid input syntax for type timestamp: \"\(text)\"", at: token)
+                        }
+                        origin = parsed
+                    case let other: throw .datatype("time_bucket's origin must be a timestamp, not \(typeName(other))", at: token)
+                    }
+                }
+                guard let bucket = try bucketWidth(width, token) else { return .null }
+                let value: Int64
                 switch time {
                 case .null: return .null
-                case .timestamp(let value), .int64(let value):
-                    guard let start = value.bucketStart(width: micros) else {
-                        throw SQLError("22008", "time_bucket's bucket starts before the earliest timestamp", at: token)
-                    }
-                    if case .int64 = time { return .int64(start) }
-                    return .timestamp(start)
+                case .timestamp(let x), .int64(let x): value = x
+                case .date(let days):
+                    guard let micros = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
+                    value = micros
                 default: throw .datatype("time_bucket needs a timestamp, not \(typeName(time))", at: token)
+                }
+                let start: Int64?
+                switch bucket {
+                case .micros(let micros):
+                    if case .int64 = time, arguments.count == 2 { start = value.bucketStart(width: micros) }
+                    else { start = value.bucketStart(width: micros, origin: origin ?? Timestamps.bucketOrigin) }
+                case .months(let months):
+                    if case .int64 = time { throw .datatype("time_bucket by months needs a timestamp, not bigint", at: token) }
+                    start = Timestamps.monthBucket(value, months: months, origin: origin ?? 0)
+                }
+                guard let start else {
+                    throw SQLError("22008", "time_bucket's bucket starts before the earliest timestamp", at: token)
+                }
+                switch time {
+                case .int64: return .int64(start)
+                case .date: return .date(start.floorDivided(by: Timestamps.microsPerDay).quotient)
+                default: return .timestamp(start)
                 }
             }
         case "abs":
@@ -356,9 +388,12 @@ enum Evaluate {
         }
     }
 
-    /// time_bucket's width in microseconds: a positive interval of days and time (a month has no fixed
-    /// width; date_trunc('month', ...) buckets by months).
-    static func intervalMicros(_ value: Value, _ token: Token) throws(SQLError) -> Int64? {
+    enum BucketWidth { case micros(Int64), months(Int64) }
+
+    /// time_bucket's width: a positive interval of days and time, or of whole months (not both, as
+    /// TimescaleDB); nil for NULL.
+    static func bucketWidth(_ value: Value, _ token: Token) throws(SQLError) -> BucketWidth? {
+        if case .int64(let micros) = value, micros > 0 { return .micros(micros) }
         var interval: Interval
         switch value {
         case .null: return nil
@@ -370,13 +405,17 @@ enum Evaluate {
             interval = parsed
         default: throw .datatype("time_bucket needs an interval, not \(typeName(value))", at: token)
         }
-        guard interval.months == 0 else {
-            throw SQLError("0A000", "time_bucket does not take months or years", at: token, hint: "Use date_trunc('month', ts) or date_trunc('year', ts).")
+        if interval.months != 0 {
+            guard interval.days == 0, interval.micros == 0 else {
+                throw SQLError("0A000", "time_bucket's width of months cannot have days or time", at: token)
+            }
+            guard interval.months > 0 else { throw .datatype("time_bucket needs a positive interval", at: token) }
+            return .months(interval.months)
         }
         let (dayMicros, overflow) = interval.days.multipliedReportingOverflow(by: Timestamps.microsPerDay)
         let (width, sumOverflow) = dayMicros.addingReportingOverflow(interval.micros)
         guard !overflow, !sumOverflow, width > 0 else { throw .datatype("time_bucket needs a positive interval", at: token) }
-        return width
+        return .micros(width)
     }
 
     static func typeName(_ value: Value) -> String { value.type?.sqlName ?? "unknown" }

@@ -193,6 +193,7 @@ struct TimeBucketAggregate: PlanNode {
     let width: Int64
     let keyColumn: Int
     let timestampKey: Bool
+    let origin: Int64
     /// Per output column: nil for the bucket, else the aggregate and its column (nil for count(*)).
     let outputs: [(AggregatePlan.Function, Int?)?]
     let scope: Scope
@@ -216,7 +217,8 @@ struct TimeBucketAggregate: PlanNode {
               case .column(let table, let name, let columnToken) = arguments[1] else { return nil }
         let width: Int64?
         switch arguments[0] {
-        case .literal(let value, _): width = try Evaluate.intervalMicros(value, token)
+        case .literal(let value, _):
+            if case .micros(let micros)? = try Evaluate.bucketWidth(value, token) { width = micros } else { width = nil }
         default: width = nil
         }
         guard let width else { return nil }
@@ -248,6 +250,8 @@ struct TimeBucketAggregate: PlanNode {
         self.width = width
         self.keyColumn = column
         self.timestampKey = scope.columns[column].type == .timestamp
+        // Integer keys bucket from 0, timestamps from TimescaleDB's origin (as the row path does).
+        self.origin = timestampKey ? Timestamps.bucketOrigin : 0
         self.outputs = outputs
         self.scope = Scope(columns: names.map { (nil, $0, nil) }, template: scope)
     }
@@ -277,7 +281,7 @@ struct TimeBucketAggregate: PlanNode {
             let keys = batch.columns[keyColumn].integers
             var start = 0
             while start < keys.count {
-                guard let bucket = keys[start].bucketStart(width: width) else {
+                guard let bucket = keys[start].bucketStart(width: width, origin: origin) else {
                     throw SQLError("22008", "time_bucket's bucket starts before the earliest timestamp", at: nil)
                 }
                 let (next, overflow) = bucket.addingReportingOverflow(width)

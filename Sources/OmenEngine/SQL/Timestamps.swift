@@ -167,6 +167,25 @@ enum Timestamps {
         return text
     }
 
+    /// TimescaleDB's (and DuckDB's) default time_bucket origin for widths of days and time: Monday
+    /// 2000-01-03, so that weeks start on Mondays; month buckets count from 2000-01-01.
+    static let bucketOrigin: Int64 = 2 * microsPerDay
+
+    /// The start of the `months`-month bucket holding `micros`, counted from the month of `origin`.
+    static func monthBucket(_ micros: Int64, months: Int64, origin: Int64) -> Int64? {
+        func index(_ value: Int64) -> Int64 {
+            let (year, month, _) = civil(days: value.floorDivided(by: microsPerDay).quotient + epochShift)
+            return year * 12 + month - 1
+        }
+        let base = index(origin)
+        let (offset, overflow) = index(micros).subtractingReportingOverflow(base)
+        guard !overflow else { return nil }
+        let (start, startOverflow) = offset.floorDivided(by: months).quotient.multipliedReportingOverflow(by: months)
+        guard !startOverflow, start.magnitude < 12 * 300_000 else { return nil }
+        let (year, month) = (base + start).floorDivided(by: 12)
+        return midnight(days(year: year, month: month + 1, day: 1) - epochShift)
+    }
+
     /// A date's text, `YYYY-MM-DD` (a timestamp's text is accepted and cut at its day, as PostgreSQL does).
     static func parseDate(_ text: String) -> Int64? { parse(text).map { $0.floorDivided(by: microsPerDay).quotient } }
 
@@ -321,11 +340,15 @@ enum Timestamps {
 }
 
 extension Int64 {
-    /// The start of the bucket of `width` (> 0) holding self: a multiple of width at or below self, or nil
-    /// when that lies below Int64.min (the first bucket of the extreme past).
-    func bucketStart(width: Int64) -> Int64? {
-        let (start, overflow) = floorDivided(by: width).quotient.multipliedReportingOverflow(by: width)
-        return overflow ? nil : start
+    /// The start of the bucket of `width` (> 0) holding self, buckets counted from `origin`: origin plus a
+    /// multiple of width at or below self, or nil outside Int64 (the first bucket of the extreme past).
+    func bucketStart(width: Int64, origin: Int64 = 0) -> Int64? {
+        let (offset, offsetOverflow) = subtractingReportingOverflow(origin)
+        guard !offsetOverflow else { return nil }
+        let (start, overflow) = offset.floorDivided(by: width).quotient.multipliedReportingOverflow(by: width)
+        guard !overflow else { return nil }
+        let (bucket, sumOverflow) = start.addingReportingOverflow(origin)
+        return sumOverflow ? nil : bucket
     }
 
     /// Quotient rounded toward negative infinity, and the non-negative remainder.
