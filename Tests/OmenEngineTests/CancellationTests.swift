@@ -4,16 +4,9 @@ import Testing
 /// A statement stops with 57014 when its session's statement timeout passes or a cancel is requested (from
 /// another thread, as a signal handler would), and the session goes on.
 @Suite struct CancellationTests {
-    func withSession(_ body: (SQLSession) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        let session = SQLSession(database: database)
-        let values = (1...60).map { "(\($0))" }.joined(separator: ", ")
-        _ = try session.execute("CREATE TABLE c (id BIGINT PRIMARY KEY); INSERT INTO c VALUES \(values)")
-        try body(session)
-    }
+    /// A table of 60 rows.
+    static let setup = "CREATE TABLE c (id BIGINT PRIMARY KEY); INSERT INTO c VALUES "
+        + (1...60).map { "(\($0))" }.joined(separator: ", ")
 
     /// Hours of work: a five-way cross join of 60 rows.
     static let endless = "SELECT count(*) FROM c a, c b, c d, c e, c f WHERE a.id + b.id + d.id + e.id + f.id = 0"
@@ -26,26 +19,23 @@ import Testing
     }
 
     @Test func statementTimeoutStopsALongStatement() throws {
-        try withSession { (session) throws -> Void in
-            session.statementTimeout = .milliseconds(200)
-            let clock = ContinuousClock()
-            let start = clock.now
-            let error = outcome(session, Self.endless)
-            #expect(error?.code == "57014" && error?.message.contains("statement timeout") == true, "\(String(describing: error))")
-            #expect(clock.now - start < .seconds(20))
-            let after = try session.execute("SELECT count(*) FROM c")
-            #expect(after[0].rows == [[.int64(60)]])
-        }
+        let scratch = try ScratchSession(Self.setup)
+        defer { scratch.close() }
+        let session = scratch.session
+        session.statementTimeout = .milliseconds(200)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let error = outcome(session, Self.endless)
+        #expect(error?.code == "57014" && error?.message.contains("statement timeout") == true, "\(String(describing: error))")
+        #expect(clock.now - start < .seconds(20))
+        let after = try session.execute("SELECT count(*) FROM c")
+        #expect(after[0].rows == [[.int64(60)]])
     }
 
     @Test func cancelFromAnotherThreadStopsTheStatement() async throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        let session = SQLSession(database: database)
-        let values = (1...60).map { "(\($0))" }.joined(separator: ", ")
-        _ = try session.execute("CREATE TABLE c (id BIGINT PRIMARY KEY); INSERT INTO c VALUES \(values)")
+        let scratch = try ScratchSession(Self.setup)
+        defer { scratch.close() }
+        let session = scratch.session
         let cancellation = session.cancellation
         let canceller = Task.detached {
             try await Task.sleep(for: .milliseconds(300))

@@ -63,12 +63,10 @@ import Testing
     }
 
     @Test func rollbackUndoesAndOthersCannotWriteAnUncommittedTable() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        let creator = SQLSession(database: database)
-        let other = SQLSession(database: database)
+        let scratch = try ScratchSession()
+        defer { scratch.close() }
+        let creator = scratch.session
+        let other = SQLSession(database: scratch.database)
         _ = try creator.execute("BEGIN; CREATE TABLE fresh (id BIGINT PRIMARY KEY)")
         var code: String?
         do throws(SQLError) { _ = try other.execute("INSERT INTO fresh VALUES (1)") } catch { code = error.code }

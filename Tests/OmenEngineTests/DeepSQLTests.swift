@@ -27,12 +27,10 @@ import Testing
     }
 
     func run(_ sql: String) throws -> String? {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        let scratch = try ScratchSession()
+        defer { scratch.close() }
         do throws(SQLError) {
-            _ = try SQLSession(database: database).execute(sql)
+            _ = try scratch.session.execute(sql)
             return nil
         } catch {
             return error.code
@@ -53,12 +51,9 @@ import Testing
     }
 
     @Test func longAndOrChainsRun() throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        let session = SQLSession(database: database)
-        _ = try session.execute("CREATE TABLE t (id BIGINT PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3)")
+        let scratch = try ScratchSession("CREATE TABLE t (id BIGINT PRIMARY KEY); INSERT INTO t VALUES (1), (2), (3)")
+        defer { scratch.close() }
+        let session = scratch.session
         let ors = (0..<Self.levels).map { "id = \($0 % 2 == 0 ? 2 : -$0)" }.joined(separator: " OR ")
         #expect(try session.execute("SELECT id FROM t WHERE \(ors)")[0].rows == [[.int64(2)]])
         let ands = (0..<Self.levels).map { "id > \(-$0)" }.joined(separator: " AND ")

@@ -4,13 +4,9 @@ import Testing
 /// `$n` parameters through the Swift API: values, never parsed as SQL; they bound key ranges like literals.
 @Suite struct ParameterTests {
     func withSession(_ body: (SQLSession) throws -> Void) throws {
-        let directory = TemporaryDirectory()
-        defer { directory.remove() }
-        let database = try Database.open(directory.path)
-        defer { try? database.close() }
-        let session = SQLSession(database: database)
-        _ = try session.execute("CREATE TABLE p (ts TIMESTAMP PRIMARY KEY, name TEXT, v DOUBLE PRECISION)")
-        try body(session)
+        let scratch = try ScratchSession("CREATE TABLE p (ts TIMESTAMP PRIMARY KEY, name TEXT, v DOUBLE PRECISION)")
+        defer { scratch.close() }
+        try body(scratch.session)
     }
 
     @Test func parametersAreValues() throws {

@@ -82,3 +82,21 @@ func reading(_ key: Int64, _ value: Double? = nil) -> [Value] {
     [.timestamp(key), .int64(key % 7), value.map(Value.double) ?? .null, key % 3 == 0 ? .null : .text("n\(key)"),
      .bool(key % 2 == 0)]
 }
+
+/// A SQL session over a new database in a temporary directory, after `setup` ran; `close` removes it.
+struct ScratchSession {
+    let directory = TemporaryDirectory()
+    let database: Database
+    let session: SQLSession
+
+    init(_ setup: String = "") throws {
+        database = try Database.open(directory.path)
+        session = SQLSession(database: database)
+        if !setup.isEmpty { _ = try session.execute(setup) }
+    }
+
+    func close() {
+        try? database.close()
+        directory.remove()
+    }
+}

@@ -255,7 +255,7 @@ enum Evaluate {
                     switch try arguments[2](batch, row) {
                     case .null: return .null
                     case .timestamp(let value), .int64(let value): origin = value
-                    case .date(let days): origin = Timestamps.midnight(days)
+                    case .date(let days): origin = try midnight(days, token)
                     case .text(let text):
                         guard let parsed = Timestamps.parse(text) else {
                             throw SQLError("22007", "invalid input syntax for type timestamp: \"\(text)\"", at: token)
@@ -269,9 +269,7 @@ enum Evaluate {
                 switch time {
                 case .null: return .null
                 case .timestamp(let x), .int64(let x): value = x
-                case .date(let days):
-                    guard let micros = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
-                    value = micros
+                case .date(let days): value = try midnight(days, token)
                 default: throw .datatype("time_bucket needs a timestamp, not \(typeName(time))", at: token)
                 }
                 let start: Int64?
@@ -361,9 +359,7 @@ enum Evaluate {
                 let micros: Int64
                 switch y {
                 case .timestamp(let value): micros = value
-                case .date(let days):
-                    guard let midnight = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
-                    micros = midnight
+                case .date(let days): micros = try midnight(days, token)
                 case .interval(let interval) where name == "date_part":
                     guard let part = Timestamps.part(field.lowercased(), of: interval) else {
                         throw SQLError("22023", "unit \"\(field)\" not recognized for interval", at: token)
@@ -386,6 +382,12 @@ enum Evaluate {
             throw SQLError("42883", "function \(name) does not exist", at: token,
                            hint: "Functions: time_bucket, date_trunc, date_part (extract), now, abs, lower, upper, length, coalesce, \(libraryNames.sorted().joined(separator: ", ")); aggregates count, sum, avg, min, max; window functions row_number, rank, dense_rank, ntile, lag, lead, first_value, last_value.")
         }
+    }
+
+    /// A date's midnight as a timestamp; 22008 beyond the timestamps' range.
+    static func midnight(_ days: Int64, _ token: Token?) throws(SQLError) -> Int64 {
+        guard let micros = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
+        return micros
     }
 
     enum BucketWidth { case micros(Int64), months(Int64) }
@@ -568,9 +570,7 @@ enum Evaluate {
             let micros: Int64
             switch value {
             case .timestamp(let x): micros = x
-            case .date(let days):
-                guard let midnight = Timestamps.midnight(days) else { throw SQLError("22008", "date out of range", at: token) }
-                micros = midnight
+            case .date(let days): micros = try midnight(days, token)
             case .text(let x):
                 guard let parsed = Timestamps.parse(x) else { throw SQLError("22007", "invalid input syntax for type timestamp: \"\(x)\"", at: token) }
                 micros = parsed

@@ -7,15 +7,11 @@ extension Evaluate {
             guard let step = subtract ? interval.negated : interval, let moved = Timestamps.add(step, to: micros) else { throw outOfRange() }
             return .timestamp(moved)
         }
-        func midnight(_ days: Int64) throws(SQLError) -> Int64 {
-            guard let micros = Timestamps.midnight(days) else { throw outOfRange() }
-            return micros
-        }
         switch (a, b, op) {
         case (.timestamp(let t), .interval(let i), .plus), (.interval(let i), .timestamp(let t), .plus): return try shift(t, i, subtract: false)
         case (.timestamp(let t), .interval(let i), .minus): return try shift(t, i, subtract: true)
-        case (.date(let d), .interval(let i), .plus), (.interval(let i), .date(let d), .plus): return try shift(try midnight(d), i, subtract: false)
-        case (.date(let d), .interval(let i), .minus): return try shift(try midnight(d), i, subtract: true)
+        case (.date(let d), .interval(let i), .plus), (.interval(let i), .date(let d), .plus): return try shift(try midnight(d, token), i, subtract: false)
+        case (.date(let d), .interval(let i), .minus): return try shift(try midnight(d, token), i, subtract: true)
         case (.timestamp(let x), .int64(let y), .plus), (.timestamp(let x), .int64(let y), .minus):
             // Microseconds, as intervals were before they had a type.
             let result = op == .plus ? x.addingReportingOverflow(y) : x.subtractingReportingOverflow(y)
