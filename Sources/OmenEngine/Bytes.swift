@@ -249,6 +249,10 @@ enum ColumnCoding {
             for part in [\Interval.months, \.days, \.micros] {
                 IntegerPacking.encode(column.intervals.map { $0[keyPath: part] }, deltas: false, into: &writer)
             }
+        case .uuid:
+            for half in [\UUID.high, \.low] {
+                IntegerPacking.encode(column.uuids.map { Int64(bitPattern: $0[keyPath: half]) }, deltas: false, into: &writer)
+            }
         }
     }
 
@@ -269,6 +273,10 @@ enum ColumnCoding {
             let days = try IntegerPacking.decode(count: count, from: &reader)
             let micros = try IntegerPacking.decode(count: count, from: &reader)
             column.intervals = (0..<count).map { Interval(months: months[$0], days: days[$0], micros: micros[$0]) }
+        case .uuid:
+            let high = try IntegerPacking.decode(count: count, from: &reader)
+            let low = try IntegerPacking.decode(count: count, from: &reader)
+            column.uuids = (0..<count).map { UUID(high: UInt64(bitPattern: high[$0]), low: UInt64(bitPattern: low[$0])) }
         }
         return column
     }

@@ -6,13 +6,28 @@ final class TableState {
     let schema: TableSchema
     var memtable: MemTable
     var segments: [Segment] = []
-    /// Secondary indexes over its columns (in memory; their definitions are in the log and manifest).
+    /// Secondary indexes over its columns (in memory; their definitions are in the log and manifest,
+    /// except the primary key's index of a table with row ids, which comes with the table).
     var indexes: [SecondaryIndex] = []
+    /// The next row id to hand out, when rows have them; ids a rolled-back insert took are not reused
+    /// until the database opens again.
+    private var nextRowID: Int64 = 1
 
     init(id: UInt32, schema: TableSchema) {
         self.id = id
         self.schema = schema
         self.memtable = MemTable(schema: schema)
+        if schema.hasRowIDs { indexes.append(SecondaryIndex(primaryKeyOf: schema)) }
+    }
+
+    /// The index of a TEXT or UUID primary key.
+    var keyIndex: SecondaryIndex? { indexes.first(where: \.isPrimaryKey) }
+
+    /// A row id above every one the table holds or handed out (caller holds the engine lock).
+    func allocateRowID() -> Int64 {
+        let id = max(nextRowID, (maxKey ?? 0) + 1)
+        nextRowID = id + 1
+        return id
     }
 
     /// The largest key in the table in any version, if any.
@@ -120,8 +135,8 @@ struct Manifest {
 
     static func encode(_ schema: TableSchema, into writer: inout ByteWriter) {
         writer.string(schema.name)
-        writer.varint(UInt64(schema.columns.count))
-        for column in schema.columns {
+        writer.varint(UInt64(schema.visibleColumns.count))
+        for column in schema.visibleColumns {
             writer.string(column.name)
             writer.u8(column.type.rawValue)
             writer.u8(column.nullable ? 1 : 0)

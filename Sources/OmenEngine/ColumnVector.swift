@@ -7,6 +7,7 @@ public struct ColumnVector: Equatable, Sendable {
     public internal(set) var texts: [String] = []
     public internal(set) var bools: [Bool] = []
     public internal(set) var intervals: [Interval] = []
+    public internal(set) var uuids: [UUID] = []
     public internal(set) var nulls: [Bool] = []
 
     public init(type: ColumnType) { self.type = type }
@@ -36,6 +37,7 @@ public struct ColumnVector: Equatable, Sendable {
         case .text: texts.reserveCapacity(capacity)
         case .bool: bools.reserveCapacity(capacity)
         case .interval: intervals.reserveCapacity(capacity)
+        case .uuid: uuids.reserveCapacity(capacity)
         }
     }
 
@@ -52,6 +54,8 @@ public struct ColumnVector: Equatable, Sendable {
             if case .bool(let flag) = value { bools.append(flag) } else { bools.append(false) }
         case .interval:
             if case .interval(let span) = value { intervals.append(span) } else { intervals.append(Interval()) }
+        case .uuid:
+            if case .uuid(let id) = value { uuids.append(id) } else { uuids.append(UUID(high: 0, low: 0)) }
         }
     }
 
@@ -64,6 +68,7 @@ public struct ColumnVector: Equatable, Sendable {
         case .text: texts.removeLast()
         case .bool: bools.removeLast()
         case .interval: intervals.removeLast()
+        case .uuid: uuids.removeLast()
         }
     }
 
@@ -76,6 +81,7 @@ public struct ColumnVector: Equatable, Sendable {
         case .text: texts.append(other.texts[index])
         case .bool: bools.append(other.bools[index])
         case .interval: intervals.append(other.intervals[index])
+        case .uuid: uuids.append(other.uuids[index])
         }
     }
 
@@ -93,6 +99,7 @@ public struct ColumnVector: Equatable, Sendable {
         case .text: texts.append(contentsOf: other.texts[range])
         case .bool: bools.append(contentsOf: other.bools[range])
         case .interval: intervals.append(contentsOf: other.intervals[range])
+        case .uuid: uuids.append(contentsOf: other.uuids[range])
         }
     }
 
@@ -107,6 +114,7 @@ public struct ColumnVector: Equatable, Sendable {
         case .bool: return .bool(bools[index])
         case .date: return .date(integers[index])
         case .interval: return .interval(intervals[index])
+        case .uuid: return .uuid(uuids[index])
         }
     }
 }

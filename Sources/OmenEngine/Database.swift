@@ -108,7 +108,7 @@ public final class Database: @unchecked Sendable {
                                                                             inProgress: [], current: 0))
         for table in tables.values where !table.indexes.isEmpty {
             let rows = try reader.scanBatches(table.schema.name)
-            for index in table.indexes { index.rebuild(from: rows, key: table.schema.primaryKey) }
+            for index in table.indexes { index.rebuild(from: rows, key: table.schema.storageKey) }
         }
         reader.rollback()
         try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
@@ -333,7 +333,7 @@ public final class Database: @unchecked Sendable {
             let end = try wal.append(record.bytes)
             let index = SecondaryIndex(name: name, column: column, type: type)
             // Every version held, for the snapshots that still read older ones.
-            index.rebuild(from: [table.memtable.rows] + table.segments.map(\.rows), key: table.schema.primaryKey)
+            index.rebuild(from: [table.memtable.rows] + table.segments.map(\.rows), key: table.schema.storageKey)
             table.indexes.append(index)
             return end
         }
@@ -344,7 +344,8 @@ public final class Database: @unchecked Sendable {
     public func dropIndex(_ name: String) throws(EngineError) {
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
             guard !isClosed else { throw .closed }
-            guard let (table, _) = indexLocked(named: name) else { throw .indexNotFound(name) }
+            guard let (table, index) = indexLocked(named: name) else { throw .indexNotFound(name) }
+            guard !index.isPrimaryKey else { throw .indexRequired(index: name, table: table.schema.name) }
             var record = ByteWriter()
             record.u8(LogRecord.dropIndex.rawValue)
             record.u32(table.id)
@@ -360,7 +361,12 @@ public final class Database: @unchecked Sendable {
     public func indexes(on table: String? = nil) -> [IndexDefinition] {
         state.withLock {
             tables.values.filter { table == nil || $0.schema.name == table }.flatMap { state in
-                state.indexes.map { IndexDefinition(name: $0.name, table: state.schema.name, column: state.schema.columns[$0.column].name) }
+                state.indexes.map { index in
+                    var definition = IndexDefinition(name: index.name, table: state.schema.name, column: state.schema.columns[index.column].name)
+                    definition.isPrimaryKey = index.isPrimaryKey
+                    definition.equalityOnly = index.hashed
+                    return definition
+                }
             }.sorted { $0.name < $1.name }
         }
     }
@@ -369,7 +375,7 @@ public final class Database: @unchecked Sendable {
     public func indexStatistics(_ name: String, at value: Value?) throws(EngineError) -> IndexStatistics {
         try state.withLock { () throws(EngineError) in
             let (_, index) = try index(named: name)
-            return index.statistics(low: value.flatMap { SecondaryIndex.image($0, type: index.type) } ?? 0)
+            return index.statistics(low: value.flatMap { index.image(of: $0) } ?? 0)
         }
     }
 
@@ -517,10 +523,11 @@ public final class Database: @unchecked Sendable {
                         if let head = table.memtable.head(key) {
                             let creator = table.memtable.versions[Int(head)].creator
                             if !sees(creator, through: transaction.snapshot) {
-                                throw .writeConflict(table: table.schema.name, key: key)
+                                throw .writeConflict(table: table.schema.name, key: keyValue(table, key, set))
                             }
                         }
                     }
+                    if table.schema.hasRowIDs { try checkNewKeys(set, table, transaction.snapshot) }
                     var section = ByteWriter()
                     section.varint(UInt64(set.count))
                     IntegerPacking.encode(set.keys, deltas: false, into: &section)
@@ -538,7 +545,7 @@ public final class Database: @unchecked Sendable {
                     if set.ordered && !set.rewritten
                         && table.memtable.installAppending(set.keys, creator: transaction.id, batch: set.rows, logStart: start)
                     {
-                        for index in table.indexes { index.add(set.putRows, key: table.schema.primaryKey) }
+                        for index in table.indexes { index.add(set.putRows, key: table.schema.storageKey) }
                         toFlush = toFlush || flushDue(table)
                         continue
                     }
@@ -549,7 +556,7 @@ public final class Database: @unchecked Sendable {
                     }
                     if !table.indexes.isEmpty {
                         let rows = set.putRows
-                        for index in table.indexes { index.add(rows, key: table.schema.primaryKey) }
+                        for index in table.indexes { index.add(rows, key: table.schema.storageKey) }
                     }
                     toFlush = toFlush || flushDue(table)
                 }
@@ -584,6 +591,42 @@ public final class Database: @unchecked Sendable {
         // rows stay in memory and in the log), never the commit's.
         if toFlush {
             do throws(EngineError) { try checkpoint() } catch { state.withLock { backgroundError = error } }
+        }
+    }
+
+    /// The primary key, as a value, of the row stored under `key` (caller holds the lock): for a table
+    /// with row ids, read from the transaction's write or the newest version (NULL if both are deletions).
+    private func keyValue(_ table: TableState, _ key: Int64, _ set: WriteSet) -> Value {
+        let schema = table.schema
+        guard schema.hasRowIDs else { return schema.columns[schema.primaryKey].type == .timestamp ? .timestamp(key) : .int64(key) }
+        if let row = set.lookup(key) ?? nil { return row[schema.primaryKey] }
+        if let head = table.memtable.head(key), case let row = table.memtable.versions[Int(head)].row, row >= 0 {
+            return table.memtable.rows.columns[schema.primaryKey].value(at: Int(row))
+        }
+        return .null
+    }
+
+    /// First committer wins for keys too (caller holds the lock): a key this transaction inserted that a
+    /// transaction it does not see committed since is a duplicate. Rows it sees were checked at insert.
+    private func checkNewKeys(_ set: WriteSet, _ table: TableState, _ snapshot: Snapshot) throws(EngineError) {
+        guard let index = table.keyIndex else { return }
+        let column = table.schema.primaryKey
+        for (key, id) in set.insertedKeys {
+            guard case let row?? = set.lookup(id), row[column] == key, let image = index.image(of: key) else { continue }
+            for candidate in index.candidates(low: image, high: image) where candidate != id {
+                // Not in the hot buffer: flushed, so older than every running snapshot.
+                guard var next = table.memtable.head(candidate) else { continue }
+                while next >= 0 {
+                    let version = table.memtable.versions[Int(next)]
+                    next = version.older
+                    if failed.contains(version.creator) { continue }
+                    if !sees(version.creator, through: snapshot), version.row >= 0,
+                       table.memtable.rows.columns[column].value(at: Int(version.row)) == key {
+                        throw .duplicateKey(table: table.schema.name, key: key)
+                    }
+                    break
+                }
+            }
         }
     }
 
@@ -643,7 +686,7 @@ public final class Database: @unchecked Sendable {
         // An uncommitted table is in no manifest entry: a crash before its commit leaves no table.
         manifest.tables = tables.values.filter { pendingTables[$0.id] == nil }.sorted { $0.id < $1.id }.map {
             Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segments.map(\.id),
-                           indexes: $0.indexes.map { ($0.name, $0.column) })
+                           indexes: $0.indexes.filter { !$0.isPrimaryKey }.map { ($0.name, $0.column) })
         }
         manifest.pendingTables = pendingTables.keys.sorted()
         try Files.replace(path + "/" + Manifest.fileName, with: manifest.encoded(), directory: path)

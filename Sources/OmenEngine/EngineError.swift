@@ -12,11 +12,14 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case tableNotFound(String)
     case indexExists(String)
     case indexNotFound(String)
+    /// The index enforces a table's primary key: it goes only with the table.
+    case indexRequired(index: String, table: String)
     case typeMismatch(column: String, expected: ColumnType)
     case nullViolation(column: String)
-    case duplicateKey(table: String, key: Int64)
-    /// Another transaction committed (or is committing) a write to the same key after this one's snapshot.
-    case writeConflict(table: String, key: Int64)
+    case duplicateKey(table: String, key: Value)
+    /// Another transaction committed (or is committing) a write to the same key after this one's snapshot
+    /// (the key is NULL where the row is gone from both sides).
+    case writeConflict(table: String, key: Value)
     /// A transaction's log record would exceed the 4 GiB a record's length can describe.
     case recordTooLarge(bytes: Int)
     /// The transaction already committed or rolled back.
@@ -35,11 +38,13 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tableNotFound(let name): "table \"\(name)\" does not exist"
         case .indexExists(let name): "index \"\(name)\" already exists"
         case .indexNotFound(let name): "index \"\(name)\" does not exist"
+        case .indexRequired(let index, let table):
+            "cannot drop index \(index) because it enforces the primary key of table \(table)"
         case .typeMismatch(let column, let expected): "column \"\(column)\" is of type \(expected)"
         case .nullViolation(let column): "null value in column \"\(column)\" violates not-null constraint"
-        case .duplicateKey(let table, let key): "duplicate key \(key) in table \"\(table)\""
+        case .duplicateKey(let table, let key): "duplicate key \(Evaluate.text(key)) in table \"\(table)\""
         case .writeConflict(let table, let key):
-            "could not serialize access: key \(key) of \"\(table)\" was written by a concurrent transaction"
+            "could not serialize access: \(key == .null ? "a row" : "key " + Evaluate.text(key)) of \"\(table)\" was written by a concurrent transaction"
         case .recordTooLarge(let bytes):
             "a transaction's log record of \(bytes) bytes exceeds the log's limit of 4 GiB; commit it in smaller transactions"
         case .transactionFinished: "the transaction has already finished"

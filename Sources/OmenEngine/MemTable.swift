@@ -151,7 +151,7 @@ struct MemTable {
         var out = RowBatch(schema: schema)
         var tombstones: [Bool] = []
         var kept = MemTable(schema: schema)
-        let keyColumn = schema.primaryKey
+        let keyColumn = schema.storageKey
         for (index, key) in keys.enumerated() {
             let head = versions[Int(heads[index])]
             if flushable(head.creator) {

@@ -4,6 +4,7 @@ public enum ColumnType: UInt8, Sendable, CaseIterable {
     /// Days since 2000-01-01, as timestamps count microseconds from it.
     case date
     case interval
+    case uuid
 
     /// The type's name in SQL.
     public var sqlName: String {
@@ -15,8 +16,79 @@ public enum ColumnType: UInt8, Sendable, CaseIterable {
         case .timestamp: "timestamp"
         case .date: "date"
         case .interval: "interval"
+        case .uuid: "uuid"
         }
     }
+}
+
+/// A UUID's 16 bytes as two big-endian halves, so that comparing (high, low) is PostgreSQL's order:
+/// unsigned, byte by byte.
+public struct UUID: Hashable, Comparable, Sendable {
+    public var high: UInt64
+    public var low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// PostgreSQL's input forms: 32 hex digits in either case, a hyphen allowed after any group of four,
+    /// the whole optionally in braces (`a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11`, `{A0EEBC99...}`).
+    public init?(parsing text: String) {
+        var bytes = Array(text.utf8)
+        if bytes.first == UInt8(ascii: "{") {
+            guard bytes.last == UInt8(ascii: "}"), bytes.count >= 2 else { return nil }
+            bytes = Array(bytes[1..<(bytes.count - 1)])
+        }
+        var value: UInt128 = 0
+        var digits = 0
+        var previousHyphen = false
+        for byte in bytes {
+            if byte == UInt8(ascii: "-") {
+                guard digits > 0, digits % 4 == 0, digits < 32, !previousHyphen else { return nil }
+                previousHyphen = true
+                continue
+            }
+            guard digits < 32, let digit = Self.hexDigit(byte) else { return nil }
+            value = value << 4 | UInt128(digit)
+            digits += 1
+            previousHyphen = false
+        }
+        guard digits == 32, !previousHyphen else { return nil }
+        self.init(high: UInt64(truncatingIfNeeded: value >> 64), low: UInt64(truncatingIfNeeded: value))
+    }
+
+    private static func hexDigit(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    /// A random (version 4) UUID, as gen_random_uuid() makes.
+    public static func random() -> UUID {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() & ~0xF000 | 0x4000
+        let low = generator.next() & ~(UInt64(0xC) << 60) | UInt64(0x8) << 60
+        return UUID(high: high, low: low)
+    }
+
+    /// The canonical form, lower-case 8-4-4-4-12.
+    public var text: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for nibble in 0..<32 {
+            if nibble == 8 || nibble == 12 || nibble == 16 || nibble == 20 { out.append(UInt8(ascii: "-")) }
+            let half = nibble < 16 ? high : low
+            out.append(digits[Int(half >> (60 - 4 * UInt64(nibble % 16)) & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static func < (a: UUID, b: UUID) -> Bool { (a.high, a.low) < (b.high, b.low) }
 }
 
 /// PostgreSQL's interval: months, days and microseconds, kept apart because a month and a day have no
@@ -55,38 +127,65 @@ public struct Column: Equatable, Sendable {
     }
 }
 
-/// A table's columns and its ordered primary key (an int64 or timestamp column, never null).
+/// A table's columns and its primary key. Rows are stored ordered by a 64-bit integer, the storage key:
+/// the primary key itself when it is a BIGINT or TIMESTAMP column; for a TEXT or UUID key, a row id the
+/// engine assigns, kept in a last column that SQL does not see, while a unique index over the key column
+/// enforces and serves the key (SQLite's rowid tables).
 public struct TableSchema: Equatable, Sendable {
     public var name: String
+    /// Every column, the row id last when there is one.
     public var columns: [Column]
+    /// The declared primary key column.
     public var primaryKey: Int
+    /// The column whose integers order the stored rows: `primaryKey`, or the row id.
+    public var storageKey: Int
 
-    /// Checks the shape: a name, unique column names, a primary key of an ordered integer type.
+    /// Checks the shape: a name, unique column names, a primary key of a BIGINT, TIMESTAMP, TEXT or UUID column.
     public init(name: String, columns: [Column], primaryKey: String) throws(EngineError) {
         guard !name.isEmpty, !columns.isEmpty else { throw .invalidSchema("a table needs a name and columns") }
         var seen = Set<String>()
         for column in columns where !seen.insert(column.name).inserted {
             throw .invalidSchema("column \"\(column.name)\" appears twice")
         }
+        guard !seen.contains(Self.rowIDName) else { throw .invalidSchema("a column needs a name") }
         guard let index = columns.firstIndex(where: { $0.name == primaryKey }) else {
             throw .invalidSchema("primary key column \"\(primaryKey)\" does not exist")
         }
-        guard columns[index].type == .int64 || columns[index].type == .timestamp else {
-            throw .invalidSchema("the primary key must be a BIGINT, INTEGER or TIMESTAMP column")
+        let type = columns[index].type
+        guard [.int64, .timestamp, .text, .uuid].contains(type) else {
+            throw .invalidSchema("the primary key must be a BIGINT, INTEGER, TIMESTAMP, TEXT or UUID column")
         }
         self.name = name
         self.columns = columns
         self.columns[index].nullable = false
         self.primaryKey = index
+        storageKey = index
+        if type == .text || type == .uuid {
+            storageKey = columns.count
+            self.columns.append(Column(Self.rowIDName, .int64, nullable: false))
+        }
     }
 
-    /// The index of the column called `name`.
-    public func columnIndex(_ name: String) -> Int? { columns.firstIndex { $0.name == name } }
+    /// The row id column's name: empty, which no SQL name can be.
+    static let rowIDName = ""
 
-    /// Checks a row against the columns: count, types and NOT NULL. Integers widen to doubles.
+    /// Whether rows are stored by an assigned row id (a TEXT or UUID primary key).
+    public var hasRowIDs: Bool { storageKey != primaryKey }
+
+    /// The columns SQL sees: all but the row id.
+    public var visibleColumns: ArraySlice<Column> { hasRowIDs ? columns.dropLast() : columns[...] }
+
+    /// The index of the visible column called `name`.
+    public func columnIndex(_ name: String) -> Int? { visibleColumns.firstIndex { $0.name == name } }
+
+    /// Checks a row against the columns: count, types and NOT NULL. Integers widen to doubles. A row of a
+    /// table with row ids may leave the row id out (or NULL): the engine assigns it.
     func validate(_ row: [Value]) throws(EngineError) -> [Value] {
+        var row = row
+        if hasRowIDs && row.count == columns.count - 1 { row.append(.int64(0)) }
+        if hasRowIDs && row.count == columns.count && row[storageKey] == .null { row[storageKey] = .int64(0) }
         guard row.count == columns.count else {
-            throw .invalidRow("\(name) has \(columns.count) columns, the row has \(row.count) values")
+            throw .invalidRow("\(name) has \(visibleColumns.count) columns, the row has \(row.count) values")
         }
         var checked = row
         for (index, column) in columns.enumerated() {
@@ -104,7 +203,7 @@ extension Column {
             if !nullable { throw .nullViolation(column: name) }
             return .null
         case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.timestamp, .timestamp),
-             (.date, .date), (.interval, .interval):
+             (.date, .date), (.interval, .interval), (.uuid, .uuid):
             return value
         case (.double, .int64(let integer)):
             return .double(Double(integer))
@@ -128,6 +227,7 @@ public enum Value: Hashable, Sendable {
     /// Days since 2000-01-01.
     case date(Int64)
     case interval(Interval)
+    case uuid(UUID)
 
     public static func == (a: Value, b: Value) -> Bool {
         switch (a, b) {
@@ -138,6 +238,7 @@ public enum Value: Hashable, Sendable {
         case (.bool(let x), .bool(let y)): x == y
         case (.date(let x), .date(let y)): x == y
         case (.interval(let x), .interval(let y)): x == y
+        case (.uuid(let x), .uuid(let y)): x == y
         default: false
         }
     }
@@ -152,6 +253,7 @@ public enum Value: Hashable, Sendable {
         case .timestamp(let x): hasher.combine(5); hasher.combine(x)
         case .date(let x): hasher.combine(6); hasher.combine(x)
         case .interval(let x): hasher.combine(7); hasher.combine(x)
+        case .uuid(let x): hasher.combine(8); hasher.combine(x)
         }
     }
 
@@ -166,6 +268,7 @@ public enum Value: Hashable, Sendable {
         case .timestamp: .timestamp
         case .date: .date
         case .interval: .interval
+        case .uuid: .uuid
         }
     }
 

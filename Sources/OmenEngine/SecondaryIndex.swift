@@ -6,6 +6,10 @@ public struct IndexDefinition: Equatable, Sendable {
     public var name: String
     public var table: String
     public var column: String
+    /// The unique index of a TEXT or UUID primary key, made with its table (named `table_pkey`).
+    public var isPrimaryKey = false
+    /// Whether the index finds only equal values (a hashed index: a text primary key's), not ranges.
+    public var equalityOnly = false
 
     public init(name: String, table: String, column: String) {
         self.name = name
@@ -44,7 +48,9 @@ public struct IndexStatistics: Equatable, Sendable {
 /// the matching rows, and every reader re-reads each candidate through its own snapshot and checks the
 /// value again. Entries are added when a commit installs rows (under the engine lock); a transaction's
 /// own uncommitted rows are searched in its write set. Rebuilt from the rows at open, which drops stale
-/// entries.
+/// entries. A table keyed by TEXT or UUID has one such index over its key, made with the table and never
+/// logged; for text it is hashed (the image is a hash of the value, equality only), since keys often share
+/// their first 8 bytes.
 final class SecondaryIndex {
     /// A PGM model with ε = 32: a lookup searches at most 65 positions of the run.
     static let epsilon = 32
@@ -53,6 +59,8 @@ final class SecondaryIndex {
     let name: String
     let column: Int
     let type: ColumnType
+    let isPrimaryKey: Bool
+    let hashed: Bool
     private(set) var entries = HotColdIndex(kind: modelKind)
 
     /// The column types an index takes.
@@ -62,6 +70,28 @@ final class SecondaryIndex {
         self.name = name
         self.column = column
         self.type = type
+        isPrimaryKey = false
+        hashed = false
+    }
+
+    /// The index that enforces and serves a TEXT or UUID primary key.
+    init(primaryKeyOf schema: TableSchema) {
+        name = schema.name + "_pkey"
+        column = schema.primaryKey
+        type = schema.columns[column].type
+        isPrimaryKey = true
+        hashed = type == .text
+    }
+
+    /// The image an entry for row `row` of `column` is stored under.
+    func image(of column: ColumnVector, at row: Int) -> UInt64 {
+        hashed ? Self.hash(column.value(at: row)) : Self.image(column, at: row)
+    }
+
+    /// The image of `value` (nil for NULL or another type than the column's).
+    func image(of value: Value) -> UInt64? {
+        guard value.type == type else { return nil }
+        return hashed ? Self.hash(value) : Self.image(value, type: type)
     }
 
     /// Replaces the entries with those of `batches` (rows laid out as the table, `key` the primary key
@@ -94,7 +124,7 @@ final class SecondaryIndex {
         let values = rows.columns[column]
         out.reserveCapacity(out.count + rows.count)
         for row in 0..<rows.count where !values.nulls[row] {
-            out.append(Entry(key: Self.image(values, at: row), payload: NormalizedKey.encode(keys[row])))
+            out.append(Entry(key: image(of: values, at: row), payload: NormalizedKey.encode(keys[row])))
         }
     }
 
@@ -131,6 +161,7 @@ final class SecondaryIndex {
         case .double: NormalizedKey.encode(column.doubles[row])
         case .bool: column.bools[row] ? 1 : 0
         case .text: textImage(column.texts[row])
+        case .uuid: column.uuids[row].high
         case .interval: 0
         }
     }
@@ -142,8 +173,29 @@ final class SecondaryIndex {
         case (.double, .double(let x)): NormalizedKey.encode(x)
         case (.bool, .bool(let x)): x ? 1 : 0
         case (.text, .text(let x)): textImage(x)
+        case (.uuid, .uuid(let x)): x.high
         default: nil
         }
+    }
+
+    /// A hash of a text or UUID value that equal values share: FNV-1a over the NFC form's UTF-8 (Swift's
+    /// string equality is canonical equivalence), then a SplitMix64 finaliser to spread it.
+    static func hash(_ value: Value) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func add(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        switch value {
+        case .text(let text):
+            if text.utf8.allSatisfy({ $0 < 0xCC }) {
+                for byte in text.utf8 { add(byte) }
+            } else {
+                text._withNFCCodeUnits { add($0) }
+            }
+        case .uuid(let id): hash = id.high ^ (id.low &* 0x9E37_79B9_7F4A_7C15)
+        default: hash = UInt64(truncatingIfNeeded: value.hashValue)
+        }
+        hash = (hash ^ (hash >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        hash = (hash ^ (hash >> 27)) &* 0x94D0_49BB_1331_11EB
+        return hash ^ (hash >> 31)
     }
 
     private struct Enough: Error {}
@@ -174,6 +226,7 @@ final class SecondaryIndex {
     static func compare(_ a: Value, _ b: Value) -> Int {
         switch (a, b) {
         case (.text(let x), .text(let y)): return x < y ? -1 : x == y ? 0 : 1
+        case (.uuid(let x), .uuid(let y)): return x < y ? -1 : x == y ? 0 : 1
         case (.double(let x), .double(let y)):
             let (p, q) = (NormalizedKey.encode(x), NormalizedKey.encode(y))
             return p < q ? -1 : p == q ? 0 : 1
@@ -206,8 +259,9 @@ extension Transaction {
                 if bound.value == .null { return out }
                 bounds.append(bound)
             }
-            let lowImage = bounds[0].flatMap { SecondaryIndex.image($0.value, type: index.type) } ?? 0
-            let highImage = bounds[1].flatMap { SecondaryIndex.image($0.value, type: index.type) } ?? .max
+            if index.hashed && bounds[0]?.value != bounds[1]?.value { throw .invalidRow("index \"\(name)\" finds equal values only") }
+            let lowImage = bounds[0].flatMap { index.image(of: $0.value) } ?? 0
+            let highImage = bounds[1].flatMap { index.image(of: $0.value) } ?? .max
             var keys = index.candidates(low: lowImage, high: highImage)
             let own = writes[table.id]
             if let own, !own.isEmpty {
@@ -216,7 +270,7 @@ extension Transaction {
                 for (slot, key) in own.keys.enumerated() where own.rowOf[slot] >= 0 {
                     let row = Int(own.rowOf[slot])
                     if values.nulls[row] { continue }
-                    let image = SecondaryIndex.image(values, at: row)
+                    let image = index.image(of: values, at: row)
                     if lowImage <= image && image <= highImage { extra.append(key) }
                 }
                 if !extra.isEmpty { keys = Array(Set(keys + extra)).sorted() }

@@ -51,7 +51,7 @@ final class Segment: @unchecked Sendable {
     static func write(
         id: UInt64, tableID: UInt32, schema: TableSchema, rows: RowBatch, tombstones: [Bool], directory: String
     ) throws(EngineError) -> Segment {
-        let keyColumn = rows.columns[schema.primaryKey].integers
+        let keyColumn = rows.columns[schema.storageKey].integers
         let keys = keyColumn.map(NormalizedKey.encode)
         let model: LearnedModel
         do {
@@ -76,7 +76,7 @@ final class Segment: @unchecked Sendable {
         var tombstoneBlock = ByteWriter()
         ColumnCoding.encodeFlags(tombstones, into: &tombstoneBlock)
         file.block(tombstoneBlock.bytes)
-        for (index, column) in rows.columns.enumerated() where index != schema.primaryKey {
+        for (index, column) in rows.columns.enumerated() where index != schema.storageKey {
             var block = ByteWriter()
             ColumnCoding.encode(column, into: &block)
             file.block(block.bytes)
@@ -114,7 +114,7 @@ final class Segment: @unchecked Sendable {
         let tombstones = try ColumnCoding.decodeFlags(count: count, from: &tombstoneBlock)
         var columns: [ColumnVector] = []
         for (index, column) in schema.columns.enumerated() {
-            if index == schema.primaryKey {
+            if index == schema.storageKey {
                 columns.append(ColumnVector(type: column.type, integers: keyColumn))
             } else {
                 var block = try file.block()

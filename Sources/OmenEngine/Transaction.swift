@@ -29,9 +29,14 @@ public final class Transaction {
 
     // MARK: Reads
 
-    /// The row with primary key `key`, or nil.
+    /// The row stored under `key` (the primary key, or the row id of a table keyed by TEXT or UUID), or nil.
     public func get(_ table: String, key: Int64) throws(EngineError) -> [Value]? {
         try read(table) { state in resolve(state, key, own: writes[state.id]) }
+    }
+
+    /// The row whose primary key is `key`, of any key type, or nil.
+    public func get(_ table: String, primaryKey key: Value) throws(EngineError) -> [Value]? {
+        try read(table) { state in lookup(state, key, own: writes[state.id]) }
     }
 
     /// Rows with keys in `[from, to)` (nil: unbounded), ascending or descending, at most `limit`.
@@ -86,6 +91,23 @@ public final class Transaction {
             if let position = segment.position(of: key) {
                 return segment.tombstones[position] ? nil : segment.rows.row(position)
             }
+        }
+        return nil
+    }
+
+    /// What the snapshot and own writes say of the row with primary key `key` (caller holds the lock): for
+    /// a table with row ids, the first of the key index's candidates and own inserts that holds the key.
+    func lookup(_ table: TableState, _ key: Value, own: WriteSet?) -> [Value]? {
+        let schema = table.schema
+        guard let index = table.keyIndex else {
+            guard let stored = IndexScan.indexValue(key, for: schema.columns[schema.primaryKey].type)?.integer else { return nil }
+            return resolve(table, stored, own: own)
+        }
+        guard let image = index.image(of: key) else { return nil }
+        var candidates = index.candidates(low: image, high: image)
+        if let id = own?.insertedKeys[key] { candidates.append(id) }
+        for id in candidates {
+            if let row = resolve(table, id, own: own), row[schema.primaryKey] == key { return row }
         }
         return nil
     }
@@ -182,10 +204,17 @@ public final class Transaction {
     /// Inserts one row; a key that exists (in this snapshot or this transaction) is a `duplicateKey` error.
     public func insert(_ table: String, _ row: [Value]) throws(EngineError) {
         try write(table) { (state, set) throws(EngineError) in
-            let checked = try state.schema.validate(row)
-            let key = checked[state.schema.primaryKey].integer!
-            if resolve(state, key, own: set) != nil { throw .duplicateKey(table: table, key: key) }
-            set.put(key, checked)
+            let schema = state.schema
+            var checked = try schema.validate(row)
+            if lookup(state, checked[schema.primaryKey], own: set) != nil {
+                throw .duplicateKey(table: table, key: checked[schema.primaryKey])
+            }
+            if schema.hasRowIDs {
+                let id = state.allocateRowID()
+                checked[schema.storageKey] = .int64(id)
+                set.insertedKeys[checked[schema.primaryKey]] = id
+            }
+            set.put(checked[schema.storageKey].integer!, checked)
         }
     }
 
@@ -193,14 +222,20 @@ public final class Transaction {
     public func insert(_ table: String, batch: RowBatch) throws(EngineError) {
         try write(table) { (state, set) throws(EngineError) in
             let schema = state.schema
-            guard batch.columns.count == schema.columns.count else {
-                throw .invalidRow("\(table) has \(schema.columns.count) columns, the batch has \(batch.columns.count)")
+            var batch = batch
+            // A table with row ids takes batches without the row id column, or with it (its values unused).
+            if schema.hasRowIDs && batch.columns.count == schema.columns.count - 1 {
+                batch.columns.append(ColumnVector(type: .int64, integers: Array(repeating: 0, count: batch.count)))
             }
-            for (column, vector) in zip(schema.columns, batch.columns) {
+            guard batch.columns.count == schema.columns.count else {
+                throw .invalidRow("\(table) has \(schema.visibleColumns.count) columns, the batch has \(batch.columns.count)")
+            }
+            for (column, vector) in zip(schema.visibleColumns, batch.columns) {
                 guard vector.type == column.type else { throw .typeMismatch(column: column.name, expected: column.type) }
                 if !column.nullable && vector.nulls.contains(true) { throw .nullViolation(column: column.name) }
             }
-            let keys = batch.columns[schema.primaryKey].integers
+            if schema.hasRowIDs { return try insertWithRowIDs(state, batch, &set) }
+            let keys = batch.columns[schema.storageKey].integers
             guard !keys.isEmpty else { return }
             var ascending = true
             for index in keys.indices.dropFirst() where keys[index - 1] >= keys[index] {
@@ -214,12 +249,35 @@ public final class Transaction {
                 return
             }
             var seen = Set<Int64>()
-            for key in keys {
+            for (row, key) in keys.enumerated() {
                 if !seen.insert(key).inserted || resolve(state, key, own: set) != nil {
-                    throw .duplicateKey(table: table, key: key)
+                    throw .duplicateKey(table: table, key: batch.columns[schema.primaryKey].value(at: row))
                 }
             }
             for index in keys.indices { set.put(keys[index], batch.row(index)) }
+        }
+    }
+
+    /// Inserts a checked batch into a table with row ids: every key new to this snapshot and batch, then
+    /// one fresh row id per row (caller holds the lock).
+    private func insertWithRowIDs(_ state: TableState, _ batch: RowBatch, _ set: inout WriteSet) throws(EngineError) {
+        let schema = state.schema
+        let keys = batch.columns[schema.primaryKey]
+        var seen = Set<Value>()
+        for row in 0..<batch.count {
+            let key = keys.value(at: row)
+            if !seen.insert(key).inserted || lookup(state, key, own: set) != nil {
+                throw .duplicateKey(table: schema.name, key: key)
+            }
+        }
+        var batch = batch
+        let ids = (0..<batch.count).map { _ in state.allocateRowID() }
+        batch.columns[schema.storageKey] = ColumnVector(type: .int64, integers: ids)
+        for row in 0..<batch.count { set.insertedKeys[keys.value(at: row)] = ids[row] }
+        if set.ordered && (set.maxKey.map { ids[0] > $0 } ?? true) {
+            set.append(keys: ids, batch: batch)
+        } else {
+            for row in ids.indices { set.put(ids[row], batch.row(row)) }
         }
     }
 
@@ -240,9 +298,30 @@ public final class Transaction {
             let rows = collect(state, own: set, from: from, to: to, reverse: false, limit: .max)
             for index in 0..<rows.count {
                 let row = rows.row(index)
-                set.put(row[state.schema.primaryKey].integer!, try apply(changes, to: row, schema: state.schema))
+                set.put(row[state.schema.storageKey].integer!, try apply(changes, to: row, schema: state.schema))
             }
             return rows.count
+        }
+    }
+
+    /// Replaces the named columns of the row whose primary key is `key`, of any key type; false when there
+    /// is no such row.
+    @discardableResult
+    public func update(_ table: String, primaryKey key: Value, set changes: [String: Value]) throws(EngineError) -> Bool {
+        try write(table) { (state, set) throws(EngineError) -> Bool in
+            guard let row = lookup(state, key, own: set) else { return false }
+            set.put(row[state.schema.storageKey].integer!, try apply(changes, to: row, schema: state.schema))
+            return true
+        }
+    }
+
+    /// Deletes the row whose primary key is `key`, of any key type; false when there is none.
+    @discardableResult
+    public func delete(_ table: String, primaryKey key: Value) throws(EngineError) -> Bool {
+        try write(table) { (state, set) -> Bool in
+            guard let row = lookup(state, key, own: set) else { return false }
+            set.delete(row[state.schema.storageKey].integer!)
+            return true
         }
     }
 
@@ -261,7 +340,7 @@ public final class Transaction {
     public func delete(_ table: String, from: Int64?, to: Int64?) throws(EngineError) -> Int {
         try write(table) { (state, set) -> Int in
             let rows = collect(state, own: set, from: from, to: to, reverse: false, limit: .max)
-            for key in rows.columns[state.schema.primaryKey].integers { set.delete(key) }
+            for key in rows.columns[state.schema.storageKey].integers { set.delete(key) }
             return rows.count
         }
     }

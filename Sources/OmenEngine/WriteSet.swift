@@ -9,6 +9,9 @@ struct WriteSet {
     private(set) var ordered = true
     /// True once a row was replaced or deleted, leaving rows that no operation points at.
     private(set) var rewritten = false
+    /// For a table with row ids: the row id of each primary key this transaction inserted (the newest,
+    /// when it deleted a row and inserted the key again).
+    var insertedKeys: [Value: Int64] = [:]
 
     init(schema: TableSchema) { rows = RowBatch(schema: schema) }
 

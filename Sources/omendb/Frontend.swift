@@ -390,9 +390,11 @@ struct Frontend {
             throw .error("Did not find any relation named \"\(name)\".")
         }
         let indexes = session.database.indexes(on: name)
-        let rows = schema.columns.enumerated().map { index, column in
-            let secondary = indexes.filter { $0.column == column.name }.map { "index \($0.name) (learned)" }
-            let key = (index == schema.primaryKey ? ["primary key (learned index)"] : []) + secondary
+        let rows = schema.visibleColumns.enumerated().map { index, column in
+            let secondary = indexes.filter { $0.column == column.name && !$0.isPrimaryKey }.map { "index \($0.name) (learned)" }
+            let primary = !schema.hasRowIDs ? "primary key (learned index)"
+                : "primary key (unique index \(schema.name)_pkey, \(column.type == .text ? "hashed" : "learned"))"
+            let key = (index == schema.primaryKey ? [primary] : []) + secondary
             return [Value.text(column.name), .text(column.type.sqlName), .text(column.nullable ? "" : "not null"),
                     .text(key.joined(separator: ", "))]
         }

@@ -107,7 +107,7 @@ enum Output {
         case .double(let x): return x.isFinite ? CSV.field(value) : "null"
         case .bool(let x): return x ? "true" : "false"
         case .text(let x): return quote(x)
-        case .timestamp, .date, .interval: return quote(CSV.field(value))
+        case .timestamp, .date, .interval, .uuid: return quote(CSV.field(value))
         }
     }
 }

@@ -25,7 +25,7 @@ import Testing
             #expect(try txn.delete("readings", from: 90, to: nil) == 5)
             #expect(try txn.update("readings", key: 13, set: ["value": .double(1)]) == false)
         }
-        #expect(throws: EngineError.duplicateKey(table: "readings", key: 10)) {
+        #expect(throws: EngineError.duplicateKey(table: "readings", key: .timestamp(10))) {
             try database.transaction { txn throws(EngineError) in try txn.insert("readings", reading(10)) }
         }
         try database.checkpoint()
@@ -46,8 +46,8 @@ import Testing
         defer { try? database.close() }
         try database.createTable(try readingsSchema())
         #expect(throws: EngineError.tableExists("readings")) { try database.createTable(try readingsSchema()) }
-        #expect(throws: EngineError.invalidSchema("the primary key must be a BIGINT, INTEGER or TIMESTAMP column")) {
-            _ = try TableSchema(name: "t", columns: [Column("k", .text)], primaryKey: "k")
+        #expect(throws: EngineError.invalidSchema("the primary key must be a BIGINT, INTEGER, TIMESTAMP, TEXT or UUID column")) {
+            _ = try TableSchema(name: "t", columns: [Column("k", .double)], primaryKey: "k")
         }
         let txn = try database.begin()
         #expect(throws: EngineError.nullViolation(column: "device")) {
@@ -87,7 +87,7 @@ import Testing
         let reader = try database.begin()
         try first.commit()
         #expect(try reader.get("readings", key: 1)?[2] == .double(0))
-        #expect(throws: EngineError.writeConflict(table: "readings", key: 1)) { try second.commit() }
+        #expect(throws: EngineError.writeConflict(table: "readings", key: .timestamp(1))) { try second.commit() }
         let after = try database.begin()
         #expect(try after.get("readings", key: 1)?[2] == .double(1))
         // Two inserts of one new key: the second committer conflicts.
@@ -96,7 +96,7 @@ import Testing
         try a.insert("readings", reading(5))
         try b.insert("readings", reading(5))
         try a.commit()
-        #expect(throws: EngineError.writeConflict(table: "readings", key: 5)) { try b.commit() }
+        #expect(throws: EngineError.writeConflict(table: "readings", key: .timestamp(5))) { try b.commit() }
     }
 
     @Test func batchInsertIsAllOrNothing() throws {
@@ -112,7 +112,7 @@ import Testing
         var clash = RowBatch(schema: schema)
         clash.append(reading(5))
         clash.append(reading(20))
-        #expect(throws: EngineError.duplicateKey(table: "readings", key: 20)) {
+        #expect(throws: EngineError.duplicateKey(table: "readings", key: .timestamp(20))) {
             try database.transaction { txn throws(EngineError) in try txn.insert("readings", batch: clash) }
         }
         let txn = try database.begin()

@@ -34,7 +34,7 @@ import Testing
                         try txn.insert("readings", row)
                         pending[key] = row
                     } else {
-                        #expect(throws: EngineError.duplicateKey(table: "readings", key: key)) {
+                        #expect(throws: EngineError.duplicateKey(table: "readings", key: .timestamp(key))) {
                             try txn.insert("readings", row)
                         }
                     }
@@ -73,14 +73,7 @@ import Testing
             let probe = Int64.random(in: 0..<keySpace, using: &random)
             #expect(try reader.get("readings", key: probe) == frozen[probe])
             reader.rollback()
-            switch Int.random(in: 0..<200, using: &random) {
-            case 0..<4: try database.checkpoint()
-            case 4..<6: try database.compact()
-            case 6:
-                try database.close()
-                database = try Database.open(directory.path, options: options)
-            default: break
-            }
+            try randomMaintenance(&database, directory, options, &random)
         }
         try database.close()
         database = try Database.open(directory.path, options: options)

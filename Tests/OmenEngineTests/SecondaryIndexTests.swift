@@ -9,7 +9,7 @@ import Testing
 /// number of write operations of the random runs.
 @Suite struct SecondaryIndexTests {
     static let columns: [(name: String, type: ColumnType)] = [
-        ("i", .int64), ("d", .double), ("ts", .timestamp), ("dt", .date), ("s", .text), ("b", .bool),
+        ("i", .int64), ("d", .double), ("ts", .timestamp), ("dt", .date), ("s", .text), ("b", .bool), ("u", .uuid),
     ]
     static let texts = [
         "", "a", "ab", "abab", "e\u{301}", "\u{e9}", "ez", "cafe\u{301}", "caf\u{e9}", "cafe", "applesauce",
@@ -21,6 +21,12 @@ import Testing
         -.greatestFiniteMagnitude, .leastNonzeroMagnitude,
     ]
     static let integers: [Int64] = [.min, .max, .min + 1, .max - 1, 0, -1, 1, 2, 3, 1 << 40]
+    /// UUIDs sharing their leading 64 bits (the index's image) and the extremes of the order.
+    static let uuids: [UUID] = [
+        UUID(high: 0, low: 0), UUID(high: .max, low: .max), UUID(high: 0x018F_3A5E_7B2C_7DEF, low: 1),
+        UUID(high: 0x018F_3A5E_7B2C_7DEF, low: .max), UUID(high: 0x018F_3A5E_7B2C_7DEF, low: 1 << 63),
+        UUID(high: 1 << 63, low: 0), UUID(high: (1 << 63) - 1, low: .max),
+    ]
 
     static func schema(_ name: String) throws -> TableSchema {
         try TableSchema(name: name, columns: [Column("id", .int64)] + columns.map { Column($0.name, $0.type) }, primaryKey: "id")
@@ -42,6 +48,9 @@ import Testing
             if pickEdge { return .text(texts.randomElement(using: &random)!) }
             let length = Int.random(in: 0...11, using: &random)
             return .text(String((0..<length).map { _ in Bool.random(using: &random) ? "a" : "b" }))
+        case .uuid:
+            if pickEdge { return .uuid(uuids.randomElement(using: &random)!) }
+            return .uuid(UUID(high: 0x018F_3A5E_7B2C_7DEF, low: UInt64(bitPattern: small)))
         case .interval: return .null
         }
     }
@@ -61,6 +70,7 @@ import Testing
             return sign(x, y)
         case (.text(let x), .text(let y)): return sign(x, y)
         case (.bool(let x), .bool(let y)): return x == y ? 0 : x ? 1 : -1
+        case (.uuid(let x), .uuid(let y)): return sign(x.high, y.high) != 0 ? sign(x.high, y.high) : sign(x.low, y.low)
         default: fatalError("unordered \(a) \(b)")
         }
     }
@@ -199,7 +209,7 @@ import Testing
             try database.transaction { txn throws(EngineError) in try Self.check(txn, "e", &random, queries: 50) }
             try database.createTable(try Self.schema("one"))
             try database.transaction { txn throws(EngineError) in
-                try txn.insert("one", [.int64(7), .int64(3), .double(-0.0), .timestamp(0), .date(0), .text("caf\u{e9}"), .bool(true)])
+                try txn.insert("one", [.int64(7), .int64(3), .double(-0.0), .timestamp(0), .date(0), .text("caf\u{e9}"), .bool(true), .uuid(UUID(high: 1, low: 2))])
             }
             try Self.createIndexes(database, "one")
             try database.transaction { txn throws(EngineError) in
@@ -218,7 +228,7 @@ import Testing
         try withFreshDatabase { database in
             try database.createTable(try Self.schema("t"))
             let writer = try database.begin()
-            try writer.insert("t", [.int64(1), .int64(42), .null, .null, .null, .text("x"), .null])
+            try writer.insert("t", [.int64(1), .int64(42), .null, .null, .null, .text("x"), .null, .null])
             try database.createIndex(name: "t_i", table: "t", column: "i")
             #expect(try writer.rows(index: "t_i", low: IndexBound(.int64(42)), high: IndexBound(.int64(42))).count == 1)
             let other = try database.begin()
@@ -330,7 +340,7 @@ import Testing
                 switch Int.random(in: 0..<10, using: &random) {
                 case 0..<5:
                     let row = SecondaryIndexTests.row(0, &random).dropFirst()
-                    statement = ({ "INSERT INTO \($0) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING" }, [id] + row)
+                    statement = ({ "INSERT INTO \($0) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING" }, [id] + row)
                 case 5..<8:
                     let column = Int.random(in: 0..<names.count, using: &random)
                     statement = ({ "UPDATE \($0) SET \(names[column]) = $1 WHERE id = $2" },

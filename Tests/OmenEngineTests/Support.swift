@@ -70,6 +70,20 @@ func environmentInt(_ name: String, default value: Int) -> Int {
     getenv(name).flatMap { Int(String(cString: $0)) } ?? value
 }
 
+/// What a random test does between transactions: a checkpoint (2 in 100), a compaction (1 in 100), or a
+/// close and reopen (1 in 200).
+func randomMaintenance(_ database: inout Database, _ directory: TemporaryDirectory, _ options: Database.Options,
+                       _ random: inout SeededRandom) throws {
+    switch Int.random(in: 0..<200, using: &random) {
+    case 0..<4: try database.checkpoint()
+    case 4..<6: try database.compact()
+    case 6:
+        try database.close()
+        database = try Database.open(directory.path, options: options)
+    default: break
+    }
+}
+
 /// The schema most tests use: a timestamp key and a column of each other type.
 func readingsSchema(_ name: String = "readings") throws -> TableSchema {
     try TableSchema(name: name, columns: [

@@ -17,6 +17,7 @@ import glob
 import math
 import os
 import sys
+import uuid
 
 import duckdb
 
@@ -91,8 +92,8 @@ def render(value):
         return text + (f".{value.microsecond:06d}".rstrip("0") if value.microsecond else "")
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if isinstance(value, str):
-        return value
+    if isinstance(value, (str, uuid.UUID)):
+        return str(value)
     raise TypeError(f"no corpus form for {type(value).__name__} {value!r}")
 
 

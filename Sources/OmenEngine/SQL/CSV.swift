@@ -123,6 +123,9 @@ public enum CSV {
         case .interval:
             guard let interval = Timestamps.parseInterval(text) else { throw bad() }
             return .interval(interval)
+        case .uuid:
+            guard let id = UUID(parsing: text) else { throw bad() }
+            return .uuid(id)
         }
     }
 
@@ -132,14 +135,16 @@ public enum CSV {
         if header && !records.isEmpty { records.removeFirst() }
         var rows: [[Value]] = []
         rows.reserveCapacity(records.count)
+        let columns = schema.visibleColumns
         for record in records {
-            guard record.fields.count == schema.columns.count else {
-                throw SQLError("22P04", "line \(record.line) has \(record.fields.count) fields, table \(schema.name) has \(schema.columns.count) columns")
+            guard record.fields.count == columns.count else {
+                throw SQLError("22P04", "line \(record.line) has \(record.fields.count) fields, table \(schema.name) has \(columns.count) columns")
             }
             var row: [Value] = []
-            for (field, column) in zip(record.fields, schema.columns) {
+            for (field, column) in zip(record.fields, columns) {
                 row.append(try value(field, for: column, line: record.line))
             }
+            if schema.hasRowIDs { row.append(.null) }
             rows.append(row)
         }
         return rows
@@ -182,11 +187,11 @@ public enum CSV {
     static func copyTo(_ executor: Executor, _ table: TableReference, path: String?, header: Bool) throws(SQLError) -> QueryResult {
         let schema = try executor.schema(table)
         let batches = try executor.engine { () throws(EngineError) in try executor.transaction.scanBatches(table.name) }
-        var text = header ? schema.columns.map(\.name).joined(separator: ",") + "\n" : ""
+        var text = header ? schema.visibleColumns.map(\.name).joined(separator: ",") + "\n" : ""
         var count = 0
         for batch in batches {
             for row in 0..<batch.count {
-                text += batch.columns.map { field($0.value(at: row)) }.joined(separator: ",") + "\n"
+                text += batch.columns.prefix(schema.visibleColumns.count).map { field($0.value(at: row)) }.joined(separator: ",") + "\n"
                 count += 1
             }
             try executor.checkCancelled()

@@ -348,6 +348,9 @@ enum Evaluate {
         case "now", "current_timestamp", "localtimestamp":
             try arity(0)
             return { _, _ in .timestamp(now) }
+        case "gen_random_uuid":
+            try arity(0)
+            return { _, _ in .uuid(UUID.random()) }
         case "current_date":
             try arity(0)
             return { _, _ in .date(now.floorDivided(by: Timestamps.microsPerDay).quotient) }
@@ -533,7 +536,7 @@ enum Evaluate {
                 guard let integer = Int64(x.trimmingSpaces) else { throw invalid(type) }
                 return .int64(integer)
             case .bool(let x): return .int64(x ? 1 : 0)
-            case .timestamp, .date, .interval, .null: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
+            case .timestamp, .date, .interval, .uuid, .null: throw .datatype("cannot cast \(typeName(value)) to \(type)", at: token)
             }
         case "double precision", "float8", "float", "real", "float4", "numeric", "decimal":
             switch value {
@@ -558,6 +561,14 @@ enum Evaluate {
                 }
             default: throw .datatype("cannot cast \(typeName(value)) to boolean", at: token)
             }
+        case "uuid":
+            switch value {
+            case .uuid: return value
+            case .text(let x):
+                guard let id = UUID(parsing: x) else { throw invalid("uuid") }
+                return .uuid(id)
+            default: throw .datatype("cannot cast \(typeName(value)) to uuid", at: token)
+            }
         case "interval":
             switch value {
             case .interval: return value
@@ -579,7 +590,7 @@ enum Evaluate {
             return type == "date" ? .date(micros.floorDivided(by: Timestamps.microsPerDay).quotient) : .timestamp(micros)
         default:
             throw SQLError("42704", "type \"\(type)\" does not exist", at: token,
-                           hint: "Types: bigint, integer, double precision, text, boolean, timestamp, date.")
+                           hint: "Types: bigint, integer, double precision, text, boolean, timestamp, date, interval, uuid.")
         }
     }
 
@@ -594,6 +605,7 @@ enum Evaluate {
         case .timestamp(let x): Timestamps.format(x)
         case .date(let x): Timestamps.formatDate(x)
         case .interval(let x): Timestamps.formatInterval(x)
+        case .uuid(let x): x.text
         }
     }
 
@@ -608,11 +620,11 @@ enum Evaluate {
     static func compareForPredicate(_ a: Value, _ b: Value, _ token: Token?) throws(SQLError) -> Int? {
         if a == .null || b == .null { return nil }
         switch (a, b) {
-        case (.date, .text(let text)), (.interval, .text(let text)):
+        case (.date, .text), (.interval, .text), (.uuid, .text):
             return compare(a, try cast(b, to: typeName(a), token))
-        case (.text(let text), .date), (.text(let text), .interval):
+        case (.text, .date), (.text, .interval), (.text, .uuid):
             return compare(try cast(a, to: typeName(b), token), b)
-        case (.date, .date), (.date, .timestamp), (.timestamp, .date), (.interval, .interval):
+        case (.date, .date), (.date, .timestamp), (.timestamp, .date), (.interval, .interval), (.uuid, .uuid):
             return compare(a, b)
         case (.timestamp, .text(let text)):
             guard let parsed = Timestamps.parse(text) else {
@@ -646,6 +658,7 @@ enum Evaluate {
         case (.bool(let x), .bool(let y)): return x == y ? 0 : (!x ? -1 : 1)
         case (.date(let x), .date(let y)): return x < y ? -1 : x == y ? 0 : 1
         case (.interval(let x), .interval(let y)): return x.span < y.span ? -1 : x.span == y.span ? 0 : 1
+        case (.uuid(let x), .uuid(let y)): return x < y ? -1 : x == y ? 0 : 1
         // A date is its midnight when it meets a timestamp.
         case (.date(let x), .timestamp(let y)): return compareDay(x, y)
         case (.timestamp(let x), .date(let y)): return -compareDay(y, x)
@@ -681,7 +694,7 @@ enum Evaluate {
         switch value {
         case .bool: 0
         case .int64, .double, .timestamp, .date, .interval: 1
-        case .text: 2
+        case .text, .uuid: 2
         case .null: 3
         }
     }
@@ -706,9 +719,9 @@ enum Evaluate {
             }
             return .int64(integer)
         case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.timestamp, .timestamp),
-             (.date, .date), (.interval, .interval):
+             (.date, .date), (.interval, .interval), (.uuid, .uuid):
             return value
-        case (.date, .text), (.interval, .text), (.date, .timestamp), (.timestamp, .date):
+        case (.date, .text), (.interval, .text), (.uuid, .text), (.date, .timestamp), (.timestamp, .date):
             return try cast(value, to: column.type.sqlName, token)
         default:
             // An integer is no timestamp: 1704067200 would silently become microseconds after 2000.

@@ -55,7 +55,7 @@ struct Executor {
         let schema = try schema(table)
         let planner = Planner(self)
         var targets: [Int] = []
-        for name in names ?? schema.columns.map(\.name) {
+        for name in names ?? schema.visibleColumns.map(\.name) {
             guard let index = schema.columnIndex(name) else { throw SQLError.undefinedColumn(name, at: table.token) }
             if targets.contains(index) { throw SQLError("42701", "column \"\(name)\" specified more than once", at: table.token) }
             targets.append(index)
@@ -115,17 +115,16 @@ struct Executor {
             setters.append((index, try Evaluate.compile(assignment.value, scope), assignment.token))
         }
         let condition = try action.filter.map { (filter) throws(SQLError) in try Evaluate.compile(filter, scope) }
-        var proposed: Set<Int64> = []
+        var proposed: Set<Value> = []
         var fresh: [[Value]] = []
         var affected: [[Value]] = []
         for row in rows {
-            let id = row[key].integer!
-            guard proposed.insert(id).inserted else {
+            guard proposed.insert(row[key]).inserted else {
                 if action.assignments.isEmpty { continue }
                 throw SQLError("21000", "ON CONFLICT DO UPDATE command cannot affect row a second time", at: action.token,
                                hint: "Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
             }
-            guard let existing = try engine({ () throws(EngineError) in try transaction.get(table.name, key: id) }) else {
+            guard let existing = try engine({ () throws(EngineError) in try transaction.get(table.name, primaryKey: row[key]) }) else {
                 fresh.append(row)
                 continue
             }
@@ -139,7 +138,8 @@ struct Executor {
                 changes[schema.columns[index].name] = value
                 updated[index] = value
             }
-            _ = try engine { () throws(EngineError) in try transaction.update(table.name, key: id, set: changes) }
+            let stored = existing[schema.storageKey].integer!
+            _ = try engine { () throws(EngineError) in try transaction.update(table.name, key: stored, set: changes) }
             affected.append(updated)
         }
         try insertRows(table.name, schema: schema, fresh)
@@ -167,7 +167,7 @@ struct Executor {
         var affected: [[Value]] = []
         for batch in try TableScan(self, table, schema: schema, scope: scope, filter: filter).run() {
             for row in 0..<batch.count {
-                let key = batch.columns[schema.primaryKey].integers[row]
+                let key = batch.columns[schema.storageKey].integers[row]
                 var changes: [String: Value] = [:]
                 var updated = batch.row(row)
                 for (index, evaluate, token) in setters {
@@ -193,7 +193,7 @@ struct Executor {
         var affected: [[Value]] = []
         for batch in try TableScan(self, table, schema: schema, scope: scope, filter: filter).run() {
             for row in 0..<batch.count {
-                let key = batch.columns[schema.primaryKey].integers[row]
+                let key = batch.columns[schema.storageKey].integers[row]
                 _ = try engine { () throws(EngineError) in try transaction.delete(table.name, key: key) }
                 affected.append(batch.row(row))
                 if affected.count % 1024 == 0 { try checkCancelled() }
@@ -216,7 +216,7 @@ struct Executor {
                 names.append(Planner.name(item))
                 outputs.append(try Evaluate.compile(expression, scope))
             } else {
-                for index in schema.columns.indices {
+                for index in schema.visibleColumns.indices {
                     names.append(schema.columns[index].name)
                     outputs.append { batch, row in batch.columns[index].value(at: row) }
                 }

@@ -26,11 +26,14 @@ struct IndexScan: PlanNode {
                 var bounds: (low: IndexBound?, high: IndexBound?) = (nil, nil)
                 var equality = false
                 for term in terms {
-                    guard let (low, high, isEquality) = Self.bounds(term, column, scan.table.label, scan.executor) else { continue }
+                    guard let (low, high, isEquality) = Self.bounds(term, column, scan.table.label, scan.executor),
+                          isEquality || !index.equalityOnly else { continue }
                     equality = equality || isEquality
                     if let low { bounds.low = Self.tighter(bounds.low, low, lower: true) }
                     if let high { bounds.high = Self.tighter(bounds.high, high, lower: false) }
                 }
+                // A hashed index finds one value: two different equalities make a range it cannot search.
+                if index.equalityOnly, let low = bounds.low, let high = bounds.high, low.value != high.value { continue }
                 if (bounds.low != nil || bounds.high != nil) && (equality || !equalityFirst) {
                     chosen = (index, bounds.low, bounds.high)
                 }
@@ -47,7 +50,7 @@ struct IndexScan: PlanNode {
         self.filter = try RowFilter(condition, scan.scope, constant: { try? executor.constant($0) })
     }
 
-    var title: String { "Learned Index Scan on \(table.name) using \(index.name) (\(index.column))" }
+    var title: String { "\(index.equalityOnly ? "Hashed" : "Learned") Index Scan on \(table.name) using \(index.name) (\(index.column))" }
 
     func details() throws(SQLError) -> [String] {
         let show = { (bound: IndexBound?, open: String) -> String in
@@ -60,8 +63,9 @@ struct IndexScan: PlanNode {
         let statistics = try executor.engine { () throws(EngineError) in
             try executor.database.indexStatistics(index.name, at: low?.value)
         }
+        let over = index.equalityOnly ? " over hashes of the values" : ""
         var lines = ["Index Range: " + range,
-                     "Index Entries: \(statistics.learnedEntries) learned (PGM, ε = \(statistics.epsilon)), \(statistics.hotEntries) hot"]
+                     "Index Entries: \(statistics.learnedEntries) learned (PGM, ε = \(statistics.epsilon))\(over), \(statistics.hotEntries) hot"]
         if let window = statistics.window, low != nil {
             lines.append("Predicted Window: positions \(window.lowerBound)...\(window.upperBound)")
         }
@@ -115,8 +119,10 @@ struct IndexScan: PlanNode {
     /// column is not that of two values of the column's type).
     static func indexValue(_ value: Value, for type: ColumnType) -> Value? {
         switch (type, value) {
-        case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.date, .date), (.timestamp, .timestamp):
+        case (.int64, .int64), (.double, .double), (.text, .text), (.bool, .bool), (.date, .date), (.timestamp, .timestamp),
+             (.uuid, .uuid):
             return value
+        case (.uuid, .text(let text)): return UUID(parsing: text).map(Value.uuid)
         case (.double, .int64(let x)): return Double(exactly: x).map(Value.double)
         case (.timestamp, .int64(let x)): return .timestamp(x)
         case (.timestamp, .text(let text)): return Timestamps.parse(text).map(Value.timestamp)
@@ -169,7 +175,7 @@ extension SQLSession {
             }
             guard SecondaryIndex.supports(found.type) else {
                 throw SQLError("42704", "an index cannot be built on column \"\(column)\" of type \(found.type.sqlName)", at: token,
-                               hint: "Index columns of type bigint, double precision, timestamp, date, text or boolean.")
+                               hint: "Index columns of type bigint, double precision, timestamp, date, text, uuid or boolean.")
             }
             do {
                 try database.createIndex(name: name, table: table, column: column)

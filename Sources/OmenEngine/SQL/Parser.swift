@@ -229,8 +229,9 @@ public struct Parser {
         case "text", "varchar", "string": return .text
         case "boolean", "bool": return .bool
         case "timestamp", "timestamptz": return .timestamp
+        case "uuid": return .uuid
         default: throw SQLError("42704", "type \"\(word)\" does not exist", at: token,
-                                hint: "Types: BIGINT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMP, DATE, INTERVAL.")
+                                hint: "Types: BIGINT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMP, DATE, INTERVAL, UUID.")
         }
     }
 
@@ -930,7 +931,7 @@ public struct Parser {
             }
             try expect(symbol: ")")
             return .function(name == "position" ? "strpos" : "substring", arguments, star: false, token)
-        case .identifier(let name) where ["date", "timestamp", "timestamptz"].contains(name) && position + 1 < tokens.count:
+        case .identifier(let name) where ["date", "timestamp", "timestamptz", "uuid"].contains(name) && position + 1 < tokens.count:
             // A typed literal, `DATE '2024-01-01'`; otherwise a column of that name.
             guard case .string(let text) = tokens[position + 1].kind else { _ = next(); return .column(table: nil, name: name, token) }
             _ = next()

@@ -24,8 +24,14 @@ final class Planner {
         return scope
     }
 
+    /// A table's columns; a row id is there to keep the rows' layout, but no name, `*` or `t.*` reaches it.
     func tableScope(_ schema: TableSchema, label: String, outer: OuterRow?) -> Scope {
-        scope(schema.columns.map { (label, $0.name, $0.type) }, outer: outer)
+        var scope = scope(schema.visibleColumns.map { (label, $0.name, $0.type) }, outer: outer)
+        if schema.hasRowIDs {
+            scope.qualifiedOnly.insert(scope.columns.count)
+            scope.columns.append((nil, TableSchema.rowIDName, .int64))
+        }
+        return scope
     }
 
     func plan(_ query: Query, outer: OuterRow?) throws(SQLError) -> QueryPlan {

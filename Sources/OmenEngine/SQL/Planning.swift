@@ -11,6 +11,11 @@ struct KeyRange {
 
     init(_ filter: Expression?, schema: TableSchema, label: String, executor: Executor) throws(SQLError) {
         guard let filter else { return }
+        // Rows stored by row id: no SQL term names the storage key.
+        guard !schema.hasRowIDs else {
+            coversFilter = false
+            return
+        }
         let key = schema.columns[schema.primaryKey]
         for term in Self.conjuncts(filter) where !narrow(by: term, key: key, label: label, executor: executor) {
             coversFilter = false
@@ -204,7 +209,7 @@ struct TimeBucketAggregate: PlanNode {
     init?(_ select: Select, _ child: TableScan) throws(SQLError) {
         guard select.having == nil, select.groupBy.count == 1, !select.distinct else { return nil }
         let scope = child.scope
-        let orderedColumn = child.schema.primaryKey
+        let orderedColumn = child.schema.storageKey
         var key = select.groupBy[0]
         if case .column(nil, let name, _) = key, let item = select.items.first(where: { $0.alias == name }), let expression = item.expression {
             key = expression

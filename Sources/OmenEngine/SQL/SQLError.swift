@@ -75,9 +75,11 @@ public struct SQLError: Error, Equatable, Sendable, CustomStringConvertible {
         case .tableNotFound(let name): self = .undefinedTable(name)
         case .indexExists(let name): self.init("42P07", "relation \"\(name)\" already exists")
         case .indexNotFound(let name): self.init("42704", "index \"\(name)\" does not exist")
+        case .indexRequired(_, let table):
+            self.init("2BP01", error.description, hint: "Drop the table \(table) to drop it; the primary key needs it.")
         case .duplicateKey(let table, let key):
             self.init("23505", "duplicate key value violates unique constraint on \"\(table)\"",
-                      hint: "Key (\(key)) already exists.")
+                      hint: "Key (\(Evaluate.text(key))) already exists.")
         case .nullViolation: self.init("23502", error.description)
         case .typeMismatch: self.init("42804", error.description)
         case .writeConflict: self.init("40001", error.description, hint: "Retry the transaction.")

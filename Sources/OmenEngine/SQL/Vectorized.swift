@@ -139,6 +139,7 @@ extension ColumnVector {
         case .text: for index in indices { texts.append(other.texts[index]) }
         case .bool: for index in indices { bools.append(other.bools[index]) }
         case .interval: for index in indices { intervals.append(other.intervals[index]) }
+        case .uuid: for index in indices { uuids.append(other.uuids[index]) }
         }
     }
 }
