@@ -20,6 +20,11 @@ public final class Database: @unchecked Sendable {
         /// after it are moved aside into `*.damaged` files and listed in `repairedLog`, and the commits they
         /// held are lost. Only ever on request.
         public var repairLog = false
+        /// Opens a consistent snapshot for reading: the newest durable commits at open, no lock taken (a
+        /// writer may run meanwhile, in this process or another; this one sees none of its later commits),
+        /// nothing written. Writes, DDL and checkpoints throw `.readOnly`. A directory this process cannot
+        /// write (a read-only mount, a snapshot, a backup) opens this way on its own.
+        public var readOnly = false
         public init() {}
     }
 
@@ -28,6 +33,8 @@ public final class Database: @unchecked Sendable {
 
     public let path: String
     let options: Options
+    /// Whether this is a read-only snapshot (`Options.readOnly`, or a directory that cannot be written).
+    public let isReadOnly: Bool
     private var directoryLock: DirectoryLock?
     /// Guards everything below and every table's state.
     let state = Monitor()
@@ -68,16 +75,63 @@ public final class Database: @unchecked Sendable {
     private init(path: String, options: Options) throws(EngineError) {
         self.path = path
         self.options = options
-        try Files.makeDirectory(path)
-        directoryLock = try DirectoryLock(directory: path)
+        isReadOnly = options.readOnly || Files.isReadOnlyDirectory(path)
         let manifestPath = path + "/" + Manifest.fileName
-        let manifest: Manifest
-        if Files.exists(manifestPath) {
-            manifest = try Manifest(decoding: try Files.read(manifestPath))
+        if isReadOnly {
+            guard !options.repairLog else { throw .readOnly(path: path) }
+            // A writer's checkpoint may replace the manifest and remove the files the old one named while
+            // they are read: then the snapshot is read again from the new manifest.
+            var attempt = 0
+            while true {
+                let bytes = try Files.read(manifestPath)
+                do throws(EngineError) {
+                    _ = try load(try Manifest(decoding: bytes))
+                    break
+                } catch {
+                    attempt += 1
+                    guard attempt < 20, (try? Files.read(manifestPath)) != bytes else { throw error }
+                    tables = [:]
+                    tableIDs = [:]
+                    pendingTables = [:]
+                }
+            }
         } else {
-            manifest = Manifest()
-            try Files.replace(manifestPath, with: manifest.encoded(), directory: path)
+            try Files.makeDirectory(path)
+            directoryLock = try DirectoryLock(directory: path)
+            let manifest: Manifest
+            if Files.exists(manifestPath) {
+                manifest = try Manifest(decoding: try Files.read(manifestPath))
+            } else {
+                manifest = Manifest()
+                try Files.replace(manifestPath, with: manifest.encoded(), directory: path)
+            }
+            let end = try load(manifest)
+            if let damaged = end.damaged { try moveAside(damaged) }
+            wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
         }
+        // Index entries live in memory only: built now from the newest version of each row (no snapshot
+        // is open, so no older version can be read again), which leaves out every stale entry.
+        let reader = Transaction(database: self, id: 0, snapshot: Snapshot(xmin: nextTransaction, xmax: nextTransaction,
+                                                                            inProgress: [], current: 0))
+        for table in tables.values where !table.indexes.isEmpty {
+            let rows = try reader.scanBatches(table.schema.name)
+            for index in table.indexes { index.rebuild(from: rows, key: table.schema.storageKey) }
+        }
+        reader.rollback()
+        guard !isReadOnly else { return }
+        try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
+        if options.backgroundCompaction {
+            // Weak: a database dropped without `close` must not be kept alive by its own worker.
+            compactor = BackgroundWorker { [weak self] table in
+                guard let self else { return }
+                do throws(EngineError) { try self.compact(tableID: table) } catch { self.noteBackground(error) }
+            }
+        }
+    }
+
+    /// Loads the tables `manifest` names with their segments, then replays the log after its checkpoint;
+    /// returns where the log ends (and its damage, when repairing).
+    private func load(_ manifest: Manifest) throws(EngineError) -> (sequence: UInt64, offset: UInt64, damaged: (file: UInt64, offset: Int)?) {
         nextTransaction = manifest.nextTransaction
         nextTable = manifest.nextTable
         nextSegment = manifest.nextSegment
@@ -95,29 +149,10 @@ public final class Database: @unchecked Sendable {
             tables[entry.id] = table
             tableIDs[entry.schema.name] = entry.id
         }
-        let end = try WriteAheadLog.replay(directory: path, from: replayStart, repair: options.repairLog) {
+        return try WriteAheadLog.replay(directory: path, from: replayStart, repair: options.repairLog) {
             (reader, end) throws(EngineError) in
             let start = LogPosition(file: end.file, offset: end.offset - UInt64(reader.bytes.count) - 8)
             try self.apply(&reader, start: start)
-        }
-        if let damaged = end.damaged { try moveAside(damaged) }
-        wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
-        // Index entries live in memory only: built now from the newest version of each row (no snapshot
-        // is open, so no older version can be read again), which leaves out every stale entry.
-        let reader = Transaction(database: self, id: 0, snapshot: Snapshot(xmin: nextTransaction, xmax: nextTransaction,
-                                                                            inProgress: [], current: 0))
-        for table in tables.values where !table.indexes.isEmpty {
-            let rows = try reader.scanBatches(table.schema.name)
-            for index in table.indexes { index.rebuild(from: rows, key: table.schema.storageKey) }
-        }
-        reader.rollback()
-        try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
-        if options.backgroundCompaction {
-            // Weak: a database dropped without `close` must not be kept alive by its own worker.
-            compactor = BackgroundWorker { [weak self] table in
-                guard let self else { return }
-                do throws(EngineError) { try self.compact(tableID: table) } catch { self.noteBackground(error) }
-            }
         }
     }
 
@@ -222,7 +257,7 @@ public final class Database: @unchecked Sendable {
         try state.withLock { () throws(EngineError) in
             guard !isClosed else { return }
             isClosed = true
-            try checkpointLocked()
+            if !isReadOnly { try checkpointLocked() }
             directoryLock = nil
         }
     }
@@ -237,7 +272,7 @@ public final class Database: @unchecked Sendable {
     /// is logged in its commit record (so a crash before the commit leaves no table); rollback removes it.
     public func createTable(_ schema: TableSchema, in transaction: Transaction) throws(EngineError) {
         try state.withLock { () throws(EngineError) in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             guard tableIDs[schema.name] == nil else { throw .tableExists(schema.name) }
             let id = nextTable
             nextTable += 1
@@ -251,7 +286,7 @@ public final class Database: @unchecked Sendable {
     /// Drops a table when `transaction` commits (in its commit record); at once if it created the table.
     public func dropTable(_ name: String, in transaction: Transaction) throws(EngineError) {
         try state.withLock { () throws(EngineError) in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             guard let id = tableIDs[name], pendingTables[id].map({ $0 == transaction.id }) ?? true else { throw .tableNotFound(name) }
             if pendingTables[id] != nil {
                 removeTableLocked(id)
@@ -278,7 +313,7 @@ public final class Database: @unchecked Sendable {
     /// Creates a table; durable when it returns.
     public func createTable(_ schema: TableSchema) throws(EngineError) {
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             guard tableIDs[schema.name] == nil else { throw .tableExists(schema.name) }
             let id = nextTable
             nextTable += 1
@@ -297,7 +332,7 @@ public final class Database: @unchecked Sendable {
     /// Drops a table and, at the next checkpoint, its files.
     public func dropTable(_ name: String) throws(EngineError) {
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             guard let id = tableIDs.removeValue(forKey: name) else { throw .tableNotFound(name) }
             tables[id] = nil
             var record = ByteWriter()
@@ -315,6 +350,7 @@ public final class Database: @unchecked Sendable {
     /// returns. Index names are unique across the database.
     public func createIndex(name: String, table tableName: String, column columnName: String) throws(EngineError) {
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
+            try checkWritable()
             let table = try table(named: tableName)
             guard !name.isEmpty else { throw .invalidSchema("an index needs a name") }
             guard indexLocked(named: name) == nil else { throw .indexExists(name) }
@@ -343,7 +379,7 @@ public final class Database: @unchecked Sendable {
     /// Drops the index called `name`.
     public func dropIndex(_ name: String) throws(EngineError) {
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             guard let (table, index) = indexLocked(named: name) else { throw .indexNotFound(name) }
             guard !index.isPrimaryKey else { throw .indexRequired(index: name, table: table.schema.name) }
             var record = ByteWriter()
@@ -377,6 +413,12 @@ public final class Database: @unchecked Sendable {
             let (_, index) = try index(named: name)
             return index.statistics(low: value.flatMap { index.image(of: $0) } ?? 0)
         }
+    }
+
+    /// Throws unless the database is open for writing (caller holds the lock).
+    func checkWritable() throws(EngineError) {
+        guard !isClosed else { throw .closed }
+        guard !isReadOnly else { throw .readOnly(path: path) }
     }
 
     private func indexLocked(named name: String) -> (TableState, SecondaryIndex)? {
@@ -636,7 +678,7 @@ public final class Database: @unchecked Sendable {
     /// records both in the manifest, so recovery replays only what came after.
     public func checkpoint() throws(EngineError) {
         try state.withLock { () throws(EngineError) in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             try checkpointLocked()
         }
     }
@@ -712,7 +754,7 @@ public final class Database: @unchecked Sendable {
     /// Merges every table's segments into one each.
     public func compact() throws(EngineError) {
         let ids = try state.withLock { () throws(EngineError) in
-            guard !isClosed else { throw .closed }
+            try checkWritable()
             return Array(tables.keys)
         }
         for id in ids { try compact(tableID: id) }

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// Every failure the engine reports.
 public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Another process holds the database directory.
@@ -26,11 +32,13 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
     case transactionFinished
     /// The database was closed.
     case closed
+    /// The database is open read-only (a snapshot, or a directory that cannot be written).
+    case readOnly(path: String)
 
     public var description: String {
         switch self {
         case .databaseLocked(let path, let pid): "database \(path) is in use by process \(pid)"
-        case .io(let path, let operation, let errno): "\(operation) \(path) failed: errno \(errno)"
+        case .io(let path, let operation, let code): "\(operation) \(path) failed: \(String(cString: strerror(code))) (errno \(code))"
         case .corrupt(let file, let offset, let reason): "\(file) is corrupt at byte \(offset): \(reason)"
         case .invalidSchema(let reason): "invalid table definition: \(reason)"
         case .invalidRow(let reason): "invalid row: \(reason)"
@@ -49,6 +57,7 @@ public enum EngineError: Error, Equatable, Sendable, CustomStringConvertible {
             "a transaction's log record of \(bytes) bytes exceeds the log's limit of 4 GiB; commit it in smaller transactions"
         case .transactionFinished: "the transaction has already finished"
         case .closed: "the database is closed"
+        case .readOnly(let path): "database \(path) is open read-only"
         }
     }
 }

@@ -88,6 +88,12 @@ enum Files {
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
 
+    /// Whether `path` is a directory this process may not write: on a read-only file system, or without
+    /// write permission.
+    static func isReadOnlyDirectory(_ path: String) -> Bool {
+        access(path, F_OK) == 0 && access(path, W_OK) != 0 && (errno == EROFS || errno == EACCES)
+    }
+
     /// The names in a directory.
     static func list(_ path: String) throws(EngineError) -> [String] {
         guard let directory = opendir(path) else { throw .io(path: path, operation: "opendir", errno: errno) }

@@ -363,6 +363,7 @@ public final class Transaction {
     ) throws(EngineError) -> T {
         guard !finished else { throw .transactionFinished }
         return try database.state.withLock { () throws(EngineError) -> T in
+            try database.checkWritable()
             let table = try database.table(named: name)
             var set = writes.removeValue(forKey: table.id) ?? WriteSet(schema: table.schema)
             defer { writes[table.id] = set }

@@ -29,15 +29,24 @@ struct DatabaseOption: ParsableArguments {
           help: "Open a database whose log is damaged before its tail: keep the commits before the damage, move the rest aside into *.damaged files.")
     var repairLog = false
 
+    @Flag(name: .customLong("read-only"),
+          help: "Open a consistent snapshot for reading, without the writer's lock: while another process writes, or on a directory that cannot be written (which opens so anyway).")
+    var readOnly = false
+
     func open() throws -> Database {
         var options = Database.Options()
         options.repairLog = repairLog
+        options.readOnly = readOnly
         do {
             let database = try Database.open(db, options: options)
             for line in database.repairedLog { printError("omendb: repaired the log: moved aside \(line)") }
+            if database.isReadOnly && !readOnly { printError("omendb: \(db) cannot be written: opened read-only") }
             return database
         } catch {
             printError("omendb: \(error)")
+            if case .databaseLocked = error {
+                printError("HINT: omendb --db \(db) --read-only opens a snapshot for reading beside the writer.")
+            }
             if case .corrupt = error, !repairLog {
                 printError("HINT: omendb --db \(db) --repair-log keeps the commits before the damage and moves the rest aside.")
             }

@@ -332,6 +332,36 @@ try:
     os.write(fd, b"\\q\n")
     os.waitpid(pid, 0)
     os.close(fd)
+
+    # Two readers beside one writer: each --read-only open is a snapshot of whole transactions (ten rows
+    # each, keys in order), and writes through it are refused.
+    rdb = os.path.join(work, "readers")
+    run("--db", rdb, "-c", "CREATE TABLE r (k BIGINT PRIMARY KEY, v BIGINT)")
+    script = write("writer.sql", "".join(
+        "BEGIN;\nINSERT INTO r VALUES " + ", ".join(f"({t * 10 + i}, {t})" for i in range(10)) + ";\nCOMMIT;\n"
+        for t in range(1500)))
+    writer = subprocess.Popen([binary, "--db", rdb, "-f", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    snapshots, bad = [], []
+    while writer.poll() is None or not snapshots:
+        readers = [subprocess.Popen([binary, "--db", rdb, "--read-only", "--csv", "-c",
+                                     "SELECT count(*), coalesce(max(k), -1), count(DISTINCT v) FROM r"],
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+        for reader in readers:
+            out, err = reader.communicate(timeout=60)
+            if reader.returncode != 0:
+                bad.append(err)
+                continue
+            count, top, groups = map(int, out.split("\n")[1].split(","))
+            snapshots.append(count)
+            if count % 10 or top != count - 1 or groups != count // 10:
+                bad.append(out)
+    check("the writer beside the readers finished", writer.wait(timeout=120) == 0, writer.stderr.read())
+    check("two readers beside a writer see whole transactions", not bad and len(snapshots) >= 4, (bad[:3], snapshots[:10]))
+    check("and the snapshots move on while the writer commits", len(set(snapshots)) >= 2, sorted(set(snapshots))[:10])
+    r = run("--db", rdb, "--read-only", "-c", "INSERT INTO r VALUES (-1, 0)")
+    check("a read-only open refuses writes", r.returncode != 0 and "25006" in r.stderr, r.stderr)
+    r = run("--db", rdb, "-c", "SELECT count(*) FROM r")
+    check("the writer's rows are all there", " 15000\n" in r.stdout, r.stdout + r.stderr)
 finally:
     shutil.rmtree(work, ignore_errors=True)
 

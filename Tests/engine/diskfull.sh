@@ -2,7 +2,8 @@
 # A real full disk: a committing writer runs on a small tmpfs until the disk is full and its commit
 # fails. The database, still full, must open with every acknowledged commit (or refuse with an I/O
 # error, never report corruption); once the disk has room again it must open and hold exactly the
-# acknowledged commits, whole (at most the one in flight besides). Needs root (to mount); skipped without.
+# acknowledged commits, whole (at most the one in flight besides); remounted read-only, it must open for
+# reading and refuse writes. Needs root (to mount); skipped without.
 #   Tests/engine/diskfull.sh [omendb binary]
 set -euo pipefail
 bin=$(realpath "${1:-.build/debug/omendb}")
@@ -27,4 +28,12 @@ else
 fi
 mount -o remount,size=64m "$work"
 "$bin" crash-check --db "$work/db" --acked "$acked"
-echo "diskfull: passed"
+# The same database on a read-only mount (a snapshot, a backup): it opens for reading on its own, with
+# the same commits, and refuses writes with 25006.
+mount -o remount,ro "$work"
+"$bin" crash-check --db "$work/db" --acked "$acked"
+if "$bin" --db "$work/db" -c "DELETE FROM readings" >"$logs/ro" 2>&1 || ! grep -q 25006 "$logs/ro"; then
+    echo "diskfull: a write on the read-only mount was not refused: $(cat "$logs/ro")"; exit 1
+fi
+grep -q "opened read-only" "$logs/ro" || { echo "diskfull: no read-only notice: $(cat "$logs/ro")"; exit 1; }
+echo "diskfull: passed (and read-only on a read-only mount)"

@@ -89,6 +89,8 @@ public struct SQLError: Error, Equatable, Sendable, CustomStringConvertible {
         case .io: self.init("58030", error.description)
         case .recordTooLarge: self.init("54000", error.description)
         case .transactionFinished, .closed: self.init("25000", error.description)
+        case .readOnly:
+            self.init("25006", error.description, hint: "It is a read-only snapshot; open the directory without --read-only, with write access, to change it.")
         }
     }
 }
