@@ -6,6 +6,13 @@ final class TableState {
     let schema: TableSchema
     var memtable: MemTable
     var segments: [Segment] = []
+    /// Segments the manifest names that are not read yet, all older than `segments`: a table's segments
+    /// are read, and its index entries built, at its first use (`Database.load`), so that opening a
+    /// database reads nothing in proportion to its data.
+    var unreadSegments: [UInt64] = []
+    var needsLoad = false
+    /// Every segment's id, oldest first.
+    var segmentIDs: [UInt64] { unreadSegments + segments.map(\.id) }
     /// Secondary indexes over its columns (in memory; their definitions are in the log and manifest,
     /// except the primary key's index of a table with row ids, which comes with the table).
     var indexes: [SecondaryIndex] = []

@@ -85,7 +85,14 @@ public final class Database: @unchecked Sendable {
             while true {
                 let bytes = try Files.read(manifestPath)
                 do throws(EngineError) {
-                    _ = try load(try Manifest(decoding: bytes))
+                    _ = try recover(from: try Manifest(decoding: bytes))
+                    // A snapshot reads its files now: the writer may remove them later.
+                    try state.withLock { () throws(EngineError) in
+                        for table in tables.values {
+                            table.needsLoad = true
+                            try load(table)
+                        }
+                    }
                     break
                 } catch {
                     attempt += 1
@@ -105,20 +112,12 @@ public final class Database: @unchecked Sendable {
                 manifest = Manifest()
                 try Files.replace(manifestPath, with: manifest.encoded(), directory: path)
             }
-            let end = try load(manifest)
+            let end = try recover(from: manifest)
             if let damaged = end.damaged { try moveAside(damaged) }
             wal = try WriteAheadLog(directory: path, sequence: end.sequence, offset: end.offset)
         }
-        // Index entries live in memory only: built now from the newest version of each row (no snapshot
-        // is open, so no older version can be read again), which leaves out every stale entry.
-        let reader = Transaction(database: self, id: 0, snapshot: Snapshot(xmin: nextTransaction, xmax: nextTransaction,
-                                                                            inProgress: [], current: 0))
-        for table in tables.values where !table.indexes.isEmpty {
-            let rows = try reader.scanBatches(table.schema.name)
-            for index in table.indexes { index.rebuild(from: rows, key: table.schema.storageKey) }
-        }
-        reader.rollback()
         guard !isReadOnly else { return }
+        for table in tables.values { table.needsLoad = true }
         try state.withLock { () throws(EngineError) in try removeUnusedFiles(includingTemporary: true) }
         if options.backgroundCompaction {
             // Weak: a database dropped without `close` must not be kept alive by its own worker.
@@ -129,9 +128,9 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// Loads the tables `manifest` names with their segments, then replays the log after its checkpoint;
+    /// Takes the tables `manifest` names (their segments unread), then replays the log after its checkpoint;
     /// returns where the log ends (and its damage, when repairing).
-    private func load(_ manifest: Manifest) throws(EngineError) -> (sequence: UInt64, offset: UInt64, damaged: (file: UInt64, offset: Int)?) {
+    private func recover(from manifest: Manifest) throws(EngineError) -> (sequence: UInt64, offset: UInt64, damaged: (file: UInt64, offset: Int)?) {
         nextTransaction = manifest.nextTransaction
         nextTable = manifest.nextTable
         nextSegment = manifest.nextSegment
@@ -139,9 +138,7 @@ public final class Database: @unchecked Sendable {
         recoverablePending = Set(manifest.pendingTables)
         for entry in manifest.tables {
             let table = TableState(id: entry.id, schema: entry.schema)
-            for id in entry.segments {
-                table.segments.append(try Segment.load(id: id, tableID: entry.id, schema: entry.schema, directory: path))
-            }
+            table.unreadSegments = entry.segments
             for index in entry.indexes {
                 table.indexes.append(SecondaryIndex(name: index.name, column: index.column,
                                                     type: entry.schema.columns[index.column].type))
@@ -154,6 +151,25 @@ public final class Database: @unchecked Sendable {
             let start = LogPosition(file: end.file, offset: end.offset - UInt64(reader.bytes.count) - 8)
             try self.apply(&reader, start: start)
         }
+    }
+
+    /// Reads a table's segments and builds its index entries, at its first use since open (caller holds
+    /// the lock). Nothing has written to the table since open, so every snapshot reads the newest version
+    /// of each row: the entries are those of these rows, without stale ones.
+    func load(_ table: TableState) throws(EngineError) {
+        guard table.needsLoad else { return }
+        var segments: [Segment] = []
+        for id in table.unreadSegments {
+            segments.append(try Segment.load(id: id, tableID: table.id, schema: table.schema, directory: path))
+        }
+        table.segments = segments + table.segments
+        table.unreadSegments = []
+        if !table.indexes.isEmpty {
+            let everything = Snapshot(xmin: nextTransaction, xmax: nextTransaction, inProgress: [], current: 0)
+            let rows = Transaction.newestRows(of: table, in: self, snapshot: everything)
+            for index in table.indexes { index.rebuild(from: rows, key: table.schema.storageKey) }
+        }
+        table.needsLoad = false
     }
 
     /// Keeps the log from a damaged record on (the damaged file's rest, and every later file) as
@@ -432,12 +448,13 @@ public final class Database: @unchecked Sendable {
     func index(named name: String) throws(EngineError) -> (TableState, SecondaryIndex) {
         guard !isClosed else { throw .closed }
         guard let found = indexLocked(named: name) else { throw .indexNotFound(name) }
+        try load(found.0)
         return found
     }
 
     /// The schema of table `name`.
     public func schema(_ name: String) throws(EngineError) -> TableSchema {
-        try state.withLock { () throws(EngineError) in try table(named: name).schema }
+        try state.withLock { () throws(EngineError) in try unloadedTable(named: name).schema }
     }
 
     /// Every table's schema, by name.
@@ -468,7 +485,15 @@ public final class Database: @unchecked Sendable {
         }
     }
 
+    /// The table called `name`, its segments read (caller holds the lock).
     func table(named name: String) throws(EngineError) -> TableState {
+        let table = try unloadedTable(named: name)
+        try load(table)
+        return table
+    }
+
+    /// The table called `name`, as it may be before its first use (caller holds the lock).
+    private func unloadedTable(named name: String) throws(EngineError) -> TableState {
         guard !isClosed else { throw .closed }
         guard let id = tableIDs[name], let table = tables[id] else { throw .tableNotFound(name) }
         return table
@@ -727,7 +752,7 @@ public final class Database: @unchecked Sendable {
         manifest.replayStart = replayStart
         // An uncommitted table is in no manifest entry: a crash before its commit leaves no table.
         manifest.tables = tables.values.filter { pendingTables[$0.id] == nil }.sorted { $0.id < $1.id }.map {
-            Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segments.map(\.id),
+            Manifest.Table(id: $0.id, schema: $0.schema, segments: $0.segmentIDs,
                            indexes: $0.indexes.filter { !$0.isPrimaryKey }.map { ($0.name, $0.column) })
         }
         manifest.pendingTables = pendingTables.keys.sorted()
@@ -738,7 +763,7 @@ public final class Database: @unchecked Sendable {
     /// Deletes segment files the manifest does not name and log files replay no longer reads; at open
     /// also the temporary files of writes a crash interrupted (later, a compaction may be writing one).
     private func removeUnusedFiles(includingTemporary: Bool = false) throws(EngineError) {
-        let live = Set(tables.values.flatMap { $0.segments.map(\.id) }).union(segmentsInProgress)
+        let live = Set(tables.values.flatMap(\.segmentIDs)).union(segmentsInProgress)
         for name in try Files.list(path) {
             if name.hasPrefix("seg-"), name.hasSuffix(".dat"), let id = UInt64(name.dropFirst(4).prefix(16), radix: 16),
                !live.contains(id) {
@@ -765,7 +790,8 @@ public final class Database: @unchecked Sendable {
     /// versions every snapshot sees, so what the merge drops no snapshot can see.
     func compact(tableID: UInt32) throws(EngineError) {
         let job = state.withLock { () -> (TableState, [Segment], UInt64)? in
-            guard !isClosed, let table = tables[tableID], table.segments.count >= 2 else { return nil }
+            // Not before its first use: the merge drops deletions, which unread older segments may need.
+            guard !isClosed, let table = tables[tableID], !table.needsLoad, table.segments.count >= 2 else { return nil }
             let id = nextSegment
             nextSegment += 1
             segmentsInProgress.insert(id)

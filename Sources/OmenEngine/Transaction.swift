@@ -51,25 +51,36 @@ public final class Transaction {
     /// The rows `scan` would return, ascending, as batches to read in order. Segments that nothing newer
     /// overlaps (the usual time-series shape) come back shared, not copied.
     public func scanBatches(_ table: String, from: Int64? = nil, to: Int64? = nil) throws(EngineError) -> [RowBatch] {
-        try read(table) { state in
-            let own = writes[state.id]
-            state.memtable.mergePending()
-            let segments = state.segments.filter { segment in
-                !(from.map { segment.maxKey < $0 } ?? false) && !(to.map { segment.minKey >= $0 } ?? false)
-            }.sorted { $0.minKey < $1.minKey }
-            let disjoint = zip(segments, segments.dropFirst()).allSatisfy { $0.maxKey < $1.minKey }
-            let clean = (own?.slots(from: from, to: to).isEmpty ?? true) && state.memtable.positions(from: from, to: to).isEmpty
-            guard clean, disjoint, !segments.contains(where: \.hasTombstones) else {
-                return [collect(state, own: own, from: from, to: to, reverse: false, limit: .max)]
-            }
-            return segments.compactMap { segment in
-                let range = segment.positions(from: from, to: to)
-                if range.isEmpty { return nil }
-                if range.count == segment.count { return segment.rows }
-                var batch = RowBatch(schema: state.schema)
-                batch.append(from: segment.rows, rows: range)
-                return batch
-            }
+        try read(table) { state in batches(state, from: from, to: to) }
+    }
+
+    /// The newest committed version of every row of `table`, as `snapshot` (one that sees every commit)
+    /// reads it (caller holds the lock).
+    static func newestRows(of table: TableState, in database: Database, snapshot: Snapshot) -> [RowBatch] {
+        let reader = Transaction(database: database, id: 0, snapshot: snapshot)
+        defer { reader.finished = true }
+        return reader.batches(table, from: nil, to: nil)
+    }
+
+    /// `scanBatches` over a table (caller holds the lock).
+    private func batches(_ state: TableState, from: Int64?, to: Int64?) -> [RowBatch] {
+        let own = writes[state.id]
+        state.memtable.mergePending()
+        let segments = state.segments.filter { segment in
+            !(from.map { segment.maxKey < $0 } ?? false) && !(to.map { segment.minKey >= $0 } ?? false)
+        }.sorted { $0.minKey < $1.minKey }
+        let disjoint = zip(segments, segments.dropFirst()).allSatisfy { $0.maxKey < $1.minKey }
+        let clean = (own?.slots(from: from, to: to).isEmpty ?? true) && state.memtable.positions(from: from, to: to).isEmpty
+        guard clean, disjoint, !segments.contains(where: \.hasTombstones) else {
+            return [collect(state, own: own, from: from, to: to, reverse: false, limit: .max)]
+        }
+        return segments.compactMap { segment in
+            let range = segment.positions(from: from, to: to)
+            if range.isEmpty { return nil }
+            if range.count == segment.count { return segment.rows }
+            var batch = RowBatch(schema: state.schema)
+            batch.append(from: segment.rows, rows: range)
+            return batch
         }
     }
 

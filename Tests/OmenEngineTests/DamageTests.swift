@@ -14,9 +14,13 @@ import Testing
     }
 
     /// The error opening `path` gives, or nil when it opens.
+    /// The error of opening the database at `path` and reading every table (segments are read at a
+    /// table's first use), or nil.
     func openError(_ path: String) -> EngineError? {
         do {
-            _ = try Database.open(path)
+            let database = try Database.open(path)
+            defer { try? database.close() }
+            for schema in database.schemas { _ = try database.transaction { txn throws(EngineError) in try txn.scan(schema.name) } }
             return nil
         } catch {
             return error
@@ -100,6 +104,34 @@ import Testing
         defer { try? again.close() }
         #expect(try again.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == survivors.count + 1)
         #expect(again.repairedLog.isEmpty)
+    }
+
+    /// Open reads no segment: a damaged segment of one table stops neither the open nor the other tables,
+    /// and is reported at its table's first use.
+    @Test func aDamagedSegmentIsReportedAtItsTablesFirstUse() throws {
+        let directory = TemporaryDirectory()
+        defer { directory.remove() }
+        let database = try Database.open(directory.path)
+        try database.createTable(try readingsSchema())
+        try database.createTable(try readingsSchema("other"))
+        try database.transaction { txn throws(EngineError) in
+            for key in Int64(0)..<100 { try txn.insert("readings", reading(key)) }
+        }
+        try database.checkpoint()
+        let damaged = directory.files().first { $0.hasPrefix("seg-") }!
+        try database.transaction { txn throws(EngineError) in try txn.insert("other", reading(1)) }
+        try database.close()
+        var bytes = RawFile.read(directory.file(damaged))
+        bytes[bytes.count / 2] ^= 0x10
+        RawFile.write(directory.file(damaged), bytes)
+        let reopened = try Database.open(directory.path)
+        defer { try? reopened.close() }
+        #expect(try reopened.transaction { txn throws(EngineError) in try txn.scan("other") }.count == 1)
+        #expect(try reopened.schema("readings").name == "readings")
+        #expect { _ = try reopened.transaction { txn throws(EngineError) in try txn.scan("readings") } } throws: { error in
+            guard case .corrupt(let file, _, _) = error as? EngineError else { return false }
+            return file == damaged
+        }
     }
 
     @Test func flippedBitInASegmentIsDetected() throws {
