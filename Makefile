@@ -82,7 +82,7 @@ test-tap: install
 		cd $(TAP_COPY) && runuser -u postgres -- env PATH="$(PATH)" TESTDIR=$(TAP_COPY) \
 			PG_REGRESS=$(PGXS_DIR)/src/test/regress/pg_regress \
 			OMENDB_CRASH_CYCLES="$$OMENDB_CRASH_CYCLES" OMENDB_CONCURRENCY_SECONDS="$$OMENDB_CONCURRENCY_SECONDS" \
-			OMENDB_RANDOM_ROUNDS="$$OMENDB_RANDOM_ROUNDS" \
+			OMENDB_RANDOM_ROUNDS="$$OMENDB_RANDOM_ROUNDS" OMENDB_UNIQUE_ROUNDS="$$OMENDB_UNIQUE_ROUNDS" \
 			prove -I $(PGXS_DIR)/src/test/perl $${PROVE_TESTS:-test/t/*.pl}; \
 	else \
 		$(MAKE) -C pg_extension prove_installcheck; \

@@ -4,6 +4,7 @@
  */
 #include "learned.h"
 
+#include "access/genam.h"
 #include "access/tableam.h"
 #include "catalog/index.h"
 #include "catalog/pg_index.h"
@@ -43,6 +44,12 @@ typedef struct LearnedBuildState
 	Tuplesortstate *sort;		/* once spilled */
 	TupleDesc	sortdesc;
 	TupleTableSlot *slot;		/* what goes into the sort */
+	bool		unique;			/* CREATE UNIQUE INDEX: live entries must not repeat a key */
+	ItemPointerData *dead;		/* rows the scan found dead, which may repeat a key; sorted after the scan */
+	int64		ndead;
+	int64		dead_capacity;
+	bool		have_live;		/* the key of the last live entry written, for the unique check */
+	uint64		live_key;
 } LearnedBuildState;
 
 /* Names the build phases for pg_stat_progress_create_index. */
@@ -514,6 +521,16 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	uint64		key = isnull[0] ? 0 : learned_normalize(build->typid, values[0]);
 
 	build->tuples += 1;
+	if (build->unique && !tupleIsAlive && !isnull[0])
+	{
+		if (build->ndead == build->dead_capacity)
+		{
+			build->dead_capacity = Max(64, build->dead_capacity * 2);
+			build->dead = build->dead ? repalloc_huge(build->dead, build->dead_capacity * sizeof(ItemPointerData))
+				: palloc_extended(build->dead_capacity * sizeof(ItemPointerData), MCXT_ALLOC_HUGE);
+		}
+		build->dead[build->ndead++] = *tid;
+	}
 	if (build->sort == NULL && build->nitems + build->nnulls >= build->limit)
 		spill(build);
 	if (build->sort)
@@ -591,6 +608,34 @@ radix_sort(LearnedKeyTid *items, int64 n)
 	pfree(counts);
 }
 
+static int
+compare_tids(const void *a, const void *b)
+{
+	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
+}
+
+/* A unique build: two live entries with one key are an error, as in nbtree (dead rows may repeat one). */
+static void
+check_unique(LearnedBuildState *build, Relation heap, Relation index, uint64 key, ItemPointer tid)
+{
+	if (build->ndead > 0 && bsearch(tid, build->dead, build->ndead, sizeof(ItemPointerData), compare_tids))
+		return;
+	if (build->have_live && build->live_key == key)
+	{
+		Datum		value = learned_denormalize(learned_key_type_of(build->typid), key);
+		bool		isnull = false;
+		char	   *description = BuildIndexValueDescription(index, &value, &isnull);
+
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("could not create unique index \"%s\"", RelationGetRelationName(index)),
+				 description ? errdetail("Key %s is duplicated.", description) : 0,
+				 errtableconstraint(heap, RelationGetRelationName(index))));
+	}
+	build->have_live = true;
+	build->live_key = key;
+}
+
 /* Builds the index: collect and sort the entries, then write the run and train as pages fill. */
 IndexBuildResult *
 learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
@@ -617,6 +662,11 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index \"%s\" cannot be DESC or NULLS FIRST", RelationGetRelationName(index)),
 				 errhint("A learned index keeps keys ascending with NULLs last and serves ORDER BY ... DESC by scanning backward; omit DESC and NULLS FIRST.")));
+	if (indexInfo->ii_NullsNotDistinct)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index \"%s\" cannot be NULLS NOT DISTINCT", RelationGetRelationName(index)),
+				 errhint("A unique learned index treats NULLs as distinct, the SQL default; to allow no NULL at all, make the column NOT NULL.")));
 
 	/*
 	 * The metapage comes first so that block 0 is always the metapage. It is not held locked during the
@@ -633,6 +683,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	memset(&build, 0, sizeof(build));
 	build.typid = typid;
 	build.ascending = true;
+	build.unique = indexInfo->ii_Unique;
 	/* Half of maintenance_work_mem for the entries, half for the radix sort's second buffer. */
 	build.limit = Max((int64) maintenance_work_mem * 1024 / (2 * (int64) sizeof(LearnedKeyTid)), 1024);
 	build.capacity = 1024;
@@ -646,6 +697,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		tuplesort_performsort(build.sort);
 	else if (!build.ascending)
 		radix_sort(build.items, build.nitems);
+	if (build.ndead > 1)
+		qsort(build.dead, build.ndead, sizeof(ItemPointerData), compare_tids);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_TRAIN);
 	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false, 0);
@@ -660,6 +713,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 			Datum		value = slot_getattr(sorted, 1, &isnull);
 			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(sorted, 2, &tidnull));
 
+			if (build.unique && !isnull)
+				check_unique(&build, heap, index, SORTABLE_TO_KEY(DatumGetInt64(value)), tid);
 			learned_writer_add(&writer, isnull ? 0 : SORTABLE_TO_KEY(DatumGetInt64(value)), tid, isnull);
 			if (++done % 10000 == 0)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
@@ -674,6 +729,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		for (i = 0; i < build.nitems; i++)
 		{
+			if (build.unique)
+				check_unique(&build, heap, index, build.items[i].key, &build.items[i].tid);
 			learned_writer_add(&writer, build.items[i].key, &build.items[i].tid, false);
 			if (++done % 10000 == 0)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);

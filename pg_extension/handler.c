@@ -83,7 +83,7 @@ message_format_has(const ErrorData *edata, const char *text)
 }
 
 /*
- * PostgreSQL refuses unsupported index definitions (a second column, UNIQUE, INCLUDE, a type without an
+ * PostgreSQL refuses unsupported index definitions (a second column, INCLUDE, a type without an
  * operator class) before any access method code runs, with no hint of what would work. Loading the
  * handler installs this hook first, so it adds that hint to those errors. They are recognised by their
  * format strings, which translation leaves alone, and by the access method's name among their arguments.
@@ -96,8 +96,17 @@ learned_emit_log_hook(ErrorData *edata)
 		 message_format_has(edata, "for access method \"%s\"") ||
 		 message_format_has(edata, "operator class %s does not accept data type")))
 		edata->hint = pstrdup("The learned access method indexes one key column of type smallint, integer, "
-							  "bigint, real, double precision, date, timestamp or timestamptz, without UNIQUE or "
-							  "INCLUDE; use a btree index for anything else.");
+							  "bigint, real, double precision, date, timestamp or timestamptz, unique or not, "
+							  "without INCLUDE; use a btree index for anything else.");
+	/* PostgreSQL takes only btree unique indexes as ON CONFLICT arbiters, and opens every unique index of
+	 * the table as one, whatever the statement's target: an internal error, without a word of why. */
+	else if (edata->elevel >= ERROR && message_format_has(edata, "unexpected non-btree speculative unique index"))
+	{
+		edata->sqlerrcode = ERRCODE_FEATURE_NOT_SUPPORTED;
+		edata->hint = pstrdup("PostgreSQL accepts INSERT ... ON CONFLICT only on tables whose unique indexes are all "
+							  "btree. A learned index gives the same uniqueness as an exclusion constraint, "
+							  "EXCLUDE USING learned (column WITH =), which ON CONFLICT DO NOTHING takes as its arbiter.");
+	}
 	/* Out-of-range epsilon or hot_limit: the core message gives the bounds as a detail, but no hint. */
 	else if (edata->elevel >= ERROR && edata->message != NULL && edata->hint == NULL &&
 			 message_format_has(edata, "out of bounds for option") &&
@@ -293,7 +302,7 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amcanorder = true;
 	amroutine->amcanorderbyop = false;
 	amroutine->amcanbackward = true;
-	amroutine->amcanunique = false;
+	amroutine->amcanunique = true;
 	amroutine->amcanmulticol = false;
 	amroutine->amoptionalkey = true;
 	amroutine->amsearcharray = true;

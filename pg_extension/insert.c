@@ -1,13 +1,23 @@
 /*
  * insert.c: new entries go to the hot area, a chain of pages appended under GenericXLog. No heavyweight
- * lock: an insert changes only the tail page, and the metapage too when it seals a full tail.
+ * lock: an insert changes only the tail page, and the metapage too when it seals a full tail. A unique
+ * index checks the key first, under a heavyweight lock on the key (see learned_insert).
  */
 #include "learned.h"
 
+#include "access/genam.h"
+#include "access/stratnum.h"
+#include "access/tableam.h"
+#include "access/xact.h"
 #include "access/xloginsert.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 
 /* Appends one entry to the hot page: the entry, and pd_lower past it. */
 static void
@@ -218,17 +228,15 @@ unsorted_pages_overlap(const LearnedMetaPageData *meta)
 }
 
 /*
- * Inserts one heap tuple's entry (NULL keys included, so IS NULL scans find them). While the tail page
+ * Appends one heap tuple's entry (NULL keys included, so IS NULL scans find them). While the tail page
  * has room only that page changes (found where this backend last appended, or through the metapage, held
  * shared just long enough); a full tail is sealed and a new page linked with the metapage held
- * exclusively. Past hot_limit entries, the
- * insert that seals a page merges the hot area into the cold run, unless another merge is running.
+ * exclusively. Past hot_limit entries, the insert that seals a page merges the hot area into the cold
+ * run, unless another merge is running. Returns false, as aminsert does when it checks no uniqueness.
  */
-bool
-learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
-			   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo)
+static bool
+insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
 {
-	uint64		key = isnull[0] ? 0 : learned_normalize(index->rd_opcintype[0], values[0]);
 	Buffer		metabuf;
 	Buffer		tailbuf = InvalidBuffer;
 	Buffer		newbuf = InvalidBuffer;
@@ -243,7 +251,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
 		if (is_open_tail(BufferGetPage(tailbuf)))
 		{
-			hot_append_logged(index, tailbuf, key, ht_ctid, isnull[0]);
+			hot_append_logged(index, tailbuf, key, ht_ctid, keynull);
 			UnlockReleaseBuffer(tailbuf);
 			return false;
 		}
@@ -265,7 +273,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 			/* The tail cannot be sealed while we hold it, so the metapage may go. */
 			UnlockReleaseBuffer(metabuf);
 			remember_tail(index, BufferGetBlockNumber(tailbuf));
-			hot_append_logged(index, tailbuf, key, ht_ctid, isnull[0]);
+			hot_append_logged(index, tailbuf, key, ht_ctid, keynull);
 			UnlockReleaseBuffer(tailbuf);
 			return false;
 		}
@@ -296,7 +304,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 
 		meta = LearnedPageGetMeta(metapage);
 		learned_link_tail(meta, tailbuf, tailpage, newbuf, newpage);
-		hot_page_append(newpage, key, ht_ctid, isnull[0]);
+		hot_page_append(newpage, key, ht_ctid, keynull);
 		merge = learned_merge_on_insert && meta->hot_count >= (uint64) learned_options(index)->hot_limit;
 		compact = learned_merge_on_insert && !merge && unsorted_pages_overlap(meta);
 		learned_set_checksum(newpage);
@@ -308,7 +316,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	{
 		Page		tailpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
 
-		hot_page_append(tailpage, key, ht_ctid, isnull[0]);
+		hot_page_append(tailpage, key, ht_ctid, keynull);
 		learned_set_checksum(tailpage);
 	}
 	GenericXLogFinish(state);
@@ -324,4 +332,116 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	else if (compact)
 		learned_compact_hot(index);
 	return false;
+}
+
+/*
+ * The heavyweight lock that serialises the inserters of one key into a unique index: a page lock on a
+ * block number no page has (the key's hash above 2^30; only the metapage's block 0 is ever locked as a
+ * page), held from the uniqueness check until the entry is in, so that the next inserter of the key
+ * finds it (and waits for its transaction). Keys whose hashes collide merely wait for each other.
+ */
+static BlockNumber
+key_lock_block(uint64 key)
+{
+	return (BlockNumber) (0x40000000 | (hash_bytes_uint32((uint32) key ^ (uint32) (key >> 32)) & 0x3FFFFFFF));
+}
+
+/*
+ * Whether another live row holds `value`, as nbtree's _bt_check_unique decides: an index scan for the
+ * key with a dirty snapshot, which sees in-progress inserts and deletes. A row another transaction is
+ * inserting or deleting is waited for (the key lock released meanwhile) and the scan retried, except in
+ * UNIQUE_CHECK_PARTIAL, which reports the possible conflict instead. `self` (the row being checked by
+ * UNIQUE_CHECK_EXISTING) is skipped.
+ */
+static bool
+unique_conflict(Relation index, Relation heap, Datum value, ItemPointer self, IndexUniqueCheck mode,
+				BlockNumber lock)
+{
+	Oid			type = index->rd_opcintype[0];
+	Oid			equal = get_opfamily_member(index->rd_opfamily[0], type, type, BTEqualStrategyNumber);
+	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	SnapshotData dirty;
+	ScanKeyData skey;
+	bool		conflict = false;
+
+	for (;;)
+	{
+		IndexScanDesc scan;
+		TransactionId xwait = InvalidTransactionId;
+		uint32		token = 0;
+		ItemPointerData waited;
+
+		InitDirtySnapshot(dirty);
+		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, type, index->rd_indcollation[0],
+							   get_opcode(equal), value);
+		scan = index_beginscan(heap, index, &dirty, 1, 0);
+		index_rescan(scan, &skey, 1, NULL, 0);
+		while (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			if (self && ItemPointerEquals(&slot->tts_tid, self))
+				continue;
+			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
+			token = dirty.speculativeToken;
+			waited = slot->tts_tid;
+			conflict = !TransactionIdIsValid(xwait) || mode == UNIQUE_CHECK_PARTIAL;
+			break;
+		}
+		index_endscan(scan);
+		if (conflict || !TransactionIdIsValid(xwait))
+			break;
+		UnlockPage(index, lock, ExclusiveLock);
+		if (token)
+			SpeculativeInsertionWait(xwait, token);
+		else
+			XactLockTableWait(xwait, heap, &waited, XLTW_InsertIndex);
+		LockPage(index, lock, ExclusiveLock);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	return conflict;
+}
+
+/* Raises nbtree's unique violation for `value` in `index`. */
+static void
+report_duplicate(Relation index, Relation heap, Datum *values, bool *isnull)
+{
+	char	   *key = BuildIndexValueDescription(index, values, isnull);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("duplicate key value violates unique constraint \"%s\"", RelationGetRelationName(index)),
+			 key ? errdetail("Key %s already exists.", key) : 0,
+			 errtableconstraint(heap, RelationGetRelationName(index))));
+}
+
+/*
+ * aminsert: one heap tuple's entry. A unique index (NULLs aside) first checks the key under its key lock,
+ * as nbtree does under the leaf's buffer lock: a duplicate is an error (UNIQUE_CHECK_YES), or reported
+ * by returning false (UNIQUE_CHECK_PARTIAL, for speculative inserts and deferred constraints), and
+ * UNIQUE_CHECK_EXISTING rechecks an entry already in.
+ */
+bool
+learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
+			   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo)
+{
+	uint64		key = isnull[0] ? 0 : learned_normalize(index->rd_opcintype[0], values[0]);
+	BlockNumber lock;
+	bool		unique = true;
+
+	/* NULLs are distinct from each other (NULLS NOT DISTINCT is refused at build): they never conflict. */
+	if (checkUnique == UNIQUE_CHECK_NO || isnull[0])
+		return insert_entry(index, key, ht_ctid, isnull[0]);
+	lock = key_lock_block(key);
+	LockPage(index, lock, ExclusiveLock);
+	if (unique_conflict(index, heap, values[0], checkUnique == UNIQUE_CHECK_EXISTING ? ht_ctid : NULL,
+						checkUnique, lock))
+	{
+		if (checkUnique != UNIQUE_CHECK_PARTIAL)
+			report_duplicate(index, heap, values, isnull);
+		unique = false;
+	}
+	/* UNIQUE_CHECK_EXISTING rechecks a row whose entry is in already (a deferred constraint). */
+	if (checkUnique != UNIQUE_CHECK_EXISTING)
+		insert_entry(index, key, ht_ctid, false);
+	UnlockPage(index, lock, ExclusiveLock);
+	return unique;
 }

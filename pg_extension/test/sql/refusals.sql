@@ -10,10 +10,10 @@ CREATE INDEX ON rf_t USING learned (t);
 CREATE INDEX ON rf_t USING learned (n);
 CREATE INDEX ON rf_t USING learned ((i::text));
 CREATE INDEX ON rf_t USING learned ((i::numeric));
--- Two columns, UNIQUE, INCLUDE.
+-- Two columns, INCLUDE, UNIQUE NULLS NOT DISTINCT.
 CREATE INDEX ON rf_t USING learned (i, d);
-CREATE UNIQUE INDEX ON rf_t USING learned (i);
 CREATE INDEX ON rf_t USING learned (i) INCLUDE (d);
+CREATE UNIQUE INDEX ON rf_t USING learned (i) NULLS NOT DISTINCT;
 -- DESC and NULLS FIRST: the index keeps one order and reads it backward for DESC.
 CREATE INDEX ON rf_t USING learned (i DESC);
 CREATE INDEX ON rf_t USING learned (i NULLS FIRST);

@@ -1,0 +1,134 @@
+# A unique learned index under concurrent inserters: a second inserter of a key waits for the first and
+# then fails (23505) if it commits, or succeeds if it rolls back; four clients inserting, deleting and
+# rolling back keys of a small range at once, with VACUUM and merges between, leave each key exactly as
+# often as the committed inserts and deletes logged beside them say (never twice). OMENDB_UNIQUE_ROUNDS
+# sets each client's operations (1,500 by default).
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $rounds = $ENV{OMENDB_UNIQUE_ROUNDS} || 1500;
+my $node = PostgreSQL::Test::Cluster->new('unique');
+$node->init;
+$node->append_conf('postgresql.conf', "deadlock_timeout = 100ms\nautovacuum = off\n");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION omendb;
+	CREATE TABLE t (k int8, client int);
+	CREATE UNIQUE INDEX t_k ON t USING learned (k) WITH (hot_limit = 300);
+	CREATE TABLE events (k int8, change int);
+});
+
+# Whether backend `pid` waits for a heavyweight lock (a transaction's, here).
+sub waiting
+{
+	my ($pid) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $pid");
+}
+
+for my $end ('COMMIT', 'ROLLBACK')
+{
+	my $first = $node->background_psql('postgres', on_error_stop => 0);
+	my $second = $node->background_psql('postgres', on_error_stop => 0);
+	my $pid = $second->query_safe('SELECT pg_backend_pid()');
+	my $key = $end eq 'COMMIT' ? 100 : 200;
+	$first->query_safe("BEGIN; INSERT INTO t VALUES ($key, 1)");
+	$second->query_until(qr/sent/, "\\echo sent\nINSERT INTO t VALUES ($key, 2);\n");
+	ok(waiting($pid), "a second inserter of a key waits for the first ($end)");
+	$first->query_safe($end);
+	$second->query('SELECT 1');
+	if ($end eq 'COMMIT')
+	{
+		like($second->{stderr}, qr/duplicate key value violates unique constraint "t_k"/, 'and fails once it commits');
+	}
+	else
+	{
+		is($second->{stderr}, '', 'and succeeds once it rolls back');
+	}
+	$first->quit;
+	$second->quit;
+}
+is($node->safe_psql('postgres', 'SELECT string_agg(k || \':\' || client, \',\' ORDER BY k) FROM t'), '100:1,200:2',
+	'each key once, from the inserter that won');
+$node->safe_psql('postgres', 'TRUNCATE t');
+
+# One client's work: random keys of 1..40, each operation committed (or rolled back) on its own, the
+# committed inserts and deletes logged in the same transactions.
+$node->safe_psql('postgres', q{
+	CREATE FUNCTION try_insert(key int8, who int) RETURNS bool LANGUAGE plpgsql AS $$
+	BEGIN
+		INSERT INTO t VALUES (key, who);
+		INSERT INTO events VALUES (key, 1);
+		RETURN true;
+	EXCEPTION WHEN unique_violation THEN
+		RETURN false;
+	END $$;
+	CREATE PROCEDURE client(who int, rounds int) LANGUAGE plpgsql AS $$
+	DECLARE
+		key int8;
+		gone int;
+		refused int := 0;
+	BEGIN
+		PERFORM setseed(who / 10.0);
+		FOR i IN 1 .. rounds LOOP
+			key := 1 + floor(random() * 40);
+			IF random() < 0.15 THEN
+				DELETE FROM t WHERE k = key;
+				GET DIAGNOSTICS gone = ROW_COUNT;
+				IF gone > 0 THEN
+					INSERT INTO events VALUES (key, -gone);
+				END IF;
+				COMMIT;
+			ELSIF random() < 0.2 THEN
+				PERFORM try_insert(key, who);
+				ROLLBACK;
+			ELSE
+				IF NOT try_insert(key, who) THEN
+					refused := refused + 1;
+				END IF;
+				COMMIT;
+			END IF;
+		END LOOP;
+		RAISE NOTICE 'refused %', refused;
+	END $$;
+});
+
+my (@handles, @errors);
+for my $who (1 .. 4)
+{
+	push @handles, IPC::Run::start(
+		[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1',
+		  '-c', "CALL client($who, $rounds)" ],
+		'>', \my $out, '2>', \$errors[$who - 1], IPC::Run::timeout(600));
+}
+my $maintenance = IPC::Run::start(
+	[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1' ],
+	'<', \(join '', map { "VACUUM t; SELECT learned_merge('t_k'); SELECT pg_sleep(0.3);\n" } 1 .. 20),
+	'>', \my $maint_out, '2>', \my $maint_err, IPC::Run::timeout(600));
+$_->finish for @handles;
+$maintenance->finish;
+my $refused = 0;
+for my $who (1 .. 4)
+{
+	like($errors[$who - 1], qr/refused \d+/, "client $who ran to its end") or diag($errors[$who - 1]);
+	$refused += $1 if $errors[$who - 1] =~ /refused (\d+)/;
+}
+is($maint_err, '', 'VACUUM and merges ran beside them');
+cmp_ok($refused, '>', 0, "inserters met each other's keys ($refused refused)");
+is($node->safe_psql('postgres', 'SELECT count(*) FROM (SELECT k FROM t GROUP BY k HAVING count(*) > 1) s'), '0',
+	'no key twice');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM (SELECT k, sum(change) AS n FROM events GROUP BY k) e
+	FULL JOIN (SELECT k, count(*) AS n FROM t GROUP BY k) r USING (k)
+	WHERE coalesce(e.n, 0) <> coalesce(r.n, 0)}), '0', 'every key as the committed inserts and deletes say');
+is($node->safe_psql('postgres', q{SELECT learned_index_check('t_k', true)}), '', 'the index checks clean');
+is($node->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*), sum(k) FROM t WHERE k > 0}),
+	$node->safe_psql('postgres', q{SET enable_indexscan = off; SET enable_bitmapscan = off; SELECT count(*), sum(k) FROM t WHERE k > 0}),
+	'the index answers as the sequential scan');
+
+$node->stop;
+done_testing();
