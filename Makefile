@@ -11,6 +11,7 @@
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
 #   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite and DuckDB (ROWS=10000000 by default)
 #   make bench-ingest   learned against btree under continuous ingest (INGEST_ROWS=10000000 by default)
+#   make bench-unique   inserts through a unique learned index against a unique btree (UNIQUE_ROWS=1000000)
 #   make stress         the randomized tests at large sizes
 
 SWIFT ?= swift
@@ -35,7 +36,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg bench-ingest stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg bench-unique bench-ingest stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
@@ -147,7 +148,12 @@ bench-pg: install
 	@dpkg -s python3-matplotlib >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && SUDO= || SUDO=sudo; \
 		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-matplotlib; }
 	benchmarks/bench-pg.sh
+	benchmarks/bench-unique.sh
 	/usr/bin/python3 benchmarks/report-pg.py
+
+# Inserts through a unique learned index against a unique btree (part of bench-pg).
+bench-unique: install
+	benchmarks/bench-unique.sh
 
 # learned against btree while rows stream in: its own cluster (default autovacuum), psycopg from PyPI in a
 # virtual environment; writes docs/benchmarks.md's ingest section and docs/bench-ingest.png.
