@@ -350,6 +350,13 @@ public struct Parser {
         // No alias here: the word after the table is FROM or TO.
         let tableToken = current
         let table = TableReference(name: try identifier("a table name"), alias: nil, token: tableToken)
+        var columns: [String]?
+        if accept(symbol: "(") {
+            var names: [String] = []
+            repeat { names.append(try identifier("a column name")) } while accept(symbol: ",")
+            try expect(symbol: ")")
+            columns = names
+        }
         let from: Bool
         if case .identifier("from") = current.kind { _ = next(); from = true }
         else if accept("FROM") { from = true }
@@ -362,13 +369,15 @@ public struct Parser {
         } else if !accept(word: from ? "stdin" : "stdout") {
             throw unexpected(from ? "a quoted file name or STDIN" : "a quoted file name or STDOUT")
         }
-        var header = false
+        if columns != nil && !from { throw unexpected("FROM (COPY TO takes no column list)") }
+        var header = CSV.Header.none
         _ = accept("WITH")
         if accept(symbol: "(") {
             repeat {
                 if accept(word: "header") {
-                    header = true
-                    if accept("TRUE") { header = true } else if accept("FALSE") { header = false }
+                    header = .skip
+                    if accept("TRUE") { header = .skip } else if accept("FALSE") { header = .none }
+                    else if accept(word: "match") { header = .match }
                 } else if case .identifier("format") = current.kind {
                     _ = next()
                     guard case .identifier("csv") = current.kind else { throw unexpected("csv") }
@@ -379,7 +388,8 @@ public struct Parser {
             } while accept(symbol: ",")
             try expect(symbol: ")")
         }
-        return from ? .copyFrom(table: table, path: path, header: header) : .copyTo(table: table, path: path, header: header)
+        return from ? .copyFrom(table: table, columns: columns, path: path, header: header)
+            : .copyTo(table: table, path: path, header: header != .none)
     }
 
     private mutating func update() throws(SQLError) -> Statement {

@@ -96,57 +96,57 @@ enum Timestamps {
         }
     }
 
-    /// Parses `YYYY-MM-DD[ T]HH:MM[:SS[.ffffff]][Z|±HH[:MM]]` or a bare date.
+    /// PostgreSQL's ISO forms (see `parse(bytes:)`), or nil.
     static func parse(_ text: String) -> Int64? {
-        let scalars = Array(text.trimmingSpaces.utf8)
-        var index = 0
-        func number(_ digits: ClosedRange<Int>) -> Int64? {
-            var value: Int64 = 0
-            var count = 0
-            while index < scalars.count, scalars[index] >= 48, scalars[index] <= 57, count < digits.upperBound {
-                value = value * 10 + Int64(scalars[index] - 48)
-                index += 1
-                count += 1
+        var text = text
+        return text.withUTF8 { bytes in try? parse(bytes: bytes) }
+    }
+
+    /// Parses `YYYY-MM-DD` or `YYYY/MM/DD`, optionally followed by `[ T]HH:MM[:SS[.fff]]` and a zone (`Z`,
+    /// `±HH`, `±HH:MM`, `±HHMM`: the stored time is UTC, as timestamptz's is); spaces around are ignored.
+    /// Malformed text is `.syntax` (22007), a field past its range (2024-02-30, 25:00) `.range` (22008).
+    static func parse(bytes: UnsafeBufferPointer<UInt8>) throws(FieldError) -> Int64 {
+        var cursor = ByteCursor(bytes)
+        cursor.trimSpaces()
+        let year = try cursor.number(4...4)
+        guard let separator = cursor.peek, separator == UInt8(ascii: "-") || separator == UInt8(ascii: "/") else { throw .syntax }
+        cursor.index += 1
+        let month = try cursor.number(1...2)
+        guard cursor.skip(separator) else { throw .syntax }
+        let day = try cursor.number(1...2)
+        var clock = Clock()
+        if !cursor.atEnd {
+            guard cursor.skip(UInt8(ascii: " ")) || cursor.skip(UInt8(ascii: "T")) else { throw .syntax }
+            clock.hour = try cursor.number(1...2)
+            guard cursor.skip(UInt8(ascii: ":")) else { throw .syntax }
+            clock.minute = try cursor.number(1...2)
+            if cursor.skip(UInt8(ascii: ":")) {
+                clock.second = try cursor.number(1...2)
+                if cursor.skip(UInt8(ascii: ".")) { clock.fraction = try cursor.fraction(digits: 6) }
             }
-            return digits.contains(count) ? value : nil
+            _ = cursor.skip(UInt8(ascii: " "))
+            if !cursor.atEnd { clock.offset = try cursor.zone() }
         }
-        func skip(_ byte: UInt8) -> Bool {
-            guard index < scalars.count, scalars[index] == byte else { return false }
-            index += 1
-            return true
-        }
-        guard let year = number(4...4), skip(45), let month = number(1...2), skip(45), let day = number(1...2),
-              (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year) else { return nil }
-        var micros = (days(year: year, month: month, day: day) - epochShift) * microsPerDay
-        if index == scalars.count { return micros }
-        guard skip(32) || skip(84), let hour = number(1...2), skip(58), let minute = number(1...2),
-              hour < 24, minute < 60 else { return nil }
-        micros += (hour * 3600 + minute * 60) * microsPerSecond
-        if skip(58) {
-            guard let second = number(1...2), second < 60 else { return nil }
-            micros += second * microsPerSecond
-            if skip(46) {
-                let start = index
-                guard var fraction = number(1...6) else { return nil }
-                for _ in 0..<(6 - (index - start)) { fraction *= 10 }
-                micros += fraction
-            }
-        }
-        // ISO 8601's zone: Z, or an offset from UTC (the stored time is UTC, as timestamptz's is).
-        if skip(90) || skip(122) { return index == scalars.count ? micros : nil }
-        _ = skip(32)
-        if index < scalars.count, scalars[index] == 43 || scalars[index] == 45 {
-            let sign: Int64 = scalars[index] == 43 ? 1 : -1
-            index += 1
-            guard let hours = number(2...2), hours <= 15 else { return nil }
-            var minutes: Int64 = 0
-            if skip(58) || (index < scalars.count && scalars[index] >= 48 && scalars[index] <= 57) {
-                guard let value = number(2...2), value < 60 else { return nil }
-                minutes = value
-            }
-            micros -= sign * (hours * 3600 + minutes * 60) * microsPerSecond
-        }
-        return index == scalars.count ? micros : nil
+        guard cursor.atEnd else { throw .syntax }
+        return try assemble(year: year, month: month, day: day, clock)
+    }
+
+    /// The time-of-day fields of a timestamp's text, each checked by `assemble`.
+    struct Clock {
+        var hour: Int64 = 0, minute: Int64 = 0, second: Int64 = 0
+        /// Microseconds.
+        var fraction: Int64 = 0
+        /// The zone's offset east of UTC, in microseconds.
+        var offset: Int64 = 0
+    }
+
+    /// The timestamp of checked civil fields: `.range` for an impossible date or time.
+    static func assemble(year: Int64, month: Int64, day: Int64, _ clock: Clock) throws(FieldError) -> Int64 {
+        guard (1...12).contains(month), day >= 1, day <= daysIn(month: month, year: year),
+              clock.hour < 24, clock.minute < 60, clock.second < 60 else { throw .range }
+        let seconds = (clock.hour * 60 + clock.minute) * 60 + clock.second
+        return (days(year: year, month: month, day: day) - epochShift) * microsPerDay + seconds * microsPerSecond
+            + clock.fraction - clock.offset
     }
 
     static func format(_ micros: Int64) -> String {
@@ -187,7 +187,10 @@ enum Timestamps {
     }
 
     /// A date's text, `YYYY-MM-DD` (a timestamp's text is accepted and cut at its day, as PostgreSQL does).
-    static func parseDate(_ text: String) -> Int64? { parse(text).map { $0.floorDivided(by: microsPerDay).quotient } }
+    static func parseDate(_ text: String) -> Int64? { parse(text).map(day) }
+
+    /// The day (since 2000-01-01) holding `micros`.
+    static func day(_ micros: Int64) -> Int64 { micros.floorDivided(by: microsPerDay).quotient }
 
     static func formatDate(_ days: Int64) -> String {
         guard let micros = midnight(days) else { return days > 0 ? "infinity" : "-infinity" }
@@ -336,6 +339,174 @@ enum Timestamps {
             parts.append(clock)
         }
         return parts.joined(separator: " ")
+    }
+}
+
+/// Why a field's text is no value of its type: malformed, or a value past the type's range.
+enum FieldError: Error {
+    case syntax, range
+}
+
+/// A cursor over one field's bytes, for the parsers of timestamps and epochs.
+struct ByteCursor {
+    let bytes: UnsafeBufferPointer<UInt8>
+    var index = 0
+    var end: Int
+
+    init(_ bytes: UnsafeBufferPointer<UInt8>) {
+        self.bytes = bytes
+        end = bytes.count
+    }
+
+    var atEnd: Bool { index == end }
+    var peek: UInt8? { index < end ? bytes[index] : nil }
+
+    /// Drops spaces at both ends, as PostgreSQL's input functions do.
+    mutating func trimSpaces() {
+        while index < end, bytes[index] == UInt8(ascii: " ") { index += 1 }
+        while end > index, bytes[end - 1] == UInt8(ascii: " ") { end -= 1 }
+    }
+
+    mutating func skip(_ byte: UInt8) -> Bool {
+        guard index < end, bytes[index] == byte else { return false }
+        index += 1
+        return true
+    }
+
+    /// A run of decimal digits whose length is in `digits` (at most 18), or `.syntax`.
+    mutating func number(_ digits: ClosedRange<Int>) throws(FieldError) -> Int64 {
+        var value: Int64 = 0
+        let start = index
+        while index < end, index - start < digits.upperBound, bytes[index] &- 48 < 10 {
+            value = value * 10 + Int64(bytes[index] &- 48)
+            index += 1
+        }
+        guard digits.contains(index - start) else { throw .syntax }
+        return value
+    }
+
+    /// The digits of a fraction (after its point) in units of 10^-`digits`, rounded half up at the
+    /// first digit beyond, as PostgreSQL rounds a timestamp's fraction to microseconds.
+    mutating func fraction(digits: Int) throws(FieldError) -> Int64 {
+        var value: Int64 = 0
+        var count = 0
+        var roundUp = false
+        while index < end, bytes[index] &- 48 < 10 {
+            if count < digits { value = value * 10 + Int64(bytes[index] &- 48) }
+            else if count == digits { roundUp = bytes[index] >= UInt8(ascii: "5") }
+            count += 1
+            index += 1
+        }
+        guard count > 0 else { throw .syntax }
+        for _ in min(count, digits)..<digits { value *= 10 }
+        return roundUp ? value + 1 : value
+    }
+
+    /// A zone: `Z`, `±HH`, `±HH:MM` or `±HHMM`, as its offset east of UTC in microseconds.
+    mutating func zone() throws(FieldError) -> Int64 {
+        if skip(UInt8(ascii: "Z")) || skip(UInt8(ascii: "z")) { return 0 }
+        let sign: Int64
+        if skip(UInt8(ascii: "+")) { sign = 1 } else if skip(UInt8(ascii: "-")) { sign = -1 } else { throw .syntax }
+        let hours = try number(2...2)
+        var minutes: Int64 = 0
+        if skip(UInt8(ascii: ":")) || peek.map({ $0 &- 48 < 10 }) == true { minutes = try number(2...2) }
+        guard hours <= 15, minutes < 60 else { throw .range }
+        return sign * (hours * 60 + minutes) * 60 * Timestamps.microsPerSecond
+    }
+}
+
+/// How import and COPY read a timestamp or date column's text: PostgreSQL's forms, a strftime-like
+/// pattern, or a number of seconds, milliseconds or microseconds since 1970-01-01 UTC.
+public enum TimestampFormat: Equatable, Sendable {
+    case standard
+    case pattern([UInt8])
+    case epoch(microsPerUnit: Int64)
+
+    /// `epoch-s`, `epoch-ms`, `epoch-us`, or a pattern: `%Y` (4 digits), `%m %d %H %M %S` (1 or 2),
+    /// `%f` (a fraction's digits), `%z` (`Z` or `±HH[[:]MM]`), `%%`; other bytes match themselves. A
+    /// pattern names %Y, %m and %d. Nil for anything else.
+    public init?(_ text: String) {
+        switch text {
+        case "epoch-s": self = .epoch(microsPerUnit: 1_000_000)
+        case "epoch-ms": self = .epoch(microsPerUnit: 1_000)
+        case "epoch-us": self = .epoch(microsPerUnit: 1)
+        default:
+            let bytes = Array(text.utf8)
+            var directives: Set<UInt8> = []
+            var index = 0
+            while index < bytes.count {
+                if bytes[index] == UInt8(ascii: "%") {
+                    guard index + 1 < bytes.count, Array("YmdHMSfz%".utf8).contains(bytes[index + 1]) else { return nil }
+                    guard directives.insert(bytes[index + 1]).inserted || bytes[index + 1] == UInt8(ascii: "%") else { return nil }
+                    index += 1
+                }
+                index += 1
+            }
+            guard directives.isSuperset(of: Array("Ymd".utf8)) else { return nil }
+            self = .pattern(bytes)
+        }
+    }
+
+    /// The timestamp (microseconds after 2000-01-01 UTC) a field's text names in this format.
+    func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(FieldError) -> Int64 {
+        switch self {
+        case .standard: return try Timestamps.parse(bytes: bytes)
+        case .epoch(let microsPerUnit): return try Self.epoch(bytes, microsPerUnit: microsPerUnit)
+        case .pattern(let pattern): return try Self.match(bytes, pattern)
+        }
+    }
+
+    /// `[±]digits[.digits]` in units of `microsPerUnit` after 1970, its fraction rounded to microseconds.
+    private static func epoch(_ bytes: UnsafeBufferPointer<UInt8>, microsPerUnit: Int64) throws(FieldError) -> Int64 {
+        var cursor = ByteCursor(bytes)
+        cursor.trimSpaces()
+        let negative = cursor.skip(UInt8(ascii: "-"))
+        if !negative { _ = cursor.skip(UInt8(ascii: "+")) }
+        let whole = try cursor.number(1...18)
+        var fraction: Int64 = 0
+        if cursor.skip(UInt8(ascii: ".")) {
+            let digits = microsPerUnit == 1_000_000 ? 6 : microsPerUnit == 1_000 ? 3 : 0
+            fraction = try cursor.fraction(digits: digits)
+        }
+        guard cursor.atEnd else { throw .syntax }
+        let (scaled, overflow) = whole.multipliedReportingOverflow(by: microsPerUnit)
+        guard !overflow else { throw .range }
+        let since1970 = negative ? -(scaled + fraction) : scaled + fraction
+        let (micros, shiftOverflow) = since1970.subtractingReportingOverflow(Timestamps.epochShift * Timestamps.microsPerDay)
+        guard !shiftOverflow else { throw .range }
+        return micros
+    }
+
+    /// The text matched against a pattern of `init?(_:)`'s directives.
+    private static func match(_ bytes: UnsafeBufferPointer<UInt8>, _ pattern: [UInt8]) throws(FieldError) -> Int64 {
+        var cursor = ByteCursor(bytes)
+        cursor.trimSpaces()
+        var year: Int64 = 0, month: Int64 = 0, day: Int64 = 0
+        var clock = Timestamps.Clock()
+        var index = 0
+        while index < pattern.count {
+            var byte = pattern[index]
+            index += 1
+            if byte == UInt8(ascii: "%") {
+                byte = pattern[index]
+                index += 1
+                switch byte {
+                case UInt8(ascii: "Y"): year = try cursor.number(4...4)
+                case UInt8(ascii: "m"): month = try cursor.number(1...2)
+                case UInt8(ascii: "d"): day = try cursor.number(1...2)
+                case UInt8(ascii: "H"): clock.hour = try cursor.number(1...2)
+                case UInt8(ascii: "M"): clock.minute = try cursor.number(1...2)
+                case UInt8(ascii: "S"): clock.second = try cursor.number(1...2)
+                case UInt8(ascii: "f"): clock.fraction = try cursor.fraction(digits: 6)
+                case UInt8(ascii: "z"): clock.offset = try cursor.zone()
+                default: guard cursor.skip(byte) else { throw .syntax }
+                }
+            } else {
+                guard cursor.skip(byte) else { throw .syntax }
+            }
+        }
+        guard cursor.atEnd else { throw .syntax }
+        return try Timestamps.assemble(year: year, month: month, day: day, clock)
     }
 }
 
