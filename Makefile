@@ -10,6 +10,7 @@
 #   make bench          the learned-index benchmark (KEYS=10000000 by default)
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
 #   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite and DuckDB (ROWS=10000000 by default)
+#   make bench-import   omendb import of a time-series CSV against DuckDB's COPY and SQLite (ROWS=10000000)
 #   make bench-ingest   learned against btree under continuous ingest (INGEST_ROWS=10000000 by default)
 #   make bench-unique   inserts through a unique learned index against a unique btree (UNIQUE_ROWS=1000000)
 #   make stress         the randomized tests at large sizes
@@ -36,12 +37,13 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-pg bench-unique bench-ingest stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-import bench-pg bench-unique bench-ingest stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
-# editing and history) and Python with venv (the CLI test; DuckDB from PyPI).
-PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3 python3-venv
+# editing and history), Python with venv (the CLI test; DuckDB from PyPI), the sqlite3 shell and GNU time
+# (bench-import's peer and its peak memory).
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3 python3-venv sqlite3 time
 setup:
 	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
@@ -132,6 +134,11 @@ bench-engine: setup
 # OmenDB SQL's hourly rollups against SQLite and DuckDB (ROWS=10000000 by default).
 bench-sql: duckdb-venv
 	$(SWIFT) run -c release omendb bench sql --rows $(ROWS)
+
+# omendb import (release) against DuckDB's COPY and SQLite's .import: medians of 3 runs, rows/s, peak RSS.
+bench-import: duckdb-venv
+	$(SWIFT) build -c release --product omendb
+	$(VENV)/bin/python benchmarks/bench_import.py .build/release/omendb $(ROWS) 3
 
 test-c: Tests/CABI/abi_test
 	./Tests/CABI/abi_test

@@ -73,6 +73,8 @@ public enum CSV {
         /// The unescaped text of a quoted field.
         private var scratch: [UInt8] = []
         private(set) var line = 1
+        /// Rows in the column vectors, not yet taken.
+        private var pending = 0
         private(set) var rows = 0
         private(set) var rejected = 0
 
@@ -106,7 +108,8 @@ public enum CSV {
 
         /// The rows parsed since the last call, with NULLs for the columns the file does not have.
         mutating func takeBatch() -> RowBatch {
-            let count = columns.indices.first(where: { bound[$0] }).map { columns[$0].count } ?? 0
+            let count = pending
+            pending = 0
             var out = schema.visibleColumns.map { ColumnVector(type: $0.type) }
             swap(&out, &columns)
             for index in out.indices where !bound[index] {
@@ -116,15 +119,16 @@ public enum CSV {
             return RowBatch(columns: out)
         }
 
-        /// Reads `path` in chunks, parsing each and passing its rows to `insert`.
-        mutating func load(file path: String, insert: (RowBatch) throws(SQLError) -> Void,
+        /// Reads `path` in chunks of `chunkSize` bytes (more for a longer record), parsing each and passing
+        /// its rows to `insert`.
+        mutating func load(file path: String, chunkSize: Int = 1 << 22, insert: (RowBatch) throws(SQLError) -> Void,
                            progress: (Int, Int) -> Void, reject: (Reject) throws(SQLError) -> Void) throws(SQLError) {
             let fd = open(path, O_RDONLY)
             guard fd >= 0 else { throw SQLError("58P01", "could not open file \"\(path)\" for reading: \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             var status = stat()
             let size = fstat(fd, &status) == 0 ? Int(status.st_size) : 0
-            var buffer = [UInt8](repeating: 0, count: 1 << 22)
+            var buffer = [UInt8](repeating: 0, count: chunkSize)
             var filled = 0
             var parsed = 0
             var final = false
@@ -281,6 +285,7 @@ public enum CSV {
                 }
                 guard let failure else {
                     rows += 1
+                    pending += 1
                     continue
                 }
                 discardRow()
@@ -294,7 +299,7 @@ public enum CSV {
 
         /// Drops the values the record being parsed appended.
         private mutating func discardRow() {
-            for index in columns.indices where columns[index].count > rows { columns[index].removeLast() }
+            for index in columns.indices where columns[index].count > pending { columns[index].removeLast() }
         }
 
         /// Where the record starting at `position` ends (its line end, the lines it takes, and where the
