@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The omendb command-line tool, tested as a process: -c and exit codes, --csv/--json, CSV import (good,
-malformed: nothing half-imported), the progress bar only on a terminal, scripts (pipe, -f, \\i) with their
+malformed: nothing half-imported; header names, --columns, timestamp formats, errors and --on-error skip's
+reject file), the progress bar only on a terminal, scripts (pipe, -f, \\i) with their
 exit statuses and ON_ERROR_STOP, \\o, \\x, \\copy and COPY FROM STDIN / TO STDOUT, Ctrl-C in a script and
 on a pseudo-terminal, the shell driven through a pseudo-terminal, and the directory lock.
 Usage: test_cli.py path/to/omendb
@@ -122,7 +123,7 @@ try:
         f.write('id,name,v\n10,ten,10.5\n11,"eleven ""quoted""",\n12,,12\n')
     r = run("import", "--db", db, "t", good, "--header")
     check("import", r.returncode == 0 and "COPY 3" in r.stdout, r.stdout + r.stderr)
-    check("no progress bar in a pipe", "rows/s" not in r.stderr, r.stderr)
+    check("no progress bar in a pipe", "MB/s" not in r.stderr, r.stderr)
     r = run("--db", db, "--csv", "-c", "SELECT id, name, v FROM t WHERE id >= 10 ORDER BY id")
     check("imported rows", r.stdout == 'id,name,v\n10,ten,10.5\n11,"eleven ""quoted""",\n12,,12\n', repr(r.stdout))
 
@@ -146,7 +147,7 @@ try:
         for i in range(1000, 201000):
             f.write(f"{i},n{i},{i / 4}\n")
     out, status = pty_session(["import", "--db", db, "t", big], [])
-    check("progress bar on a terminal", "rows/s" in out and "ETA" in out and "COPY 200000" in out, out[-300:])
+    check("progress bar on a terminal", "MB/s" in out and "ETA" in out and "COPY 200000" in out, out[-300:])
 
     out, status = pty_session(["--db", db], [
         "SELECT count(*)\n", "FROM t;\n", "\\dt\n", "\\d t\n", "\\timing\n", "SELECT 1 AS one;\n",
@@ -182,6 +183,63 @@ try:
                 return f.read()
         except OSError:
             return ""
+
+    # import's rules: header names, --columns, timestamp forms and formats, errors with SQLSTATE, line and
+    # column, and --on-error skip with its reject file; each checked against the rows read back.
+    run("--db", db, "-c", "CREATE TABLE ts_t (ts TIMESTAMP PRIMARY KEY, device BIGINT, v DOUBLE PRECISION)")
+
+    def stored(where="TRUE"):
+        return run("--db", db, "--csv", "-c", f"SELECT extract(epoch FROM ts), device, v FROM ts_t WHERE {where} ORDER BY ts").stdout
+
+    named = os.path.join(work, "named.csv")
+    with open(named, "w") as f:
+        f.write("v,ts,device\n0.5,2024-01-01T00:00:00Z,1\n1.5,2024/01/01 00:01,2\n2.5,2024-01-01 02:02:00+02:00,3\n")
+    r = run("import", "--db", db, "ts_t", named, "--header")
+    check("import by header names", r.returncode == 0 and "COPY 3" in r.stdout, r.stderr)
+    check("header columns land by name", stored() == "extract\n1704067200,1,0.5\n1704067260,2,1.5\n1704067320,3,2.5\n", repr(stored()))
+    listed = os.path.join(work, "listed.csv")
+    with open(listed, "w") as f:
+        f.write("4,2024-01-02 00:00:00\n")
+    r = run("import", "--db", db, "ts_t", listed, "--columns", "device,ts")
+    check("--columns", r.returncode == 0 and stored("device = 4") == "extract\n1704153600,4,\n", r.stderr + stored("device = 4"))
+    epochs = os.path.join(work, "epochs.csv")
+    with open(epochs, "w") as f:
+        f.write("1704240000,5,5\n")
+    r = run("import", "--db", db, "ts_t", epochs)
+    check("an integer is no timestamp", r.returncode == 1 and "22007" in r.stderr and "line 1, column ts" in r.stderr, r.stderr)
+    r = run("import", "--db", db, "ts_t", epochs, "--timestamp-format", "epoch-s")
+    check("--timestamp-format epoch-s", r.returncode == 0 and stored("device = 5") == "extract\n1704240000,5,5\n", r.stderr)
+    dotted = os.path.join(work, "dotted.csv")
+    with open(dotted, "w") as f:
+        f.write("04.01.2024 00:00,6,6\n")
+    r = run("import", "--db", db, "ts_t", dotted, "--timestamp-format", "%d.%m.%Y %H:%M")
+    check("--timestamp-format pattern", r.returncode == 0 and stored("device = 6") == "extract\n1704326400,6,6\n", r.stderr)
+    r = run("import", "--db", db, "ts_t", dotted, "--timestamp-format", "%H:%M")
+    check("a pattern without a date is refused", r.returncode != 0 and "--timestamp-format" in r.stderr, r.stderr)
+    unknown = os.path.join(work, "unknown.csv")
+    with open(unknown, "w") as f:
+        f.write("temp,ts\n1,2024-01-05\n")
+    r = run("import", "--db", db, "ts_t", unknown, "--header")
+    check("an unknown header name is named", r.returncode == 1 and '"temp"' in r.stderr and "42703" in r.stderr, r.stderr)
+    mixed = os.path.join(work, "mixed.csv")
+    with open(mixed, "wb") as f:
+        f.write(b"ts,device,v\n2024-01-06,7,7\n2024-02-30,8,8\n2024-01-08,99999999999999999999,9\n"
+                b"2024-01-09,10,1e400\n2024-01-10,11,11\n")
+    r = run("import", "--db", db, "ts_t", mixed, "--header")
+    check("impossible date stops the import", r.returncode == 1 and "22008" in r.stderr and "line 3, column ts" in r.stderr, r.stderr)
+    check("and nothing of it is stored", stored("device >= 7") == "extract\n", stored("device >= 7"))
+    rejects = os.path.join(work, "mixed.rejects")
+    r = run("import", "--db", db, "ts_t", mixed, "--header", "--on-error", "skip", "--reject-file", rejects)
+    check("--on-error skip", r.returncode == 0 and "COPY 2" in r.stdout and "skipped 3 records" in r.stderr, r.stdout + r.stderr)
+    check("skip keeps the good rows", stored("device >= 7") == "extract\n1704499200,7,7\n1704844800,11,11\n", stored("device >= 7"))
+    check("the reject file", read(rejects).splitlines() == [
+        "line,column,sqlstate,error,record",
+        '3,ts,22008,"date/time field value out of range: ""2024-02-30"" (line 3, column ts)","2024-02-30,8,8"',
+        '4,device,22003,"value ""99999999999999999999"" is out of range for type bigint (line 4, column device)","2024-01-08,99999999999999999999,9"',
+        '5,v,22003,"""1e400"" is out of range for type double precision (line 5, column v)","2024-01-09,10,1e400"'], read(rejects))
+    r = run("import", "--db", db, "ts_t", mixed, "--header", "--on-error", "skip")
+    check("the reject file defaults to next to the input", r.returncode == 1 and "23505" in r.stderr
+          and os.path.exists(mixed + ".rejects.csv"), r.stderr)
 
     def rows_of(table):
         return run("--db", db, "--csv", "-c", f"SELECT * FROM {table} ORDER BY id").stdout
