@@ -14,7 +14,6 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
-#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
@@ -358,7 +357,6 @@ unique_conflict(Relation index, Relation heap, Datum value, ItemPointer self, In
 				BlockNumber lock)
 {
 	Oid			type = index->rd_opcintype[0];
-	Oid			equal = get_opfamily_member(index->rd_opfamily[0], type, type, BTEqualStrategyNumber);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	SnapshotData dirty;
 	ScanKeyData skey;
@@ -372,8 +370,9 @@ unique_conflict(Relation index, Relation heap, Datum value, ItemPointer self, In
 		ItemPointerData waited;
 
 		InitDirtySnapshot(dirty);
+		/* No comparison function: a learned scan compares normalised keys, never calls sk_func. */
 		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, type, index->rd_indcollation[0],
-							   get_opcode(equal), value);
+							   InvalidOid, value);
 		scan = index_beginscan(heap, index, &dirty, 1, 0);
 		index_rescan(scan, &skey, 1, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, slot))

@@ -110,10 +110,7 @@ public final class Transaction {
     /// a table with row ids, the first of the key index's candidates and own inserts that holds the key.
     func lookup(_ table: TableState, _ key: Value, own: WriteSet?) -> [Value]? {
         let schema = table.schema
-        guard let index = table.keyIndex else {
-            guard let stored = IndexScan.indexValue(key, for: schema.columns[schema.primaryKey].type)?.integer else { return nil }
-            return resolve(table, stored, own: own)
-        }
+        guard let index = table.keyIndex else { return key.integer.flatMap { resolve(table, $0, own: own) } }
         guard let image = index.image(of: key) else { return nil }
         var candidates = index.candidates(low: image, high: image)
         if let id = own?.insertedKeys[key] { candidates.append(id) }

@@ -285,13 +285,7 @@ public struct Parser {
         try expect("INSERT")
         try expect("INTO")
         let table = try tableReference()
-        var columns: [String]?
-        if accept(symbol: "(") {
-            var names: [String] = []
-            repeat { names.append(try identifier("a column name")) } while accept(symbol: ",")
-            try expect(symbol: ")")
-            columns = names
-        }
+        let columns = try columnList()
         let source: InsertSource
         if accept("VALUES") {
             var rows: [[Expression]] = []
@@ -329,6 +323,15 @@ public struct Parser {
         return .insert(table: table, columns: columns, source: source, onConflict: onConflict, returning: try returning())
     }
 
+    /// `(a, b, ...)` after a table name (INSERT's and COPY's target columns), or nil without one.
+    private mutating func columnList() throws(SQLError) -> [String]? {
+        guard accept(symbol: "(") else { return nil }
+        var names: [String] = []
+        repeat { names.append(try identifier("a column name")) } while accept(symbol: ",")
+        try expect(symbol: ")")
+        return names
+    }
+
     /// `RETURNING items`, or none.
     private mutating func returning() throws(SQLError) -> [SelectItem] {
         accept("RETURNING") ? try selectItems() : []
@@ -350,13 +353,7 @@ public struct Parser {
         // No alias here: the word after the table is FROM or TO.
         let tableToken = current
         let table = TableReference(name: try identifier("a table name"), alias: nil, token: tableToken)
-        var columns: [String]?
-        if accept(symbol: "(") {
-            var names: [String] = []
-            repeat { names.append(try identifier("a column name")) } while accept(symbol: ",")
-            try expect(symbol: ")")
-            columns = names
-        }
+        let columns = try columnList()
         let from: Bool
         if case .identifier("from") = current.kind { _ = next(); from = true }
         else if accept("FROM") { from = true }
