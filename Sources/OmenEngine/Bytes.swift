@@ -43,9 +43,21 @@ struct ByteWriter {
 
     /// A length- and CRC32C-framed block: `[u32 length][u32 crc][payload]`.
     mutating func block(_ payload: [UInt8]) {
+        blockHeader(payload)
+        raw(payload)
+    }
+
+    /// The length and checksum that frame `payload` as a block.
+    mutating func blockHeader(_ payload: [UInt8]) {
         u32(UInt32(payload.count))
         u32(CRC32C.checksum(payload))
-        raw(payload)
+    }
+
+    /// Inserts `value` as a varint before the bytes from `offset` on (a length known only after them).
+    mutating func insertVarint(_ value: UInt64, at offset: Int) {
+        var prefix = ByteWriter()
+        prefix.varint(value)
+        bytes.insert(contentsOf: prefix.bytes, at: offset)
     }
 }
 

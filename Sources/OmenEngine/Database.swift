@@ -556,6 +556,8 @@ public final class Database: @unchecked Sendable {
     /// Validates and installs a transaction's writes, then waits for its log record to be durable.
     func commit(_ transaction: Transaction) throws(EngineError) {
         let writes = transaction.writes.filter { !$0.value.isEmpty }
+        // The hot buffer may take the writes' arrays as they are; no other reference may keep them shared.
+        transaction.writes = [:]
         let ddl = !transaction.createdTables.isEmpty || !transaction.droppedTables.isEmpty
         if writes.isEmpty && !ddl { return finish(transaction.id) }
         var toFlush = false
@@ -588,21 +590,25 @@ public final class Database: @unchecked Sendable {
                     let pastHot = set.ordered && table.memtable.isAppendable(after: set.keys.first)
                     for key in set.keys where !pastHot {
                         if let head = table.memtable.head(key) {
-                            let creator = table.memtable.versions[Int(head)].creator
+                            let creator = table.memtable.version(head).creator
                             if !sees(creator, through: transaction.snapshot) {
                                 throw .writeConflict(table: table.schema.name, key: keyValue(table, key, set))
                             }
                         }
                     }
                     if table.schema.hasRowIDs { try checkNewKeys(set, table, transaction.snapshot) }
-                    var section = ByteWriter()
-                    section.varint(UInt64(set.count))
-                    IntegerPacking.encode(set.keys, deltas: false, into: &section)
-                    ColumnCoding.encodeFlags(set.rowOf.map { $0 < 0 }, into: &section)
-                    for column in set.putRows.columns { ColumnCoding.encode(column, into: &section) }
+                    // The section is encoded in place and its length put before it: a bulk load's record
+                    // is not built twice.
                     record.u32(id)
-                    record.varint(UInt64(section.bytes.count))
-                    record.raw(section.bytes)
+                    let section = record.bytes.count
+                    // Room for fixed-width columns, so a bulk load's record does not grow by copies (pages
+                    // reserved and not written are never resident).
+                    record.bytes.reserveCapacity(section + 16 + set.count * (9 * set.rows.columns.count + 10))
+                    record.varint(UInt64(set.count))
+                    IntegerPacking.encode(set.keys, deltas: false, into: &record)
+                    ColumnCoding.encodeFlags(set.deletionFlags, into: &record)
+                    for column in set.putRows.columns { ColumnCoding.encode(column, into: &record) }
+                    record.insertVarint(UInt64(record.bytes.count - section), at: section)
                 }
                 let end = try wal.append(record.bytes)
                 let start = LogPosition(file: end.file, offset: end.offset - UInt64(record.bytes.count) - 8)
@@ -617,7 +623,7 @@ public final class Database: @unchecked Sendable {
                         continue
                     }
                     for (index, key) in set.keys.enumerated() {
-                        let row = set.rowOf[index]
+                        let row = set.row(at: index)
                         table.memtable.install(key, creator: transaction.id, batch: set.rows,
                                                row: row >= 0 ? Int(row) : nil, logStart: start)
                     }
@@ -667,7 +673,7 @@ public final class Database: @unchecked Sendable {
         let schema = table.schema
         guard schema.hasRowIDs else { return schema.columns[schema.primaryKey].type == .timestamp ? .timestamp(key) : .int64(key) }
         if let row = set.lookup(key) ?? nil { return row[schema.primaryKey] }
-        if let head = table.memtable.head(key), case let row = table.memtable.versions[Int(head)].row, row >= 0 {
+        if let head = table.memtable.head(key), case let row = table.memtable.version(head).row, row >= 0 {
             return table.memtable.rows.columns[schema.primaryKey].value(at: Int(row))
         }
         return .null
@@ -683,8 +689,8 @@ public final class Database: @unchecked Sendable {
             for candidate in index.candidates(low: image, high: image) where candidate != id {
                 // Not in the hot buffer: flushed, so older than every running snapshot.
                 guard var next = table.memtable.head(candidate) else { continue }
-                while next >= 0 {
-                    let version = table.memtable.versions[Int(next)]
+                while next != -1 {
+                    let version = table.memtable.version(next)
                     next = version.older
                     if failed.contains(version.creator) { continue }
                     if !sees(version.creator, through: snapshot), version.row >= 0,

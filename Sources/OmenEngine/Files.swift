@@ -162,10 +162,15 @@ enum Files {
 
     /// Writes `bytes` to `path` atomically: a temporary file, fsync, rename, fsync of the directory.
     static func replace(_ path: String, with bytes: [UInt8], directory: String) throws(EngineError) {
+        try replace(path, withParts: [bytes], directory: directory)
+    }
+
+    /// Writes the concatenation of `parts` to `path` atomically, without joining them in memory.
+    static func replace(_ path: String, withParts parts: [[UInt8]], directory: String) throws(EngineError) {
         let temporary = path + ".tmp"
         let fd = try create(temporary, truncate: true)
         do {
-            try writeAll(fd, bytes, path: temporary)
+            for part in parts { try writeAll(fd, part, path: temporary) }
             try sync(fd, path: temporary)
         } catch let failure {
             close(fd)

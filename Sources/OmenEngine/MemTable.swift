@@ -6,24 +6,48 @@ struct Version {
     var creator: TransactionID
     /// Row in `MemTable.rows`, or -1 for a deletion.
     var row: Int32
-    /// The next older version of the same key, or -1.
+    /// A reference to the next older version of the same key, or -1.
     var older: Int32
+    var logStart: LogPosition
+}
+
+/// The versions one commit appended in bulk (the time-series path): its `i`-th is row `firstRow + i`,
+/// with no older version, so a run of any length costs one entry instead of one `Version` per key.
+struct VersionRun {
+    /// Where the run starts among all runs' versions.
+    var first: Int32
+    var count: Int32
+    var firstRow: Int32
+    var creator: TransactionID
     var logStart: LogPosition
 }
 
 /// A table's hot buffer: committed versions not yet flushed to a segment, newest first per key. Keys
 /// arriving in order (a time series) append to the sorted arrays; others wait in a small dictionary that
-/// is merged in before any ordered read.
+/// is merged in before any ordered read. A version reference is an index into `versions` (>= 0), the
+/// `-2 - i`-th version of the runs (<= -2), or -1 for none.
 struct MemTable {
     private(set) var rows: RowBatch
-    private(set) var versions: [Version] = []
+    private var versions: [Version] = []
+    private var runs: [VersionRun] = []
     private(set) var keys: [Int64] = []
     private(set) var heads: [Int32] = []
     private var pending: [Int64: Int32] = [:]
+    /// Appends shorter than this install one `Version` per key, which reads faster than a run.
+    private static let minimumRun = 64
 
     init(schema: TableSchema) { rows = RowBatch(schema: schema) }
 
-    var isEmpty: Bool { versions.isEmpty }
+    /// The version `reference` (>= 0 or <= -2) names.
+    func version(_ reference: Int32) -> Version {
+        if reference >= 0 { return versions[Int(reference)] }
+        let index = -2 - reference
+        let run = runs[runs.partitionPoint { $0.first + $0.count > index }]
+        return Version(creator: run.creator, row: run.firstRow + (index - run.first), older: -1, logStart: run.logStart)
+    }
+
+    private var versionCount: Int { versions.count + Int(runs.last.map { $0.first + $0.count } ?? 0) }
+    var isEmpty: Bool { versionCount == 0 }
     var rowCount: Int { rows.count }
     /// The largest key present, if the buffer is in order (no pending keys).
     var maxKey: Int64? { pending.isEmpty ? keys.last : pending.keys.max().map { max($0, keys.last ?? $0) } }
@@ -38,8 +62,8 @@ struct MemTable {
     /// The newest version of `key` that `visible` accepts (by creator), newest first.
     func visibleVersion(_ key: Int64, _ visible: (TransactionID) -> Bool) -> Version? {
         var next = head(key)
-        while let index = next, index >= 0 {
-            let version = versions[Int(index)]
+        while let reference = next, reference != -1 {
+            let version = version(reference)
             if visible(version.creator) { return version }
             next = version.older
         }
@@ -72,14 +96,21 @@ struct MemTable {
     ) -> Bool {
         guard isAppendable(after: newKeys.first), batch.count == newKeys.count else { return false }
         let firstRow = Int32(rows.count)
-        let firstVersion = Int32(versions.count)
         let count = Int32(newKeys.count)
-        rows.append(from: batch, rows: 0..<batch.count)
-        versions.append(contentsOf: (0..<count).lazy.map {
-            Version(creator: creator, row: firstRow + $0, older: -1, logStart: logStart)
-        })
-        keys.append(contentsOf: newKeys)
-        heads.append(contentsOf: firstVersion..<firstVersion + count)
+        // An empty buffer takes the commit's arrays as they are: a bulk load is not copied.
+        if rows.count == 0 { rows = batch } else { rows.append(from: batch, rows: 0..<batch.count) }
+        if keys.isEmpty { keys = newKeys } else { keys.append(contentsOf: newKeys) }
+        if newKeys.count < Self.minimumRun {
+            let firstVersion = Int32(versions.count)
+            versions.append(contentsOf: (0..<count).lazy.map {
+                Version(creator: creator, row: firstRow + $0, older: -1, logStart: logStart)
+            })
+            heads.append(contentsOf: firstVersion..<firstVersion + count)
+        } else {
+            let first = runs.last.map { $0.first + $0.count } ?? 0
+            runs.append(VersionRun(first: first, count: count, firstRow: firstRow, creator: creator, logStart: logStart))
+            heads.append(contentsOf: (first..<first + count).lazy.map { -2 - $0 })
+        }
         return true
     }
 
@@ -141,8 +172,8 @@ struct MemTable {
     {
         mergePending()
         // Every key with one version, rows in key order, all flushable: the buffer is the segment.
-        if versions.count == keys.count && rows.count == keys.count
-            && heads.indices.allSatisfy({ versions[Int(heads[$0])].row == Int32($0) && flushable(versions[Int(heads[$0])].creator) })
+        if versionCount == keys.count && rows.count == keys.count
+            && heads.indices.allSatisfy({ version(heads[$0]).row == Int32($0) && flushable(version(heads[$0]).creator) })
         {
             let out = rows
             self = MemTable(schema: schema)
@@ -153,7 +184,7 @@ struct MemTable {
         var kept = MemTable(schema: schema)
         let keyColumn = schema.storageKey
         for (index, key) in keys.enumerated() {
-            let head = versions[Int(heads[index])]
+            let head = version(heads[index])
             if flushable(head.creator) {
                 if head.row >= 0 {
                     out.append(from: rows, at: Int(head.row))
@@ -167,9 +198,9 @@ struct MemTable {
                 // Oldest first, so the copied chain links the same way.
                 var chain: [Version] = []
                 var next = heads[index]
-                while next >= 0 {
-                    chain.append(versions[Int(next)])
-                    next = versions[Int(next)].older
+                while next != -1 {
+                    chain.append(version(next))
+                    next = chain.last!.older
                 }
                 for version in chain.reversed() {
                     kept.install(key, creator: version.creator, batch: rows,
@@ -182,5 +213,7 @@ struct MemTable {
     }
 
     /// The earliest log record a version here came from: replay must start no later.
-    var oldestLogStart: LogPosition? { versions.lazy.map(\.logStart).min() }
+    var oldestLogStart: LogPosition? {
+        (versions.lazy.map(\.logStart) + runs.lazy.map(\.logStart)).min()
+    }
 }

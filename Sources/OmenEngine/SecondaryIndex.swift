@@ -267,8 +267,8 @@ extension Transaction {
             if let own, !own.isEmpty {
                 let values = own.rows.columns[index.column]
                 var extra: [Int64] = []
-                for (slot, key) in own.keys.enumerated() where own.rowOf[slot] >= 0 {
-                    let row = Int(own.rowOf[slot])
+                for (slot, key) in own.keys.enumerated() where own.row(at: slot) >= 0 {
+                    let row = Int(own.row(at: slot))
                     if values.nulls[row] { continue }
                     let image = index.image(of: values, at: row)
                     if lowImage <= image && image <= highImage { extra.append(key) }

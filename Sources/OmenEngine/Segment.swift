@@ -61,7 +61,14 @@ final class Segment: @unchecked Sendable {
         } catch {
             throw .invalidRow("segment keys are not sorted and unique: \(error)")
         }
-        var file = ByteWriter()
+        // The blocks are written one after another, never joined: a large segment is not held twice.
+        var parts: [[UInt8]] = []
+        func append(block payload: [UInt8]) {
+            var frame = ByteWriter()
+            frame.blockHeader(payload)
+            parts.append(frame.bytes)
+            parts.append(payload)
+        }
         var header = ByteWriter()
         header.u32(magic)
         header.u16(version)
@@ -69,23 +76,23 @@ final class Segment: @unchecked Sendable {
         header.u64(UInt64(rows.count))
         header.u16(UInt16(schema.columns.count))
         for column in schema.columns { header.u8(column.type.rawValue) }
-        file.block(header.bytes)
+        append(block: header.bytes)
         var keyBlock = ByteWriter()
         IntegerPacking.encode(keyColumn, deltas: true, into: &keyBlock)
-        file.block(keyBlock.bytes)
+        append(block: keyBlock.bytes)
         var tombstoneBlock = ByteWriter()
         ColumnCoding.encodeFlags(tombstones, into: &tombstoneBlock)
-        file.block(tombstoneBlock.bytes)
+        append(block: tombstoneBlock.bytes)
         for (index, column) in rows.columns.enumerated() where index != schema.storageKey {
             var block = ByteWriter()
             ColumnCoding.encode(column, into: &block)
-            file.block(block.bytes)
+            append(block: block.bytes)
         }
-        file.block(model.serialized())
+        append(block: model.serialized())
         let path = directory + "/" + fileName(id)
-        try Files.replace(path, with: file.bytes, directory: directory)
+        try Files.replace(path, withParts: parts, directory: directory)
         return Segment(id: id, tableID: tableID, keys: keys, tombstones: tombstones, rows: rows, model: model,
-                       byteCount: file.bytes.count)
+                       byteCount: parts.reduce(0) { $0 + $1.count })
     }
 
     /// Reads and verifies segment `id` of a table with `schema`.

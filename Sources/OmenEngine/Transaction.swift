@@ -132,7 +132,8 @@ public final class Transaction {
         var sources: [Source] = []
         if let own, !own.isEmpty {
             let slots = own.slots(from: from, to: to)
-            sources.append(Source(keys: slots.map { own.keys[$0] }, kind: .own(slots)))
+            let keys = own.keys
+            sources.append(Source(keys: slots.map { keys[$0] }, kind: .own(slots)))
         }
         let hot = memtable.positions(from: from, to: to)
         if !hot.isEmpty { sources.append(Source(keys: Array(memtable.keys[hot]), kind: .hot(hot.lowerBound))) }
@@ -175,12 +176,12 @@ public final class Transaction {
                 switch source.kind {
                 case .own(let slots):
                     decided = true
-                    let row = own!.rowOf[slots[offset]]
+                    let row = own!.row(at: slots[offset])
                     if row >= 0 { out.append(from: own!.rows, at: Int(row)) }
                 case .hot(let first):
                     var next = memtable.heads[first + offset]
-                    while next >= 0 {
-                        let version = memtable.versions[Int(next)]
+                    while next != -1 {
+                        let version = memtable.version(next)
                         if database.sees(version.creator, through: snapshot) {
                             decided = true
                             if version.row >= 0 { out.append(from: memtable.rows, at: Int(version.row)) }
@@ -253,7 +254,7 @@ public final class Transaction {
             let above = [state.maxKey, set.maxKey].compactMap { $0 }.max()
             if ascending && set.ordered && (above.map { keys[0] > $0 } ?? true) {
                 // Past every key the table ever held: nothing to check (the time-series fast path).
-                set.append(keys: keys, batch: batch)
+                set.append(batch)
                 return
             }
             var seen = Set<Int64>()
@@ -283,7 +284,7 @@ public final class Transaction {
         batch.columns[schema.storageKey] = ColumnVector(type: .int64, integers: ids)
         for row in 0..<batch.count { set.insertedKeys[keys.value(at: row)] = ids[row] }
         if set.ordered && (set.maxKey.map { ids[0] > $0 } ?? true) {
-            set.append(keys: ids, batch: batch)
+            set.append(batch)
         } else {
             for row in ids.indices { set.put(ids[row], batch.row(row)) }
         }

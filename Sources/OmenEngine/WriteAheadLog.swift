@@ -24,9 +24,13 @@ final class WriteAheadLog: @unchecked Sendable {
     private var fd: Int32
     private var path: String
     private var sequence: UInt64
-    /// Bytes of the current file written, and appended (written or pending).
+    /// Bytes of the current file written.
     private var written: UInt64
-    private var pending: [UInt8] = []
+    /// Framed records appended and not yet written: small ones share a chunk, a large payload is a chunk
+    /// of its own, so that a bulk load's record is never copied.
+    private var pending: [[UInt8]] = []
+    private var pendingCount = 0
+    private static let largePayload = 1 << 16
     private var durable: LogPosition
     private var flushing = false
     private var failure: EngineError?
@@ -60,7 +64,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// The position after everything appended so far.
     var end: LogPosition {
-        monitor.withLock { LogPosition(file: sequence, offset: written + UInt64(pending.count)) }
+        monitor.withLock { LogPosition(file: sequence, offset: written + UInt64(pendingCount)) }
     }
 
     /// The largest payload a record's 32-bit length can frame.
@@ -71,9 +75,16 @@ final class WriteAheadLog: @unchecked Sendable {
         guard payload.count <= Self.maximumPayload else { throw .recordTooLarge(bytes: payload.count) }
         return monitor.withLock {
             var frame = ByteWriter()
-            frame.block(payload)
-            pending.append(contentsOf: frame.bytes)
-            return LogPosition(file: sequence, offset: written + UInt64(pending.count))
+            frame.blockHeader(payload)
+            if pending.last.map({ $0.count >= Self.largePayload }) ?? true { pending.append([]) }
+            pending[pending.count - 1].append(contentsOf: frame.bytes)
+            if payload.count >= Self.largePayload {
+                pending.append(payload)
+            } else {
+                pending[pending.count - 1].append(contentsOf: payload)
+            }
+            pendingCount += frame.bytes.count + payload.count
+            return LogPosition(file: sequence, offset: written + UInt64(pendingCount))
         }
     }
 
@@ -89,14 +100,16 @@ final class WriteAheadLog: @unchecked Sendable {
             }
             flushing = true
             let batch = pending
+            let count = pendingCount
             pending = []
-            let target = LogPosition(file: sequence, offset: written + UInt64(batch.count))
+            pendingCount = 0
+            let target = LogPosition(file: sequence, offset: written + UInt64(count))
             let fd = self.fd
             let path = self.path
             monitor.unlock()
             var result: EngineError?
             do throws(EngineError) {
-                try Files.writeAll(fd, batch, path: path)
+                for chunk in batch { try Files.writeAll(fd, chunk, path: path) }
                 try Files.sync(fd, path: path)
             } catch { result = error }
             monitor.lock()
@@ -104,7 +117,7 @@ final class WriteAheadLog: @unchecked Sendable {
             if let result {
                 fail(result)
             } else {
-                written += UInt64(batch.count)
+                written += UInt64(count)
                 durable = max(durable, target)
             }
             monitor.broadcast()
@@ -141,15 +154,17 @@ final class WriteAheadLog: @unchecked Sendable {
         if let failure { throw failure }
         guard !pending.isEmpty else { return }
         let batch = pending
+        let count = pendingCount
         pending = []
+        pendingCount = 0
         do throws(EngineError) {
-            try Files.writeAll(fd, batch, path: path)
+            for chunk in batch { try Files.writeAll(fd, chunk, path: path) }
             try Files.sync(fd, path: path)
         } catch {
             fail(error)
             throw error
         }
-        written += UInt64(batch.count)
+        written += UInt64(count)
     }
 
     /// After a failed write or fsync the file's state is unknown: no later commit may succeed. The records
@@ -159,6 +174,7 @@ final class WriteAheadLog: @unchecked Sendable {
     private func fail(_ error: EngineError) {
         failure = error
         pending = []
+        pendingCount = 0
         if ftruncate(fd, off_t(written)) == 0 { _ = fsync(fd) }
     }
 
