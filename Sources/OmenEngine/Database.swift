@@ -266,14 +266,18 @@ public final class Database: @unchecked Sendable {
         guard reader.isAtEnd else { throw reader.corrupt("bytes after the log record") }
     }
 
-    /// Stops background work, checkpoints, and releases the directory. Further calls throw `.closed`.
-    public func close() throws(EngineError) {
+    /// Stops background work, checkpoints, and releases the directory. Further calls do nothing. The
+    /// checkpoint only shortens the next open's replay: if it fails (a full disk), every commit is still in
+    /// the log, so the failure goes to `backgroundError` and the close succeeds.
+    public func close() {
         compactor?.stop()
         compactor = nil
-        try state.withLock { () throws(EngineError) in
+        state.withLock {
             guard !isClosed else { return }
             isClosed = true
-            if !isReadOnly { try checkpointLocked() }
+            if !isReadOnly {
+                do throws(EngineError) { try checkpointLocked() } catch { backgroundError = error }
+            }
             directoryLock = nil
         }
     }

@@ -115,7 +115,7 @@ struct EngineBench: ParsableCommand {
             }
             txn.rollback()
         }
-        try database.close()
+        database.close()
         let omenBytes = directoryBytes(directory + "/omendb")
 
         // SQLite, WAL mode, fsync at every commit like OmenDB.
@@ -274,7 +274,7 @@ struct SQLBench: ParsableCommand {
             }))
             lite.hourAnswer = hourly
         }
-        try database.close()
+        database.close()
         let duck = try duckDB(starts: starts)
         let peers = [("SQLite", lite)] + (duck.map { [("DuckDB", $0)] } ?? [])
         for (name, peer) in peers {

@@ -31,7 +31,7 @@ struct CrashWriter: ParsableCommand {
             print("ack \(transaction)")
             fflush(nil)
             if transaction % 37 == 0 {
-                try database.transaction { txn throws(EngineError) in
+                _ = try database.transaction { txn throws(EngineError) in
                     try txn.update("readings", key: TimeSeries.key(transaction * 10), set: ["value": .double(-1)])
                 }
             }
@@ -49,7 +49,8 @@ struct CrashCheck: ParsableCommand {
     func run() throws {
         let database = try Database.open(db)
         let rows = try database.transaction { txn throws(EngineError) in try txn.scan("readings") }
-        try database.close()
+        database.close()
+        if let error = database.backgroundError { printError("crash-check: the checkpoint at close failed: \(error)") }
         let ids = rows.columns[1].integers.map(Int.init)
         let transactions = ids.isEmpty ? 0 : ids.last! / 10 + 1
         guard ids == Array(0..<ids.count), ids.count % 10 == 0 else {

@@ -43,7 +43,7 @@ struct Import: ParsableCommand {
         guard let mode = CSV.OnError(rawValue: onError) else { throw ValidationError("--on-error takes stop or skip") }
         options.onError = mode
         let db = try database.open()
-        defer { try? db.close() }
+        defer { db.close() }
         let progress = Progress(enabled: isatty(2) == 1)
         let rejects = Rejects(path: rejectFile ?? file + ".rejects.csv")
         defer { rejects.close() }

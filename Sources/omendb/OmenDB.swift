@@ -157,7 +157,7 @@ struct Shell: ParsableCommand {
 
     func run() throws {
         let db = try database.open()
-        defer { try? db.close() }
+        defer { db.close() }
         var frontend = Frontend(session: SQLSession(database: db), format: format)
         for assignment in variables {
             let parts = assignment.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)

@@ -57,7 +57,7 @@ import Testing
             try txn.scan("accounts").columns[1].integers.reduce(0, +)
         }
         #expect(total == Self.accounts * Self.opening)
-        try database.close()
+        database.close()
     }
 
     final class Job: @unchecked Sendable {

@@ -14,7 +14,7 @@ import Testing
     /// The rows of `sql` after reopening, or nil when the table is missing (42P01).
     func afterReopen(_ directory: TemporaryDirectory, _ sql: String) throws -> [[Value]]? {
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         do throws(SQLError) {
             return try SQLSession(database: database).execute(sql)[0].rows
         } catch {

@@ -19,7 +19,7 @@ import Testing
     func openError(_ path: String) -> EngineError? {
         do {
             let database = try Database.open(path)
-            defer { try? database.close() }
+            defer { database.close() }
             for schema in database.schemas { _ = try database.transaction { txn throws(EngineError) in try txn.scan(schema.name) } }
             return nil
         } catch {
@@ -44,9 +44,9 @@ import Testing
         let rows = try database.transaction { txn throws(EngineError) in try txn.scan("readings") }
         #expect(rows.count == 20)
         try database.transaction { txn throws(EngineError) in try txn.insert("readings", reading(100)) }
-        try database.close()
+        database.close()
         let again = try Database.open(directory.path)
-        defer { try? again.close() }
+        defer { again.close() }
         #expect(try again.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == 21)
     }
 
@@ -57,7 +57,7 @@ import Testing
         let path = logFile(directory)
         RawFile.write(path, RawFile.read(path) + [UInt8](repeating: 0, count: 4096))
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         #expect(try database.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == 5)
     }
 
@@ -98,10 +98,10 @@ import Testing
         #expect(repaired.repairedLog.count == 1 && repaired.repairedLog[0].contains(".damaged"))
         #expect(directory.files().contains { $0.hasSuffix(".log.damaged") })
         try repaired.transaction { txn throws(EngineError) in try txn.insert("readings", reading(100)) }
-        try repaired.close()
+        repaired.close()
         // Repaired for good: a plain open reads it, the new commit included.
         let again = try Database.open(directory.path)
-        defer { try? again.close() }
+        defer { again.close() }
         #expect(try again.transaction { txn throws(EngineError) in try txn.scan("readings") }.count == survivors.count + 1)
         #expect(again.repairedLog.isEmpty)
     }
@@ -120,12 +120,12 @@ import Testing
         try database.checkpoint()
         let damaged = directory.files().first { $0.hasPrefix("seg-") }!
         try database.transaction { txn throws(EngineError) in try txn.insert("other", reading(1)) }
-        try database.close()
+        database.close()
         var bytes = RawFile.read(directory.file(damaged))
         bytes[bytes.count / 2] ^= 0x10
         RawFile.write(directory.file(damaged), bytes)
         let reopened = try Database.open(directory.path)
-        defer { try? reopened.close() }
+        defer { reopened.close() }
         #expect(try reopened.transaction { txn throws(EngineError) in try txn.scan("other") }.count == 1)
         #expect(try reopened.schema("readings").name == "readings")
         #expect { _ = try reopened.transaction { txn throws(EngineError) in try txn.scan("readings") } } throws: { error in
@@ -142,7 +142,7 @@ import Testing
         var batch = RowBatch(schema: try readingsSchema())
         for key in Int64(0)..<5_000 { batch.append(reading(key * 1_000_000, Double(key))) }
         try database.transaction { txn throws(EngineError) in try txn.insert("readings", batch: batch) }
-        try database.close()
+        database.close()
         let name = directory.files().first { $0.hasPrefix("seg-") }!
         let original = RawFile.read(directory.file(name))
         var random = SeededRandom(state: 3)

@@ -29,9 +29,9 @@ import Testing
             try database.transaction { txn throws(EngineError) in try txn.insert("readings", reading(10)) }
         }
         try database.checkpoint()
-        try database.close()
+        database.close()
         database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         let txn = try database.begin()
         #expect(try txn.get("readings", key: 12)?[2] == .double(-1))
         #expect(try txn.get("readings", key: 14) == nil)
@@ -43,7 +43,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         try database.createTable(try readingsSchema())
         #expect(throws: EngineError.tableExists("readings")) { try database.createTable(try readingsSchema()) }
         #expect(throws: EngineError.invalidSchema("the primary key must be a BIGINT, INTEGER, TIMESTAMP, TEXT or UUID column")) {
@@ -68,7 +68,7 @@ import Testing
         #expect(throws: EngineError.databaseLocked(path: directory.path, pid: getpid())) {
             _ = try Database.open(directory.path)
         }
-        try database.close()
+        database.close()
         try Database.open(directory.path).close()
     }
 
@@ -76,7 +76,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         try database.createTable(try readingsSchema())
         try database.transaction { txn throws(EngineError) in try txn.insert("readings", reading(1, 0)) }
         let first = try database.begin()
@@ -103,7 +103,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         let schema = try readingsSchema()
         try database.createTable(schema)
         var batch = RowBatch(schema: schema)

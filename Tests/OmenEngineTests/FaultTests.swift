@@ -84,7 +84,7 @@ import Testing
         }
         if fired == 0 { #expect(refusals.isEmpty, "no fault fired, yet commits failed: \(refusals.prefix(1))") }
         let reopened = try Database.open(directory.path, options: options)
-        defer { try? reopened.close() }
+        defer { reopened.close() }
         let keys = Set(try reopened.transaction { txn throws(EngineError) in try txn.scan("readings") }.rows.map { row -> Int64 in
             guard case .timestamp(let key) = row[0] else { return -1 }
             return key

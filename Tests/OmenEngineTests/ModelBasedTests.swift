@@ -88,9 +88,9 @@ import Testing
             reader.rollback()
             try randomMaintenance(&database, directory, options, &random)
         }
-        try database.close()
+        database.close()
         database = try Database.open(directory.path, options: options)
-        defer { try? database.close() }
+        defer { database.close() }
         let all = try database.transaction { txn throws(EngineError) in try txn.scan("readings") }
         #expect(all.rows == oracle.keys.sorted().map { oracle[$0]! })
         #expect(database.backgroundError == nil)

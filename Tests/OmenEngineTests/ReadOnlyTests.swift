@@ -39,15 +39,15 @@ import Testing
             let keys = try reader.transaction { txn throws(EngineError) in try txn.scan("t") }.columns[0].integers
             #expect(keys.count % 10 == 0 && keys == (0..<Int64(keys.count)).map { $0 })
             counts.append(keys.count)
-            try reader.close()
+            reader.close()
             if keys.count == rounds * 10 { break }
             await Task.yield()
         }
         try await writing.value
-        try writer.close()
+        writer.close()
         #expect(Set(counts).count >= 2)
         let last = try Database.open(directory.path, options: Self.readOnly)
-        defer { try? last.close() }
+        defer { last.close() }
         #expect(try last.transaction { txn throws(EngineError) in try txn.scan("t") }.count == rounds * 10)
     }
 
@@ -55,11 +55,11 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let writer = try Database.open(directory.path)
-        defer { try? writer.close() }
+        defer { writer.close() }
         try writer.createTable(try Self.schema())
         try writer.transaction { txn throws(EngineError) in try txn.insert("t", [.int64(1), .int64(1)]) }
         let reader = try Database.open(directory.path, options: Self.readOnly)
-        defer { try? reader.close() }
+        defer { reader.close() }
         #expect(reader.isReadOnly && !writer.isReadOnly)
         try writer.transaction { txn throws(EngineError) in try txn.insert("t", [.int64(2), .int64(2)]) }
         let refused = EngineError.readOnly(path: directory.path)

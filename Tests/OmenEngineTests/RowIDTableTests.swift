@@ -88,9 +88,9 @@ import Testing
             reader.rollback()
             try randomMaintenance(&database, directory, options, &random)
         }
-        try database.close()
+        database.close()
         database = try Database.open(directory.path, options: options)
-        defer { try? database.close() }
+        defer { database.close() }
         #expect(Self.visible(try database.transaction { txn throws(EngineError) in try txn.scan("things") }) == oracle)
         #expect(database.backgroundError == nil)
     }
@@ -135,9 +135,9 @@ import Testing
         _ = try e.delete("things", primaryKey: key)
         try e.commit()
         #expect(throws: EngineError.writeConflict(table: "things", key: .null)) { try d.commit() }
-        try database.close()
+        database.close()
         database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         let rows = try database.transaction { txn throws(EngineError) in try txn.scan("things") }
         #expect(Self.visible(rows) == [Self.key(2, type): [.int64(4), Self.key(2, type), .text("d")]])
         // Row ids stay unique across the reopen: a new row does not replace an old one.
@@ -153,7 +153,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         try database.createTable(try Self.schema(.uuid))
         let committed = await withTaskGroup(of: [Value].self) { group in
             for writer in 0..<4 {

@@ -45,7 +45,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         let session = SQLSession(database: database)
         // Random statements may ask for hours of work (a five-way cross join): each gets 20 ms.
         session.statementTimeout = .milliseconds(20)

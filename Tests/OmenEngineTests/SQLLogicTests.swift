@@ -70,7 +70,7 @@ import Testing
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         let session = SQLSession(database: database)
         let sqlite = SQLiteOracle()
         let text = String(decoding: RawFile.read(Self.corpusDirectory + "/" + file), as: UTF8.self)

@@ -258,8 +258,8 @@ import Testing
         try database.createIndex(name: "t_s", table: "t", column: "b")
         try database.createIndex(name: "gone", table: "t", column: "i")
         try database.dropIndex("gone")
-        database = try { try database.close(); return try Database.open(directory.path) }()
-        defer { try? database.close() }
+        database = try { database.close(); return try Database.open(directory.path) }()
+        defer { database.close() }
         #expect(database.indexes() == [IndexDefinition(name: "t_s", table: "t", column: "b")])
     }
 }
@@ -365,7 +365,7 @@ import Testing
             if round % 80 == 0 {
                 if readerOpen { _ = try reader.execute("COMMIT") }
                 readerOpen = false
-                try database.close()
+                database.close()
                 database = try Database.open(directory.path, options: options)
                 writer = SQLSession(database: database)
                 reader = SQLSession(database: database)
@@ -374,7 +374,7 @@ import Testing
             }
         }
         try compare(writer, 100)
-        try database.close()
+        database.close()
     }
 
     @Test func statementsAndErrors() throws {
@@ -411,6 +411,6 @@ func withFreshDatabase(_ body: (Database) throws -> Void) throws {
     let directory = TemporaryDirectory()
     defer { directory.remove() }
     let database = try Database.open(directory.path)
-    defer { try? database.close() }
+    defer { database.close() }
     try body(database)
 }

@@ -78,7 +78,7 @@ func randomMaintenance(_ database: inout Database, _ directory: TemporaryDirecto
     case 0..<4: try database.checkpoint()
     case 4..<6: try database.compact()
     case 6:
-        try database.close()
+        database.close()
         database = try Database.open(directory.path, options: options)
     default: break
     }
@@ -110,7 +110,7 @@ struct ScratchSession {
     }
 
     func close() {
-        try? database.close()
+        database.close()
         directory.remove()
     }
 }

@@ -118,7 +118,7 @@ extension Value {
         let directory = TemporaryDirectory()
         defer { directory.remove() }
         let database = try Database.open(directory.path)
-        defer { try? database.close() }
+        defer { database.close() }
         try database.createTable(try TableSchema(name: "m", columns: [Column("id", .int64), Column("v", .double)],
                                                  primaryKey: "id"))
         let values: [Double] = [.nan, -.nan, Double(nan: 7, signaling: false), 0.0, -0.0, 1.5, .nan]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real full disk: a committing writer runs on a small tmpfs until the disk is full and its commit
-# fails. The database, still full, must open with every acknowledged commit (or refuse with an I/O
-# error, never report corruption); once the disk has room again it must open and hold exactly the
+# fails. The database, still full, must open with every acknowledged commit (its checkpoint at close
+# fails, harmlessly: the log holds every commit); once the disk has room again it must open and hold exactly the
 # acknowledged commits, whole (at most the one in flight besides); remounted read-only, it must open for
 # reading and refuse writes. Needs root (to mount); skipped without.
 #   Tests/engine/diskfull.sh [omendb binary]
@@ -19,13 +19,10 @@ acked=${acked:--1}
 echo "diskfull: the writer stopped (status $status) after acknowledging transaction $acked: $(tail -1 "$logs/err")"
 [ "$status" -ne 0 ] || { echo "diskfull: the writer did not fail on a full disk"; exit 1; }
 grep -q "errno 28" "$logs/err" || { echo "diskfull: the writer failed, but not with ENOSPC"; exit 1; }
-if "$bin" crash-check --db "$work/db" --acked "$acked" >"$logs/check" 2>&1; then
-    echo "diskfull: opened while full: $(cat "$logs/check")"
-elif grep -q "corrupt" "$logs/check"; then
-    echo "diskfull: the full database was reported corrupt: $(cat "$logs/check")"; exit 1
-else
-    echo "diskfull: refused while full: $(tail -1 "$logs/check")"
+if ! "$bin" crash-check --db "$work/db" --acked "$acked" >"$logs/check" 2>&1; then
+    echo "diskfull: the full database did not open: $(cat "$logs/check")"; exit 1
 fi
+echo "diskfull: opened while full: $(cat "$logs/check")"
 mount -o remount,size=64m "$work"
 "$bin" crash-check --db "$work/db" --acked "$acked"
 # The same database on a read-only mount (a snapshot, a backup): it opens for reading on its own, with
