@@ -58,8 +58,6 @@ lines += ["", "What limits the rows that lose (from the layout, the plans and `p
           "- int8 (random keys) size: a group of 1,118 cold entries packs onto one page only when their heap",
           "  TIDs span fewer than 256 blocks; random keys scatter over the whole heap, so every group is a plain",
           "  page and its overflow (14 bytes an entry), about 0.65x of btree instead of the 0.33x of time series.",
-          "- lognormal (float8) ranges: index-only scans are off for float keys (the normalised key folds -0.0",
-          "  and NaN payloads), so a 1,000-row count visits up to 1,000 heap pages where btree reads none.",
           "- dups lookups return the 1,000 rows of one key: learned steps an entry at a time where btree walks",
           "  a deduplicated posting list.",
           "- one-row lookups and 1,000-row ranges are mostly executor and protocol work for both indexes: a",

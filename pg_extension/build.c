@@ -614,12 +614,18 @@ compare_tids(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
-/* A unique build: two live entries with one key are an error, as in nbtree (dead rows may repeat one). */
+/*
+ * A unique build: two live entries with equal keys are an error, as in nbtree (dead rows may repeat one).
+ * Equal floats may have different keys (0.0 and -0.0): their first key stands for them all.
+ */
 static void
 check_unique(LearnedBuildState *build, Relation heap, Relation index, uint64 key, ItemPointer tid)
 {
+	uint64		last;
+
 	if (build->ndead > 0 && bsearch(tid, build->dead, build->ndead, sizeof(ItemPointerData), compare_tids))
 		return;
+	learned_key_equal_range(build->typid, key, &key, &last);
 	if (build->have_live && build->live_key == key)
 	{
 		Datum		value = learned_denormalize(learned_key_type_of(build->typid), key);

@@ -155,6 +155,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	Datum		values[6];
 	bool		nulls[6] = {false};
 	uint64		key,
+				last,
 				lo = 0,
 				hi = 0;
 	int64		position;
@@ -173,7 +174,8 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	key = learned_normalize(argtype, PG_GETARG_DATUM(1));
+	/* The first key of the key's equals (-0.0 finds 0.0). */
+	learned_key_equal_range(argtype, learned_normalize(argtype, PG_GETARG_DATUM(1)), &key, &last);
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
 	learned_copy_init(copy, ref, false);
@@ -184,7 +186,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	values[1] = Int64GetDatum((int64) hi);
 	values[2] = Int64GetDatum(position);
 	values[3] = BoolGetDatum(position < (int64) meta.cold_count &&
-							 learned_cold_key(index, ref, copy, position) == key);
+							 learned_cold_key(index, ref, copy, position) <= last);
 	values[4] = Int32GetDatum(copy->pages_read);
 	values[5] = Int64GetDatum((int64) meta.hot_pages);
 	learned_unpin_model(ref);
@@ -220,7 +222,7 @@ learned_segments(PG_FUNCTION_ARGS)
 		learned_check_status(learned_model_segment(ref->model, i, &first_key, &slope, &intercept), "inspection");
 		values[0] = Int64GetDatum((int64) i);
 		if (meta.key_type == OMEN_KEY_FLOAT4 || meta.key_type == OMEN_KEY_FLOAT8)
-			values[1] = DirectFunctionCall1(float8_numeric, Float8GetDatum(learned_key_to_float8(first_key)));
+			values[1] = DirectFunctionCall1(float8_numeric, learned_denormalize(OMEN_KEY_FLOAT8, first_key));
 		else
 			values[1] = DirectFunctionCall1(int8_numeric, Int64GetDatum(learned_key_to_int64(first_key)));
 		values[2] = Float8GetDatum(slope);

@@ -337,12 +337,17 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
  * The heavyweight lock that serialises the inserters of one key into a unique index: a page lock on a
  * block number no page has (the key's hash above 2^30; only the metapage's block 0 is ever locked as a
  * page), held from the uniqueness check until the entry is in, so that the next inserter of the key
- * finds it (and waits for its transaction). Keys whose hashes collide merely wait for each other.
+ * finds it (and waits for its transaction). Keys whose hashes collide merely wait for each other; equal
+ * floats with different keys (0.0 and -0.0) take the lock of the first.
  */
 static BlockNumber
-key_lock_block(uint64 key)
+key_lock_block(Oid typid, uint64 key)
 {
-	return (BlockNumber) (0x40000000 | (hash_bytes_uint32((uint32) key ^ (uint32) (key >> 32)) & 0x3FFFFFFF));
+	uint64		first,
+				last;
+
+	learned_key_equal_range(typid, key, &first, &last);
+	return (BlockNumber) (0x40000000 | (hash_bytes_uint32((uint32) first ^ (uint32) (first >> 32)) & 0x3FFFFFFF));
 }
 
 /*
@@ -429,7 +434,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	/* NULLs are distinct from each other (NULLS NOT DISTINCT is refused at build): they never conflict. */
 	if (checkUnique == UNIQUE_CHECK_NO || isnull[0])
 		return insert_entry(index, key, ht_ctid, isnull[0]);
-	lock = key_lock_block(key);
+	lock = key_lock_block(index->rd_opcintype[0], key);
 	LockPage(index, lock, ExclusiveLock);
 	if (unique_conflict(index, heap, values[0], checkUnique == UNIQUE_CHECK_EXISTING ? ht_ctid : NULL,
 						checkUnique, lock))

@@ -27,7 +27,9 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	6
+#define LEARNED_LAYOUT_VERSION	7
+/* Version 6 differs only in its float keys (they folded -0.0 and NaN payloads): it reads as 7 otherwise. */
+#define LEARNED_LAYOUT_NO_EXACT_FLOATS	6
 
 /* Page kinds, in the special space of every page. */
 #define LEARNED_PAGE_META		(1 << 0)
@@ -349,6 +351,7 @@ extern Relation learned_open_for(Oid indexoid, LOCKMODE heap_lock, LOCKMODE inde
 extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
+extern void learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi);
 extern void learned_set_checksum(Page page);
 extern void learned_extend_checksum(Page page, const void *data, Size length);
 extern void learned_check_block(Relation index, BlockNumber blkno, BlockNumber nblocks, const char *what);

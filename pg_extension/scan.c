@@ -167,7 +167,8 @@ compare_uint64(const void *a, const void *b)
 	return x < y ? -1 : x > y ? 1 : 0;
 }
 
-/* The normalised, sorted, distinct non-null elements of an array scan key. */
+/* The normalised, sorted, distinct non-null elements of an array scan key, each the first key of the
+ * values equal to it (so that 0.0 and -0.0 are one element). */
 static uint64 *
 array_keys(ScanKey key, int *count)
 {
@@ -188,7 +189,11 @@ array_keys(ScanKey key, int *count)
 	keys = palloc(Max(nelems, 1) * sizeof(uint64));
 	for (i = 0; i < nelems; i++)
 		if (!nulls[i])
-			keys[n++] = learned_normalize(elemtype, elems[i]);
+		{
+			uint64		hi;
+
+			learned_key_equal_range(elemtype, learned_normalize(elemtype, elems[i]), &keys[n++], &hi);
+		}
 	if (n > 1)
 	{
 		qsort(keys, n, sizeof(uint64), compare_uint64);
@@ -198,31 +203,38 @@ array_keys(ScanKey key, int *count)
 	return keys;
 }
 
-/* Narrows [lo, hi] by one comparison; false when nothing can match. */
+/*
+ * Narrows [lo, hi] by one comparison with a value of type typid and key `key`; false when nothing can
+ * match. The value's equals (both zeros, every NaN) span the keys [first, last].
+ */
 static bool
-apply_bound(StrategyNumber strategy, uint64 value, uint64 *lo, uint64 *hi)
+apply_bound(StrategyNumber strategy, Oid typid, uint64 key, uint64 *lo, uint64 *hi)
 {
+	uint64		first,
+				last;
+
+	learned_key_equal_range(typid, key, &first, &last);
 	switch (strategy)
 	{
 		case BTLessStrategyNumber:
-			if (value == 0)
+			if (first == 0)
 				return false;
-			*hi = Min(*hi, value - 1);
+			*hi = Min(*hi, first - 1);
 			break;
 		case BTLessEqualStrategyNumber:
-			*hi = Min(*hi, value);
+			*hi = Min(*hi, last);
 			break;
 		case BTEqualStrategyNumber:
-			*lo = Max(*lo, value);
-			*hi = Min(*hi, value);
+			*lo = Max(*lo, first);
+			*hi = Min(*hi, last);
 			break;
 		case BTGreaterEqualStrategyNumber:
-			*lo = Max(*lo, value);
+			*lo = Max(*lo, first);
 			break;
 		case BTGreaterStrategyNumber:
-			if (value == PG_UINT64_MAX)
+			if (last == PG_UINT64_MAX)
 				return false;
-			*lo = Max(*lo, value + 1);
+			*lo = Max(*lo, last + 1);
 			break;
 		default:
 			elog(ERROR, "unexpected strategy number %d", strategy);
@@ -474,7 +486,7 @@ prepare_scan(IndexScanDesc scan)
 				}
 			}
 			/* col < ANY(array) is col < max(array); col > ANY(array) is col > min(array). */
-			else if (!apply_bound(key->sk_strategy,
+			else if (!apply_bound(key->sk_strategy, so->typid,
 								  key->sk_strategy < BTEqualStrategyNumber ? keys[n - 1] : keys[0], &lo, &hi))
 				want_values = false;
 		}
@@ -482,7 +494,7 @@ prepare_scan(IndexScanDesc scan)
 		{
 			Oid			argtype = OidIsValid(key->sk_subtype) ? key->sk_subtype : so->typid;
 
-			if (!apply_bound(key->sk_strategy, learned_normalize(argtype, key->sk_argument), &lo, &hi))
+			if (!apply_bound(key->sk_strategy, argtype, learned_normalize(argtype, key->sk_argument), &lo, &hi))
 				want_values = false;
 		}
 	}
@@ -503,12 +515,19 @@ prepare_scan(IndexScanDesc scan)
 
 		for (i = 0; i < n; i++)
 		{
-			uint64		first = npoints < 0 ? lo : points[i];
-			uint64		last = npoints < 0 ? hi : points[i];
+			uint64		first = lo;
+			uint64		last = hi;
 			ScanRange  *range;
 
-			if (first < lo || last > hi)
-				continue;
+			/* A point is its equals' keys, within the bounds. */
+			if (npoints >= 0)
+			{
+				learned_key_equal_range(so->typid, points[i], &first, &last);
+				first = Max(first, lo);
+				last = Min(last, hi);
+				if (first > last)
+					continue;
+			}
 			range = &so->ranges[so->nranges++];
 			range->nulls = false;
 			range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, first);
@@ -812,15 +831,13 @@ learned_restrpos(IndexScanDesc scan)
 }
 
 /*
- * Index-only scans return the key, rebuilt from its normalised form: exact for integer and datetime
- * types; floats fold -0.0 and NaN payloads, so they are always read from the heap. Not on a standby:
- * replay of GenericXLog records takes no cleanup lock, so the pin that keeps an index-only scan exact on
- * the primary would not hold VACUUM's replay back there (README).
+ * Index-only scans return the key, rebuilt bit for bit from its normalised form (floats too: -0.0 and
+ * NaN payloads have keys of their own). Not on a standby: replay of GenericXLog records takes no cleanup
+ * lock, so the pin that keeps an index-only scan exact on the primary would not hold VACUUM's replay
+ * back there (README).
  */
 bool
 learned_canreturn(Relation index, int attno)
 {
-	int			key_type = learned_key_type_of(index->rd_opcintype[0]);
-
-	return attno == 1 && key_type != OMEN_KEY_FLOAT4 && key_type != OMEN_KEY_FLOAT8 && !RecoveryInProgress();
+	return attno == 1 && !RecoveryInProgress();
 }

@@ -44,9 +44,30 @@ learned_key_type_of(Oid typid)
 	return 0;
 }
 
+/* The IEEE bits of a float8 and a float4 (copied, so that no payload goes through arithmetic). */
+static uint64
+float8_bits(float8 value)
+{
+	uint64		bits;
+
+	memcpy(&bits, &value, sizeof(bits));
+	return bits;
+}
+
+static uint32
+float4_bits(float4 value)
+{
+	uint32		bits;
+
+	memcpy(&bits, &value, sizeof(bits));
+	return bits;
+}
+
 /*
  * The order-preserving uint64 of a datum of type typid. Integers of every width share one key space, as
- * do float4 and float8, so cross-type comparisons within a family need no conversion.
+ * do float4 and float8, so cross-type comparisons within a family need no conversion. Float keys keep
+ * every bit, so PostgreSQL's equal floats (the two zeros, the NaNs) have adjacent keys: see
+ * learned_key_equal_range.
  */
 uint64
 learned_normalize(Oid typid, Datum value)
@@ -59,8 +80,8 @@ learned_normalize(Oid typid, Datum value)
 		case DATEOID: return learned_key_from_int64(DatumGetDateADT(value));
 		case TIMESTAMPOID:
 		case TIMESTAMPTZOID: return learned_key_from_int64(DatumGetTimestamp(value));
-		case FLOAT4OID: return learned_key_from_float4(DatumGetFloat4(value));
-		case FLOAT8OID: return learned_key_from_float8(DatumGetFloat8(value));
+		case FLOAT4OID: return learned_key_from_float4(float4_bits(DatumGetFloat4(value)));
+		case FLOAT8OID: return learned_key_from_float8(float8_bits(DatumGetFloat8(value)));
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -69,11 +90,25 @@ learned_normalize(Oid typid, Datum value)
 	return 0;
 }
 
-/* The datum a normalised key came from (integer and datetime keys only: floats fold -0.0 and NaNs). */
+/* The keys [*lo, *hi] of the values PostgreSQL holds equal to the one with key `key` of type typid. */
+void
+learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi)
+{
+	if (typid == FLOAT4OID || typid == FLOAT8OID)
+		learned_float_key_equal_range(key, lo, hi);
+	else
+		*lo = *hi = key;
+}
+
+/* The datum a normalised key came from, bit for bit. */
 Datum
 learned_denormalize(int key_type, uint64 key)
 {
 	int64		value = learned_key_to_int64(key);
+	uint64		bits8;
+	uint32		bits4;
+	float8		value8;
+	float4		value4;
 
 	switch (key_type)
 	{
@@ -83,8 +118,16 @@ learned_denormalize(int key_type, uint64 key)
 		case OMEN_KEY_DATE: return DateADTGetDatum((DateADT) value);
 		case OMEN_KEY_TIMESTAMP:
 		case OMEN_KEY_TIMESTAMPTZ: return TimestampGetDatum(value);
-		case OMEN_KEY_FLOAT4: return Float4GetDatum((float4) learned_key_to_float8(key));
-		case OMEN_KEY_FLOAT8: return Float8GetDatum(learned_key_to_float8(key));
+		case OMEN_KEY_FLOAT4:
+			/* A float4 index holds only float4 keys. */
+			if (!learned_key_to_float4(key, &bits4))
+				elog(ERROR, "learned float4 key %llu is no float4", (unsigned long long) key);
+			memcpy(&value4, &bits4, sizeof(value4));
+			return Float4GetDatum(value4);
+		case OMEN_KEY_FLOAT8:
+			bits8 = learned_key_to_float8(key);
+			memcpy(&value8, &bits8, sizeof(value8));
+			return Float8GetDatum(value8);
 	}
 	elog(ERROR, "unknown learned key type %d", key_type);
 	return (Datum) 0;
@@ -378,7 +421,9 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
-	if (meta->version != LEARNED_LAYOUT_VERSION)
+	if (meta->version != LEARNED_LAYOUT_VERSION &&
+		!(meta->version == LEARNED_LAYOUT_NO_EXACT_FLOATS &&
+		  meta->key_type != OMEN_KEY_FLOAT4 && meta->key_type != OMEN_KEY_FLOAT8))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",

@@ -6,13 +6,18 @@ public enum KeyType: UInt8, CaseIterable, Sendable {
 /// Order-preserving maps from native key values to `UInt64`: `a < b` natively iff `encode(a) < encode(b)`.
 ///
 /// Integers (and PostgreSQL's date and timestamps, whose ±infinity are the integer extremes) flip the sign
-/// bit. IEEE floats flip every bit when negative and only the sign bit otherwise, after folding -0.0 onto
-/// +0.0 and every NaN onto one value just above +Infinity, which is how PostgreSQL orders them.
+/// bit. IEEE floats keep every bit: each bit pattern has its own key, so an index-only scan gives back the
+/// stored datum, -0.0 and NaN payloads included. In PostgreSQL's order -0.0 equals 0.0 and every NaN
+/// equals every other and sorts above +Infinity; so the non-NaN floats take the sign-flip map shifted down
+/// past the keys below -Infinity (where negative NaNs would land), the NaNs of both signs fill the keys
+/// above +Infinity, and PostgreSQL's equal values are adjacent keys (`equalRange`).
 public enum NormalizedKey {
-    /// The normalised +Infinity; every NaN normalises to the value after it.
-    public static let positiveInfinity: UInt64 = encode(Double.infinity)
-    /// The normalised NaN.
-    public static let nan: UInt64 = positiveInfinity &+ 1
+    /// NaN payloads per sign (the nonzero 52-bit fractions).
+    @usableFromInline static let nanPayloads: UInt64 = (1 << 52) - 1
+    /// The normalised +Infinity; every NaN normalises above it.
+    public static let positiveInfinity: UInt64 = firstNaN - 1
+    /// The lowest key of a NaN, the one after +Infinity's (NaNs differ by sign and payload).
+    public static let firstNaN: UInt64 = 0xFFE0_0000_0000_0002
 
     @inlinable
     public static func encode(_ value: Int64) -> UInt64 {
@@ -39,30 +44,74 @@ public enum NormalizedKey {
     public static func decodeInt16(_ key: UInt64) -> Int16? { Int16(exactly: decodeInt64(key)) }
 
     @inlinable
-    public static func encode(_ value: Double) -> UInt64 {
-        if value.isNaN { return nan }
-        let bits = (value == 0 ? 0.0 : value).bitPattern
-        return bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)
+    public static func encode(_ value: Double) -> UInt64 { encode(doubleBits: value.bitPattern) }
+
+    /// The key of the float8 with IEEE bits `bits` (the bits, never the value, so no payload is lost).
+    @inlinable
+    public static func encode(doubleBits bits: UInt64) -> UInt64 {
+        let payload = bits & nanPayloads
+        if bits & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 && payload != 0 {
+            return firstNaN + (bits >> 63) * nanPayloads + (payload - 1)
+        }
+        return (bits & (1 << 63) != 0 ? ~bits : bits | (1 << 63)) - nanPayloads
     }
 
-    /// Widening to `Double` is exact and monotone, so float4 shares float8's order and NaN.
+    /// The IEEE bits of the float8 a key came from (every key is one's).
     @inlinable
-    public static func encode(_ value: Float) -> UInt64 { encode(Double(value)) }
-
-    /// The `Double` a key came from (NaN for the NaN key; -0.0 comes back as +0.0).
-    @inlinable
-    public static func decodeDouble(_ key: UInt64) -> Double {
-        if key == nan { return .nan }
-        let bits = key & (1 << 63) != 0 ? key ^ (1 << 63) : ~key
-        return Double(bitPattern: bits)
+    public static func decodeDoubleBits(_ key: UInt64) -> UInt64 {
+        if key >= firstNaN {
+            let index = key - firstNaN
+            return (index / nanPayloads) << 63 | 0x7FF0_0000_0000_0000 | (index % nanPayloads + 1)
+        }
+        let flipped = key + nanPayloads
+        return flipped & (1 << 63) != 0 ? flipped ^ (1 << 63) : ~flipped
     }
 
-    /// The `Float` a key came from, or nil when the key encodes a value `Float` cannot hold exactly.
     @inlinable
-    public static func decodeFloat(_ key: UInt64) -> Float? {
-        let value = decodeDouble(key)
-        if value.isNaN { return .nan }
-        return Float(exactly: value)
+    public static func decodeDouble(_ key: UInt64) -> Double { Double(bitPattern: decodeDoubleBits(key)) }
+
+    /// A float4 has the key of the float8 it widens to; a NaN keeps its sign and its payload in the
+    /// float8's top fraction bits (by bits: a hardware widening would quiet a signalling NaN).
+    @inlinable
+    public static func encode(floatBits bits: UInt32) -> UInt64 {
+        let payload = UInt64(bits & 0x007F_FFFF)
+        if bits & 0x7F80_0000 == 0x7F80_0000 && payload != 0 {
+            return encode(doubleBits: UInt64(bits >> 31) << 63 | 0x7FF0_0000_0000_0000 | payload << 29)
+        }
+        return encode(doubleBits: Double(Float(bitPattern: bits)).bitPattern)
+    }
+
+    @inlinable
+    public static func encode(_ value: Float) -> UInt64 { encode(floatBits: value.bitPattern) }
+
+    /// The IEEE bits of the float4 a key came from, or nil when the key is a float8 no float4 equals.
+    @inlinable
+    public static func decodeFloatBits(_ key: UInt64) -> UInt32? {
+        let bits = decodeDoubleBits(key)
+        let payload = bits & nanPayloads
+        if bits & 0x7FF0_0000_0000_0000 == 0x7FF0_0000_0000_0000 && payload != 0 {
+            guard payload & (1 << 29 - 1) == 0 else { return nil }
+            return UInt32(bits >> 63) << 31 | 0x7F80_0000 | UInt32(payload >> 29)
+        }
+        return Float(exactly: Double(bitPattern: bits))?.bitPattern
+    }
+
+    /// The `Float` a key came from, or nil when the key is a float8 no float4 equals.
+    @inlinable
+    public static func decodeFloat(_ key: UInt64) -> Float? { decodeFloatBits(key).map(Float.init(bitPattern:)) }
+
+    /// The first key of the floats PostgreSQL holds equal to `value`: one key for both zeros and one for
+    /// every NaN, for an image in which equal values have equal keys.
+    @inlinable
+    public static func equalityKey(_ value: Double) -> UInt64 { equalRange(ofFloatKey: encode(value)).lowerBound }
+
+    /// The keys of the floats PostgreSQL holds equal to the float with key `key`: both zeros, or every NaN.
+    @inlinable
+    public static func equalRange(ofFloatKey key: UInt64) -> ClosedRange<UInt64> {
+        if key >= firstNaN { return firstNaN...UInt64.max }
+        let positiveZero = encode(doubleBits: 0)
+        if key == positiveZero || key == positiveZero - 1 { return positiveZero - 1...positiveZero }
+        return key...key
     }
 
     /// Normalises a PostgreSQL datum of `type` given as its raw 64-bit value (the integer for int2, int4,
@@ -74,9 +123,9 @@ public enum NormalizedKey {
         case .int2, .int4, .int8, .date, .timestamp, .timestamptz:
             return encode(Int64(bitPattern: raw))
         case .float4:
-            return encode(Float(bitPattern: UInt32(truncatingIfNeeded: raw)))
+            return encode(floatBits: UInt32(truncatingIfNeeded: raw))
         case .float8:
-            return encode(Double(bitPattern: raw))
+            return encode(doubleBits: raw)
         }
     }
 }

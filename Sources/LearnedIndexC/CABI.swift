@@ -42,16 +42,30 @@ private func model(_ handle: OpaquePointer?) -> ModelBox? {
 public func learnedKeyFromInt64(_ value: Int64) -> UInt64 { NormalizedKey.encode(value) }
 
 @_cdecl("learned_key_from_float8")
-public func learnedKeyFromFloat8(_ value: Double) -> UInt64 { NormalizedKey.encode(value) }
+public func learnedKeyFromFloat8(_ bits: UInt64) -> UInt64 { NormalizedKey.encode(doubleBits: bits) }
 
 @_cdecl("learned_key_from_float4")
-public func learnedKeyFromFloat4(_ value: Float) -> UInt64 { NormalizedKey.encode(value) }
+public func learnedKeyFromFloat4(_ bits: UInt32) -> UInt64 { NormalizedKey.encode(floatBits: bits) }
 
 @_cdecl("learned_key_to_int64")
 public func learnedKeyToInt64(_ key: UInt64) -> Int64 { NormalizedKey.decodeInt64(key) }
 
 @_cdecl("learned_key_to_float8")
-public func learnedKeyToFloat8(_ key: UInt64) -> Double { NormalizedKey.decodeDouble(key) }
+public func learnedKeyToFloat8(_ key: UInt64) -> UInt64 { NormalizedKey.decodeDoubleBits(key) }
+
+@_cdecl("learned_key_to_float4")
+public func learnedKeyToFloat4(_ key: UInt64, _ bits: UnsafeMutablePointer<UInt32>?) -> Bool {
+    guard let bits, let value = NormalizedKey.decodeFloatBits(key) else { return false }
+    bits.pointee = value
+    return true
+}
+
+@_cdecl("learned_float_key_equal_range")
+public func learnedFloatKeyEqualRange(_ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?) {
+    let range = NormalizedKey.equalRange(ofFloatKey: key)
+    lo?.pointee = range.lowerBound
+    hi?.pointee = range.upperBound
+}
 
 @_cdecl("learned_builder_create")
 public func learnedBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {

@@ -158,7 +158,7 @@ final class SecondaryIndex {
     static func image(_ column: ColumnVector, at row: Int) -> UInt64 {
         switch column.type {
         case .int64, .timestamp, .date: NormalizedKey.encode(column.integers[row])
-        case .double: NormalizedKey.encode(column.doubles[row])
+        case .double: NormalizedKey.equalityKey(column.doubles[row])
         case .bool: column.bools[row] ? 1 : 0
         case .text: textImage(column.texts[row])
         case .uuid: column.uuids[row].high
@@ -170,7 +170,7 @@ final class SecondaryIndex {
     static func image(_ value: Value, type: ColumnType) -> UInt64? {
         switch (type, value) {
         case (.int64, .int64(let x)), (.timestamp, .timestamp(let x)), (.date, .date(let x)): NormalizedKey.encode(x)
-        case (.double, .double(let x)): NormalizedKey.encode(x)
+        case (.double, .double(let x)): NormalizedKey.equalityKey(x)
         case (.bool, .bool(let x)): x ? 1 : 0
         case (.text, .text(let x)): textImage(x)
         case (.uuid, .uuid(let x)): x.high
@@ -228,7 +228,7 @@ final class SecondaryIndex {
         case (.text(let x), .text(let y)): return x < y ? -1 : x == y ? 0 : 1
         case (.uuid(let x), .uuid(let y)): return x < y ? -1 : x == y ? 0 : 1
         case (.double(let x), .double(let y)):
-            let (p, q) = (NormalizedKey.encode(x), NormalizedKey.encode(y))
+            let (p, q) = (NormalizedKey.equalityKey(x), NormalizedKey.equalityKey(y))
             return p < q ? -1 : p == q ? 0 : 1
         default:
             let (p, q) = (image(a, type: a.type ?? .int64) ?? 0, image(b, type: b.type ?? .int64) ?? 0)

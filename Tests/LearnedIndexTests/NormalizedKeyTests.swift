@@ -65,38 +65,68 @@ import Testing
         a.isNaN ? b.isNaN : (!b.isNaN && a == b)
     }
 
-    @Test func doublesFollowPostgresOrder() {
+    /// Checks PostgreSQL's float order on keys: distinct values order as their keys, and the keys of equal
+    /// values (-0.0 and 0.0, any two NaNs) are distinct and share `equalRange`.
+    func checkFloatOrder(_ values: [Double], same: (Int, Int) -> Bool, _ key: (Int) -> UInt64) {
+        for a in values.indices {
+            for b in values.indices {
+                let ka = key(a)
+                let kb = key(b)
+                let equal = Self.postgresEqual(values[a], values[b])
+                if equal != (NormalizedKey.equalRange(ofFloatKey: ka) == NormalizedKey.equalRange(ofFloatKey: kb))
+                    || (!equal && (ka < kb) != Self.postgresLess(values[a], values[b]))
+                    || (ka == kb) != same(a, b) {
+                    Issue.record("\(values[a]) and \(values[b]) encode to \(ka) and \(kb)")
+                }
+            }
+        }
+    }
+
+    @Test func doublesFollowPostgresOrderAndComeBackBitForBit() {
         var random = SplitMix64(seed: 2)
         var values: [Double] = [
             -.infinity, -.greatestFiniteMagnitude, -1, -.leastNormalMagnitude, -.leastNonzeroMagnitude, -0.0, 0.0,
             .leastNonzeroMagnitude, .leastNormalMagnitude, 1, .greatestFiniteMagnitude, .infinity, .nan,
-            -.nan, .signalingNaN, Double(bitPattern: 0x7FF0_0000_0000_0001), Double(bitPattern: 0xFFFF_FFFF_FFFF_FFFF),
+            -.nan, .signalingNaN, -.signalingNaN, Double(bitPattern: 0x7FF0_0000_0000_0001),
+            Double(bitPattern: 0xFFF0_0000_0000_0001), Double(bitPattern: 0x7FFF_FFFF_FFFF_FFFF),
+            Double(bitPattern: 0xFFFF_FFFF_FFFF_FFFF),
         ]
         for _ in 0..<250 { values.append(Double(bitPattern: random.next())) }
-        checkOrder(values, NormalizedKey.encode, less: Self.postgresLess, equal: Self.postgresEqual)
-        #expect(NormalizedKey.encode(-0.0) == NormalizedKey.encode(0.0))
-        #expect(NormalizedKey.encode(Double.nan) == NormalizedKey.encode(Double.infinity) + 1)
+        checkFloatOrder(values, same: { values[$0].bitPattern == values[$1].bitPattern }) { NormalizedKey.encode(values[$0]) }
+        // The ends of the key space are -Infinity and the last NaN; zero's two keys are adjacent.
+        #expect(NormalizedKey.encode(-Double.infinity) == 0)
+        #expect(NormalizedKey.encode(Double(bitPattern: 0xFFFF_FFFF_FFFF_FFFF)) == .max)
+        #expect(NormalizedKey.encode(Double.infinity) == NormalizedKey.positiveInfinity)
+        #expect(NormalizedKey.encode(Double(bitPattern: 0x7FF0_0000_0000_0001)) == NormalizedKey.firstNaN)
+        #expect(NormalizedKey.encode(-0.0) + 1 == NormalizedKey.encode(0.0))
         for value in values {
-            let back = NormalizedKey.decodeDouble(NormalizedKey.encode(value))
-            #expect(Self.postgresEqual(back, value))
-            if value == 0 { #expect(back.sign == .plus) }
+            let key = NormalizedKey.encode(value)
+            #expect(NormalizedKey.decodeDoubleBits(key) == value.bitPattern)
+            #expect(NormalizedKey.encode(raw: value.bitPattern, as: .float8) == key)
+        }
+        // Every key is some double's: decoding then encoding gives the key back.
+        for _ in 0..<10_000 {
+            let key = random.next()
+            #expect(NormalizedKey.encode(doubleBits: NormalizedKey.decodeDoubleBits(key)) == key)
         }
     }
 
     @Test func floatsFollowPostgresOrderAndShareDoubleKeys() {
         var random = SplitMix64(seed: 3)
         var values: [Float] = [-.infinity, -.greatestFiniteMagnitude, -1, -0.0, 0, .leastNonzeroMagnitude, 1,
-                               .greatestFiniteMagnitude, .infinity, .nan, -.nan]
+                               .greatestFiniteMagnitude, .infinity, .nan, -.nan, .signalingNaN,
+                               Float(bitPattern: 0xFFFF_FFFF)]
         for _ in 0..<250 { values.append(Float(bitPattern: UInt32(truncatingIfNeeded: random.next()))) }
-        checkOrder(values, NormalizedKey.encode,
-                   less: { Self.postgresLess(Double($0), Double($1)) },
-                   equal: { Self.postgresEqual(Double($0), Double($1)) })
+        checkFloatOrder(values.map { $0.isNaN ? .nan : Double($0) }, same: { values[$0].bitPattern == values[$1].bitPattern }) {
+            NormalizedKey.encode(values[$0])
+        }
         for value in values {
-            #expect(NormalizedKey.encode(value) == NormalizedKey.encode(Double(value)))
-            let back = NormalizedKey.decodeFloat(NormalizedKey.encode(value))
-            #expect(back.map { Self.postgresEqual(Double($0), Double(value)) } == true)
-            #expect(NormalizedKey.encode(raw: UInt64(value.bitPattern), as: .float4) == NormalizedKey.encode(value))
+            let key = NormalizedKey.encode(value)
+            if !value.isNaN { #expect(key == NormalizedKey.encode(Double(value))) }
+            #expect(NormalizedKey.decodeFloatBits(key) == value.bitPattern)
+            #expect(NormalizedKey.encode(raw: UInt64(value.bitPattern), as: .float4) == key)
         }
         #expect(NormalizedKey.decodeFloat(NormalizedKey.encode(0.1 as Double)) == nil)
+        #expect(NormalizedKey.decodeFloat(NormalizedKey.encode(Double(bitPattern: 0x7FF0_0000_0000_0001))) == nil)
     }
 }

@@ -10,6 +10,7 @@
 #ifndef OMENDB_LEARNED_H
 #define OMENDB_LEARNED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,12 +43,17 @@ typedef struct omen_builder omen_builder;
 typedef struct omen_model omen_model;
 
 /* Order-preserving key normalisation. int2, int4, int8, date, timestamp and timestamptz all go through
- * the int64 form (their +-infinity are the integer extremes). */
+ * the int64 form (their +-infinity are the integer extremes). Floats go by their IEEE bits and come back
+ * bit for bit (-0.0 and NaN payloads included); the floats PostgreSQL holds equal (both zeros, all NaNs)
+ * have adjacent keys, [*lo, *hi] of learned_float_key_equal_range. float4 keys are float8 keys. */
 uint64_t learned_key_from_int64(int64_t value);
-uint64_t learned_key_from_float8(double value);
-uint64_t learned_key_from_float4(float value);
+uint64_t learned_key_from_float8(uint64_t bits);
+uint64_t learned_key_from_float4(uint32_t bits);
 int64_t learned_key_to_int64(uint64_t key);
-double learned_key_to_float8(uint64_t key);
+uint64_t learned_key_to_float8(uint64_t key);
+/* The float4 bits of a key, or false when the key is a float8 that no float4 equals. */
+bool learned_key_to_float4(uint64_t key, uint32_t *bits);
+void learned_float_key_equal_range(uint64_t key, uint64_t *lo, uint64_t *hi);
 
 /* Chunked build: create, add sorted chunks (each continuing the previous), end the pass with
  * learned_builder_next_pass, and while it sets *more, add the same keys again from the first (the RMI and

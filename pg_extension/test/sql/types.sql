@@ -142,6 +142,13 @@ SELECT typ, cond, result FROM lt_type_results WHERE phase = 1 AND typ NOT SIMILA
 ORDER BY typ, ord;
 SELECT typ, cond, result FROM lt_type_results WHERE phase = 1 AND ord > 100 ORDER BY typ, ord;
 
+-- Index-only scans give back the stored float bit for bit: float4send/float8send of what each scan
+-- returns against the sequential scan's (the bytes show -0.0's sign and a NaN's sign and payload).
+SELECT typ, cond, lt_check(format('SELECT %ssend(v) FROM t_%s WHERE %s', typ, typ, cond)) AS result
+FROM unnest(ARRAY['float4', 'float8']) typ,
+	 (VALUES ('v = ''NaN'''), ('v = 0'), ('v <= 0 AND v >= -1'), ('v >= ''-Infinity''')) c(cond)
+ORDER BY typ, cond;
+
 -- Every index holds exactly the table's rows.
 SELECT c.relname, lt_index_ok(c.oid) FROM pg_class c WHERE c.relname LIKE 't\_%\_v' ORDER BY c.relname;
 

@@ -160,15 +160,56 @@ is($lost, 0, 'every refusal is an error, not a lost connection');
 is($restarts, 0, 'the server never restarted');
 unlike(slurp_file($node->logfile), qr/terminated by signal|PANIC/, 'no backend crashed');
 
-# An index of the previous layout version: refused everywhere with the REINDEX hint.
+# CRC-32C of `data` continued from `crc`, without the final inversion (as the pages store it).
+sub crc32c
+{
+	my ($crc, $data) = @_;
+	for my $byte (unpack('C*', $data))
+	{
+		$crc ^= $byte;
+		$crc = ($crc >> 1) ^ (($crc & 1) ? 0x82F63B78 : 0) for 1 .. 8;
+	}
+	return $crc;
+}
+
+# Writes layout version `version` into the metapage of `index` (the server stopped meanwhile); with
+# `reseal`, the page checksum is made to match, as if that version had written the page.
+sub set_layout_version
+{
+	my ($index, $version, $reseal) = @_;
+	my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('$index')");
+	$node->stop('fast');
+	open(my $fh, '+<:raw', $path) or die "open $path: $!";
+	sysread($fh, my $page, 8192) == 8192 or die 'read';
+	substr($page, 24 + 4, 4) = pack('V', $version);	# after the page header and the magic
+	if ($reseal)
+	{
+		# The special space's fields before `checksum` (36 bytes), then the contents up to pd_lower.
+		my ($lower, $upper, $special) = unpack('v v v', substr($page, 12, 6));
+		my $crc = crc32c(0xFFFFFFFF, substr($page, $special, 36));
+		$crc = crc32c($crc, substr($page, 24, $lower - 24));
+		substr($page, $special + 36, 4) = pack('V', $crc);
+	}
+	sysseek($fh, 0, 0);
+	syswrite($fh, $page) == 8192 or die 'write';
+	close($fh);
+	$node->start;
+}
+
+# Layout 6 differs from 7 only in float keys: its integer indexes read on, its float indexes are refused.
 setup('pgm');
-my $path = $node->data_dir . '/' . $node->safe_psql('postgres', "SELECT pg_relation_filepath('c_k')");
-$node->stop('fast');
-open(my $fh, '+<:raw', $path) or die "open $path: $!";
-sysseek($fh, 24 + 4, 0);	# the metapage's version, after the page header and the magic
-syswrite($fh, pack('V', 5)) == 4 or die 'write';
-close($fh);
-$node->start;
+$node->safe_psql('postgres', "CREATE TABLE f (x float8); INSERT INTO f SELECT i / 7.0 FROM generate_series(1, 1000) i;
+	CREATE INDEX f_x ON f USING learned (x)");
+set_layout_version('c_k', 6, 1);
+set_layout_version('f_x', 6, 1);
+is($node->safe_psql('postgres', "$plans{index} SELECT count(*) FROM c WHERE k < 100"), '99', 'an int8 index of layout 6 reads on');
+my ($f_ret, $f_out, $f_err) = $node->psql('postgres', "$plans{index} SELECT count(*) FROM f WHERE x < 1");
+like($f_err, qr/has layout version 6, this build reads \d+.*HINT:  Rebuild it with REINDEX INDEX f_x/s,
+	'a float8 index of layout 6 is refused with the REINDEX hint');
+$node->safe_psql('postgres', 'DROP TABLE f');
+
+# An index of an older layout version: refused everywhere with the REINDEX hint.
+set_layout_version('c_k', 5);
 my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
 for my $sql ("$plans{index} SELECT count(*) FROM c WHERE k < 100", "$plans{bitmap} SELECT count(*) FROM c WHERE k < 100",
 	"INSERT INTO c VALUES (1, 'x')", 'VACUUM c', "SELECT learned_merge('c_k')", "SELECT * FROM learned_index_info('c_k')",
