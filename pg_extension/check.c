@@ -211,6 +211,14 @@ learned_index_check(PG_FUNCTION_ARGS)
 					UnlockReleaseBuffer(buffer);
 					CORRUPT(index, "hot page %u holds a key outside its recorded range", blkno);
 				}
+				/* A sorted page: values ascending (scans binary-search it), then NULLs. */
+				if ((opaque->flags & LEARNED_PAGE_SORTED) && i > 0 &&
+					((isnull ? 0 : 1) > ((entry - 1)->flags & LEARNED_HOT_NULL ? 0 : 1) ||
+					 (!isnull && entry->key < (entry - 1)->key)))
+				{
+					UnlockReleaseBuffer(buffer);
+					CORRUPT(index, "sorted hot page %u holds entries out of order", blkno);
+				}
 				nulls += isnull;
 				if (entries && !(entry->flags & LEARNED_HOT_DEAD))
 					remember(entries, &entry->tid, entry->key, isnull);

@@ -39,6 +39,7 @@
 #define LEARNED_PAGE_DELETED	(1 << 4)	/* freed by a merge; reusable once no scan can read it */
 #define LEARNED_PAGE_PACKED		(1 << 5)	/* with LEARNED_PAGE_COLD: a whole group in the packed layout */
 #define LEARNED_PAGE_SEALED		(1 << 6)	/* with LEARNED_PAGE_HOT: takes no more entries */
+#define LEARNED_PAGE_SORTED		(1 << 7)	/* with LEARNED_PAGE_SEALED: values ascending, then NULLs */
 
 #define LEARNED_PAGE_ID			0xFF85		/* identifies learned pages to pg_filedump */
 

@@ -156,6 +156,10 @@ learned_endscan(IndexScanDesc scan)
 	unpin_guard(so->guard);
 	MemoryContextDelete(so->cxt);
 	pfree(so->copy);
+	/* A unique check begins a scan per insert: what one allocates goes back for the next (the guard
+	 * stays, its callback registered until the memory it lives in goes). */
+	pfree(so);
+	scan->opaque = NULL;
 }
 
 static int
@@ -326,11 +330,34 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 	values_here = want_values &&
 		(!(opaque->flags & LEARNED_PAGE_SEALED) || (opaque->min_key <= hi && opaque->max_key >= lo));
 	count = LearnedHotCount(page);
-	for (i = 0; i < count && (values_here || want_nulls); i++)
+	i = 0;
+	/* A sorted page's values ascend: start at the first that can match (a unique check reads one). */
+	if (values_here && !want_nulls && (opaque->flags & LEARNED_PAGE_SORTED))
+	{
+		int			high = count;
+
+		while (i < high)
+		{
+			int			middle = i + (high - i) / 2;
+
+			if (!(entries[middle].flags & LEARNED_HOT_NULL) && entries[middle].key < lo)
+				i = middle + 1;
+			else
+				high = middle;
+		}
+	}
+	for (; i < count && (values_here || want_nulls); i++)
 	{
 		LearnedHotEntry *entry = &entries[i];
 		HotItem    *item;
 
+		/* Most entries of a page a point lookup reads miss its range: that test comes first. */
+		if (!want_nulls && (entry->key < lo || entry->key > hi))
+		{
+			if ((opaque->flags & LEARNED_PAGE_SORTED) && entry->key > hi)
+				break;
+			continue;
+		}
 		if ((entry->flags & LEARNED_HOT_DEAD) ||
 			(!scan->xactStartedInRecovery && LearnedBitIsSet(LearnedHotHints(page), i)))
 			continue;

@@ -733,7 +733,7 @@ learned_compact_hot(Relation index)
 
 			state = GenericXLogStart(index);
 			page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
-			learned_init_page(page, LEARNED_PAGE_HOT | LEARNED_PAGE_SEALED, meta.generation);
+			learned_init_page(page, LEARNED_PAGE_HOT | LEARNED_PAGE_SEALED | LEARNED_PAGE_SORTED, meta.generation);
 			opaque = LearnedPageGetOpaque(page);
 			first = (int64) p * LEARNED_HOT_PER_PAGE;
 			for (e = first; e < Min(total, first + LEARNED_HOT_PER_PAGE); e++)

@@ -206,6 +206,11 @@ INSERT INTO m_random SELECT g, (g * 7919) % 100000 FROM generate_series(20001, 3
 SELECT hot_entries, generation FROM learned_index_info('m_random_v');
 SELECT pages > 0 AS compacted FROM learned_page_usage('m_random_v') WHERE kind = 'deleted';
 SELECT * FROM m_step('m_random', 'm_random_v');
+-- Point lookups of keys on the compacted (sorted) hot pages: every 97th key inserted after the build,
+-- and one alone.
+SELECT lt_where('m_random', format('v = ANY (''%s''::int8[])', array_agg(v)::text)) AS sorted_points
+FROM m_random WHERE id > 20000 AND id % 97 = 0;
+SELECT lt_where('m_random', format('v = %s', v)) AS sorted_point FROM m_random WHERE id = 25001;
 SELECT lt_index_ok('m_random_v');
 
 -- TRUNCATE of a table created in the same transaction rebuilds the index in its own file, where merges
