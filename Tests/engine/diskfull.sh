@@ -19,6 +19,14 @@ acked=${acked:--1}
 echo "diskfull: the writer stopped (status $status) after acknowledging transaction $acked: $(tail -1 "$logs/err")"
 [ "$status" -ne 0 ] || { echo "diskfull: the writer did not fail on a full disk"; exit 1; }
 grep -q "errno 28" "$logs/err" || { echo "diskfull: the writer failed, but not with ENOSPC"; exit 1; }
+# An import into the full database fails with the I/O error and changes nothing (the check below finds
+# exactly the writer's commits, which it would not if any imported row had stayed).
+awk 'BEGIN { for (i = 0; i < 200000; i++) printf "%d,%d,1.5\n", 2000000000 + i, 90000000 + i }' >"$logs/import.csv"
+if "$bin" import --db "$work/db" readings "$logs/import.csv" --timestamp-format epoch-s >"$logs/import" 2>&1; then
+    echo "diskfull: an import into the full database succeeded: $(cat "$logs/import")"; exit 1
+fi
+grep -q "errno 28" "$logs/import" || { echo "diskfull: the import failed, but not with ENOSPC: $(cat "$logs/import")"; exit 1; }
+echo "diskfull: the import failed: $(tail -1 "$logs/import")"
 if ! "$bin" crash-check --db "$work/db" --acked "$acked" >"$logs/check" 2>&1; then
     echo "diskfull: the full database did not open: $(cat "$logs/check")"; exit 1
 fi
