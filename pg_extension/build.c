@@ -673,6 +673,12 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index \"%s\" cannot be NULLS NOT DISTINCT", RelationGetRelationName(index)),
 				 errhint("A unique learned index treats NULLs as distinct, the SQL default; to allow no NULL at all, make the column NOT NULL.")));
+	if (indexInfo->ii_Unique && learned_key_is_lossy(typid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index \"%s\" on type %s cannot be unique", RelationGetRelationName(index),
+						format_type_be(typid)),
+				 errhint("Its keys are the values' leading 64 bits, which distinct values may share. Enforce uniqueness with a btree index or with EXCLUDE USING learned (column WITH =).")));
 
 	/*
 	 * The metapage comes first so that block 0 is always the metapage. It is not held locked during the

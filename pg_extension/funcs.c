@@ -223,6 +223,9 @@ learned_segments(PG_FUNCTION_ARGS)
 		values[0] = Int64GetDatum((int64) i);
 		if (meta.key_type == OMEN_KEY_FLOAT4 || meta.key_type == OMEN_KEY_FLOAT8)
 			values[1] = DirectFunctionCall1(float8_numeric, learned_denormalize(OMEN_KEY_FLOAT8, first_key));
+		else if (meta.key_type == OMEN_KEY_UUID)	/* the leading 64 bits, unsigned */
+			values[1] = DirectFunctionCall3(numeric_in, CStringGetDatum(psprintf(UINT64_FORMAT, first_key)),
+											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 		else
 			values[1] = DirectFunctionCall1(int8_numeric, Int64GetDatum(learned_key_to_int64(first_key)));
 		values[2] = Float8GetDatum(slope);

@@ -22,7 +22,7 @@
 
 #include "omendb_learned.h"
 
-#define LEARNED_VERSION_STRING "0.2.0"
+#define LEARNED_VERSION_STRING "0.3.0"
 
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
@@ -230,6 +230,7 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 #define OMEN_KEY_DATE			6
 #define OMEN_KEY_TIMESTAMP		7
 #define OMEN_KEY_TIMESTAMPTZ	8
+#define OMEN_KEY_UUID			9	/* lossy: the leading 64 bits; equality only, rechecked */
 
 /* Free space map entries an allocation tries before it extends the index. */
 #define LEARNED_FREE_TRIES		8
@@ -353,6 +354,7 @@ extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern Datum learned_denormalize(int key_type, uint64 key);
 extern void learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi);
+extern bool learned_key_is_lossy(Oid typid);
 extern void learned_set_checksum(Page page);
 extern void learned_extend_checksum(Page page, const void *data, Size length);
 extern void learned_check_block(Relation index, BlockNumber blkno, BlockNumber nblocks, const char *what);

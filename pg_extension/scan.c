@@ -789,7 +789,8 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	cursor->have_current = true;
 	cursor->last_dir = dir;
 	scan->xs_heaptid = tid;
-	scan->xs_recheck = false;
+	/* A lossy key (a uuid's leading bits) may stand for other values too. */
+	scan->xs_recheck = !isnull && learned_key_is_lossy(so->typid);
 	if (scan->xs_want_itup)
 		scan->xs_itup = returned_tuple(scan, key, isnull);
 	return true;
@@ -821,7 +822,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			cold_entry(scan, position, &key, &tid, &dead);
 			if (!dead)
 			{
-				tbm_add_tuples(tbm, &tid, 1, false);
+				tbm_add_tuples(tbm, &tid, 1, !range->nulls && learned_key_is_lossy(so->typid));
 				count++;
 			}
 			if (position % LEARNED_COLD_PER_PAGE == 0)
@@ -829,7 +830,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 		}
 		for (i = range->hot_lo; i < range->hot_hi; i++)
 		{
-			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, false);
+			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, !range->nulls && learned_key_is_lossy(so->typid));
 			count++;
 			if (i % LEARNED_HOT_PER_PAGE == 0)
 				CHECK_FOR_INTERRUPTS();
@@ -859,12 +860,12 @@ learned_restrpos(IndexScanDesc scan)
 
 /*
  * Index-only scans return the key, rebuilt bit for bit from its normalised form (floats too: -0.0 and
- * NaN payloads have keys of their own). Not on a standby: replay of GenericXLog records takes no cleanup
+ * NaN payloads have keys of their own); a lossy key (uuid) cannot be. Not on a standby: replay of GenericXLog records takes no cleanup
  * lock, so the pin that keeps an index-only scan exact on the primary would not hold VACUUM's replay
  * back there (README).
  */
 bool
 learned_canreturn(Relation index, int attno)
 {
-	return attno == 1 && !RecoveryInProgress();
+	return attno == 1 && !learned_key_is_lossy(index->rd_opcintype[0]) && !RecoveryInProgress();
 }

@@ -19,6 +19,7 @@
 #include "utils/rls.h"
 #include "utils/date.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 #include "storage/indexfsm.h"
 #include "storage/lmgr.h"
 #include "utils/datetime.h"
@@ -40,6 +41,7 @@ learned_key_type_of(Oid typid)
 		case DATEOID: return OMEN_KEY_DATE;
 		case TIMESTAMPOID: return OMEN_KEY_TIMESTAMP;
 		case TIMESTAMPTZOID: return OMEN_KEY_TIMESTAMPTZ;
+		case UUIDOID: return OMEN_KEY_UUID;
 	}
 	return 0;
 }
@@ -82,11 +84,12 @@ learned_normalize(Oid typid, Datum value)
 		case TIMESTAMPTZOID: return learned_key_from_int64(DatumGetTimestamp(value));
 		case FLOAT4OID: return learned_key_from_float4(float4_bits(DatumGetFloat4(value)));
 		case FLOAT8OID: return learned_key_from_float8(float8_bits(DatumGetFloat8(value)));
+		case UUIDOID: return learned_key_from_uuid(DatumGetUUIDP(value)->data);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 			 errmsg("learned index keys cannot be of type %s", format_type_be(typid)),
-			 errhint("Supported key types are smallint, integer, bigint, real, double precision, date, timestamp and timestamptz.")));
+			 errhint("Supported key types are smallint, integer, bigint, real, double precision, date, timestamp, timestamptz and uuid.")));
 	return 0;
 }
 
@@ -100,7 +103,17 @@ learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi)
 		*lo = *hi = key;
 }
 
-/* The datum a normalised key came from, bit for bit. */
+/*
+ * Whether keys of type typid stand for their values in part (a uuid by its leading 64 bits): scans then
+ * have every match rechecked, return no keys, and support only equality.
+ */
+bool
+learned_key_is_lossy(Oid typid)
+{
+	return typid == UUIDOID;
+}
+
+/* The datum a normalised key came from, bit for bit (lossy keys have none). */
 Datum
 learned_denormalize(int key_type, uint64 key)
 {
@@ -128,6 +141,8 @@ learned_denormalize(int key_type, uint64 key)
 			bits8 = learned_key_to_float8(key);
 			memcpy(&value8, &bits8, sizeof(value8));
 			return Float8GetDatum(value8);
+		case OMEN_KEY_UUID:
+			elog(ERROR, "a learned uuid key holds only the uuid's leading 64 bits");
 	}
 	elog(ERROR, "unknown learned key type %d", key_type);
 	return (Datum) 0;

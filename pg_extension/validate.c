@@ -176,8 +176,12 @@ learned_validate(Oid opclassoid)
 			have_strategy[op->amopstrategy] = true;
 	}
 
+	/* Lossy keys (a uuid's leading bits) serve equality alone: their order is not the values'. */
 	for (i = 1; i <= BTMaxStrategyNumber; i++)
-		if (!have_strategy[i])
+		if (learned_key_is_lossy(opcintype) && i != BTEqualStrategyNumber && have_strategy[i])
+			REPORT("operator class \"%s\" of access method learned on type %s takes only equality, not strategy %d",
+				   NameStr(classform->opcname), format_type_be(opcintype), i);
+		else if (!have_strategy[i] && (!learned_key_is_lossy(opcintype) || i == BTEqualStrategyNumber))
 			REPORT("operator class \"%s\" of access method learned is missing the operator for strategy %d",
 				   NameStr(classform->opcname), i);
 	if (!have_cmp)

@@ -1,6 +1,10 @@
 /// The PostgreSQL key types the library can normalise.
 public enum KeyType: UInt8, CaseIterable, Sendable {
-    case int2 = 1, int4, int8, float4, float8, date, timestamp, timestamptz
+    case int2 = 1, int4, int8, float4, float8, date, timestamp, timestamptz, uuid
+
+    /// Whether keys of this type stand for their values only in part (a uuid by its leading 64 bits):
+    /// equal keys then need a comparison of the values themselves.
+    public var isLossy: Bool { self == .uuid }
 }
 
 /// Order-preserving maps from native key values to `UInt64`: `a < b` natively iff `encode(a) < encode(b)`.
@@ -114,9 +118,18 @@ public enum NormalizedKey {
         return key...key
     }
 
+    /// The key of a uuid: its leading 64 bits, big-endian, so that the keys order as the uuids' bytes do
+    /// (`a < b` implies `encode(a) <= encode(b)`; uuids sharing those bits share a key).
+    @inlinable
+    public static func encode(uuid bytes: UnsafeRawBufferPointer) -> UInt64 {
+        var key: UInt64 = 0
+        for byte in bytes.prefix(8) { key = key << 8 | UInt64(byte) }
+        return key
+    }
+
     /// Normalises a PostgreSQL datum of `type` given as its raw 64-bit value (the integer for int2, int4,
     /// int8, date, timestamp and timestamptz, sign-extended; the IEEE bits for float4 and float8, float4 in
-    /// the low 32 bits).
+    /// the low 32 bits; a uuid's leading 64 bits, big-endian).
     @inlinable
     public static func encode(raw: UInt64, as type: KeyType) -> UInt64 {
         switch type {
@@ -126,6 +139,8 @@ public enum NormalizedKey {
             return encode(floatBits: UInt32(truncatingIfNeeded: raw))
         case .float8:
             return encode(doubleBits: raw)
+        case .uuid:
+            return raw
         }
     }
 }

@@ -47,6 +47,12 @@ public func learnedKeyFromFloat8(_ bits: UInt64) -> UInt64 { NormalizedKey.encod
 @_cdecl("learned_key_from_float4")
 public func learnedKeyFromFloat4(_ bits: UInt32) -> UInt64 { NormalizedKey.encode(floatBits: bits) }
 
+@_cdecl("learned_key_from_uuid")
+public func learnedKeyFromUUID(_ bytes: UnsafePointer<UInt8>?) -> UInt64 {
+    guard let bytes else { return 0 }
+    return NormalizedKey.encode(uuid: UnsafeRawBufferPointer(start: bytes, count: 16))
+}
+
 @_cdecl("learned_key_to_int64")
 public func learnedKeyToInt64(_ key: UInt64) -> Int64 { NormalizedKey.decodeInt64(key) }
 

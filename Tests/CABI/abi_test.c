@@ -275,6 +275,14 @@ main(void)
 			  "float4 NaN payload kept");
 		CHECK(!learned_key_to_float4(learned_key_from_float8(float8_bits(0.1)), &back), "0.1 is no float4");
 	}
+	{
+		const uint8_t low[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFF};
+		const uint8_t high[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xF0};
+
+		CHECK(learned_key_from_uuid(low) == UINT64_C(0x0123456789ABCDEF), "uuid key is its leading 64 bits");
+		CHECK(learned_key_from_uuid(low) < learned_key_from_uuid(high), "uuid keys follow byte order");
+		CHECK(learned_key_from_uuid(NULL) == 0, "NULL uuid refused quietly");
+	}
 	CHECK(learned_key_from_int64(INT64_MIN) == 0 && learned_key_from_int64(INT64_MAX) == UINT64_MAX, "int extremes");
 	CHECK(learned_key_from_int64(-1) < learned_key_from_int64(0), "sign order");
 	CHECK(learned_key_to_int64(learned_key_from_int64(-42)) == -42, "int round trip");

@@ -129,4 +129,27 @@ import Testing
         #expect(NormalizedKey.decodeFloat(NormalizedKey.encode(0.1 as Double)) == nil)
         #expect(NormalizedKey.decodeFloat(NormalizedKey.encode(Double(bitPattern: 0x7FF0_0000_0000_0001))) == nil)
     }
+
+    /// A uuid's key is its leading 64 bits: byte order implies key order, and only uuids sharing those
+    /// bits share a key.
+    @Test func uuidKeysFollowByteOrderByTheirLeadingBits() {
+        var random = SplitMix64(seed: 4)
+        var uuids: [[UInt8]] = [[UInt8](repeating: 0, count: 16), [UInt8](repeating: 0xFF, count: 16)]
+        for _ in 0..<200 {
+            var bytes = (0..<2).flatMap { _ in withUnsafeBytes(of: random.next()) { Array($0) } }
+            uuids.append(bytes)
+            bytes[8 + Int(random.next() % 8)] ^= 0x10    // the same leading 64 bits, another uuid
+            uuids.append(bytes)
+        }
+        func key(_ bytes: [UInt8]) -> UInt64 { bytes.withUnsafeBytes { NormalizedKey.encode(uuid: $0) } }
+        for a in uuids {
+            for b in uuids {
+                if a.lexicographicallyPrecedes(b) && key(a) > key(b) { Issue.record("\(a) < \(b) but keys \(key(a)) > \(key(b))") }
+                if (key(a) == key(b)) != (a.prefix(8) == b.prefix(8)) { Issue.record("\(a) and \(b) share a key wrongly") }
+            }
+        }
+        #expect(key([0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF] + [UInt8](repeating: 0, count: 8)) == 0x0123_4567_89AB_CDEF)
+        #expect(NormalizedKey.encode(raw: 0x0123_4567_89AB_CDEF, as: .uuid) == 0x0123_4567_89AB_CDEF)
+        #expect(KeyType.uuid.isLossy && !KeyType.int8.isLossy)
+    }
 }
