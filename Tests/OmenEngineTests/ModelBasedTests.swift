@@ -3,8 +3,8 @@ import Testing
 
 /// Random operations in random transactions against an in-memory oracle, with checkpoints (flushes),
 /// compactions, close and reopen in between. `OMEN_ENGINE_OPERATIONS` sets the count (100,000 by default).
-/// Batches appended past every key (the bulk path, stored as version runs) grow the key space, so later
-/// operations update, delete and read their keys under older snapshots.
+/// Batches appended past every key (the bulk path, stored as version runs) grow the key space (to about
+/// 20,000 keys), so later operations update, delete and read their keys under older snapshots.
 @Suite struct ModelBasedTests {
     @Test func randomOperationsMatchTheOracle() throws {
         let directory = TemporaryDirectory()
@@ -53,7 +53,7 @@ import Testing
                     let expected = pending.keys.filter { $0 >= key && $0 < end }
                     #expect(try txn.delete("readings", from: key, to: end) == expected.count)
                     for gone in expected { pending[gone] = nil }
-                case 63..<65:
+                case 63..<65 where keySpace < 20_000:
                     let count = Int64.random(in: 1...300, using: &random)
                     let schema = try readingsSchema()
                     var batch = RowBatch(schema: schema)
