@@ -62,6 +62,7 @@ typedef struct LearnedScanOpaqueData
 	bool		prepared;
 	Oid			typid;
 	int			key_type;
+	bool		lossy;			/* keys stand for their values in part: every match is rechecked */
 	LearnedMetaPageData meta;
 	PinGuard   *guard;
 	ScanRange  *ranges;
@@ -114,6 +115,7 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "learned scan", ALLOCSET_DEFAULT_SIZES);
 	so->typid = index->rd_opcintype[0];
 	so->key_type = learned_key_type_of(so->typid);
+	so->lossy = learned_key_is_lossy(so->typid);
 	so->guard = palloc0(sizeof(PinGuard));
 	so->guard->callback.func = unpin_guard;
 	so->guard->callback.arg = so->guard;
@@ -790,7 +792,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	cursor->last_dir = dir;
 	scan->xs_heaptid = tid;
 	/* A lossy key (a uuid's leading bits) may stand for other values too. */
-	scan->xs_recheck = !isnull && learned_key_is_lossy(so->typid);
+	scan->xs_recheck = !isnull && so->lossy;
 	if (scan->xs_want_itup)
 		scan->xs_itup = returned_tuple(scan, key, isnull);
 	return true;
@@ -822,7 +824,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			cold_entry(scan, position, &key, &tid, &dead);
 			if (!dead)
 			{
-				tbm_add_tuples(tbm, &tid, 1, !range->nulls && learned_key_is_lossy(so->typid));
+				tbm_add_tuples(tbm, &tid, 1, !range->nulls && so->lossy);
 				count++;
 			}
 			if (position % LEARNED_COLD_PER_PAGE == 0)
@@ -830,7 +832,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 		}
 		for (i = range->hot_lo; i < range->hot_hi; i++)
 		{
-			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, !range->nulls && learned_key_is_lossy(so->typid));
+			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, !range->nulls && so->lossy);
 			count++;
 			if (i % LEARNED_HOT_PER_PAGE == 0)
 				CHECK_FOR_INTERRUPTS();

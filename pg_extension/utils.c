@@ -110,7 +110,7 @@ learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi)
 bool
 learned_key_is_lossy(Oid typid)
 {
-	return typid == UUIDOID;
+	return learned_key_type_is_lossy(learned_key_type_of(typid));
 }
 
 /* The datum a normalised key came from, bit for bit (lossy keys have none). */

@@ -53,6 +53,11 @@ public func learnedKeyFromUUID(_ bytes: UnsafePointer<UInt8>?) -> UInt64 {
     return NormalizedKey.encode(uuid: UnsafeRawBufferPointer(start: bytes, count: 16))
 }
 
+@_cdecl("learned_key_type_is_lossy")
+public func learnedKeyTypeIsLossy(_ keyType: Int32) -> Bool {
+    KeyType(rawValue: UInt8(truncatingIfNeeded: keyType))?.isLossy ?? false
+}
+
 @_cdecl("learned_key_to_int64")
 public func learnedKeyToInt64(_ key: UInt64) -> Int64 { NormalizedKey.decodeInt64(key) }
 

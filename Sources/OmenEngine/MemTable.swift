@@ -214,6 +214,6 @@ struct MemTable {
 
     /// The earliest log record a version here came from: replay must start no later.
     var oldestLogStart: LogPosition? {
-        (versions.lazy.map(\.logStart) + runs.lazy.map(\.logStart)).min()
+        [versions.lazy.map(\.logStart).min(), runs.lazy.map(\.logStart).min()].compactMap { $0 }.min()
     }
 }

@@ -51,6 +51,8 @@ uint64_t learned_key_from_float8(uint64_t bits);
 uint64_t learned_key_from_float4(uint32_t bits);
 /* A uuid's key is its leading 64 bits (big-endian): lossy, so equal keys need the values compared. */
 uint64_t learned_key_from_uuid(const uint8_t bytes[16]);
+/* Whether keys of a key type (OMEN_KEY_*) stand for their values only in part. */
+bool learned_key_type_is_lossy(int32_t key_type);
 int64_t learned_key_to_int64(uint64_t key);
 uint64_t learned_key_to_float8(uint64_t key);
 /* The float4 bits of a key, or false when the key is a float8 that no float4 equals. */
