@@ -8,6 +8,7 @@
 #                       throwaway cluster
 #   make demo           the main job: learned index against btree on a 1M-row table
 #   make bench          the learned-index benchmark (KEYS=10000000 by default)
+#   make pgm-headers    PGM-index's headers from the pygm sdist on PyPI into .build/pgm-index (not committed)
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
 #   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite and DuckDB (ROWS=10000000 by default)
 #   make bench-import   omendb import of a time-series CSV against DuckDB's COPY and SQLite (ROWS=10000000)
@@ -37,7 +38,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench bench-engine bench-sql bench-import bench-pg bench-unique bench-ingest stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench pgm-headers bench-engine bench-sql bench-import bench-pg bench-unique bench-ingest stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
@@ -98,6 +99,21 @@ demo: install
 
 test-swift: setup
 	$(SWIFT) test
+
+# PGM-index's headers, the reference learned-bench compares against: the pygm source distribution on PyPI
+# carries them (PGM-index/include/pgm). Pinned, fetched into .build/ and never committed; pip needs `wheel`
+# to fetch an sdist.
+PGM_DIR := .build/pgm-index
+PYGM_VERSION := 1.0.1
+pgm-headers: setup
+	@test -f $(PGM_DIR)/include/pgm/pgm_index.hpp || { \
+		rm -rf $(PGM_DIR) && mkdir -p $(PGM_DIR)/dl && \
+		/usr/bin/python3 -m venv $(PGM_DIR)/venv && \
+		$(PGM_DIR)/venv/bin/pip install -q --disable-pip-version-check wheel && \
+		$(PGM_DIR)/venv/bin/pip download -q --disable-pip-version-check --no-deps --no-binary :all: \
+			-d $(PGM_DIR)/dl pygm==$(PYGM_VERSION) && \
+		tar xzf $(PGM_DIR)/dl/pygm-$(PYGM_VERSION).tar.gz -C $(PGM_DIR) --strip-components=2 \
+			pygm-$(PYGM_VERSION)/PGM-index/include; }
 
 # DuckDB from PyPI, pinned, in a virtual environment of Debian's Python: the SQL corpus's second oracle and
 # bench-sql's second peer (`omendb bench sql` finds it there).
