@@ -7,8 +7,8 @@
 #   make test           every test: Swift, the SQL corpus against DuckDB, the C ABI, and the extension on a
 #                       throwaway cluster
 #   make demo           the main job: learned index against btree on a 1M-row table
-#   make bench          the learned-index benchmark (KEYS=10000000 by default)
-#   make pgm-headers    PGM-index's headers from the pygm sdist on PyPI into .build/pgm-index (not committed)
+#   make bench          the learned-index benchmark (KEYS=10000000 by default), beside the reference
+#                       PGM-index (its headers from the pygm sdist on PyPI, never committed)
 #   make bench-engine   the standalone engine against SQLite (ROWS=10000000 by default)
 #   make bench-sql      OmenDB SQL's time_bucket rollups against SQLite and DuckDB (ROWS=10000000 by default)
 #   make bench-import   omendb import of a time-series CSV against DuckDB's COPY and SQLite (ROWS=10000000)
@@ -162,8 +162,16 @@ test-c: Tests/CABI/abi_test
 Tests/CABI/abi_test: Tests/CABI/abi_test.c Sources/LearnedIndexC/include/omendb_learned.h swift
 	$(CC) -O2 -Wall -Wextra -I Sources/LearnedIndexC/include -o $@ $< $(SWIFT_LINK)
 
+# The reference PGM-index, compiled single-threaded (no OpenMP) with -O3 from its own headers; without the
+# headers (no network) the bench says so and runs without it.
+PGM_PEER := .build/pgm-peer
+$(PGM_PEER): benchmarks/pgm-peer/pgm_peer.cpp
+	$(MAKE) pgm-headers && g++ -O3 -std=c++17 -w -I$(PGM_DIR)/include $< -o $@
+
 bench:
-	$(SWIFT) run -c release learned-bench --keys $(KEYS) --format markdown
+	@$(MAKE) $(PGM_PEER) || echo "bench: PGM-index's headers are unavailable (pip download of pygm failed): running without peers"
+	$(SWIFT) build -c release --product learned-bench
+	.build/release/learned-bench --keys $(KEYS) --format markdown $$(test -x $(PGM_PEER) && echo --peers $(PGM_PEER))
 
 # learned against btree and BRIN on 10M-row tables (BENCH_ROWS, BENCH_SECONDS, BENCH_RUNS, BENCH_TABLES,
 # BENCH_INDEXES scale it); writes docs/benchmarks.md and docs/bench-pg.png.

@@ -2,6 +2,10 @@ import ArgumentParser
 import Datasets
 import LearnedIndex
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Something that finds lower bounds in the sorted keys it was built for.
 protocol LowerBoundIndex {
     func lowerBound(of key: UInt64, in keys: UnsafeBufferPointer<UInt64>) -> Int
@@ -117,6 +121,9 @@ struct LearnedBench: ParsableCommand {
     @Option(help: "Only structures whose name starts with one of these prefixes, comma-separated.")
     var only: String = ""
 
+    @Option(help: "The compiled PGM-index harness (benchmarks/pgm-peer), run on the same keys and probes.")
+    var peers: String?
+
     func validate() throws {
         guard keys >= 1, probes >= 1, runs >= 1, builds >= 1 else {
             throw ValidationError("--keys, --probes, --runs and --builds must be at least 1")
@@ -177,6 +184,10 @@ struct LearnedBench: ParsableCommand {
         }
         let linear = try timeBuild(runs: builds) { try LinearModel(keys: keys) }
         add("linear", linear.ms, linear.value.byteCount, linear.value)
+        if let peers {
+            rows += try PeerHarness(path: peers).rows(dist: distribution.rawValue, keys: keys, probes: probes,
+                                                       runs: runs, builds: builds).filter { selected($0.structure) }
+        }
         return rows
     }
 
@@ -203,6 +214,59 @@ struct LearnedBench: ParsableCommand {
             }
         }
         return lines.joined(separator: "\n")
+    }
+}
+
+/// The reference PGM-index, compiled from its own headers (benchmarks/pgm-peer): it reads the keys and
+/// probes from a file and prints one CSV row per epsilon.
+struct PeerHarness {
+    let path: String
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    func rows(dist: String, keys: UnsafeBufferPointer<UInt64>, probes: UnsafeBufferPointer<UInt64>, runs: Int,
+              builds: Int) throws -> [Row] {
+        var template = Array("/tmp/learned-bench-XXXXXX".utf8CString)
+        let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard descriptor >= 0 else { throw Failure(description: "cannot create a temporary file") }
+        let dataPath = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
+        let outputPath = dataPath + ".csv"
+        defer {
+            unlink(dataPath)
+            unlink(outputPath)
+        }
+        guard let file = fdopen(descriptor, "wb") else { throw Failure(description: "cannot open \(dataPath)") }
+        var counts: [UInt64] = [UInt64(keys.count), UInt64(probes.count)]
+        let written = fwrite(&counts, 8, 2, file) + fwrite(keys.baseAddress, 8, keys.count, file)
+            + fwrite(probes.baseAddress, 8, probes.count, file)
+        guard fclose(file) == 0, written == 2 + keys.count + probes.count else {
+            throw Failure(description: "cannot write \(dataPath)")
+        }
+        let status = system("'\(path)' '\(dataPath)' \(runs) \(builds) > '\(outputPath)'")
+        guard status == 0, let output = fopen(outputPath, "r") else {
+            throw Failure(description: "the peer harness \(path) failed (status \(status))")
+        }
+        defer { fclose(output) }
+        var rows: [Row] = []
+        var line = [CChar](repeating: 0, count: 256)
+        while fgets(&line, Int32(line.count), output) != nil {
+            let fields = String(cString: line).split(separator: ",").map { $0.trimmingWhitespace() }
+            guard fields.count == 5, let build = Double(fields[1]), let bytes = Int(fields[2]),
+                  let ns = Double(fields[3]), let checksum = UInt64(fields[4]) else {
+                throw Failure(description: "the peer harness printed an unexpected line: \(String(cString: line))")
+            }
+            rows.append(Row(structure: fields[0], dist: dist, keys: keys.count, buildMs: build, modelBytes: bytes,
+                            lookupNs: ns, checksum: checksum))
+        }
+        return rows
+    }
+}
+
+extension Substring {
+    func trimmingWhitespace() -> String {
+        String(self.filter { !$0.isWhitespace })
     }
 }
 
