@@ -275,6 +275,12 @@ learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool i
 	}
 	else
 	{
+		if (writer->model_kind == OMEN_MODEL_PGM && writer->values >= learned_pgm_max_keys())
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("learned index \"%s\" cannot hold more than %llu keys with model = 'pgm'",
+							RelationGetRelationName(writer->index), (unsigned long long) learned_pgm_max_keys()),
+					 errhint("Use model = 'rmi', whose lines hold wider positions.")));
 		if (writer->values++ == 0)
 			writer->min_key = key;
 		writer->max_key = key;

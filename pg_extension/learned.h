@@ -27,8 +27,10 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	7
-/* Version 6 differs only in its float keys (they folded -0.0 and NaN payloads): it reads as 7 otherwise. */
+#define LEARNED_LAYOUT_VERSION	8
+/* Version 7 differs only in PGM models (16-byte segment lines, which the library no longer reads): its
+ * RMI and linear indexes read on. Version 6 also folded -0.0 and NaN payloads of float keys. */
+#define LEARNED_LAYOUT_WIDE_LINES	7
 #define LEARNED_LAYOUT_NO_EXACT_FLOATS	6
 
 /* Page kinds, in the special space of every page. */

@@ -437,8 +437,10 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
 	if (meta->version != LEARNED_LAYOUT_VERSION &&
-		!(meta->version == LEARNED_LAYOUT_NO_EXACT_FLOATS &&
-		  meta->key_type != OMEN_KEY_FLOAT4 && meta->key_type != OMEN_KEY_FLOAT8))
+		!((meta->version == LEARNED_LAYOUT_WIDE_LINES || meta->version == LEARNED_LAYOUT_NO_EXACT_FLOATS) &&
+		  meta->model_kind != OMEN_MODEL_PGM &&
+		  (meta->version == LEARNED_LAYOUT_WIDE_LINES ||
+		   (meta->key_type != OMEN_KEY_FLOAT4 && meta->key_type != OMEN_KEY_FLOAT8))))
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("learned index \"%s\" has layout version %u, this build reads %d",

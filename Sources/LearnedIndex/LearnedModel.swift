@@ -49,7 +49,7 @@ public enum LearnedModel: Equatable, Sendable {
     /// The widest window the model can return.
     public var maximumWindow: Int {
         switch self {
-        case .piecewiseLinear(let model): min(2 * model.epsilon + 1, model.keyCount + 1)
+        case .piecewiseLinear(let model): min(2 * model.epsilon + 2, model.keyCount + 1)
         case .recursive(let model): model.maximumWindow
         case .linear(let model): min(model.error.below + model.error.above + 1, model.keyCount + 1)
         }

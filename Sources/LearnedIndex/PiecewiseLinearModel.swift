@@ -1,8 +1,30 @@
-/// The slope and intercept of one segment; its origin is the segment's first key, stored beside it.
+/// The line of one segment, stored as PGM-index stores it: a single-precision slope and an integer
+/// intercept (the prediction at the segment's first key, which is stored beside it), 8 bytes. The fitter
+/// rounds its line to these before verifying it, so the error bound holds for what is stored.
 @frozen
 public struct SegmentLine: Equatable, Sendable {
-    public var slope: Double
-    public var intercept: Double
+    public var slope: Float
+    public var intercept: Int32
+
+    @inlinable
+    public init(slope: Float, intercept: Int32) {
+        self.slope = slope
+        self.intercept = intercept
+    }
+
+    /// The stored line of `function`, when its slope and intercept are representable exactly.
+    init?(exactly function: LinearFunction) {
+        guard let slope = Float(exactly: function.slope), let intercept = Int32(exactly: function.intercept) else {
+            return nil
+        }
+        self.init(slope: slope, intercept: intercept)
+    }
+
+    /// The line as lookups evaluate it, from the segment's first key.
+    @inlinable
+    public func function(origin: UInt64) -> LinearFunction {
+        LinearFunction(origin: origin, slope: Double(slope), intercept: Double(intercept))
+    }
 }
 
 /// A PGM-style learned index: an optimal piecewise-linear model of the lower-bound function whose error
@@ -11,10 +33,13 @@ public struct SegmentLine: Equatable, Sendable {
 /// are added only while the top one has more than `directSearchLimit` segments: a branch-free binary
 /// search over a few thousand cached first keys routes faster than a level's prediction and search.
 ///
-/// Guarantee by construction: segments are fitted to both ends of every lower-bound step, a segment
-/// boundary always falls on a step boundary, and each finished segment is checked exactly, with the
-/// lookup-time arithmetic, at every step end it covers (a failing segment is split). Monotone evaluation
-/// carries the bound from the step ends to every query between them.
+/// Guarantee by construction: a segment boundary always falls on a step boundary; each segment is fitted
+/// to the last end of every lower-bound step it covers, and to the first end too of its first step and of
+/// every step that follows a repeated key; each finished segment is checked exactly, with the stored line
+/// and the lookup-time arithmetic, at every point it was fitted to (a failing segment is split). Monotone
+/// evaluation carries the bound to every query between the points: a query in a step whose first end
+/// was not fitted lies above the previous step's last end, one position below, so its window reaches one
+/// position higher (`2ε + 2` positions in all).
 public struct PiecewiseLinearModel: Equatable, Sendable {
     public let epsilon: Int
     public let internalEpsilon: Int
@@ -58,7 +83,12 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
     public var levelCount: Int { levelOffsets.count - 1 }
 
     /// Bytes of model state: segment keys and lines of every level.
-    public var byteCount: Int { starts.count * 8 + lines.count * 16 + levelOffsets.count * 8 }
+    public var byteCount: Int {
+        starts.count * MemoryLayout<UInt64>.size + lines.count * MemoryLayout<SegmentLine>.size + levelOffsets.count * 8
+    }
+
+    /// The most keys a model learns: intercepts are 32-bit positions.
+    public static let maximumKeyCount = Int(Int32.max) - 2 * maximumEpsilon - 2
 
     /// The first key, slope and intercept of data segment `index` (for inspection and plotting).
     public func segment(_ index: Int) -> (firstKey: UInt64, line: SegmentLine)? {
@@ -66,7 +96,7 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
         return (starts[index], lines[index])
     }
 
-    /// A window of at most `2ε + 1` positions containing the lower bound of `key`.
+    /// A window of at most `2ε + 2` positions containing the lower bound of `key`.
     @inlinable
     public func window(for key: UInt64) -> SearchWindow {
         starts.withUnsafeBufferPointer { starts in
@@ -81,15 +111,15 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
                         let hi = offsets[level]
                         let predicted = Self.predict(key, segment: segment, starts, lines, limit: hi &- lo)
                         let wlo = max(0, predicted &- internalEpsilon)
-                        // The level's error bounds the key's lower bound among its first keys; the upper
+                        // The level's window holds the key's lower bound among its first keys; the upper
                         // bound, one further when the key is a first key itself, may be one past it.
-                        let whi = min(hi &- lo, predicted &+ internalEpsilon &+ 1)
+                        let whi = min(hi &- lo, predicted &+ internalEpsilon &+ 2)
                         segment = max(lo, BoundedSearch.upperBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi) &- 1)
                         level &-= 1
                     }
                     let predicted = Self.predict(key, segment: segment, starts, lines, limit: keyCount)
                     return SearchWindow(
-                        lo: max(0, predicted &- epsilon), hi: min(keyCount, predicted &+ epsilon), predicted: predicted)
+                        lo: max(0, predicted &- epsilon), hi: min(keyCount, predicted &+ epsilon &+ 1), predicted: predicted)
                 }
             }
         }
@@ -107,9 +137,7 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
         _ key: UInt64, segment: Int, _ starts: UnsafeBufferPointer<UInt64>,
         _ lines: UnsafeBufferPointer<SegmentLine>, limit: Int
     ) -> Int {
-        let line = lines[segment]
-        return LinearFunction(origin: starts[segment], slope: line.slope, intercept: line.intercept)
-            .position(of: key, limit: limit)
+        lines[segment].function(origin: starts[segment]).position(of: key, limit: limit)
     }
 }
 
@@ -155,8 +183,10 @@ extension PiecewiseLinearModel {
         /// Keys seen so far.
         public var keyCount: Int { count }
 
-        /// Adds the next keys; they must continue the ascending order of everything added before.
+        /// Adds the next keys; they must continue the ascending order of everything added before, and
+        /// stay within `maximumKeyCount` in all.
         public mutating func add(_ keys: UnsafeBufferPointer<UInt64>) throws(LearnedIndexError) {
+            guard keys.count <= PiecewiseLinearModel.maximumKeyCount &- count else { throw .invalidArgument }
             for key in keys {
                 if count > 0 {
                     if key < lastKey { throw .unsortedKeys(position: count) }
@@ -205,12 +235,21 @@ extension PiecewiseLinearModel {
 struct Segmenter {
     let epsilon: Int
     private var fitter: SegmentFitter
+    /// A step of the open segment: its last end and position. Its first end follows the previous
+    /// step's last end (or is `segmentFirst`), so it need not be kept.
+    private struct Point {
+        var last: UInt64
+        var position: Int
+    }
+
     /// The steps of the open segment, kept to verify it when it closes.
-    private var pending: [LowerBoundStep] = []
+    private var pending: [Point] = []
+    private var segmentFirst: UInt64 = 0
     private(set) var starts: [UInt64] = []
     private(set) var lines: [SegmentLine] = []
-    /// Bounds the memory of a build: a segment longer than this is closed and the next one continues.
-    static let maximumPendingSteps = 1 << 16
+    /// Bounds the memory of a build (16 MiB of pending steps): a segment longer than this is closed and
+    /// the next one continues.
+    static let maximumPendingSteps = 1 << 20
 
     init(epsilon: Int, starts: [UInt64] = [], lines: [SegmentLine] = []) {
         self.epsilon = epsilon
@@ -221,12 +260,20 @@ struct Segmenter {
 
     mutating func add(_ step: LowerBoundStep) {
         if pending.count == Self.maximumPendingSteps { close() }
-        if !Self.fit(step, into: &fitter) {
+        if let previous = pending.last {
+            // Only a step one position above the previous one can leave its first end to monotonicity.
+            let full = step.position &- previous.position > 1
+            if Self.fit(full ? step : LowerBoundStep(first: step.last, last: step.last, position: step.position),
+                        into: &fitter) {
+                pending.append(Point(last: step.last, position: step.position))
+                return
+            }
             close()
-            // A lone step always fits: both its ends share one position.
-            _ = Self.fit(step, into: &fitter)
         }
-        pending.append(step)
+        // A lone step always fits: both its ends share one position.
+        segmentFirst = step.first
+        _ = Self.fit(step, into: &fitter)
+        pending.append(Point(last: step.last, position: step.position))
     }
 
     consuming func finish() -> (starts: [UInt64], lines: [SegmentLine]) {
@@ -241,25 +288,38 @@ struct Segmenter {
         return step.last == step.first || fitter.add(x: step.last, y: step.position)
     }
 
-    /// The index of the first step that `line` misses by more than ε at either end, evaluated exactly as
-    /// lookups evaluate it (no upper clamp: clamping to the key count only shrinks errors).
-    private func firstViolation(_ line: LinearFunction, _ steps: ArraySlice<LowerBoundStep>) -> Int? {
-        for index in steps.indices {
-            let step = steps[index]
-            let atFirst = line.position(of: step.first, limit: .max)
-            let atLast = line.position(of: step.last, limit: .max)
-            if abs(atFirst &- step.position) > epsilon || abs(atLast &- step.position) > epsilon { return index }
+    /// Pending step `index` as fitted by a segment that begins at pending step `begin`: with its first end
+    /// when it begins the segment or follows a repeated key, else at its last end alone.
+    private func step(_ index: Int, from begin: Int) -> LowerBoundStep {
+        let point = pending[index]
+        guard index == begin || point.position &- pending[index &- 1].position > 1 else {
+            return LowerBoundStep(first: point.last, last: point.last, position: point.position)
+        }
+        let first = index == 0 ? segmentFirst : pending[index &- 1].last &+ 1
+        return LowerBoundStep(first: first, last: point.last, position: point.position)
+    }
+
+    /// The first pending step in `begin..<end` that `line` misses by more than ε at a point a segment
+    /// beginning at `begin` fits, evaluated exactly as lookups evaluate it (no upper clamp: clamping to the
+    /// key count only shrinks errors).
+    private func firstViolation(_ line: LinearFunction, from begin: Int, to end: Int) -> Int? {
+        for index in begin..<end {
+            let step = step(index, from: begin)
+            if abs(line.position(of: step.last, limit: .max) &- step.position) > epsilon { return index }
+            if step.first != step.last && abs(line.position(of: step.first, limit: .max) &- step.position) > epsilon {
+                return index
+            }
         }
         return nil
     }
 
     private mutating func close() {
-        guard let first = pending.first else { return }
+        guard !pending.isEmpty else { return }
         let line = fitter.line()
-        if firstViolation(line, pending[...]) == nil {
-            emit(first: first.first, line)
+        if let stored = SegmentLine(exactly: line), firstViolation(line, from: 0, to: pending.count) == nil {
+            emit(first: segmentFirst, stored)
         } else {
-            emitSplitting(pending[...])
+            emitSplitting()
         }
         pending.removeAll(keepingCapacity: true)
         fitter.reset()
@@ -267,30 +327,40 @@ struct Segmenter {
 
     /// The rare path where rounding broke a fitted line: refit greedily, shortening each segment before
     /// its first failing step until the check passes (a single step is exact, so this ends).
-    private mutating func emitSplitting(_ steps: ArraySlice<LowerBoundStep>) {
+    private mutating func emitSplitting() {
         var scratch = SegmentFitter(epsilon: epsilon)
-        var begin = steps.startIndex
-        while begin < steps.endIndex {
-            var end = begin
-            scratch.reset()
-            while end < steps.endIndex && Self.fit(steps[end], into: &scratch) { end += 1 }
-            end = max(end, begin + 1)
-            var line = scratch.line()
-            while let bad = firstViolation(line, steps[begin..<end]) {
-                end = max(bad, begin + 1)
+        var begin = 0
+        while begin < pending.count {
+            let first = step(begin, from: begin)
+            func refit(_ end: Int) -> Int {
                 scratch.reset()
-                for index in begin..<end { _ = Self.fit(steps[index], into: &scratch) }
-                line = end == begin + 1
-                    ? LinearFunction(origin: steps[begin].first, slope: 0, intercept: Double(steps[begin].position))
-                    : scratch.line()
+                var index = begin
+                while index < end && Self.fit(step(index, from: begin), into: &scratch) { index += 1 }
+                return max(index, begin + 1)
             }
-            emit(first: steps[begin].first, line)
+            var end = refit(pending.count)
+            while true {
+                let line = scratch.line()
+                let stored = SegmentLine(exactly: line)
+                let bad = stored == nil ? begin : firstViolation(line, from: begin, to: end)
+                if let stored, bad == nil {
+                    emit(first: first.first, stored)
+                    break
+                }
+                end = max(bad ?? begin, begin + 1)
+                if end == begin + 1 {
+                    // A lone step is exact on a flat line (positions fit 32 bits: see maximumKeyCount).
+                    emit(first: first.first, SegmentLine(slope: 0, intercept: Int32(truncatingIfNeeded: first.position)))
+                    break
+                }
+                end = refit(end)
+            }
             begin = end
         }
     }
 
-    private mutating func emit(first: UInt64, _ line: LinearFunction) {
+    private mutating func emit(first: UInt64, _ line: SegmentLine) {
         starts.append(first)
-        lines.append(SegmentLine(slope: line.slope, intercept: line.intercept))
+        lines.append(line)
     }
 }

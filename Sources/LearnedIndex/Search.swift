@@ -100,7 +100,7 @@ public enum BoundedSearch {
         return base
     }
 
-    /// The lower bound of `key` given a window that contains it. A narrow window (a PGM's `2ε + 1`) is
+    /// The lower bound of `key` given a window that contains it. A narrow window (a PGM's `2ε + 2`) is
     /// sampled; a wide one is galloped from the prediction, so an accurate model touches one or two cache
     /// lines instead of halving the whole window.
     @inlinable

@@ -13,13 +13,15 @@ struct SegmentFitter {
     let epsilon: Int64
     private(set) var origin: UInt64 = 0
     private(set) var count = 0
+    /// The x of the point added last.
+    private var lastX: UInt64 = 0
     // The extreme lines: min slope through r0 and r2, max slope through r1 and r3.
     private var r0 = Point(x: 0, y: 0)
     private var r1 = Point(x: 0, y: 0)
     private var r2 = Point(x: 0, y: 0)
     private var r3 = Point(x: 0, y: 0)
-    private var upper: [Point] = []
-    private var lower: [Point] = []
+    private var upper = HullPoints()
+    private var lower = HullPoints()
     private var upperStart = 0
     private var lowerStart = 0
 
@@ -30,8 +32,10 @@ struct SegmentFitter {
     /// Forgets every point; the next `add` starts a new segment.
     mutating func reset() {
         count = 0
-        upper.removeAll(keepingCapacity: true)
-        lower.removeAll(keepingCapacity: true)
+        if !isKnownUniquelyReferenced(&upper) { upper = HullPoints() }
+        if !isKnownUniquelyReferenced(&lower) { lower = HullPoints() }
+        upper.count = 0
+        lower.count = 0
         upperStart = 0
         lowerStart = 0
     }
@@ -63,6 +67,9 @@ struct SegmentFitter {
         let y = Int64(position)
         let high = Point(x: x, y: y &+ epsilon)
         let low = Point(x: x, y: y &- epsilon)
+        // The hulls are shared only by a copy of this fitter: copy them before the first change.
+        if !isKnownUniquelyReferenced(&upper) { upper = upper.copy() }
+        if !isKnownUniquelyReferenced(&lower) { lower = lower.copy() }
         switch count {
         case 0:
             r0 = high
@@ -82,59 +89,89 @@ struct SegmentFitter {
             }
             if Self.less(Self.slope(r1, high), maxSlope) {
                 // The new upper point lowers the max slope: pivot on the lower hull point it sees last.
-                var best = Self.slope(high, lower[lowerStart])
+                let points = lower.base
+                var best = Self.slope(high, points[lowerStart])
                 var bestIndex = lowerStart
-                var i = lowerStart + 1
+                var i = lowerStart &+ 1
                 while i < lower.count {
-                    let candidate = Self.slope(high, lower[i])
+                    let candidate = Self.slope(high, points[i])
                     if Self.less(best, candidate) { break }
                     best = candidate
                     bestIndex = i
-                    i += 1
+                    i &+= 1
                 }
-                r1 = lower[bestIndex]
+                r1 = points[bestIndex]
                 r3 = high
                 lowerStart = bestIndex
+                let hull = upper.base
                 var end = upper.count
-                while end >= upperStart + 2 && Self.cross(upper[end - 2], upper[end - 1], high) <= 0 { end -= 1 }
-                upper.removeLast(upper.count &- end)
+                while end >= upperStart &+ 2 && Self.cross(hull[end &- 2], hull[end &- 1], high) <= 0 { end &-= 1 }
+                upper.count = end
                 upper.append(high)
             }
             if Self.less(minSlope, Self.slope(r0, low)) {
                 // The new lower point raises the min slope: pivot on the upper hull point it sees last.
-                var best = Self.slope(low, upper[upperStart])
+                let points = upper.base
+                var best = Self.slope(low, points[upperStart])
                 var bestIndex = upperStart
-                var i = upperStart + 1
+                var i = upperStart &+ 1
                 while i < upper.count {
-                    let candidate = Self.slope(low, upper[i])
+                    let candidate = Self.slope(low, points[i])
                     if Self.less(candidate, best) { break }
                     best = candidate
                     bestIndex = i
-                    i += 1
+                    i &+= 1
                 }
-                r0 = upper[bestIndex]
+                r0 = points[bestIndex]
                 r2 = low
                 upperStart = bestIndex
+                let hull = lower.base
                 var end = lower.count
-                while end >= lowerStart + 2 && Self.cross(lower[end - 2], lower[end - 1], low) >= 0 { end -= 1 }
-                lower.removeLast(lower.count &- end)
+                while end >= lowerStart &+ 2 && Self.cross(hull[end &- 2], hull[end &- 1], low) >= 0 { end &-= 1 }
+                lower.count = end
                 lower.append(low)
             }
         }
+        lastX = x
         count += 1
         return true
     }
 
-    /// A line inside the feasible region: through the extreme lines' intersection, with the mean of their
-    /// slopes (never negative). Rounding may push it past ε by a hair; callers verify it exactly.
+    /// A line inside the feasible region (through the extreme lines' intersection, with the mean of their
+    /// slopes, never negative), rounded as segments store it: the slope to single precision, pivoting on
+    /// the middle of the points' span, and the intercept up to an integer (the floor of a prediction then
+    /// moves up by at most one, which stays within ε of integer positions). Rounding may still push it
+    /// past ε by a hair; callers verify it exactly.
     func line() -> LinearFunction {
+        let exact = exactLine()
+        let slope = Float(exact.slope)
+        let pivot = Double(lastX) / 2
+        let intercept = (exact.intercept + exact.slope * pivot - Double(slope) * pivot).rounded(.up)
+        return LinearFunction(
+            origin: origin, slope: slope.isFinite ? Double(slope) : 0, intercept: intercept.isFinite ? intercept : 0)
+    }
+
+    /// `value` as a Double, to within an ulp or two (the line is verified, not trusted): the standard
+    /// library's conversion from Int128 is generic and took 80% of a build.
+    @inline(__always)
+    private static func double(_ value: Int128) -> Double {
+        let low = Int64(truncatingIfNeeded: value)
+        if Int128(low) == value { return Double(low) }
+        // Split the magnitude, not the value: a negative value's words would cancel.
+        let magnitude = value < 0 ? 0 &- value : value
+        let result = Double(UInt64(truncatingIfNeeded: magnitude >> 64)) * 18_446_744_073_709_551_616.0
+            + Double(UInt64(truncatingIfNeeded: magnitude))
+        return value < 0 ? -result : result
+    }
+
+    private func exactLine() -> LinearFunction {
         guard count > 1 else {
             return LinearFunction(origin: origin, slope: 0, intercept: Double(r0.y - epsilon))
         }
         let a = Self.slope(r0, r2)
         let b = Self.slope(r1, r3)
-        let minSlope = Double(a.dy) / Double(a.dx)
-        let maxSlope = Double(b.dy) / Double(b.dx)
+        let minSlope = Self.double(a.dy) / Self.double(a.dx)
+        let maxSlope = Self.double(b.dy) / Self.double(b.dx)
         let slope = max(0, (minSlope + maxSlope) / 2)
         let denominator = a.dx * b.dy - a.dy * b.dx
         let intercept: Double
@@ -145,11 +182,49 @@ struct SegmentFitter {
             intercept = (atOriginA + atOriginB) / 2
         } else {
             let offset = Self.slope(r0, r1)
-            let t = Double(offset.dx * b.dy - offset.dy * b.dx) / Double(denominator)
-            let ix = Double(r0.x) + t * Double(a.dx)
-            let iy = Double(r0.y) + t * Double(a.dy)
+            let t = Self.double(offset.dx * b.dy - offset.dy * b.dx) / Self.double(denominator)
+            let ix = Double(r0.x) + t * Self.double(a.dx)
+            let iy = Double(r0.y) + t * Self.double(a.dy)
             intercept = iy - slope * ix
         }
         return LinearFunction(origin: origin, slope: slope.isFinite ? slope : 0, intercept: intercept.isFinite ? intercept : 0)
+    }
+}
+
+/// The points of one hull, in a buffer the fitter's loop indexes without the bounds and copy-on-write
+/// checks of an array (the fitter copies a shared buffer itself, before its first change). Only indices
+/// below `count` are read.
+final class HullPoints {
+    private(set) var base: UnsafeMutablePointer<SegmentFitter.Point>
+    private var capacity: Int
+    var count = 0
+
+    init(capacity: Int = 64) {
+        base = .allocate(capacity: capacity)
+        self.capacity = capacity
+    }
+
+    deinit { base.deallocate() }
+
+    func copy() -> HullPoints {
+        let copy = HullPoints(capacity: capacity)
+        copy.base.initialize(from: base, count: count)
+        copy.count = count
+        return copy
+    }
+
+    @inline(__always)
+    func append(_ point: SegmentFitter.Point) {
+        if count == capacity { grow() }
+        (base + count).initialize(to: point)
+        count &+= 1
+    }
+
+    private func grow() {
+        let larger = UnsafeMutablePointer<SegmentFitter.Point>.allocate(capacity: capacity * 2)
+        larger.initialize(from: base, count: count)
+        base.deallocate()
+        base = larger
+        capacity *= 2
     }
 }

@@ -97,7 +97,7 @@ extension LearnedModel {
 
     private var kindCode: UInt16 {
         switch self {
-        case .piecewiseLinear: 1
+        case .piecewiseLinear: 4
         case .recursive: 2
         case .linear: 3
         }
@@ -115,8 +115,8 @@ extension LearnedModel {
             for offset in model.levelOffsets { body.int(offset) }
             for start in model.starts { body.u64(start) }
             for line in model.lines {
-                body.f64(line.slope)
-                body.f64(line.intercept)
+                body.u32(line.slope.bitPattern)
+                body.u32(UInt32(bitPattern: line.intercept))
             }
         case .recursive(let model):
             body.int(model.keyCount)
@@ -156,9 +156,13 @@ extension LearnedModel {
         let model: LearnedModel
         switch kind {
         case 1:
+            // The piecewise-linear layout before 32-bit lines: not read (its lines cannot be narrowed
+            // without losing the bound); rebuild the model.
+            throw .unsupportedVersion(1)
+        case 4:
             let epsilon = try reader.count(limit: PiecewiseLinearModel.maximumEpsilon)
             let internalEpsilon = try reader.count(limit: PiecewiseLinearModel.maximumEpsilon)
-            let keyCount = try reader.count(limit: maximumKeys)
+            let keyCount = try reader.count(limit: PiecewiseLinearModel.maximumKeyCount)
             let offsetCount = try reader.count(limit: 64)
             let offsets = try reader.words(offsetCount).map { Int(truncatingIfNeeded: $0) }
             guard keyCount >= 1, offsets.count >= 2, offsets[0] == 0,
@@ -166,9 +170,10 @@ extension LearnedModel {
             else { throw .corrupt }
             let total = offsets[offsets.count - 1]
             let starts = try reader.words(total)
-            let lineWords = try reader.words(total * 2)
-            let lines = (0..<total).map {
-                SegmentLine(slope: Double(bitPattern: lineWords[2 * $0]), intercept: Double(bitPattern: lineWords[2 * $0 + 1]))
+            let lineWords = try reader.words(total)
+            let lines = lineWords.map {
+                SegmentLine(slope: Float(bitPattern: UInt32(truncatingIfNeeded: $0)),
+                            intercept: Int32(truncatingIfNeeded: $0 >> 32))
             }
             for level in 0..<(offsets.count - 1) {
                 let range = offsets[level]..<offsets[level + 1]
@@ -176,7 +181,7 @@ extension LearnedModel {
                       zip(starts[range], starts[range].dropFirst()).allSatisfy({ $0.0 < $0.1 })
                 else { throw .corrupt }
             }
-            guard lines.allSatisfy({ $0.slope >= 0 && $0.slope.isFinite && $0.intercept.isFinite }) else {
+            guard lines.allSatisfy({ $0.slope >= 0 && $0.slope.isFinite }) else {
                 throw .corrupt
             }
             model = .piecewiseLinear(PiecewiseLinearModel(

@@ -241,6 +241,11 @@ public func learnedModelMaxWindow(_ handle: OpaquePointer?) -> UInt64 {
     UInt64(model(handle)?.model.maximumWindow ?? 0)
 }
 
+@_cdecl("learned_pgm_max_keys")
+public func learnedPGMMaxKeys() -> UInt64 {
+    UInt64(PiecewiseLinearModel.maximumKeyCount)
+}
+
 @_cdecl("learned_model_segment")
 public func learnedModelSegment(
     _ handle: OpaquePointer?, _ index: UInt64, _ firstKey: UnsafeMutablePointer<UInt64>?,
@@ -253,7 +258,7 @@ public func learnedModelSegment(
     switch box.model {
     case .piecewiseLinear(let pgm):
         guard let segment = pgm.segment(Int(index)) else { return Status.invalidArgument.rawValue }
-        line = LinearFunction(origin: segment.firstKey, slope: segment.line.slope, intercept: segment.line.intercept)
+        line = segment.line.function(origin: segment.firstKey)
     case .recursive(let rmi):
         guard let leaf = rmi.leaf(Int(index)) else { return Status.invalidArgument.rawValue }
         line = leaf

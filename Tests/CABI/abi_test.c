@@ -173,7 +173,11 @@ main(void)
 		CHECK(learned_model_segment(model, learned_model_segment_count(model), &first_key, &slope, &intercept) ==
 			  OMEN_ERR_INVALID_ARGUMENT, "%s: segment past the end", names[k]);
 		if (kinds[k] == OMEN_MODEL_PGM)
-			CHECK(learned_model_max_window(model) <= 2 * 32 + 1, "pgm: window bound");
+		{
+			CHECK(learned_model_max_window(model) <= 2 * 32 + 2, "pgm: window bound");
+			/* 32-bit intercepts, less room for the widest window on either side. */
+			CHECK(learned_pgm_max_keys() == 2147483647ULL - 2 * 1048576 - 2, "pgm: key limit");
+		}
 
 		status = learned_model_serialize(model, NULL, 0, &size);
 		CHECK(status == OMEN_ERR_BUFFER_TOO_SMALL && size > 20, "%s: size query", names[k]);

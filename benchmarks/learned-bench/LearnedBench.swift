@@ -166,24 +166,28 @@ struct LearnedBench: ParsableCommand {
     ) throws -> [Row] {
         var rows: [Row] = []
         func add<Index: LowerBoundIndex>(_ name: String, _ build: Double, _ bytes: Int, _ index: Index) {
-            guard name == "binary" || selected(name) else { return }
             let (ns, checksum) = timeLookups(index, keys: keys, probes: probes, runs: runs)
             rows.append(Row(structure: name, dist: distribution.rawValue, keys: keys.count, buildMs: build,
                             modelBytes: bytes, lookupNs: ns, checksum: checksum))
         }
         add("binary", 0, 0, BinarySearch())
-        let tree = timeBuild(runs: builds) { StaticBPlusTree(keys: keys) }
-        add("btree16", tree.ms, tree.value.byteCount, tree.value)
-        for epsilon in [16, 32, 64, 128] {
+        // Unselected structures are not built either, so a profile of one shows only it.
+        if selected("btree16") {
+            let tree = timeBuild(runs: builds) { StaticBPlusTree(keys: keys) }
+            add("btree16", tree.ms, tree.value.byteCount, tree.value)
+        }
+        for epsilon in [16, 32, 64, 128] where selected("pgm\(epsilon)") {
             let pgm = try timeBuild(runs: builds) { try PiecewiseLinearModel(keys: keys, epsilon: epsilon) }
             add("pgm\(epsilon)", pgm.ms, pgm.value.byteCount, pgm.value)
         }
-        for leaves in [1 << 12, 1 << 16, 1 << 20] {
+        for leaves in [1 << 12, 1 << 16, 1 << 20] where selected("rmi\(leaves)") {
             let rmi = try timeBuild(runs: builds) { try RecursiveModelIndex(keys: keys, leafCount: leaves) }
             add("rmi\(leaves)", rmi.ms, rmi.value.byteCount, rmi.value)
         }
-        let linear = try timeBuild(runs: builds) { try LinearModel(keys: keys) }
-        add("linear", linear.ms, linear.value.byteCount, linear.value)
+        if selected("linear") {
+            let linear = try timeBuild(runs: builds) { try LinearModel(keys: keys) }
+            add("linear", linear.ms, linear.value.byteCount, linear.value)
+        }
         if let peers {
             rows += try PeerHarness(path: peers).rows(dist: distribution.rawValue, keys: keys, probes: probes,
                                                        runs: runs, builds: builds).filter { selected($0.structure) }

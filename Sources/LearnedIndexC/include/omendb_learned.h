@@ -73,7 +73,10 @@ int learned_builder_create(int kind, uint64_t param, omen_builder **out);
  * position count on. A run's tail can so be rewritten or extended in O(new keys). Other model kinds, or a
  * count outside 1..key count, give OMEN_ERR_INVALID_ARGUMENT. */
 int learned_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
+/* A PGM builder given more keys than learned_pgm_max_keys() in all (its intercepts are 32-bit
+ * positions) fails with OMEN_ERR_INVALID_ARGUMENT. */
 int learned_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
+uint64_t learned_pgm_max_keys(void);
 int learned_builder_next_pass(omen_builder *builder, int *more);
 int learned_builder_finish(omen_builder *builder, omen_model **out);
 void learned_builder_free(omen_builder *builder);

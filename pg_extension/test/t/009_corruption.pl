@@ -196,17 +196,26 @@ sub set_layout_version
 	$node->start;
 }
 
-# Layout 6 differs from 7 only in float keys: its integer indexes read on, its float indexes are refused.
-setup('pgm');
+# Layout 7 differs from 8 only in PGM models (their 16-byte lines are no longer read), layout 6 also in
+# float keys: their RMI integer indexes read on; PGM and float indexes are refused.
+setup('rmi');
 $node->safe_psql('postgres', "CREATE TABLE f (x float8); INSERT INTO f SELECT i / 7.0 FROM generate_series(1, 1000) i;
-	CREATE INDEX f_x ON f USING learned (x)");
+	CREATE INDEX f_x ON f USING learned (x) WITH (model = 'rmi')");
 set_layout_version('c_k', 6, 1);
 set_layout_version('f_x', 6, 1);
-is($node->safe_psql('postgres', "$plans{index} SELECT count(*) FROM c WHERE k < 100"), '99', 'an int8 index of layout 6 reads on');
+is($node->safe_psql('postgres', "$plans{index} SELECT count(*) FROM c WHERE k < 100"), '99', 'an int8 RMI index of layout 6 reads on');
 my ($f_ret, $f_out, $f_err) = $node->psql('postgres', "$plans{index} SELECT count(*) FROM f WHERE x < 1");
 like($f_err, qr/has layout version 6, this build reads \d+.*HINT:  Rebuild it with REINDEX INDEX f_x/s,
 	'a float8 index of layout 6 is refused with the REINDEX hint');
+set_layout_version('f_x', 7, 1);
+is($node->safe_psql('postgres', "$plans{index} SELECT count(*) FROM f WHERE x < 1"), '6', 'a float8 RMI index of layout 7 reads on');
 $node->safe_psql('postgres', 'DROP TABLE f');
+setup('pgm');
+set_layout_version('c_k', 7, 1);
+my ($p_ret, $p_out, $p_err) = $node->psql('postgres', "$plans{index} SELECT count(*) FROM c WHERE k < 100");
+like($p_err, qr/has layout version 7, this build reads \d+.*HINT:  Rebuild it with REINDEX INDEX c_k/s,
+	'a PGM index of layout 7 is refused with the REINDEX hint');
+$node->safe_psql('postgres', 'REINDEX INDEX c_k');
 
 # An index of an older layout version: refused everywhere with the REINDEX hint.
 set_layout_version('c_k', 5);
