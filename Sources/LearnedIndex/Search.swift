@@ -70,9 +70,11 @@ public enum BoundedSearch {
         lowerBound(of: key, in: keys, lo: 0, hi: keys.count)
     }
 
-    /// Windows at most this wide are searched by sampling, wider ones by galloping from the prediction.
-    @usableFromInline
-    static let samplingLimit = 64
+    /// Windows at most this wide are searched by sampling every eighth key; up to `coarseSamplingLimit`,
+    /// by sampling eight keys spread over the window first; wider ones by galloping from the prediction.
+    public static let samplingLimit = 160
+
+    public static let coarseSamplingLimit = 4096
 
     /// The first position in `lo..<hi` whose key is not less than `key`, or `hi` when there is none, for a
     /// narrow window: every eighth key first (independent loads, so all the window's cache lines are fetched
@@ -83,6 +85,22 @@ public enum BoundedSearch {
     public static func sampledLowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
     ) -> Int {
+        var lo = lo
+        var hi = hi
+        // Wide windows: eight samples spread over the window narrow it to the keys between two of them.
+        while hi &- lo > samplingLimit {
+            let stride = (hi &- lo &+ 7) &>> 3
+            var below = 0
+            var sample = lo
+            while sample < hi {
+                below &+= keys[sample] < key ? 1 : 0
+                sample &+= stride
+            }
+            if below == 0 { return lo }
+            let next = lo &+ (below &- 1) &* stride &+ 1
+            hi = min(lo &+ below &* stride, hi)
+            lo = next
+        }
         guard lo < hi else { return lo }
         var below = 0
         var sample = lo
@@ -109,7 +127,7 @@ public enum BoundedSearch {
     ) -> Int {
         let lo = window.lo
         let hi = window.hi
-        if hi &- lo <= samplingLimit { return sampledLowerBound(of: key, in: keys, lo: lo, hi: hi) }
+        if hi &- lo <= coarseSamplingLimit { return sampledLowerBound(of: key, in: keys, lo: lo, hi: hi) }
         let start = min(window.predicted, hi &- 1)
         guard start >= lo else { return lo }
         if keys[start] < key {

@@ -246,20 +246,41 @@ import Testing
         }
     }
 
-    @Test("wide windows (galloping) find the lower bound from any prediction")
+    @Test("wider windows (coarse samples, then fine) find the lower bound over random sub-ranges")
+    func widerWindowsSampleToTheLowerBound() {
+        let keys = keysWithRepeats(count: 5_000, seed: 24)
+        var random = SplitMix64(seed: 25)
+        keys.withUnsafeBufferPointer { buffer in
+            for _ in 0..<20_000 {
+                let key = keys[0] + random.next() % (keys[keys.count - 1] - keys[0] + 2)
+                let lo = Int(random.next() % UInt64(keys.count + 1))
+                let hi = lo + Int(random.next() % UInt64(min(keys.count - lo, BoundedSearch.coarseSamplingLimit) + 1))
+                let lower = (lo..<hi).first { keys[$0] >= key } ?? hi
+                if BoundedSearch.sampledLowerBound(of: key, in: buffer, lo: lo, hi: hi) != lower {
+                    Issue.record("key \(key) in \(lo)..<\(hi)")
+                }
+            }
+        }
+    }
+
+    @Test("the widest windows (galloping) find the lower bound from any prediction")
     func wideWindowsGallopToTheLowerBound() {
-        let keys = keysWithRepeats(count: 400, seed: 22)
+        let keys = keysWithRepeats(count: 3 * BoundedSearch.coarseSamplingLimit, seed: 22)
         var random = SplitMix64(seed: 23)
         keys.withUnsafeBufferPointer { buffer in
-            for key in keys[0]...(keys[keys.count - 1] + 1) {
+            for _ in 0..<20_000 {
+                let key = keys[0] + random.next() % (keys[keys.count - 1] - keys[0] + 2)
                 let expected = oracleLowerBound(keys, key)
-                for _ in 0..<40 {
-                    let lo = Int(random.next() % UInt64(expected + 1))
-                    let hi = expected + Int(random.next() % UInt64(keys.count - expected + 1))
-                    let window = SearchWindow(lo: lo, hi: hi, predicted: lo + Int(random.next() % UInt64(hi - lo + 1)))
-                    if BoundedSearch.lowerBound(of: key, in: buffer, window: window) != expected {
-                        Issue.record("key \(key) in \(window)")
-                    }
+                // Wider than the sampled windows, and holding the lower bound.
+                let limit = BoundedSearch.coarseSamplingLimit
+                let lo = Int(random.next() % UInt64(min(expected, keys.count - limit - 1) + 1))
+                let extra = Int(random.next() % 5_000)
+                let hi = max(expected, min(keys.count, lo + limit + 1 + extra))
+                let predicted = lo + Int(random.next() % UInt64(hi - lo + 1))
+                let window = SearchWindow(lo: lo, hi: hi, predicted: predicted)
+                if hi - lo <= BoundedSearch.coarseSamplingLimit
+                    || BoundedSearch.lowerBound(of: key, in: buffer, window: window) != expected {
+                    Issue.record("key \(key) in \(window)")
                 }
             }
         }
