@@ -34,12 +34,14 @@ public struct SegmentLine: Equatable, Sendable {
 /// search over a few thousand cached first keys routes faster than a level's prediction and search.
 ///
 /// Guarantee by construction: a segment boundary always falls on a step boundary; each segment is fitted
-/// to the last end of every lower-bound step it covers, and to the first end too of its first step and of
-/// every step that follows a repeated key; each finished segment is checked exactly, with the stored line
-/// and the lookup-time arithmetic, at every point it was fitted to (a failing segment is split). Monotone
-/// evaluation carries the bound to every query between the points: a query in a step whose first end
-/// was not fitted lies above the previous step's last end, one position below, so its window reaches one
-/// position higher (`2ε + 2` positions in all).
+/// to the last end of every lower-bound step it covers, and to the first end too of a step that follows a
+/// repeated key (and of the model's first step); each finished segment is checked exactly, with the stored
+/// line and the lookup-time arithmetic, at every point it was fitted to (a failing segment is split).
+/// Monotone evaluation carries the bound to every query between the points: a query in a step whose first
+/// end was not fitted lies above the previous step's last end, one position below, so its window reaches
+/// one position higher (`2ε + 2` positions in all). A segment that begins with such a step starts at that
+/// step's key, as PGM-index's do; the queries below it, routed to the segment before, are predicted no
+/// higher than it predicts for its first key, which is within ε of their lower bound.
 public struct PiecewiseLinearModel: Equatable, Sendable {
     public let epsilon: Int
     public let internalEpsilon: Int
@@ -55,7 +57,7 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
     /// The ε of the routing levels: small, so routing costs a couple of cache lines per level.
     public static let defaultInternalEpsilon = 16
     /// The most segments the top level holds: their first keys (256 KiB) stay in a core's L2 cache.
-    public static let defaultDirectSearchLimit = 1 << 15
+    public static let defaultDirectSearchLimit = 1 << 12
 
     @usableFromInline
     init(epsilon: Int, internalEpsilon: Int, keyCount: Int, starts: [UInt64], lines: [SegmentLine], levelOffsets: [Int]) {
@@ -109,7 +111,8 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
                     while level > 0 {
                         let lo = offsets[level &- 1]
                         let hi = offsets[level]
-                        let predicted = Self.predict(key, segment: segment, starts, lines, limit: hi &- lo)
+                        let predicted = Self.predict(
+                            key, segment: segment, levelEnd: offsets[level &+ 1], starts, lines, limit: hi &- lo)
                         let wlo = max(0, predicted &- internalEpsilon)
                         // The level's window holds the key's lower bound among its first keys; the upper
                         // bound, one further when the key is a first key itself, may be one past it.
@@ -117,7 +120,7 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
                         segment = max(lo, BoundedSearch.upperBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi) &- 1)
                         level &-= 1
                     }
-                    let predicted = Self.predict(key, segment: segment, starts, lines, limit: keyCount)
+                    let predicted = Self.predict(key, segment: segment, levelEnd: offsets[1], starts, lines, limit: keyCount)
                     return SearchWindow(
                         lo: max(0, predicted &- epsilon), hi: min(keyCount, predicted &+ epsilon &+ 1), predicted: predicted)
                 }
@@ -132,12 +135,17 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
         max(lo, BoundedSearch.upperBound(of: key, in: starts, lo: lo, hi: hi) &- 1)
     }
 
+    /// The prediction of segment `segment` (of a level ending at `levelEnd`), no higher than the next
+    /// segment's prediction at its own first key: a query between a segment's last fitted key and the
+    /// next segment's first key (a step the next segment begins at its last end) takes the lower of the two.
     @inlinable
     static func predict(
-        _ key: UInt64, segment: Int, _ starts: UnsafeBufferPointer<UInt64>,
+        _ key: UInt64, segment: Int, levelEnd: Int, _ starts: UnsafeBufferPointer<UInt64>,
         _ lines: UnsafeBufferPointer<SegmentLine>, limit: Int
     ) -> Int {
-        lines[segment].function(origin: starts[segment]).position(of: key, limit: limit)
+        let predicted = lines[segment].function(origin: starts[segment]).position(of: key, limit: limit)
+        guard segment &+ 1 < levelEnd else { return predicted }
+        return min(predicted, max(0, Int(lines[segment &+ 1].intercept)))
     }
 }
 
@@ -244,7 +252,10 @@ struct Segmenter {
 
     /// The steps of the open segment, kept to verify it when it closes.
     private var pending: [Point] = []
+    /// The first key of the open segment: its first step's first end when that was fitted, else its key.
     private var segmentFirst: UInt64 = 0
+    /// The step added last, in this segment or the one before.
+    private var previous: Point?
     private(set) var starts: [UInt64] = []
     private(set) var lines: [SegmentLine] = []
     /// Bounds the memory of a build (16 MiB of pending steps): a segment longer than this is closed and
@@ -260,20 +271,23 @@ struct Segmenter {
 
     mutating func add(_ step: LowerBoundStep) {
         if pending.count == Self.maximumPendingSteps { close() }
-        if let previous = pending.last {
-            // Only a step one position above the previous one can leave its first end to monotonicity.
-            let full = step.position &- previous.position > 1
-            if Self.fit(full ? step : LowerBoundStep(first: step.last, last: step.last, position: step.position),
-                        into: &fitter) {
-                pending.append(Point(last: step.last, position: step.position))
+        // Only a step one position above the previous one can leave its first end to monotonicity (and,
+        // beginning a segment, to the clamp of the segment before: see `predict`).
+        let lastEndOnly = previous.map { step.position &- $0.position == 1 } ?? false
+        let fitted = lastEndOnly ? LowerBoundStep(first: step.last, last: step.last, position: step.position) : step
+        let point = Point(last: step.last, position: step.position)
+        previous = point
+        if !pending.isEmpty {
+            if Self.fit(fitted, into: &fitter) {
+                pending.append(point)
                 return
             }
             close()
         }
         // A lone step always fits: both its ends share one position.
-        segmentFirst = step.first
-        _ = Self.fit(step, into: &fitter)
-        pending.append(Point(last: step.last, position: step.position))
+        segmentFirst = fitted.first
+        _ = Self.fit(fitted, into: &fitter)
+        pending.append(point)
     }
 
     consuming func finish() -> (starts: [UInt64], lines: [SegmentLine]) {
@@ -288,23 +302,22 @@ struct Segmenter {
         return step.last == step.first || fitter.add(x: step.last, y: step.position)
     }
 
-    /// Pending step `index` as fitted by a segment that begins at pending step `begin`: with its first end
-    /// when it begins the segment or follows a repeated key, else at its last end alone.
-    private func step(_ index: Int, from begin: Int) -> LowerBoundStep {
+    /// Pending step `index` as fitted: with its first end when it follows a repeated key (or begins the
+    /// open segment with it), else at its last end alone. A segment that begins at it starts at its first.
+    private func step(_ index: Int) -> LowerBoundStep {
         let point = pending[index]
-        guard index == begin || point.position &- pending[index &- 1].position > 1 else {
-            return LowerBoundStep(first: point.last, last: point.last, position: point.position)
-        }
-        let first = index == 0 ? segmentFirst : pending[index &- 1].last &+ 1
+        if index == 0 { return LowerBoundStep(first: segmentFirst, last: point.last, position: point.position) }
+        let previous = pending[index &- 1]
+        let first = point.position &- previous.position > 1 ? previous.last &+ 1 : point.last
         return LowerBoundStep(first: first, last: point.last, position: point.position)
     }
 
-    /// The first pending step in `begin..<end` that `line` misses by more than ε at a point a segment
-    /// beginning at `begin` fits, evaluated exactly as lookups evaluate it (no upper clamp: clamping to the
-    /// key count only shrinks errors).
+    /// The first pending step in `begin..<end` that `line` misses by more than ε at a fitted point,
+    /// evaluated exactly as lookups evaluate it (no upper clamp: clamping to the key count only shrinks
+    /// errors).
     private func firstViolation(_ line: LinearFunction, from begin: Int, to end: Int) -> Int? {
         for index in begin..<end {
-            let step = step(index, from: begin)
+            let step = step(index)
             if abs(line.position(of: step.last, limit: .max) &- step.position) > epsilon { return index }
             if step.first != step.last && abs(line.position(of: step.first, limit: .max) &- step.position) > epsilon {
                 return index
@@ -331,11 +344,11 @@ struct Segmenter {
         var scratch = SegmentFitter(epsilon: epsilon)
         var begin = 0
         while begin < pending.count {
-            let first = step(begin, from: begin)
+            let first = step(begin)
             func refit(_ end: Int) -> Int {
                 scratch.reset()
                 var index = begin
-                while index < end && Self.fit(step(index, from: begin), into: &scratch) { index += 1 }
+                while index < end && Self.fit(step(index), into: &scratch) { index += 1 }
                 return max(index, begin + 1)
             }
             var end = refit(pending.count)
