@@ -1,5 +1,5 @@
-import LearnedIndex
 import Testing
+@testable import OmenEngine
 
 /// A commit log for the tests: every transaction not listed is in progress.
 struct Log: TransactionStatusSource {

@@ -1,3 +1,5 @@
+import LearnedIndex
+
 /// A transaction id; 0 means "none" (an entry nobody deleted has deleter 0).
 public typealias TransactionID = UInt64
 
@@ -21,19 +23,6 @@ public struct VersionStamp: Equatable, Sendable {
     public init(creator: TransactionID, deleter: TransactionID = 0) {
         self.creator = creator
         self.deleter = deleter
-    }
-}
-
-/// An index entry with its version stamp.
-@frozen
-public struct VersionedEntry: Equatable, Sendable {
-    public var entry: Entry
-    public var stamp: VersionStamp
-
-    @inlinable
-    public init(entry: Entry, stamp: VersionStamp) {
-        self.entry = entry
-        self.stamp = stamp
     }
 }
 
