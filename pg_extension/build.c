@@ -75,9 +75,9 @@ writer_cleanup(void *arg)
 	LearnedSwiftHandles *handles = (LearnedSwiftHandles *) arg;
 
 	if (handles->builder)
-		learned_builder_free(handles->builder);
+		omen_builder_free(handles->builder);
 	if (handles->model)
-		learned_model_free(handles->model);
+		omen_model_free(handles->model);
 	handles->builder = NULL;
 	handles->model = NULL;
 }
@@ -111,7 +111,7 @@ learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, i
 	writer->handles->callback.func = writer_cleanup;
 	writer->handles->callback.arg = writer->handles;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &writer->handles->callback);
-	learned_check_status(learned_builder_create(model_kind, param, &writer->handles->builder), "build");
+	learned_check_status(omen_builder_create(model_kind, param, &writer->handles->builder), "build");
 }
 
 /*
@@ -125,9 +125,9 @@ learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint
 {
 	omen_builder *resumed;
 
-	learned_check_status(learned_builder_resume(ref->model, (uint64) kept_groups * LEARNED_COLD_PER_PAGE, last_key,
+	learned_check_status(omen_builder_resume(ref->model, (uint64) kept_groups * LEARNED_COLD_PER_PAGE, last_key,
 												&resumed), "merge");
-	learned_builder_free(writer->handles->builder);
+	omen_builder_free(writer->handles->builder);
 	writer->handles->builder = resumed;
 	while (writer->directory_size < kept_groups + 1)
 		writer->directory_size *= 2;
@@ -208,7 +208,7 @@ writer_flush(LearnedRunWriter *writer)
 	/* Non-null keys come first in a run; only they are learned. */
 	keys = writer->count - writer->page_nulls;
 	if (keys > 0)
-		learned_check_status(learned_builder_add(writer->handles->builder, writer->keys, keys), "training");
+		learned_check_status(omen_builder_add(writer->handles->builder, writer->keys, keys), "training");
 
 	if (group_packs(writer))
 	{
@@ -275,11 +275,11 @@ learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool i
 	}
 	else
 	{
-		if (writer->model_kind == OMEN_MODEL_PGM && writer->values >= learned_pgm_max_keys())
+		if (writer->model_kind == OMEN_MODEL_PGM && writer->values >= omen_pgm_max_keys())
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("learned index \"%s\" cannot hold more than %llu keys with model = 'pgm'",
-							RelationGetRelationName(writer->index), (unsigned long long) learned_pgm_max_keys()),
+							RelationGetRelationName(writer->index), (unsigned long long) omen_pgm_max_keys()),
 					 errhint("Use model = 'rmi', whose lines hold wider positions.")));
 		if (writer->values++ == 0)
 			writer->min_key = key;
@@ -407,7 +407,7 @@ replay_keys(LearnedRunWriter *writer)
 				count += more;
 			}
 		}
-		learned_check_status(learned_builder_add(writer->handles->builder, writer->keys, count), "training");
+		learned_check_status(omen_builder_add(writer->handles->builder, writer->keys, count), "training");
 		left -= count;
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -428,7 +428,7 @@ learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result)
 	result->model_param = writer->param;
 	while (more)
 	{
-		learned_check_status(learned_builder_next_pass(handles->builder, &more), "training");
+		learned_check_status(omen_builder_next_pass(handles->builder, &more), "training");
 		if (more)
 			replay_keys(writer);
 	}
@@ -437,19 +437,19 @@ learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result)
 	handles->builder = NULL;
 	if (writer->values > 0)
 	{
-		learned_check_status(learned_builder_finish(builder, &handles->model), "training");
-		if (learned_model_serialize(handles->model, NULL, 0, &size) != OMEN_ERR_BUFFER_TOO_SMALL || size > PG_UINT32_MAX)
+		learned_check_status(omen_builder_finish(builder, &handles->model), "training");
+		if (omen_model_serialize(handles->model, NULL, 0, &size) != OMEN_ERR_BUFFER_TOO_SMALL || size > PG_UINT32_MAX)
 			elog(ERROR, "learned index model cannot be serialised");
 		bytes = palloc(size);
-		learned_check_status(learned_model_serialize(handles->model, bytes, size, &size), "serialisation");
-		result->model_param = (uint32) learned_model_param(handles->model);
-		result->max_window = (uint32) Min(learned_model_max_window(handles->model), PG_UINT32_MAX);
+		learned_check_status(omen_model_serialize(handles->model, bytes, size, &size), "serialisation");
+		result->model_param = (uint32) omen_model_param(handles->model);
+		result->max_window = (uint32) Min(omen_model_max_window(handles->model), PG_UINT32_MAX);
 	}
 	else
-		learned_builder_free(builder);
+		omen_builder_free(builder);
 	write_model_pages(writer, bytes, (uint32) size, result);
 	if (handles->model)
-		learned_model_free(handles->model);
+		omen_model_free(handles->model);
 	handles->model = NULL;
 	result->values = writer->values;
 	result->nulls = writer->nulls;

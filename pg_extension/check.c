@@ -145,7 +145,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 					uint64		lo,
 								hi;
 
-					learned_check_status(learned_model_window(ref->model, probes[p], &lo, &hi), "lookup");
+					learned_check_status(omen_model_window(ref->model, probes[p], &lo, &hi), "lookup");
 					if (lo > (uint64) position || hi < (uint64) position)
 						CORRUPT(index, "model window [%llu, %llu] misses position %lld",
 								(unsigned long long) lo, (unsigned long long) hi, (long long) position);
@@ -170,7 +170,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 			uint64		lo,
 						hi;
 
-			learned_check_status(learned_model_window(ref->model, previous + 1, &lo, &hi), "lookup");
+			learned_check_status(omen_model_window(ref->model, previous + 1, &lo, &hi), "lookup");
 			if (previous != PG_UINT64_MAX && hi < meta.cold_count)
 				CORRUPT(index, "model window for keys above the last misses the end of the run");
 		}

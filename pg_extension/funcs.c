@@ -61,7 +61,7 @@ mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *met
 		uint64		lo,
 					hi;
 
-		learned_check_status(learned_model_window(ref->model, learned_cold_key(index, ref, copy, position),
+		learned_check_status(omen_model_window(ref->model, learned_cold_key(index, ref, copy, position),
 												  &lo, &hi), "lookup");
 		total += (double) (hi - lo + 1);
 	}
@@ -91,12 +91,12 @@ learned_index_info(PG_FUNCTION_ARGS)
 	ref = learned_pin_model(index, &meta);
 	values[0] = CStringGetTextDatum(learned_model_name(meta.model_kind));
 	values[1] = Int32GetDatum(meta.model_kind == OMEN_MODEL_PGM ? (int32) meta.model_param : 0);
-	values[2] = Int64GetDatum(ref->model ? (int64) learned_model_segment_count(ref->model) : 0);
+	values[2] = Int64GetDatum(ref->model ? (int64) omen_model_segment_count(ref->model) : 0);
 	values[3] = Int64GetDatum((int64) meta.cold_count);
 	values[4] = Int64GetDatum((int64) meta.cold_nulls);
 	values[5] = Int64GetDatum((int64) learned_hot_entries(index, &meta));
 	values[6] = Int64GetDatum((int64) RelationGetNumberOfBlocks(index));
-	values[7] = Int64GetDatum(ref->model ? (int64) learned_model_byte_count(ref->model) : 0);
+	values[7] = Int64GetDatum(ref->model ? (int64) omen_model_byte_count(ref->model) : 0);
 	values[8] = Float8GetDatum(mean_window(index, ref, &meta));
 	values[9] = Int64GetDatum((int64) meta.max_window);
 	values[10] = Int64GetDatum((int64) meta.generation);
@@ -180,7 +180,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	ref = learned_pin_model(index, &meta);
 	learned_copy_init(copy, ref, false);
 	if (ref->model)
-		learned_check_status(learned_model_window(ref->model, key, &lo, &hi), "lookup");
+		learned_check_status(omen_model_window(ref->model, key, &lo, &hi), "lookup");
 	position = learned_cold_lower_bound(index, ref, &meta, copy, key);
 	values[0] = Int64GetDatum((int64) lo);
 	values[1] = Int64GetDatum((int64) hi);
@@ -210,7 +210,7 @@ learned_segments(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	learned_read_meta(index, &meta);
 	ref = learned_pin_model(index, &meta);
-	count = ref->model ? learned_model_segment_count(ref->model) : 0;
+	count = ref->model ? omen_model_segment_count(ref->model) : 0;
 	for (i = 0; i < count; i++)
 	{
 		Datum		values[4];
@@ -219,7 +219,7 @@ learned_segments(PG_FUNCTION_ARGS)
 		double		slope,
 					intercept;
 
-		learned_check_status(learned_model_segment(ref->model, i, &first_key, &slope, &intercept), "inspection");
+		learned_check_status(omen_model_segment(ref->model, i, &first_key, &slope, &intercept), "inspection");
 		values[0] = Int64GetDatum((int64) i);
 		if (meta.key_type == OMEN_KEY_FLOAT4 || meta.key_type == OMEN_KEY_FLOAT8)
 			values[1] = DirectFunctionCall1(float8_numeric, learned_denormalize(OMEN_KEY_FLOAT8, first_key));
@@ -227,7 +227,7 @@ learned_segments(PG_FUNCTION_ARGS)
 			values[1] = DirectFunctionCall3(numeric_in, CStringGetDatum(psprintf(UINT64_FORMAT, first_key)),
 											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 		else
-			values[1] = DirectFunctionCall1(int8_numeric, Int64GetDatum(learned_key_to_int64(first_key)));
+			values[1] = DirectFunctionCall1(int8_numeric, Int64GetDatum(omen_key_to_int64(first_key)));
 		values[2] = Float8GetDatum(slope);
 		values[3] = Float8GetDatum(intercept);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);

@@ -223,17 +223,6 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 /* What learned_read_meta copies: everything before the directory. */
 #define LEARNED_META_HEADER_SIZE offsetof(LearnedMetaPageData, hot_ranges)
 
-/* Key types, numbered as the library's KeyType. */
-#define OMEN_KEY_INT2			1
-#define OMEN_KEY_INT4			2
-#define OMEN_KEY_INT8			3
-#define OMEN_KEY_FLOAT4			4
-#define OMEN_KEY_FLOAT8			5
-#define OMEN_KEY_DATE			6
-#define OMEN_KEY_TIMESTAMP		7
-#define OMEN_KEY_TIMESTAMPTZ	8
-#define OMEN_KEY_UUID			9	/* lossy: the leading 64 bits; equality only, rechecked */
-
 /* Free space map entries an allocation tries before it extends the index. */
 #define LEARNED_FREE_TRIES		8
 

@@ -76,15 +76,15 @@ learned_normalize(Oid typid, Datum value)
 {
 	switch (typid)
 	{
-		case INT2OID: return learned_key_from_int64(DatumGetInt16(value));
-		case INT4OID: return learned_key_from_int64(DatumGetInt32(value));
-		case INT8OID: return learned_key_from_int64(DatumGetInt64(value));
-		case DATEOID: return learned_key_from_int64(DatumGetDateADT(value));
+		case INT2OID: return omen_key_from_int64(DatumGetInt16(value));
+		case INT4OID: return omen_key_from_int64(DatumGetInt32(value));
+		case INT8OID: return omen_key_from_int64(DatumGetInt64(value));
+		case DATEOID: return omen_key_from_int64(DatumGetDateADT(value));
 		case TIMESTAMPOID:
-		case TIMESTAMPTZOID: return learned_key_from_int64(DatumGetTimestamp(value));
-		case FLOAT4OID: return learned_key_from_float4(float4_bits(DatumGetFloat4(value)));
-		case FLOAT8OID: return learned_key_from_float8(float8_bits(DatumGetFloat8(value)));
-		case UUIDOID: return learned_key_from_uuid(DatumGetUUIDP(value)->data);
+		case TIMESTAMPTZOID: return omen_key_from_int64(DatumGetTimestamp(value));
+		case FLOAT4OID: return omen_key_from_float4(float4_bits(DatumGetFloat4(value)));
+		case FLOAT8OID: return omen_key_from_float8(float8_bits(DatumGetFloat8(value)));
+		case UUIDOID: return omen_key_from_uuid(DatumGetUUIDP(value)->data);
 	}
 	ereport(ERROR,
 			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -98,7 +98,7 @@ void
 learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi)
 {
 	if (typid == FLOAT4OID || typid == FLOAT8OID)
-		learned_float_key_equal_range(key, lo, hi);
+		omen_float_key_equal_range(key, lo, hi);
 	else
 		*lo = *hi = key;
 }
@@ -110,14 +110,14 @@ learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi)
 bool
 learned_key_is_lossy(Oid typid)
 {
-	return learned_key_type_is_lossy(learned_key_type_of(typid));
+	return omen_key_type_is_lossy(learned_key_type_of(typid));
 }
 
 /* The datum a normalised key came from, bit for bit (lossy keys have none). */
 Datum
 learned_denormalize(int key_type, uint64 key)
 {
-	int64		value = learned_key_to_int64(key);
+	int64		value = omen_key_to_int64(key);
 	uint64		bits8;
 	uint32		bits4;
 	float8		value8;
@@ -133,12 +133,12 @@ learned_denormalize(int key_type, uint64 key)
 		case OMEN_KEY_TIMESTAMPTZ: return TimestampGetDatum(value);
 		case OMEN_KEY_FLOAT4:
 			/* A float4 index holds only float4 keys. */
-			if (!learned_key_to_float4(key, &bits4))
+			if (!omen_key_to_float4(key, &bits4))
 				elog(ERROR, "learned float4 key %llu is no float4", (unsigned long long) key);
 			memcpy(&value4, &bits4, sizeof(value4));
 			return Float4GetDatum(value4);
 		case OMEN_KEY_FLOAT8:
-			bits8 = learned_key_to_float8(key);
+			bits8 = omen_key_to_float8(key);
 			memcpy(&value8, &bits8, sizeof(value8));
 			return Float8GetDatum(value8);
 		case OMEN_KEY_UUID:
@@ -249,7 +249,7 @@ learned_check_status(int status, const char *what)
 		return;
 	ereport(ERROR,
 			(errcode(status == OMEN_ERR_INVALID_ARGUMENT ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_INDEX_CORRUPTED),
-			 errmsg("learned index %s failed: %s", what, learned_status_message(status)),
+			 errmsg("learned index %s failed: %s", what, omen_status_message(status)),
 			 status >= OMEN_ERR_TRUNCATED && status <= OMEN_ERR_CORRUPT ?
 			 errhint("The index is damaged; rebuild it with REINDEX.") : 0));
 }
@@ -696,7 +696,7 @@ static void
 free_model_ref(LearnedModelRef *ref)
 {
 	if (ref->model)
-		learned_model_free(ref->model);
+		omen_model_free(ref->model);
 	if (ref->directory)
 		pfree(ref->directory);
 	pfree(ref);
@@ -763,7 +763,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 		}
 	if (meta->cold_count > 0)
 	{
-		int			status = learned_model_load((const uint8_t *) bytes, meta->model_bytes, &ref->model);
+		int			status = omen_model_load((const uint8_t *) bytes, meta->model_bytes, &ref->model);
 
 		if (status != OMEN_OK)
 		{
@@ -771,7 +771,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 			free_model_ref(ref);
 			learned_check_status(status, "model load");
 		}
-		if (learned_model_key_count(ref->model) != meta->cold_count)
+		if (omen_model_key_count(ref->model) != meta->cold_count)
 		{
 			pfree(bytes);
 			free_model_ref(ref);
@@ -977,7 +977,7 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 
 	if (meta->cold_count == 0)
 		return 0;
-	learned_check_status(learned_model_window(ref->model, key, &lo, &hi), "lookup");
+	learned_check_status(omen_model_window(ref->model, key, &lo, &hi), "lookup");
 	if (hi > meta->cold_count || lo > hi)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),

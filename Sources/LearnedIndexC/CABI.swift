@@ -38,48 +38,48 @@ private func model(_ handle: OpaquePointer?) -> ModelBox? {
     return Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
 }
 
-@_cdecl("learned_key_from_int64")
-public func learnedKeyFromInt64(_ value: Int64) -> UInt64 { NormalizedKey.encode(value) }
+@_cdecl("omen_key_from_int64")
+public func omenKeyFromInt64(_ value: Int64) -> UInt64 { NormalizedKey.encode(value) }
 
-@_cdecl("learned_key_from_float8")
-public func learnedKeyFromFloat8(_ bits: UInt64) -> UInt64 { NormalizedKey.encode(doubleBits: bits) }
+@_cdecl("omen_key_from_float8")
+public func omenKeyFromFloat8(_ bits: UInt64) -> UInt64 { NormalizedKey.encode(doubleBits: bits) }
 
-@_cdecl("learned_key_from_float4")
-public func learnedKeyFromFloat4(_ bits: UInt32) -> UInt64 { NormalizedKey.encode(floatBits: bits) }
+@_cdecl("omen_key_from_float4")
+public func omenKeyFromFloat4(_ bits: UInt32) -> UInt64 { NormalizedKey.encode(floatBits: bits) }
 
-@_cdecl("learned_key_from_uuid")
-public func learnedKeyFromUUID(_ bytes: UnsafePointer<UInt8>?) -> UInt64 {
+@_cdecl("omen_key_from_uuid")
+public func omenKeyFromUUID(_ bytes: UnsafePointer<UInt8>?) -> UInt64 {
     guard let bytes else { return 0 }
     return NormalizedKey.encode(uuid: UnsafeRawBufferPointer(start: bytes, count: 16))
 }
 
-@_cdecl("learned_key_type_is_lossy")
-public func learnedKeyTypeIsLossy(_ keyType: Int32) -> Bool {
-    KeyType(rawValue: UInt8(truncatingIfNeeded: keyType))?.isLossy ?? false
+@_cdecl("omen_key_type_is_lossy")
+public func omenKeyTypeIsLossy(_ keyType: Int32) -> Bool {
+    UInt8(exactly: keyType).flatMap(KeyType.init(rawValue:))?.isLossy ?? false
 }
 
-@_cdecl("learned_key_to_int64")
-public func learnedKeyToInt64(_ key: UInt64) -> Int64 { NormalizedKey.decodeInt64(key) }
+@_cdecl("omen_key_to_int64")
+public func omenKeyToInt64(_ key: UInt64) -> Int64 { NormalizedKey.decodeInt64(key) }
 
-@_cdecl("learned_key_to_float8")
-public func learnedKeyToFloat8(_ key: UInt64) -> UInt64 { NormalizedKey.decodeDoubleBits(key) }
+@_cdecl("omen_key_to_float8")
+public func omenKeyToFloat8(_ key: UInt64) -> UInt64 { NormalizedKey.decodeDoubleBits(key) }
 
-@_cdecl("learned_key_to_float4")
-public func learnedKeyToFloat4(_ key: UInt64, _ bits: UnsafeMutablePointer<UInt32>?) -> Bool {
+@_cdecl("omen_key_to_float4")
+public func omenKeyToFloat4(_ key: UInt64, _ bits: UnsafeMutablePointer<UInt32>?) -> Bool {
     guard let bits, let value = NormalizedKey.decodeFloatBits(key) else { return false }
     bits.pointee = value
     return true
 }
 
-@_cdecl("learned_float_key_equal_range")
-public func learnedFloatKeyEqualRange(_ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?) {
+@_cdecl("omen_float_key_equal_range")
+public func omenFloatKeyEqualRange(_ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?) {
     let range = NormalizedKey.equalRange(ofFloatKey: key)
     lo?.pointee = range.lowerBound
     hi?.pointee = range.upperBound
 }
 
-@_cdecl("learned_builder_create")
-public func learnedBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+@_cdecl("omen_builder_create")
+public func omenBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let out else { return Status.invalidArgument.rawValue }
     out.pointee = nil
     let modelKind: ModelKind
@@ -104,8 +104,8 @@ public func learnedBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMu
     }
 }
 
-@_cdecl("learned_builder_resume")
-public func learnedBuilderResume(
+@_cdecl("omen_builder_resume")
+public func omenBuilderResume(
     _ handle: OpaquePointer?, _ count: UInt64, _ lastKey: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
     guard let out else { return Status.invalidArgument.rawValue }
@@ -120,8 +120,8 @@ public func learnedBuilderResume(
     }
 }
 
-@_cdecl("learned_builder_add")
-public func learnedBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt) -> Int32 {
+@_cdecl("omen_builder_add")
+public func omenBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt) -> Int32 {
     guard let handle, count <= UInt(Int.max) else { return Status.invalidArgument.rawValue }
     let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
     guard count > 0 else { return Status.ok.rawValue }
@@ -136,8 +136,8 @@ public func learnedBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UI
     }
 }
 
-@_cdecl("learned_builder_next_pass")
-public func learnedBuilderNextPass(_ handle: OpaquePointer?, _ more: UnsafeMutablePointer<Int32>?) -> Int32 {
+@_cdecl("omen_builder_next_pass")
+public func omenBuilderNextPass(_ handle: OpaquePointer?, _ more: UnsafeMutablePointer<Int32>?) -> Int32 {
     guard let handle, let more else { return Status.invalidArgument.rawValue }
     more.pointee = 0
     let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
@@ -152,8 +152,8 @@ public func learnedBuilderNextPass(_ handle: OpaquePointer?, _ more: UnsafeMutab
     }
 }
 
-@_cdecl("learned_builder_finish")
-public func learnedBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
+@_cdecl("omen_builder_finish")
+public func omenBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
     guard let handle else { return Status.invalidArgument.rawValue }
     let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeRetainedValue()
     guard let out, let builder = box.builder else { return Status.invalidArgument.rawValue }
@@ -168,14 +168,14 @@ public func learnedBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutableP
     }
 }
 
-@_cdecl("learned_builder_free")
-public func learnedBuilderFree(_ handle: OpaquePointer?) {
+@_cdecl("omen_builder_free")
+public func omenBuilderFree(_ handle: OpaquePointer?) {
     guard let handle else { return }
     Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).release()
 }
 
-@_cdecl("learned_model_window")
-public func learnedModelWindow(
+@_cdecl("omen_model_window")
+public func omenModelWindow(
     _ handle: OpaquePointer?, _ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?
 ) -> Int32 {
     guard let box = model(handle), let lo, let hi else { return Status.invalidArgument.rawValue }
@@ -185,8 +185,8 @@ public func learnedModelWindow(
     return Status.ok.rawValue
 }
 
-@_cdecl("learned_model_lower_bound")
-public func learnedModelLowerBound(
+@_cdecl("omen_model_lower_bound")
+public func omenModelLowerBound(
     _ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt, _ key: UInt64,
     _ position: UnsafeMutablePointer<UInt>?
 ) -> Int32 {
@@ -197,8 +197,8 @@ public func learnedModelLowerBound(
     return Status.ok.rawValue
 }
 
-@_cdecl("learned_model_kind")
-public func learnedModelKind(_ handle: OpaquePointer?) -> Int32 {
+@_cdecl("omen_model_kind_of")
+public func omenModelKind(_ handle: OpaquePointer?) -> Int32 {
     switch model(handle)?.model {
     case .piecewiseLinear: 1
     case .recursive: 2
@@ -207,8 +207,8 @@ public func learnedModelKind(_ handle: OpaquePointer?) -> Int32 {
     }
 }
 
-@_cdecl("learned_model_param")
-public func learnedModelParam(_ handle: OpaquePointer?) -> UInt64 {
+@_cdecl("omen_model_param")
+public func omenModelParam(_ handle: OpaquePointer?) -> UInt64 {
     switch model(handle)?.model.kind {
     case .piecewiseLinear(let epsilon): UInt64(epsilon)
     case .recursive(let leaves): UInt64(leaves)
@@ -216,13 +216,13 @@ public func learnedModelParam(_ handle: OpaquePointer?) -> UInt64 {
     }
 }
 
-@_cdecl("learned_model_key_count")
-public func learnedModelKeyCount(_ handle: OpaquePointer?) -> UInt64 {
+@_cdecl("omen_model_key_count")
+public func omenModelKeyCount(_ handle: OpaquePointer?) -> UInt64 {
     UInt64(model(handle)?.model.keyCount ?? 0)
 }
 
-@_cdecl("learned_model_segment_count")
-public func learnedModelSegmentCount(_ handle: OpaquePointer?) -> UInt64 {
+@_cdecl("omen_model_segment_count")
+public func omenModelSegmentCount(_ handle: OpaquePointer?) -> UInt64 {
     switch model(handle)?.model {
     case .piecewiseLinear(let pgm): UInt64(pgm.segmentCount)
     case .recursive(let rmi): UInt64(rmi.leafCount)
@@ -231,23 +231,23 @@ public func learnedModelSegmentCount(_ handle: OpaquePointer?) -> UInt64 {
     }
 }
 
-@_cdecl("learned_model_byte_count")
-public func learnedModelByteCount(_ handle: OpaquePointer?) -> UInt64 {
+@_cdecl("omen_model_byte_count")
+public func omenModelByteCount(_ handle: OpaquePointer?) -> UInt64 {
     UInt64(model(handle)?.model.byteCount ?? 0)
 }
 
-@_cdecl("learned_model_max_window")
-public func learnedModelMaxWindow(_ handle: OpaquePointer?) -> UInt64 {
+@_cdecl("omen_model_max_window")
+public func omenModelMaxWindow(_ handle: OpaquePointer?) -> UInt64 {
     UInt64(model(handle)?.model.maximumWindow ?? 0)
 }
 
-@_cdecl("learned_pgm_max_keys")
-public func learnedPGMMaxKeys() -> UInt64 {
+@_cdecl("omen_pgm_max_keys")
+public func omenPGMMaxKeys() -> UInt64 {
     UInt64(PiecewiseLinearModel.maximumKeyCount)
 }
 
-@_cdecl("learned_model_segment")
-public func learnedModelSegment(
+@_cdecl("omen_model_segment")
+public func omenModelSegment(
     _ handle: OpaquePointer?, _ index: UInt64, _ firstKey: UnsafeMutablePointer<UInt64>?,
     _ slope: UnsafeMutablePointer<Double>?, _ intercept: UnsafeMutablePointer<Double>?
 ) -> Int32 {
@@ -272,8 +272,8 @@ public func learnedModelSegment(
     return Status.ok.rawValue
 }
 
-@_cdecl("learned_model_serialize")
-public func learnedModelSerialize(
+@_cdecl("omen_model_serialize")
+public func omenModelSerialize(
     _ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: UInt,
     _ written: UnsafeMutablePointer<UInt>?
 ) -> Int32 {
@@ -288,8 +288,8 @@ public func learnedModelSerialize(
     return Status.ok.rawValue
 }
 
-@_cdecl("learned_model_load")
-public func learnedModelLoad(
+@_cdecl("omen_model_load")
+public func omenModelLoad(
     _ buffer: UnsafePointer<UInt8>?, _ length: UInt, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> Int32 {
     guard let out, length <= UInt(Int.max), buffer != nil || length == 0 else { return Status.invalidArgument.rawValue }
@@ -304,8 +304,8 @@ public func learnedModelLoad(
     }
 }
 
-@_cdecl("learned_model_free")
-public func learnedModelFree(_ handle: OpaquePointer?) {
+@_cdecl("omen_model_free")
+public func omenModelFree(_ handle: OpaquePointer?) {
     guard let handle else { return }
     Unmanaged<ModelBox>.fromOpaque(UnsafeRawPointer(handle)).release()
 }

@@ -65,11 +65,11 @@ build_chunked(int kind, uint64_t param, const uint64_t *keys, size_t n)
 	omen_model *model = NULL;
 	size_t start = 0;
 	size_t chunk = 0;
-	int status = learned_builder_create(kind, param, &builder);
+	int status = omen_builder_create(kind, param, &builder);
 	int more = 1;
 	int passes = 0;
 
-	CHECK(status == OMEN_OK && builder != NULL, "create kind %d: %s", kind, learned_status_message(status));
+	CHECK(status == OMEN_OK && builder != NULL, "create kind %d: %s", kind, omen_status_message(status));
 	while (more && status == OMEN_OK)
 	{
 		for (start = 0; start < n && status == OMEN_OK; start += chunk)
@@ -77,17 +77,17 @@ build_chunked(int kind, uint64_t param, const uint64_t *keys, size_t n)
 			chunk = 1 + next_random() % 5000;
 			if (chunk > n - start)
 				chunk = n - start;
-			status = learned_builder_add(builder, keys + start, chunk);
+			status = omen_builder_add(builder, keys + start, chunk);
 		}
 		if (status == OMEN_OK)
-			status = learned_builder_next_pass(builder, &more);
+			status = omen_builder_next_pass(builder, &more);
 		passes++;
 	}
-	CHECK(status == OMEN_OK, "add kind %d: %s", kind, learned_status_message(status));
+	CHECK(status == OMEN_OK, "add kind %d: %s", kind, omen_status_message(status));
 	CHECK(passes == (kind == OMEN_MODEL_PGM ? 1 : kind == OMEN_MODEL_LINEAR ? 2 : 3), "kind %d learned in %d passes",
 		  kind, passes);
-	status = learned_builder_finish(builder, &model);
-	CHECK(status == OMEN_OK && model != NULL, "finish kind %d: %s", kind, learned_status_message(status));
+	status = omen_builder_finish(builder, &model);
+	CHECK(status == OMEN_OK && model != NULL, "finish kind %d: %s", kind, omen_status_message(status));
 	return model;
 }
 
@@ -98,7 +98,7 @@ check_model(omen_model *model, const uint64_t *keys, size_t n, const char *name)
 	size_t bad = 0;
 	size_t i;
 
-	CHECK(learned_model_key_count(model) == n, "%s: key count", name);
+	CHECK(omen_model_key_count(model) == n, "%s: key count", name);
 	for (i = 0; i < 3 * n + 1000; i++)
 	{
 		uint64_t key = i < n ? keys[i] : i < 2 * n ? keys[i - n] + 1 : i < 3 * n ? keys[i - 2 * n] - 1 : next_random();
@@ -106,9 +106,9 @@ check_model(omen_model *model, const uint64_t *keys, size_t n, const char *name)
 		uint64_t lo, hi;
 		size_t found;
 
-		if (learned_model_window(model, key, &lo, &hi) != OMEN_OK || lo > expected || expected > hi || hi > n)
+		if (omen_model_window(model, key, &lo, &hi) != OMEN_OK || lo > expected || expected > hi || hi > n)
 			bad++;
-		if (learned_model_lower_bound(model, keys, n, key, &found) != OMEN_OK || found != expected)
+		if (omen_model_lower_bound(model, keys, n, key, &found) != OMEN_OK || found != expected)
 			bad++;
 	}
 	CHECK(bad == 0, "%s: %zu probes answered wrongly", name, bad);
@@ -164,30 +164,30 @@ main(void)
 		double slope, intercept;
 
 		check_model(model, keys, n, names[k]);
-		CHECK(learned_model_kind(model) == kinds[k], "%s: kind", names[k]);
-		CHECK(learned_model_param(model) == params[k], "%s: param", names[k]);
-		CHECK(learned_model_segment_count(model) >= 1, "%s: segments", names[k]);
-		CHECK(learned_model_byte_count(model) > 0, "%s: bytes", names[k]);
-		CHECK(learned_model_segment(model, 0, &first_key, &slope, &intercept) == OMEN_OK && slope >= 0,
+		CHECK(omen_model_kind_of(model) == kinds[k], "%s: kind", names[k]);
+		CHECK(omen_model_param(model) == params[k], "%s: param", names[k]);
+		CHECK(omen_model_segment_count(model) >= 1, "%s: segments", names[k]);
+		CHECK(omen_model_byte_count(model) > 0, "%s: bytes", names[k]);
+		CHECK(omen_model_segment(model, 0, &first_key, &slope, &intercept) == OMEN_OK && slope >= 0,
 			  "%s: segment 0", names[k]);
-		CHECK(learned_model_segment(model, learned_model_segment_count(model), &first_key, &slope, &intercept) ==
+		CHECK(omen_model_segment(model, omen_model_segment_count(model), &first_key, &slope, &intercept) ==
 			  OMEN_ERR_INVALID_ARGUMENT, "%s: segment past the end", names[k]);
 		if (kinds[k] == OMEN_MODEL_PGM)
 		{
-			CHECK(learned_model_max_window(model) <= 2 * 32 + 2, "pgm: window bound");
+			CHECK(omen_model_max_window(model) <= 2 * 32 + 2, "pgm: window bound");
 			/* 32-bit intercepts, less room for the widest window on either side. */
-			CHECK(learned_pgm_max_keys() == 2147483647ULL - 2 * 1048576 - 2, "pgm: key limit");
+			CHECK(omen_pgm_max_keys() == 2147483647ULL - 2 * 1048576 - 2, "pgm: key limit");
 		}
 
-		status = learned_model_serialize(model, NULL, 0, &size);
+		status = omen_model_serialize(model, NULL, 0, &size);
 		CHECK(status == OMEN_ERR_BUFFER_TOO_SMALL && size > 20, "%s: size query", names[k]);
 		blob = malloc(size);
-		status = learned_model_serialize(model, blob, size, &written);
+		status = omen_model_serialize(model, blob, size, &written);
 		CHECK(status == OMEN_OK && written == size, "%s: serialise", names[k]);
-		status = learned_model_load(blob, size, &loaded);
+		status = omen_model_load(blob, size, &loaded);
 		CHECK(status == OMEN_OK && loaded != NULL, "%s: load", names[k]);
 		check_model(loaded, keys, n, names[k]);
-		learned_model_free(loaded);
+		omen_model_free(loaded);
 
 		/* truncations and bit flips are refused with a status, never a crash */
 		for (i = 0; i < 2000; i++)
@@ -195,7 +195,7 @@ main(void)
 			omen_model *damaged = NULL;
 			size_t length = next_random() % size;
 
-			status = learned_model_load(blob, length, &damaged);
+			status = omen_model_load(blob, length, &damaged);
 			CHECK(status != OMEN_OK && damaged == NULL, "%s: truncated to %zu loaded", names[k], length);
 		}
 		for (i = 0; i < 2000; i++)
@@ -204,14 +204,14 @@ main(void)
 			size_t bit = next_random() % (size * 8);
 
 			blob[bit / 8] ^= (uint8_t) (1u << (bit % 8));
-			status = learned_model_load(blob, size, &damaged);
+			status = omen_model_load(blob, size, &damaged);
 			CHECK(status == OMEN_ERR_CHECKSUM || status == OMEN_ERR_BAD_MAGIC || status == OMEN_ERR_VERSION ||
 				  status == OMEN_ERR_TRUNCATED || status == OMEN_ERR_CORRUPT,
 				  "%s: flipped bit %zu gave %d", names[k], bit, status);
 			blob[bit / 8] ^= (uint8_t) (1u << (bit % 8));
 		}
 		free(blob);
-		learned_model_free(model);
+		omen_model_free(model);
 	}
 
 	/* bad input */
@@ -220,40 +220,40 @@ main(void)
 		omen_model *model = NULL;
 		uint64_t down[3] = {5, 4, 3};
 
-		CHECK(learned_builder_create(OMEN_MODEL_PGM, 16, &builder) == OMEN_OK, "create");
-		CHECK(learned_builder_finish(builder, &model) == OMEN_ERR_EMPTY && model == NULL, "empty build refused");
-		CHECK(learned_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
-		CHECK(learned_builder_add(builder, down, 3) == OMEN_ERR_UNSORTED, "unsorted chunk refused");
-		learned_builder_free(builder);
+		CHECK(omen_builder_create(OMEN_MODEL_PGM, 16, &builder) == OMEN_OK, "create");
+		CHECK(omen_builder_finish(builder, &model) == OMEN_ERR_EMPTY && model == NULL, "empty build refused");
+		CHECK(omen_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
+		CHECK(omen_builder_add(builder, down, 3) == OMEN_ERR_UNSORTED, "unsorted chunk refused");
+		omen_builder_free(builder);
 		{
 			uint64_t up[3] = {1, 2, 3};
 			int more = 0;
 
-			CHECK(learned_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
-			CHECK(learned_builder_add(builder, up, 3) == OMEN_OK && learned_builder_next_pass(builder, &more) == OMEN_OK &&
+			CHECK(omen_builder_create(OMEN_MODEL_RMI, 4, &builder) == OMEN_OK, "create");
+			CHECK(omen_builder_add(builder, up, 3) == OMEN_OK && omen_builder_next_pass(builder, &more) == OMEN_OK &&
 				  more == 1, "a first RMI pass asks for another");
-			CHECK(learned_builder_add(builder, up, 2) == OMEN_OK && learned_builder_next_pass(builder, &more) ==
+			CHECK(omen_builder_add(builder, up, 2) == OMEN_OK && omen_builder_next_pass(builder, &more) ==
 				  OMEN_ERR_INVALID_ARGUMENT, "a later pass over other keys refused");
-			learned_builder_free(builder);
-			CHECK(learned_builder_create(OMEN_MODEL_LINEAR, 0, &builder) == OMEN_OK, "create");
-			CHECK(learned_builder_add(builder, up, 3) == OMEN_OK, "first pass");
-			CHECK(learned_builder_finish(builder, &model) == OMEN_ERR_INVALID_ARGUMENT && model == NULL,
+			omen_builder_free(builder);
+			CHECK(omen_builder_create(OMEN_MODEL_LINEAR, 0, &builder) == OMEN_OK, "create");
+			CHECK(omen_builder_add(builder, up, 3) == OMEN_OK, "first pass");
+			CHECK(omen_builder_finish(builder, &model) == OMEN_ERR_INVALID_ARGUMENT && model == NULL,
 				  "finish before the last pass refused");
 		}
-		CHECK(learned_builder_create(OMEN_MODEL_PGM, 8, &builder) == OMEN_OK, "create");
-		CHECK(learned_builder_add(builder, down, 1) == OMEN_OK, "first chunk");
-		CHECK(learned_builder_add(builder, down + 1, 1) == OMEN_ERR_UNSORTED, "chunk below the previous refused");
-		learned_builder_free(builder);
-		CHECK(learned_builder_create(42, 0, &builder) == OMEN_ERR_INVALID_ARGUMENT, "unknown kind refused");
-		CHECK(learned_builder_create(OMEN_MODEL_PGM, 1u << 30, &builder) == OMEN_ERR_INVALID_ARGUMENT,
+		CHECK(omen_builder_create(OMEN_MODEL_PGM, 8, &builder) == OMEN_OK, "create");
+		CHECK(omen_builder_add(builder, down, 1) == OMEN_OK, "first chunk");
+		CHECK(omen_builder_add(builder, down + 1, 1) == OMEN_ERR_UNSORTED, "chunk below the previous refused");
+		omen_builder_free(builder);
+		CHECK(omen_builder_create(42, 0, &builder) == OMEN_ERR_INVALID_ARGUMENT, "unknown kind refused");
+		CHECK(omen_builder_create(OMEN_MODEL_PGM, 1u << 30, &builder) == OMEN_ERR_INVALID_ARGUMENT,
 			  "huge epsilon refused");
-		CHECK(learned_builder_create(OMEN_MODEL_RMI, 0, &builder) == OMEN_ERR_INVALID_ARGUMENT, "zero leaves refused");
-		CHECK(learned_builder_create(OMEN_MODEL_PGM, 8, NULL) == OMEN_ERR_INVALID_ARGUMENT, "NULL out refused");
-		CHECK(learned_model_load(NULL, 10, &model) == OMEN_ERR_INVALID_ARGUMENT, "NULL blob refused");
-		CHECK(learned_model_window(NULL, 1, down, down) == OMEN_ERR_INVALID_ARGUMENT, "NULL model refused");
-		CHECK(learned_model_key_count(NULL) == 0, "NULL model has no keys");
-		learned_model_free(NULL);
-		learned_builder_free(NULL);
+		CHECK(omen_builder_create(OMEN_MODEL_RMI, 0, &builder) == OMEN_ERR_INVALID_ARGUMENT, "zero leaves refused");
+		CHECK(omen_builder_create(OMEN_MODEL_PGM, 8, NULL) == OMEN_ERR_INVALID_ARGUMENT, "NULL out refused");
+		CHECK(omen_model_load(NULL, 10, &model) == OMEN_ERR_INVALID_ARGUMENT, "NULL blob refused");
+		CHECK(omen_model_window(NULL, 1, down, down) == OMEN_ERR_INVALID_ARGUMENT, "NULL model refused");
+		CHECK(omen_model_key_count(NULL) == 0, "NULL model has no keys");
+		omen_model_free(NULL);
+		omen_builder_free(NULL);
 	}
 
 	/* key normalisation follows PostgreSQL's order; floats come back bit for bit */
@@ -264,32 +264,37 @@ main(void)
 		uint64_t	nan_bits = float8_bits(NAN);
 		uint64_t	negative_nan = nan_bits | (UINT64_C(1) << 63);
 
-		learned_float_key_equal_range(learned_key_from_float8(float8_bits(-0.0)), &lo, &hi);
-		CHECK(lo == learned_key_from_float8(float8_bits(-0.0)) && hi == learned_key_from_float8(float8_bits(0.0)),
+		omen_float_key_equal_range(omen_key_from_float8(float8_bits(-0.0)), &lo, &hi);
+		CHECK(lo == omen_key_from_float8(float8_bits(-0.0)) && hi == omen_key_from_float8(float8_bits(0.0)),
 			  "-0.0 and 0.0 are adjacent and equal");
-		learned_float_key_equal_range(learned_key_from_float8(negative_nan), &lo, &hi);
-		CHECK(lo == learned_key_from_float8(float8_bits(INFINITY)) + 1 && hi == UINT64_MAX, "every NaN above +Infinity");
-		CHECK(learned_key_from_float8(float8_bits(-INFINITY)) < learned_key_from_float8(float8_bits(-1e308)),
+		omen_float_key_equal_range(omen_key_from_float8(negative_nan), &lo, &hi);
+		CHECK(lo == omen_key_from_float8(float8_bits(INFINITY)) + 1 && hi == UINT64_MAX, "every NaN above +Infinity");
+		CHECK(omen_key_from_float8(float8_bits(-INFINITY)) < omen_key_from_float8(float8_bits(-1e308)),
 			  "-Infinity lowest");
-		CHECK(learned_key_from_float4(float4_bits(1.5f)) == learned_key_from_float8(float8_bits(1.5)),
+		CHECK(omen_key_from_float4(float4_bits(1.5f)) == omen_key_from_float8(float8_bits(1.5)),
 			  "float4 shares float8 keys");
-		CHECK(learned_key_to_float8(learned_key_from_float8(negative_nan)) == negative_nan, "NaN sign kept");
-		CHECK(learned_key_to_float8(learned_key_from_float8(float8_bits(-0.0))) == float8_bits(-0.0), "-0.0 kept");
-		CHECK(learned_key_to_float4(learned_key_from_float4(0xFFC00001u), &back) && back == 0xFFC00001u,
+		CHECK(omen_key_to_float8(omen_key_from_float8(negative_nan)) == negative_nan, "NaN sign kept");
+		CHECK(omen_key_to_float8(omen_key_from_float8(float8_bits(-0.0))) == float8_bits(-0.0), "-0.0 kept");
+		CHECK(omen_key_to_float4(omen_key_from_float4(0xFFC00001u), &back) && back == 0xFFC00001u,
 			  "float4 NaN payload kept");
-		CHECK(!learned_key_to_float4(learned_key_from_float8(float8_bits(0.1)), &back), "0.1 is no float4");
+		CHECK(!omen_key_to_float4(omen_key_from_float8(float8_bits(0.1)), &back), "0.1 is no float4");
 	}
 	{
 		const uint8_t low[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF, 0xFF};
 		const uint8_t high[16] = {0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xF0};
 
-		CHECK(learned_key_from_uuid(low) == UINT64_C(0x0123456789ABCDEF), "uuid key is its leading 64 bits");
-		CHECK(learned_key_from_uuid(low) < learned_key_from_uuid(high), "uuid keys follow byte order");
-		CHECK(learned_key_from_uuid(NULL) == 0, "NULL uuid refused quietly");
+		CHECK(omen_key_from_uuid(low) == UINT64_C(0x0123456789ABCDEF), "uuid key is its leading 64 bits");
+		CHECK(omen_key_from_uuid(low) < omen_key_from_uuid(high), "uuid keys follow byte order");
+		CHECK(omen_key_from_uuid(NULL) == 0, "NULL uuid refused quietly");
 	}
-	CHECK(learned_key_from_int64(INT64_MIN) == 0 && learned_key_from_int64(INT64_MAX) == UINT64_MAX, "int extremes");
-	CHECK(learned_key_from_int64(-1) < learned_key_from_int64(0), "sign order");
-	CHECK(learned_key_to_int64(learned_key_from_int64(-42)) == -42, "int round trip");
+	CHECK(omen_key_from_int64(INT64_MIN) == 0 && omen_key_from_int64(INT64_MAX) == UINT64_MAX, "int extremes");
+	/* The header's key types name the library's: only uuid is lossy, and a number of none is not. */
+	for (int type = OMEN_KEY_INT2; type <= OMEN_KEY_UUID; type++)
+		CHECK(omen_key_type_is_lossy((omen_key_type) type) == (type == OMEN_KEY_UUID), "key type %d lossiness", type);
+	CHECK(!omen_key_type_is_lossy((omen_key_type) 0) && !omen_key_type_is_lossy((omen_key_type) (OMEN_KEY_UUID + 256)),
+		  "unknown key types");
+	CHECK(omen_key_from_int64(-1) < omen_key_from_int64(0), "sign order");
+	CHECK(omen_key_to_int64(omen_key_from_int64(-42)) == -42, "int round trip");
 
 	free(keys);
 	printf("%d passed, %d failed\n", passed, failed);

@@ -4,8 +4,9 @@
  * The only surface the PostgreSQL extension (or any C program) sees. Plain C types, opaque handles, and a
  * status code (omen_status) on every call that can fail; no call longjmps, traps or allocates through the
  * caller's allocator. Handles are malloc'ed by the library and released by the matching *_free call.
- * Keys are normalised uint64 values: learned_key_from_* maps native values so that uint64 order equals
- * PostgreSQL's order (-0.0 equals 0.0, NaN sorts above +Infinity).
+ * Keys are normalised uint64 values: omen_key_from_* maps native values so that uint64 order equals
+ * PostgreSQL's order; every float bit pattern has its own key (-0.0 just below 0.0, the NaNs above
+ * +Infinity), and omen_float_key_equal_range gives the keys of the values PostgreSQL holds equal.
  */
 #ifndef OMENDB_LEARNED_H
 #define OMENDB_LEARNED_H
@@ -39,78 +40,92 @@ typedef enum omen_model_kind
 	OMEN_MODEL_LINEAR = 3			/* param ignored */
 } omen_model_kind;
 
+/* Key types, numbered as the library's KeyType. */
+typedef enum omen_key_type
+{
+	OMEN_KEY_INT2 = 1,
+	OMEN_KEY_INT4 = 2,
+	OMEN_KEY_INT8 = 3,
+	OMEN_KEY_FLOAT4 = 4,
+	OMEN_KEY_FLOAT8 = 5,
+	OMEN_KEY_DATE = 6,
+	OMEN_KEY_TIMESTAMP = 7,
+	OMEN_KEY_TIMESTAMPTZ = 8,
+	OMEN_KEY_UUID = 9				/* lossy: the leading 64 bits; equality only, rechecked */
+} omen_key_type;
+
 typedef struct omen_builder omen_builder;
 typedef struct omen_model omen_model;
 
 /* Order-preserving key normalisation. int2, int4, int8, date, timestamp and timestamptz all go through
  * the int64 form (their +-infinity are the integer extremes). Floats go by their IEEE bits and come back
  * bit for bit (-0.0 and NaN payloads included); the floats PostgreSQL holds equal (both zeros, all NaNs)
- * have adjacent keys, [*lo, *hi] of learned_float_key_equal_range. float4 keys are float8 keys. */
-uint64_t learned_key_from_int64(int64_t value);
-uint64_t learned_key_from_float8(uint64_t bits);
-uint64_t learned_key_from_float4(uint32_t bits);
+ * have adjacent keys, [*lo, *hi] of omen_float_key_equal_range. float4 keys are float8 keys. */
+uint64_t omen_key_from_int64(int64_t value);
+uint64_t omen_key_from_float8(uint64_t bits);
+uint64_t omen_key_from_float4(uint32_t bits);
 /* A uuid's key is its leading 64 bits (big-endian): lossy, so equal keys need the values compared. */
-uint64_t learned_key_from_uuid(const uint8_t bytes[16]);
-/* Whether keys of a key type (OMEN_KEY_*) stand for their values only in part. */
-bool learned_key_type_is_lossy(int32_t key_type);
-int64_t learned_key_to_int64(uint64_t key);
-uint64_t learned_key_to_float8(uint64_t key);
+uint64_t omen_key_from_uuid(const uint8_t bytes[16]);
+/* Whether keys of a key type stand for their values only in part. */
+bool omen_key_type_is_lossy(omen_key_type key_type);
+int64_t omen_key_to_int64(uint64_t key);
+uint64_t omen_key_to_float8(uint64_t key);
 /* The float4 bits of a key, or false when the key is a float8 that no float4 equals. */
-bool learned_key_to_float4(uint64_t key, uint32_t *bits);
-void learned_float_key_equal_range(uint64_t key, uint64_t *lo, uint64_t *hi);
+bool omen_key_to_float4(uint64_t key, uint32_t *bits);
+void omen_float_key_equal_range(uint64_t key, uint64_t *lo, uint64_t *hi);
 
 /* Chunked build: create, add sorted chunks (each continuing the previous), end the pass with
- * learned_builder_next_pass, and while it sets *more, add the same keys again from the first (the RMI and
+ * omen_builder_next_pass, and while it sets *more, add the same keys again from the first (the RMI and
  * linear models learn in two or three passes and hold no copy of the keys; PGM learns in one), then
  * finish. Between chunks the caller may check for interrupts; a builder abandoned midway is released with
- * learned_builder_free. learned_builder_finish releases the builder whether or not it succeeds; before
+ * omen_builder_free. omen_builder_finish releases the builder whether or not it succeeds; before
  * the last pass it fails with OMEN_ERR_INVALID_ARGUMENT (OMEN_ERR_EMPTY with no keys). A later pass with
- * another key count fails with OMEN_ERR_INVALID_ARGUMENT. After a failed call, only learned_builder_free
+ * another key count fails with OMEN_ERR_INVALID_ARGUMENT. After a failed call, only omen_builder_free
  * is valid. */
-int learned_builder_create(int kind, uint64_t param, omen_builder **out);
+int omen_builder_create(int kind, uint64_t param, omen_builder **out);
 /* A builder that continues a PGM model after its first count keys (the last of them last_key): the
  * model's segments up to last_key are kept and keys added next (>= last_key, ascending) are learned from
  * position count on. A run's tail can so be rewritten or extended in O(new keys). Other model kinds, or a
  * count outside 1..key count, give OMEN_ERR_INVALID_ARGUMENT. */
-int learned_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
-/* A PGM builder given more keys than learned_pgm_max_keys() in all (its intercepts are 32-bit
+int omen_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
+/* A PGM builder given more keys than omen_pgm_max_keys() in all (its intercepts are 32-bit
  * positions) fails with OMEN_ERR_INVALID_ARGUMENT. */
-int learned_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
-uint64_t learned_pgm_max_keys(void);
-int learned_builder_next_pass(omen_builder *builder, int *more);
-int learned_builder_finish(omen_builder *builder, omen_model **out);
-void learned_builder_free(omen_builder *builder);
+int omen_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
+uint64_t omen_pgm_max_keys(void);
+int omen_builder_next_pass(omen_builder *builder, int *more);
+int omen_builder_finish(omen_builder *builder, omen_model **out);
+void omen_builder_free(omen_builder *builder);
 
 /* The window lo..hi (inclusive, 0 <= lo <= hi <= key count) that holds the lower bound of key: the first
  * position whose key is >= key. */
-int learned_model_window(const omen_model *model, uint64_t key, uint64_t *lo, uint64_t *hi);
+int omen_model_window(const omen_model *model, uint64_t key, uint64_t *lo, uint64_t *hi);
 
 /* The lower bound of key in the sorted keys the model was built on (count must equal the key count). */
-int learned_model_lower_bound(const omen_model *model, const uint64_t *keys, size_t count, uint64_t key,
+int omen_model_lower_bound(const omen_model *model, const uint64_t *keys, size_t count, uint64_t key,
 							  size_t *position);
 
 /* Inspection; a NULL model gives 0. param is epsilon (PGM), leaves (RMI) or 0 (linear). segments counts
  * data segments (PGM), leaves (RMI) or 1 (linear). */
-int learned_model_kind(const omen_model *model);
-uint64_t learned_model_param(const omen_model *model);
-uint64_t learned_model_key_count(const omen_model *model);
-uint64_t learned_model_segment_count(const omen_model *model);
-uint64_t learned_model_byte_count(const omen_model *model);
-uint64_t learned_model_max_window(const omen_model *model);
+int omen_model_kind_of(const omen_model *model);
+uint64_t omen_model_param(const omen_model *model);
+uint64_t omen_model_key_count(const omen_model *model);
+uint64_t omen_model_segment_count(const omen_model *model);
+uint64_t omen_model_byte_count(const omen_model *model);
+uint64_t omen_model_max_window(const omen_model *model);
 
 /* Segment index of the model (PGM data segments, RMI leaves, the linear model's single line). */
-int learned_model_segment(const omen_model *model, uint64_t index, uint64_t *first_key, double *slope,
+int omen_model_segment(const omen_model *model, uint64_t index, uint64_t *first_key, double *slope,
 						  double *intercept);
 
 /* Serialise into buf; with a NULL or too small buf, returns OMEN_ERR_BUFFER_TOO_SMALL and sets *written
  * to the size needed. */
-int learned_model_serialize(const omen_model *model, uint8_t *buf, size_t capacity, size_t *written);
-int learned_model_load(const uint8_t *buf, size_t length, omen_model **out);
-void learned_model_free(omen_model *model);
+int omen_model_serialize(const omen_model *model, uint8_t *buf, size_t capacity, size_t *written);
+int omen_model_load(const uint8_t *buf, size_t length, omen_model **out);
+void omen_model_free(omen_model *model);
 
 /* A fixed English message for a status code. */
 static inline const char *
-learned_status_message(int status)
+omen_status_message(int status)
 {
 	switch (status)
 	{
