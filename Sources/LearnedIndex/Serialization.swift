@@ -1,55 +1,7 @@
-/// Little-endian output.
-struct ByteWriter {
-    private(set) var bytes: [UInt8] = []
-
-    mutating func u16(_ value: UInt16) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func u32(_ value: UInt32) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func u64(_ value: UInt64) { withUnsafeBytes(of: value.littleEndian) { bytes += $0 } }
-    mutating func int(_ value: Int) { u64(UInt64(bitPattern: Int64(value))) }
-    mutating func f64(_ value: Double) { u64(value.bitPattern) }
-    mutating func raw(_ other: [UInt8]) { bytes += other }
-}
-
-/// Little-endian input that reports running off the end, or an implausible count, as a typed error.
-struct ByteReader {
-    private let bytes: UnsafeRawBufferPointer
-    private(set) var offset = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    var remaining: Int { bytes.count - offset }
-
-    private mutating func take<T: FixedWidthInteger>(_: T.Type) throws(LearnedIndexError) -> T {
-        guard remaining >= MemoryLayout<T>.size else { throw .truncated }
-        let value = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
-        offset += MemoryLayout<T>.size
-        return T(littleEndian: value)
-    }
-
-    mutating func u16() throws(LearnedIndexError) -> UInt16 { try take(UInt16.self) }
-    mutating func u32() throws(LearnedIndexError) -> UInt32 { try take(UInt32.self) }
-    mutating func u64() throws(LearnedIndexError) -> UInt64 { try take(UInt64.self) }
-    mutating func f64() throws(LearnedIndexError) -> Double { Double(bitPattern: try take(UInt64.self)) }
-
-    /// A count that must fit `0...limit`.
-    mutating func count(limit: Int) throws(LearnedIndexError) -> Int {
-        let value = try u64()
-        guard value <= UInt64(limit) else { throw .corrupt }
-        return Int(value)
-    }
-
-    /// `count` 64-bit words, refused before allocating when the blob cannot hold them.
-    mutating func words(_ count: Int) throws(LearnedIndexError) -> [UInt64] {
-        guard count >= 0 && count <= remaining / 8 else { throw .truncated }
-        var result: [UInt64] = []
-        result.reserveCapacity(count)
-        for _ in 0..<count { result.append(try u64()) }
-        return result
-    }
-
-    mutating func rest() -> UnsafeRawBufferPointer {
-        defer { offset = bytes.count }
-        return UnsafeRawBufferPointer(rebasing: bytes[offset...])
+extension ByteReader where Failure == LearnedIndexError {
+    /// A reader of a library blob: running out of bytes is `.truncated`, any other damage `.corrupt`.
+    init(blob bytes: some Collection<UInt8>) {
+        self.init(Array(bytes)) { _, _, truncated in truncated ? .truncated : .corrupt }
     }
 }
 
@@ -77,14 +29,14 @@ enum Envelope {
     static func open(_ bytes: UnsafeRawBufferPointer, magic: UInt32) throws(LearnedIndexError)
         -> (kind: UInt16, body: UnsafeRawBufferPointer, size: Int)
     {
-        var reader = ByteReader(bytes)
+        var reader = ByteReader(blob: bytes.prefix(headerSize))
         guard try reader.u32() == magic else { throw .badMagic }
         let version = try reader.u16()
         guard version == Self.version else { throw .unsupportedVersion(version) }
         let kind = try reader.u16()
         let length = try reader.u64()
         let crc = try reader.u32()
-        guard length <= UInt64(reader.remaining) else { throw .truncated }
+        guard length <= UInt64(bytes.count - headerSize) else { throw .truncated }
         let body = UnsafeRawBufferPointer(rebasing: bytes[headerSize..<(headerSize + Int(length))])
         guard CRC32C.checksum(body) == crc else { throw .checksumMismatch }
         return (kind, body, headerSize + Int(length))
@@ -151,7 +103,7 @@ extension LearnedModel {
     /// Reads a model and says how many bytes it took.
     static func decode(_ bytes: UnsafeRawBufferPointer) throws(LearnedIndexError) -> (model: LearnedModel, size: Int) {
         let (kind, body, size) = try Envelope.open(bytes, magic: magic)
-        var reader = ByteReader(body)
+        var reader = ByteReader(blob: body)
         let maximumKeys = Int(Int32.max) << 16
         let model: LearnedModel
         switch kind {
@@ -160,10 +112,10 @@ extension LearnedModel {
             // without losing the bound); rebuild the model.
             throw .unsupportedVersion(1)
         case 4:
-            let epsilon = try reader.count(limit: PiecewiseLinearModel.maximumEpsilon)
-            let internalEpsilon = try reader.count(limit: PiecewiseLinearModel.maximumEpsilon)
-            let keyCount = try reader.count(limit: PiecewiseLinearModel.maximumKeyCount)
-            let offsetCount = try reader.count(limit: 64)
+            let epsilon = try reader.fixedCount(limit: PiecewiseLinearModel.maximumEpsilon)
+            let internalEpsilon = try reader.fixedCount(limit: PiecewiseLinearModel.maximumEpsilon)
+            let keyCount = try reader.fixedCount(limit: PiecewiseLinearModel.maximumKeyCount)
+            let offsetCount = try reader.fixedCount(limit: 64)
             let offsets = try reader.words(offsetCount).map { Int(truncatingIfNeeded: $0) }
             guard keyCount >= 1, offsets.count >= 2, offsets[0] == 0,
                   zip(offsets, offsets.dropFirst()).allSatisfy({ $0.0 < $0.1 && $0.1 <= maximumKeys })
@@ -188,8 +140,8 @@ extension LearnedModel {
                 epsilon: epsilon, internalEpsilon: internalEpsilon, keyCount: keyCount,
                 starts: starts, lines: lines, levelOffsets: offsets))
         case 2:
-            let keyCount = try reader.count(limit: Int(UInt32.max))
-            let leafCount = try reader.count(limit: RecursiveModelIndex.maximumLeaves)
+            let keyCount = try reader.fixedCount(limit: Int(UInt32.max))
+            let leafCount = try reader.fixedCount(limit: RecursiveModelIndex.maximumLeaves)
             let firstKey = try reader.u64()
             let root = LinearFunction(origin: try reader.u64(), slope: try reader.f64(), intercept: try reader.f64())
             guard keyCount >= 1, leafCount >= 1, leafCount <= reader.remaining / 24, Self.isValid(root) else {
@@ -207,9 +159,9 @@ extension LearnedModel {
             }
             model = .recursive(RecursiveModelIndex(keyCount: keyCount, root: root, firstKey: firstKey, leaves: leaves))
         case 3:
-            let keyCount = try reader.count(limit: maximumKeys)
+            let keyCount = try reader.fixedCount(limit: maximumKeys)
             let function = LinearFunction(origin: try reader.u64(), slope: try reader.f64(), intercept: try reader.f64())
-            let error = ErrorBound(below: try reader.count(limit: keyCount), above: try reader.count(limit: keyCount))
+            let error = ErrorBound(below: try reader.fixedCount(limit: keyCount), above: try reader.fixedCount(limit: keyCount))
             guard keyCount >= 1, Self.isValid(function) else { throw .corrupt }
             model = .linear(LinearModel(function: function, error: error, keyCount: keyCount))
         default:
@@ -244,8 +196,8 @@ extension ColdRun {
     public init(deserializing bytes: UnsafeRawBufferPointer) throws(LearnedIndexError) {
         let (kind, body, _) = try Envelope.open(bytes, magic: Self.magic)
         guard kind == 0 else { throw .corrupt }
-        var reader = ByteReader(body)
-        let count = try reader.count(limit: reader.remaining / 16)
+        var reader = ByteReader(blob: body)
+        let count = try reader.fixedCount(limit: reader.remaining / 16)
         let keys = try reader.words(count)
         let payloads = try reader.words(count)
         var dead = Bitmap(count: count)
@@ -257,10 +209,16 @@ extension ColdRun {
         if count == 0 {
             model = nil
         } else {
-            let rest = reader.rest()
-            let (decoded, size) = try LearnedModel.decode(rest)
-            guard decoded.keyCount == count, size == rest.count else { throw .corrupt }
-            model = decoded
+            let rest = Array(reader.rest())
+            let decoded: (model: LearnedModel, size: Int)
+            do {
+                decoded = try rest.withUnsafeBytes { try LearnedModel.decode($0) }
+            } catch {
+                // withUnsafeBytes forgets the error's type; decode throws only LearnedIndexError.
+                throw error as? LearnedIndexError ?? .corrupt
+            }
+            guard decoded.model.keyCount == count, decoded.size == rest.count else { throw .corrupt }
+            model = decoded.model
         }
         guard reader.remaining == 0 else { throw .corrupt }
         self.init(keys: keys, payloads: payloads, model: model, dead: dead)

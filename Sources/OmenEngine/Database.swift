@@ -241,8 +241,7 @@ public final class Database: @unchecked Sendable {
             for _ in 0..<tableCount {
                 let id = try reader.u32()
                 let length = try reader.count(limit: reader.remaining)
-                var section = ByteReader(Array(try reader.bytes(length)), file: reader.file,
-                                         base: reader.base + reader.offset - length)
+                var section = try reader.reader(length)
                 // A table dropped before the checkpoint that replay starts behind: nothing to apply.
                 guard let table = tables[id] else { continue }
                 let count = try section.count(limit: section.remaining * 8)
