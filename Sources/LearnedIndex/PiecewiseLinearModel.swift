@@ -57,7 +57,7 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
     /// The ε of the routing levels: small, so routing costs a couple of cache lines per level.
     public static let defaultInternalEpsilon = 16
     /// The most segments the top level holds: their first keys (256 KiB) stay in a core's L2 cache.
-    public static let defaultDirectSearchLimit = 1 << 12
+    public static let defaultDirectSearchLimit = 1 << 15
 
     @usableFromInline
     init(epsilon: Int, internalEpsilon: Int, keyCount: Int, starts: [UInt64], lines: [SegmentLine], levelOffsets: [Int]) {
