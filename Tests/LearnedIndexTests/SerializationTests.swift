@@ -124,6 +124,11 @@ import Testing
         var wrongVersion = pgm
         wrongVersion[4] = 9
         #expect(throws: LearnedIndexError.unsupportedVersion(9)) { try Self.load(wrongVersion) }
+        // Kind 1 is the piecewise-linear layout of 16-byte lines, which cannot be narrowed exactly.
+        #expect(pgm[6] == 4 && pgm[7] == 0)
+        var wideLines = pgm
+        wideLines[6] = 1
+        #expect(throws: LearnedIndexError.unsupportedVersion(1)) { try Self.load(wideLines) }
         var wrongMagic = pgm
         wrongMagic[0] = 0
         #expect(throws: LearnedIndexError.badMagic) { try Self.load(wrongMagic) }
