@@ -32,8 +32,9 @@
 typedef struct LearnedBuildState
 {
 	Oid			typid;
+	const LearnedKeyShape *shape;
 	double		tuples;
-	LearnedKeyTid *items;		/* non-null entries, in memory */
+	LearnedKeyTid *items;		/* non-null entries, in memory (each followed by its tail words) */
 	int64		nitems;
 	int64		capacity;
 	int64		limit;			/* entries that fit in memory */
@@ -49,7 +50,10 @@ typedef struct LearnedBuildState
 	int64		ndead;
 	int64		dead_capacity;
 	bool		have_live;		/* the key of the last live entry written, for the unique check */
-	uint64		live_key;
+	uint64		live_key[LEARNED_MAX_WORDS];
+	bool		have_bounds;	/* composite keys: the smallest and largest seen */
+	uint64		min_key[LEARNED_MAX_WORDS];
+	uint64		max_key[LEARNED_MAX_WORDS];
 } LearnedBuildState;
 
 /* Names the build phases for pg_stat_progress_create_index. */
@@ -89,10 +93,11 @@ rmi_leaves(uint64 keys)
 	return (int) Max(1, Min(keys / 128, 1 << 20));
 }
 
-/* Starts a run of about `expected` non-null keys, learned with model_kind. */
+/* Starts a run of about `expected` non-null keys, learned with model_kind; a composite run's bounds
+ * (its smallest and largest keys, or wider ones) are known before it is written. */
 void
 learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon, uint64 expected,
-					 bool use_wal, uint64 generation)
+					 bool use_wal, uint64 generation, const LearnedRunBounds *bounds)
 {
 	uint64		param = model_kind == OMEN_MODEL_PGM ? (uint64) epsilon :
 		model_kind == OMEN_MODEL_RMI ? (uint64) rmi_leaves(expected) : 0;
@@ -103,8 +108,13 @@ learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, i
 	writer->use_wal = use_wal;
 	writer->model_kind = model_kind;
 	writer->param = (uint32) param;
-	writer->keys = palloc(LEARNED_COLD_PER_PAGE * sizeof(uint64));
-	writer->tids = palloc(LEARNED_COLD_PER_PAGE * sizeof(ItemPointerData));
+	writer->shape = learned_shape(index);
+	if (writer->shape->composite)
+		writer->bounds = *bounds;
+	writer->keys = palloc(writer->shape->group_size * sizeof(uint64));
+	writer->tails = palloc(Max(writer->shape->group_size * writer->shape->tail, 1) * sizeof(uint64));
+	writer->images = palloc(writer->shape->group_size * sizeof(uint64));
+	writer->tids = palloc(writer->shape->group_size * sizeof(ItemPointerData));
 	writer->directory_size = 64;
 	writer->directory = palloc(writer->directory_size * sizeof(BlockNumber));
 	writer->handles = palloc0(sizeof(LearnedSwiftHandles));
@@ -125,6 +135,7 @@ learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint
 {
 	omen_builder *resumed;
 
+	Assert(!writer->shape->composite);
 	learned_check_status(omen_builder_resume(ref->model, (uint64) kept_groups * LEARNED_COLD_PER_PAGE, last_key,
 												&resumed), "merge");
 	omen_builder_free(writer->handles->builder);
@@ -161,14 +172,48 @@ writer_put_page(LearnedRunWriter *writer, Page page)
 	return buffer;
 }
 
-/* True when the group fits the packed layout: no NULLs, keys within 2^32, heap blocks within 256. */
+/*
+ * The offset of entry i's key from the group's first, when it is below 2^32 (keys with tails: the
+ * difference of two multi-word integers, the later one not smaller).
+ */
+static bool
+wide_offset(const LearnedRunWriter *writer, int i, uint32 *offset)
+{
+	const LearnedKeyShape *shape = writer->shape;
+	uint64		first[LEARNED_MAX_WORDS],
+				key[LEARNED_MAX_WORDS];
+	uint64		borrow = 0;
+	int			w;
+
+	first[0] = writer->keys[0];
+	key[0] = writer->keys[i];
+	memcpy(first + 1, writer->tails, shape->tail * sizeof(uint64));
+	memcpy(key + 1, writer->tails + (Size) i * shape->tail, shape->tail * sizeof(uint64));
+	for (w = shape->words - 1; w >= 0; w--)
+	{
+		uint64		difference = key[w] - first[w] - borrow;
+
+		borrow = key[w] < first[w] + borrow || (borrow && first[w] == PG_UINT64_MAX);
+		if (w < shape->words - 1 ? difference != 0 : difference > PG_UINT32_MAX)
+			return false;
+		if (w == shape->words - 1)
+			*offset = (uint32) difference;
+	}
+	return true;
+}
+
+/* True when the group fits the packed layout: no NULLs, keys within 2^32, and (without tails) heap blocks
+ * within 256. */
 static bool
 group_packs(const LearnedRunWriter *writer)
 {
 	BlockNumber low = InvalidBlockNumber,
 				high = 0;
+	uint32		offset;
 	int			i;
 
+	if (writer->shape->tail > 0)
+		return wide_offset(writer, writer->count - 1, &offset);
 	if (writer->page_nulls > 0 || writer->keys[writer->count - 1] - writer->keys[0] > PG_UINT32_MAX)
 		return false;
 	for (i = 0; i < writer->count; i++)
@@ -185,11 +230,33 @@ group_packs(const LearnedRunWriter *writer)
 static void
 fill_plain(Page page, const LearnedRunWriter *writer, int first, int count)
 {
+	const LearnedKeyShape *shape = writer->shape;
+
 	learned_init_page(page, LEARNED_PAGE_COLD, writer->generation);
 	memcpy(LearnedPlainKeys(page), writer->keys + first, count * sizeof(uint64));
-	memcpy(LearnedPlainTids(page), writer->tids + first, count * sizeof(ItemPointerData));
+	memcpy(LearnedPlainTails(page, shape), writer->tails + (Size) first * shape->tail,
+		   (Size) count * shape->tail * sizeof(uint64));
+	memcpy(LearnedPlainTids(page, shape), writer->tids + first, count * sizeof(ItemPointerData));
 	LearnedPageGetOpaque(page)->count = count;
-	((PageHeader) page)->pd_lower = LEARNED_PLAIN_LOWER;
+	((PageHeader) page)->pd_lower = LearnedPlainLower(shape);
+}
+
+/* Feeds the model the first `count` keys of the group in the writer's arrays (their images, when composite). */
+static void
+writer_train(LearnedRunWriter *writer, int count)
+{
+	const LearnedKeyShape *shape = writer->shape;
+	int			i;
+
+	if (!shape->composite)
+	{
+		learned_check_status(omen_builder_add(writer->handles->builder, writer->keys, count), "training");
+		return;
+	}
+	for (i = 0; i < count; i++)
+		writer->images[i] = learned_model_key(shape, &writer->bounds, writer->keys[i],
+											  writer->tails + (Size) i * shape->tail);
+	learned_check_status(omen_builder_add(writer->handles->builder, writer->images, count), "training");
 }
 
 /* Writes the group being filled (one packed page, or a plain page and its overflow) and feeds its keys
@@ -208,9 +275,26 @@ writer_flush(LearnedRunWriter *writer)
 	/* Non-null keys come first in a run; only they are learned. */
 	keys = writer->count - writer->page_nulls;
 	if (keys > 0)
-		learned_check_status(omen_builder_add(writer->handles->builder, writer->keys, keys), "training");
+		writer_train(writer, keys);
 
-	if (group_packs(writer))
+	if (writer->shape->tail > 0 && group_packs(writer))
+	{
+		const LearnedKeyShape *shape = writer->shape;
+
+		learned_init_page(primary.data, LEARNED_PAGE_COLD | LEARNED_PAGE_PACKED, writer->generation);
+		LearnedWideBase(primary.data)[0] = writer->keys[0];
+		memcpy(LearnedWideBase(primary.data) + 1, writer->tails, shape->tail * sizeof(uint64));
+		for (i = 0; i < writer->count; i++)
+		{
+			if (!wide_offset(writer, i, &LearnedWideKeys(primary.data, shape)[i]))
+				elog(ERROR, "learned index group does not pack");
+			LearnedWideTids(primary.data, shape)[i] = writer->tids[i];
+		}
+		LearnedPageGetOpaque(primary.data)->count = writer->count;
+		((PageHeader) primary.data)->pd_lower = LearnedWideLower(shape);
+		buffer = writer_put_page(writer, primary.data);
+	}
+	else if (group_packs(writer))
 	{
 		LearnedPackedHeader *head;
 		BlockNumber base = InvalidBlockNumber;
@@ -233,7 +317,7 @@ writer_flush(LearnedRunWriter *writer)
 	}
 	else
 	{
-		int			first = Min(writer->count, LEARNED_PLAIN_PER_PAGE);
+		int			first = Min(writer->count, writer->shape->plain_per_page);
 
 		fill_plain(primary.data, writer, 0, first);
 		if (writer->count > first)
@@ -264,7 +348,7 @@ writer_flush(LearnedRunWriter *writer)
 
 /* Appends one entry; non-null keys must arrive ascending, and every NULL after them. */
 void
-learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool isnull)
+learned_writer_add(LearnedRunWriter *writer, uint64 key, const uint64 *tail, ItemPointer tid, bool isnull)
 {
 	if (isnull)
 	{
@@ -286,24 +370,29 @@ learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool i
 		writer->max_key = key;
 	}
 	writer->keys[writer->count] = key;
+	if (writer->shape->tail > 0)
+		memcpy(writer->tails + (Size) writer->count * writer->shape->tail, tail, writer->shape->tail * sizeof(uint64));
 	writer->tids[writer->count] = *tid;
 	writer->count++;
-	if (writer->count == LEARNED_COLD_PER_PAGE)
+	if (writer->count == writer->shape->group_size)
 		writer_flush(writer);
 }
 
-/* Writes the model (followed by the cold page directory) to a chain of model pages. */
+/* Writes the model, followed by the cold page directory (and a composite run's bounds), to a chain of
+ * model pages. */
 static void
 write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_bytes, LearnedRunResult *result)
 {
 	Size		directory_bytes = (Size) writer->pages * sizeof(BlockNumber);
-	Size		total = model_bytes + directory_bytes;
+	Size		bounds_bytes = writer->shape->composite && writer->values > 0 ? sizeof(LearnedRunBounds) : 0;
+	Size		total = model_bytes + directory_bytes + bounds_bytes;
 	char	   *payload = palloc(Max(total, 1));
 	Size		written = 0;
 	Buffer		previous = InvalidBuffer;
 
 	memcpy(payload, bytes, model_bytes);
 	memcpy(payload + model_bytes, writer->directory, directory_bytes);
+	memcpy(payload + model_bytes + directory_bytes, &writer->bounds, bounds_bytes);
 	result->model_head = InvalidBlockNumber;
 	while (written < total)
 	{
@@ -369,6 +458,7 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 static void
 replay_keys(LearnedRunWriter *writer)
 {
+	const LearnedKeyShape *shape = writer->shape;
 	uint64		left = writer->values;
 	uint32		g;
 
@@ -382,7 +472,22 @@ replay_keys(LearnedRunWriter *writer)
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		count = (int) Min((uint64) LearnedPageGetOpaque(page)->count, left);
-		if (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED)
+		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED) && shape->tail > 0)
+		{
+			LearnedColdPageCopy copy;
+
+			/* Rebuilt as a scan's copy rebuilds them. */
+			copy.shape = shape;
+			copy.packed = true;
+			memcpy(copy.page.data, page, BLCKSZ);
+			UnlockReleaseBuffer(buffer);
+			for (i = 0; i < count; i++)
+			{
+				writer->keys[i] = learned_copy_key(&copy, i);
+				memcpy(writer->tails + (Size) i * shape->tail, copy.key + 1, shape->tail * sizeof(uint64));
+			}
+		}
+		else if (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED)
 		{
 			for (i = 0; i < count; i++)
 				writer->keys[i] = LearnedPackedHead(page)->base_key + LearnedPackedKeys(page)[i];
@@ -393,8 +498,9 @@ replay_keys(LearnedRunWriter *writer)
 			BlockNumber overflow = LearnedPageGetOpaque(page)->next;
 
 			memcpy(writer->keys, LearnedPlainKeys(page), count * sizeof(uint64));
+			memcpy(writer->tails, LearnedPlainTails(page, shape), (Size) count * shape->tail * sizeof(uint64));
 			UnlockReleaseBuffer(buffer);
-			if (count == LEARNED_PLAIN_PER_PAGE && overflow != InvalidBlockNumber && left > (uint64) count)
+			if (count == shape->plain_per_page && overflow != InvalidBlockNumber && left > (uint64) count)
 			{
 				int			more;
 
@@ -403,11 +509,13 @@ replay_keys(LearnedRunWriter *writer)
 				page = BufferGetPage(buffer);
 				more = (int) Min((uint64) LearnedPageGetOpaque(page)->count, left - count);
 				memcpy(writer->keys + count, LearnedPlainKeys(page), more * sizeof(uint64));
+				memcpy(writer->tails + (Size) count * shape->tail, LearnedPlainTails(page, shape),
+					   (Size) more * shape->tail * sizeof(uint64));
 				UnlockReleaseBuffer(buffer);
 				count += more;
 			}
 		}
-		learned_check_status(omen_builder_add(writer->handles->builder, writer->keys, count), "training");
+		writer_train(writer, count);
 		left -= count;
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -478,17 +586,21 @@ learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int mode
 #define KEY_TO_SORTABLE(key) ((int64) ((key) ^ ((uint64) 1 << 63)))
 #define SORTABLE_TO_KEY(value) ((uint64) (value) ^ ((uint64) 1 << 63))
 
-/* Puts one entry into the tuplesort, NULLs last. */
+/* Puts one entry into the tuplesort, NULLs last: a column per key word, then the TID. */
 static void
-sort_put(LearnedBuildState *build, uint64 key, ItemPointer tid, bool isnull)
+sort_put(LearnedBuildState *build, const uint64 *words, ItemPointer tid, bool isnull)
 {
 	TupleTableSlot *slot = build->slot;
+	int			w;
 
 	ExecClearTuple(slot);
-	slot->tts_isnull[0] = isnull;
-	slot->tts_values[0] = isnull ? (Datum) 0 : Int64GetDatum(KEY_TO_SORTABLE(key));
-	slot->tts_isnull[1] = false;
-	slot->tts_values[1] = PointerGetDatum(tid);
+	for (w = 0; w < build->shape->words; w++)
+	{
+		slot->tts_isnull[w] = isnull;
+		slot->tts_values[w] = isnull ? (Datum) 0 : Int64GetDatum(KEY_TO_SORTABLE(words[w]));
+	}
+	slot->tts_isnull[build->shape->words] = false;
+	slot->tts_values[build->shape->words] = PointerGetDatum(tid);
 	ExecStoreVirtualTuple(slot);
 	tuplesort_puttupleslot(build->sort, slot);
 }
@@ -497,22 +609,38 @@ sort_put(LearnedBuildState *build, uint64 key, ItemPointer tid, bool isnull)
 static void
 spill(LearnedBuildState *build)
 {
-	AttrNumber	columns[2] = {1, 2};
-	Oid			operators[2] = {Int8LessOperator, TIDLessOperator};
-	Oid			collations[2] = {InvalidOid, InvalidOid};
-	bool		nullsfirst[2] = {false, false};
+	int			ncolumns = build->shape->words + 1;
+	AttrNumber	columns[LEARNED_MAX_WORDS + 1];
+	Oid			operators[LEARNED_MAX_WORDS + 1];
+	Oid			collations[LEARNED_MAX_WORDS + 1];
+	bool		nullsfirst[LEARNED_MAX_WORDS + 1];
 	int64		i;
+	int			c;
 
-	build->sortdesc = CreateTemplateTupleDesc(2);
-	TupleDescInitEntry(build->sortdesc, 1, "key", INT8OID, -1, 0);
-	TupleDescInitEntry(build->sortdesc, 2, "tid", TIDOID, -1, 0);
+	build->sortdesc = CreateTemplateTupleDesc(ncolumns);
+	for (c = 0; c < ncolumns; c++)
+	{
+		columns[c] = c + 1;
+		operators[c] = c < build->shape->words ? Int8LessOperator : TIDLessOperator;
+		collations[c] = InvalidOid;
+		nullsfirst[c] = false;
+		TupleDescInitEntry(build->sortdesc, c + 1, c < build->shape->words ? "key" : "tid",
+						   c < build->shape->words ? INT8OID : TIDOID, -1, 0);
+	}
 	build->slot = MakeSingleTupleTableSlot(build->sortdesc, &TTSOpsVirtual);
-	build->sort = tuplesort_begin_heap(build->sortdesc, 2, columns, operators, collations, nullsfirst,
+	build->sort = tuplesort_begin_heap(build->sortdesc, ncolumns, columns, operators, collations, nullsfirst,
 									   maintenance_work_mem, NULL, TUPLESORT_NONE);
 	for (i = 0; i < build->nitems; i++)
-		sort_put(build, build->items[i].key, &build->items[i].tid, false);
+	{
+		LearnedKeyTid *item = LearnedEntryAt(build->items, i, build->shape->tail);
+		uint64		words[LEARNED_MAX_WORDS];
+
+		words[0] = item->key;
+		memcpy(words + 1, LearnedEntryTail(item), build->shape->tail * sizeof(uint64));
+		sort_put(build, words, &item->tid, false);
+	}
 	for (i = 0; i < build->nnulls; i++)
-		sort_put(build, 0, &build->nulls[i], true);
+		sort_put(build, NULL, &build->nulls[i], true);
 	pfree(build->items);
 	pfree(build->nulls);
 	build->items = NULL;
@@ -524,10 +652,22 @@ static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *state)
 {
 	LearnedBuildState *build = (LearnedBuildState *) state;
-	uint64		key = isnull[0] ? 0 : learned_normalize(build->typid, values[0]);
+	const LearnedKeyShape *shape = build->shape;
+	uint64		words[LEARNED_MAX_WORDS];
+	/* A composite key holds its NULLs: only one-column entries are NULL entries. */
+	bool		keynull = !shape->composite && isnull[0];
 
+	learned_form_key(shape, values, isnull, words);
 	build->tuples += 1;
-	if (build->unique && !tupleIsAlive && !isnull[0])
+	if (shape->composite)
+	{
+		if (!build->have_bounds || learned_compare_keys(words[0], words + 1, build->min_key[0], build->min_key + 1, shape->tail) < 0)
+			memcpy(build->min_key, words, shape->words * sizeof(uint64));
+		if (!build->have_bounds || learned_compare_keys(words[0], words + 1, build->max_key[0], build->max_key + 1, shape->tail) > 0)
+			memcpy(build->max_key, words, shape->words * sizeof(uint64));
+		build->have_bounds = true;
+	}
+	if (build->unique && !tupleIsAlive && !keynull)
 	{
 		if (build->ndead == build->dead_capacity)
 		{
@@ -540,8 +680,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	if (build->sort == NULL && build->nitems + build->nnulls >= build->limit)
 		spill(build);
 	if (build->sort)
-		sort_put(build, key, tid, isnull[0]);
-	else if (isnull[0])
+		sort_put(build, words, tid, keynull);
+	else if (keynull)
 	{
 		if (build->nnulls == build->null_capacity)
 		{
@@ -552,15 +692,24 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	}
 	else
 	{
+		LearnedKeyTid *item;
+
 		if (build->nitems == build->capacity)
 		{
 			build->capacity *= 2;
-			build->items = repalloc_huge(build->items, build->capacity * sizeof(LearnedKeyTid));
+			build->items = repalloc_huge(build->items, build->capacity * LearnedEntrySize(shape->tail));
 		}
-		if (build->nitems > 0 && key < build->items[build->nitems - 1].key)
-			build->ascending = false;
-		build->items[build->nitems].key = key;
-		build->items[build->nitems].tid = *tid;
+		item = LearnedEntryAt(build->items, build->nitems, shape->tail);
+		if (build->nitems > 0)
+		{
+			LearnedKeyTid *last = LearnedEntryAt(build->items, build->nitems - 1, shape->tail);
+
+			if (learned_compare_keys(words[0], words + 1, last->key, LearnedEntryTail(last), shape->tail) < 0)
+				build->ascending = false;
+		}
+		item->key = words[0];
+		memcpy(LearnedEntryTail(item), words + 1, shape->tail * sizeof(uint64));
+		item->tid = *tid;
 		build->nitems++;
 	}
 }
@@ -622,22 +771,48 @@ compare_tids(const void *a, const void *b)
 
 /*
  * A unique build: two live entries with equal keys are an error, as in nbtree (dead rows may repeat one).
- * Equal floats may have different keys (0.0 and -0.0): their first key stands for them all.
+ * Equal floats may have different keys (0.0 and -0.0): their first key stands for them all. A composite
+ * key with a NULL column never conflicts (composite unique indexes have no float columns).
  */
 static void
-check_unique(LearnedBuildState *build, Relation heap, Relation index, uint64 key, ItemPointer tid)
+check_unique(LearnedBuildState *build, Relation heap, Relation index, const uint64 *words, ItemPointer tid)
 {
+	const LearnedKeyShape *shape = build->shape;
+	uint64		key[LEARNED_MAX_WORDS];
 	uint64		last;
+	Datum		values[LEARNED_MAX_COLUMNS];
+	bool		isnull[LEARNED_MAX_COLUMNS];
+	int			c;
 
 	if (build->ndead > 0 && bsearch(tid, build->dead, build->ndead, sizeof(ItemPointerData), compare_tids))
 		return;
-	learned_key_equal_range(build->typid, key, &key, &last);
-	if (build->have_live && build->live_key == key)
-	{
-		Datum		value = learned_denormalize(learned_key_type_of(build->typid), key);
-		bool		isnull = false;
-		char	   *description = BuildIndexValueDescription(index, &value, &isnull);
+	memcpy(key, words, shape->words * sizeof(uint64));
+	if (!shape->composite)
+		learned_key_equal_range(build->typid, words[0], &key[0], &last);
+	else
+		for (c = 0; c < shape->natts; c++)
+		{
+			uint128		value;
 
+			learned_key_field(shape, key, c, &isnull[c], &value);
+			if (isnull[c])
+				return;
+		}
+	if (build->have_live && learned_compare_keys(build->live_key[0], build->live_key + 1, key[0], key + 1, shape->tail) == 0)
+	{
+		char	   *description;
+
+		for (c = 0; c < shape->natts; c++)
+		{
+			uint128		value;
+
+			if (shape->composite)
+				learned_key_field(shape, key, c, &isnull[c], &value);
+			values[c] = shape->composite ? learned_field_datum(shape, c, value) :
+				learned_denormalize(learned_key_type_of(build->typid), key[0]);
+			isnull[c] = false;
+		}
+		description = BuildIndexValueDescription(index, values, isnull);
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
 				 errmsg("could not create unique index \"%s\"", RelationGetRelationName(index)),
@@ -645,7 +820,7 @@ check_unique(LearnedBuildState *build, Relation heap, Relation index, uint64 key
 				 errtableconstraint(heap, RelationGetRelationName(index))));
 	}
 	build->have_live = true;
-	build->live_key = key;
+	memcpy(build->live_key, key, shape->words * sizeof(uint64));
 }
 
 /* Builds the index: collect and sort the entries, then write the run and train as pages fill. */
@@ -657,29 +832,42 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedRunWriter writer;
 	LearnedRunResult run;
 	LearnedOptions *options = learned_options(index);
+	const LearnedKeyShape *shape = learned_shape(index);
 	Oid			typid = index->rd_opcintype[0];
 	int			key_type = learned_key_type_of(typid);
+	LearnedRunBounds bounds;
 	double		reltuples;
 	Buffer		metabuf;
 	uint64		done = 0;
+	int			c;
 
 	if (RelationGetNumberOfBlocks(index) != 0)
 		elog(ERROR, "index \"%s\" already contains data", RelationGetRelationName(index));
-	if (key_type == 0)
-		learned_normalize(typid, (Datum) 0);	/* raises the unsupported-type error */
+	for (c = 0; c < shape->natts; c++)
+		if (shape->key_types[c] == 0)
+			learned_normalize(shape->typids[c], (Datum) 0);	/* raises the unsupported-type error */
 	learned_check_opfamily(index);
 	/* Scans return keys ascending, NULLs last: a DESC or NULLS FIRST column would be read in the wrong order. */
-	if (index->rd_indoption[0] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("learned index \"%s\" cannot be DESC or NULLS FIRST", RelationGetRelationName(index)),
-				 errhint("A learned index keeps keys ascending with NULLs last and serves ORDER BY ... DESC by scanning backward; omit DESC and NULLS FIRST.")));
+	for (c = 0; c < shape->natts; c++)
+		if (index->rd_indoption[c] & (INDOPTION_DESC | INDOPTION_NULLS_FIRST))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("learned index \"%s\" cannot be DESC or NULLS FIRST", RelationGetRelationName(index)),
+					 errhint("A learned index keeps keys ascending with NULLs last and serves ORDER BY ... DESC by scanning backward; omit DESC and NULLS FIRST.")));
+	/* Equal floats (0.0 and -0.0) differ in a composite key, so a unique check could not find them side by side. */
+	for (c = 0; c < shape->natts && shape->composite && indexInfo->ii_Unique; c++)
+		if (shape->key_types[c] == OMEN_KEY_FLOAT4 || shape->key_types[c] == OMEN_KEY_FLOAT8)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("unique learned index \"%s\" on several columns cannot include a column of type %s",
+							RelationGetRelationName(index), format_type_be(shape->typids[c])),
+					 errhint("Index the float column alone, or enforce the constraint with a btree index.")));
 	if (indexInfo->ii_NullsNotDistinct)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index \"%s\" cannot be NULLS NOT DISTINCT", RelationGetRelationName(index)),
 				 errhint("A unique learned index treats NULLs as distinct, the SQL default; to allow no NULL at all, make the column NOT NULL.")));
-	if (indexInfo->ii_Unique && learned_key_is_lossy(typid))
+	if (indexInfo->ii_Unique && !shape->composite && learned_key_is_lossy(typid))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index \"%s\" on type %s cannot be unique", RelationGetRelationName(index),
@@ -700,12 +888,13 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_LOAD);
 	memset(&build, 0, sizeof(build));
 	build.typid = typid;
+	build.shape = shape;
 	build.ascending = true;
 	build.unique = indexInfo->ii_Unique;
 	/* Half of maintenance_work_mem for the entries, half for the radix sort's second buffer. */
-	build.limit = Max((int64) maintenance_work_mem * 1024 / (2 * (int64) sizeof(LearnedKeyTid)), 1024);
+	build.limit = Max((int64) maintenance_work_mem * 1024 / (2 * (int64) LearnedEntrySize(shape->tail)), 1024);
 	build.capacity = 1024;
-	build.items = palloc_extended(build.capacity * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
+	build.items = palloc_extended(build.capacity * LearnedEntrySize(shape->tail), MCXT_ALLOC_HUGE);
 	build.null_capacity = 64;
 	build.nulls = palloc(build.null_capacity * sizeof(ItemPointerData));
 	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, build_callback, &build, NULL);
@@ -713,27 +902,38 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 	if (build.sort)
 		tuplesort_performsort(build.sort);
-	else if (!build.ascending)
+	else if (!build.ascending && shape->tail == 0)
 		radix_sort(build.items, build.nitems);
+	else if (!build.ascending)
+		qsort_arg(build.items, build.nitems, LearnedEntrySize(shape->tail), learned_compare_entries, (void *) &shape->tail);
 	if (build.ndead > 1)
 		qsort(build.dead, build.ndead, sizeof(ItemPointerData), compare_tids);
 
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_SUBPHASE, LEARNED_PHASE_TRAIN);
-	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false, 0);
+	if (shape->composite)
+		learned_run_bounds(shape, build.min_key, build.max_key, &bounds);
+	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false, 0, &bounds);
 	if (build.sort)
 	{
 		TupleTableSlot *sorted = MakeSingleTupleTableSlot(build.sortdesc, &TTSOpsMinimalTuple);
 
 		while (tuplesort_gettupleslot(build.sort, true, false, sorted, NULL))
 		{
-			bool		isnull;
+			bool		isnull = false;
 			bool		tidnull;
-			Datum		value = slot_getattr(sorted, 1, &isnull);
-			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(sorted, 2, &tidnull));
+			uint64		words[LEARNED_MAX_WORDS];
+			ItemPointer tid = (ItemPointer) DatumGetPointer(slot_getattr(sorted, shape->words + 1, &tidnull));
+			int			w;
 
+			for (w = 0; w < shape->words; w++)
+			{
+				Datum		value = slot_getattr(sorted, w + 1, &isnull);
+
+				words[w] = isnull ? 0 : SORTABLE_TO_KEY(DatumGetInt64(value));
+			}
 			if (build.unique && !isnull)
-				check_unique(&build, heap, index, SORTABLE_TO_KEY(DatumGetInt64(value)), tid);
-			learned_writer_add(&writer, isnull ? 0 : SORTABLE_TO_KEY(DatumGetInt64(value)), tid, isnull);
+				check_unique(&build, heap, index, words, tid);
+			learned_writer_add(&writer, words[0], words + 1, tid, isnull);
 			if (++done % 10000 == 0)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 		}
@@ -747,14 +947,22 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 
 		for (i = 0; i < build.nitems; i++)
 		{
+			LearnedKeyTid *item = LearnedEntryAt(build.items, i, shape->tail);
+
 			if (build.unique)
-				check_unique(&build, heap, index, build.items[i].key, &build.items[i].tid);
-			learned_writer_add(&writer, build.items[i].key, &build.items[i].tid, false);
+			{
+				uint64		words[LEARNED_MAX_WORDS];
+
+				words[0] = item->key;
+				memcpy(words + 1, LearnedEntryTail(item), shape->tail * sizeof(uint64));
+				check_unique(&build, heap, index, words, &item->tid);
+			}
+			learned_writer_add(&writer, item->key, LearnedEntryTail(item), &item->tid, false);
 			if (++done % 10000 == 0)
 				pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_DONE, (int64) done);
 		}
 		for (i = 0; i < build.nnulls; i++)
-			learned_writer_add(&writer, 0, &build.nulls[i], true);
+			learned_writer_add(&writer, 0, NULL, &build.nulls[i], true);
 		done += build.nnulls;
 		pfree(build.items);
 		pfree(build.nulls);

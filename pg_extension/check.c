@@ -25,29 +25,30 @@ PG_FUNCTION_INFO_V1(learned_index_check);
 			 errmsg("learned index \"%s\": " fmt, RelationGetRelationName(index), ##__VA_ARGS__), \
 			 errhint("Rebuild it with REINDEX INDEX %s.", RelationGetRelationName(index))))
 
-/* One live index entry, by heap TID. */
+/* One live index entry, by heap TID: its key's words (as many as the index's keys have). */
 typedef struct IndexedTuple
 {
 	ItemPointerData tid;
-	uint64		key;
 	bool		isnull;
+	uint64		words[FLEXIBLE_ARRAY_MEMBER];
 } IndexedTuple;
 
 typedef struct HeapCheckState
 {
 	Relation	index;
 	HTAB	   *entries;
-	Oid			typid;
+	const LearnedKeyShape *shape;
 	int64		checked;
 } HeapCheckState;
 
 static void
-remember(HTAB *entries, ItemPointer tid, uint64 key, bool isnull)
+remember(HTAB *entries, const LearnedKeyShape *shape, ItemPointer tid, uint64 key, const uint64 *tail, bool isnull)
 {
 	bool		found;
 	IndexedTuple *entry = hash_search(entries, tid, HASH_ENTER, &found);
 
-	entry->key = key;
+	entry->words[0] = key;
+	memcpy(entry->words + 1, tail, shape->tail * sizeof(uint64));
 	entry->isnull = isnull;
 }
 
@@ -56,13 +57,17 @@ static void
 heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *arg)
 {
 	HeapCheckState *state = (HeapCheckState *) arg;
+	const LearnedKeyShape *shape = state->shape;
 	IndexedTuple *entry = hash_search(state->entries, tid, HASH_FIND, NULL);
-	uint64		key = isnull[0] ? 0 : learned_normalize(state->typid, values[0]);
+	bool		keynull = !shape->composite && isnull[0];
+	uint64		words[LEARNED_MAX_WORDS];
 
+	learned_form_key(shape, values, isnull, words);
 	if (entry == NULL)
 		CORRUPT(index, "heap tuple (%u,%u) has no index entry",
 				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
-	if (entry->isnull != isnull[0] || (!isnull[0] && entry->key != key))
+	if (entry->isnull != keynull ||
+		(!keynull && learned_compare_keys(entry->words[0], entry->words + 1, words[0], words + 1, shape->tail) != 0))
 		CORRUPT(index, "heap tuple (%u,%u) is indexed under another key",
 				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
 	state->checked++;
@@ -81,7 +86,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	LearnedModelRef *ref;
 	LearnedColdPageCopy *copy = palloc(sizeof(LearnedColdPageCopy));
 	HTAB	   *entries = NULL;
-	Oid			typid;
+	const LearnedKeyShape *shape;
 	uint64		hot_entries = 0;
 	uint32		hot_pages = 0;
 	BlockNumber blkno,
@@ -97,7 +102,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 	heap_lock = heapallindexed && !RecoveryInProgress() ? ShareLock : AccessShareLock;
 	exact = heap_lock == ShareLock;
 	index = learned_open_for(indexoid, heap_lock, AccessShareLock, LEARNED_ACCESS_STATS, "learned_index_check", &heap);
-	typid = index->rd_opcintype[0];
+	shape = learned_shape(index);
 
 	/* Merges wait, so the run holds still while its pages are read; inserts wait too with heapallindexed. */
 	if (!RecoveryInProgress())
@@ -111,7 +116,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 		HASHCTL		ctl;
 
 		ctl.keysize = sizeof(ItemPointerData);
-		ctl.entrysize = sizeof(IndexedTuple);
+		ctl.entrysize = offsetof(IndexedTuple, words) + shape->words * sizeof(uint64);
 		ctl.hcxt = CurrentMemoryContext;
 		entries = hash_create("learned index check", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 	}
@@ -119,25 +124,35 @@ learned_index_check(PG_FUNCTION_ARGS)
 	PG_TRY();
 	{
 		uint64		previous = 0;
+		uint64		previous_key[LEARNED_MAX_WORDS] = {0};
 
 		for (position = 0; position < (int64) (meta.cold_count + meta.cold_nulls); position++)
 		{
 			bool		isnull = position >= (int64) meta.cold_count;
 			int			slot = learned_cold_slot(index, ref, copy, position);
 			uint64		key = learned_copy_key(copy, slot);
-			int			expected_count = (int) Min((uint64) LEARNED_COLD_PER_PAGE,
+			const uint64 *tail = learned_copy_tail(copy, slot);
+			/* What the model learned of the key: the key itself, or a composite key's image. */
+			uint64		image = isnull ? 0 : learned_model_key(shape, &ref->bounds, key, tail);
+			int			expected_count = (int) Min((uint64) shape->group_size,
 												   meta.cold_count + meta.cold_nulls - (uint64) (position - slot));
 
 			if (slot == 0 && copy->count != expected_count)
 				CORRUPT(index, "cold page %lld holds %d entries, expected %d",
-						(long long) (position / LEARNED_COLD_PER_PAGE), copy->count, expected_count);
-			if (!isnull && position > 0 && key < previous)
+						(long long) (position / shape->group_size), copy->count, expected_count);
+			if (!isnull && position > 0 &&
+				learned_compare_keys(key, tail, previous_key[0], previous_key + 1, shape->tail) < 0)
 				CORRUPT(index, "cold run out of order at position %lld", (long long) position);
-			if (!isnull && (position == 0 || key != previous))
+			if (!isnull)
+			{
+				previous_key[0] = key;
+				memcpy(previous_key + 1, tail, shape->tail * sizeof(uint64));
+			}
+			if (!isnull && (position == 0 || image != previous))
 			{
 				/* The first occurrence of each key, and every absent key just above the one before it,
 				 * must have their lower bound inside the model's window. */
-				uint64		probes[2] = {key, position == 0 ? 0 : previous + 1};
+				uint64		probes[2] = {image, position == 0 ? 0 : previous + 1};
 				int			p;
 
 				for (p = 0; p < 2; p++)
@@ -158,10 +173,10 @@ learned_index_check(PG_FUNCTION_ARGS)
 			{
 				ItemPointerData tid = learned_copy_tid(copy, slot);
 
-				remember(entries, &tid, key, isnull);
+				remember(entries, shape, &tid, key, tail, isnull);
 			}
 			if (!isnull)
-				previous = key;
+				previous = image;
 			if (slot == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
@@ -200,9 +215,10 @@ learned_index_check(PG_FUNCTION_ARGS)
 				UnlockReleaseBuffer(buffer);
 				CORRUPT(index, "block %u in the hot chain is a deleted page", blkno);
 			}
-			for (i = 0; i < LearnedHotCount(page); i++)
+			for (i = 0; i < learned_hot_count(page, shape); i++)
 			{
-				LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
+				LearnedHotEntry *entry = learned_hot_entry(page, i, shape->hot_stride);
+				LearnedHotEntry *before = i > 0 ? learned_hot_entry(page, i - 1, shape->hot_stride) : NULL;
 				bool		isnull = (entry->flags & LEARNED_HOT_NULL) != 0;
 
 				if (!isnull && (opaque->flags & LEARNED_PAGE_SEALED) &&
@@ -213,21 +229,22 @@ learned_index_check(PG_FUNCTION_ARGS)
 				}
 				/* A sorted page: values ascending (scans binary-search it), then NULLs. */
 				if ((opaque->flags & LEARNED_PAGE_SORTED) && i > 0 &&
-					((isnull ? 0 : 1) > ((entry - 1)->flags & LEARNED_HOT_NULL ? 0 : 1) ||
-					 (!isnull && entry->key < (entry - 1)->key)))
+					((isnull ? 0 : 1) > (before->flags & LEARNED_HOT_NULL ? 0 : 1) ||
+					 (!isnull && learned_compare_keys(entry->key, LearnedHotTail(entry), before->key,
+													  LearnedHotTail(before), shape->tail) < 0)))
 				{
 					UnlockReleaseBuffer(buffer);
 					CORRUPT(index, "sorted hot page %u holds entries out of order", blkno);
 				}
 				nulls += isnull;
 				if (entries && !(entry->flags & LEARNED_HOT_DEAD))
-					remember(entries, &entry->tid, entry->key, isnull);
+					remember(entries, shape, &entry->tid, entry->key, LearnedHotTail(entry), isnull);
 			}
 			if (hot_pages <= meta.hot_listed)
 			{
 				LearnedHotRange *range = &meta.hot_ranges[hot_pages - 1];
 
-				if (range->blkno != blkno || range->count != LearnedHotCount(page) || range->nulls != nulls ||
+				if (range->blkno != blkno || range->count != learned_hot_count(page, shape) || range->nulls != nulls ||
 					(range->count > nulls && (range->min_key != opaque->min_key || range->max_key != opaque->max_key)))
 				{
 					UnlockReleaseBuffer(buffer);
@@ -240,7 +257,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 				CORRUPT(index, "hot page %u is neither listed nor where the unlisted pages begin", blkno);
 			}
 			if (sealed || !exact)
-				hot_entries += LearnedHotCount(page);
+				hot_entries += learned_hot_count(page, shape);
 			last = blkno;
 			blkno = exact && !sealed ? InvalidBlockNumber : opaque->next;
 			UnlockReleaseBuffer(buffer);
@@ -253,7 +270,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 		if (entries)
 		{
 			IndexInfo  *indexInfo = BuildIndexInfo(index);
-			HeapCheckState state = {index, entries, typid, 0};
+			HeapCheckState state = {index, entries, shape, 0};
 
 			table_index_build_scan(heap, index, indexInfo, true, false, heap_callback, &state, NULL);
 		}

@@ -58,11 +58,14 @@ mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *met
 	for (i = 0; i < samples; i++)
 	{
 		int64		position = (int64) ((double) i * meta->cold_count / samples);
+		int			slot = learned_cold_slot(index, ref, copy, position);
 		uint64		lo,
 					hi;
 
-		learned_check_status(omen_model_window(ref->model, learned_cold_key(index, ref, copy, position),
-												  &lo, &hi), "lookup");
+		learned_check_status(omen_model_window(ref->model,
+											   learned_model_key(&ref->shape, &ref->bounds, learned_copy_key(copy, slot),
+																 learned_copy_tail(copy, slot)),
+											   &lo, &hi), "lookup");
 		total += (double) (hi - lo + 1);
 	}
 	pfree(copy);
@@ -160,6 +163,12 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 				hi = 0;
 	int64		position;
 
+	if (learned_shape(index)->composite)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned_explain_lookup takes an index on one column; \"%s\" has %d",
+						RelationGetRelationName(index), learned_shape(index)->natts),
+				 errhint("EXPLAIN (ANALYZE, BUFFERS) shows what a lookup in it reads.")));
 	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -181,7 +190,7 @@ learned_explain_lookup(PG_FUNCTION_ARGS)
 	learned_copy_init(copy, ref, false);
 	if (ref->model)
 		learned_check_status(omen_model_window(ref->model, key, &lo, &hi), "lookup");
-	position = learned_cold_lower_bound(index, ref, &meta, copy, key);
+	position = learned_cold_lower_bound(index, ref, &meta, copy, key, NULL);
 	values[0] = Int64GetDatum((int64) lo);
 	values[1] = Int64GetDatum((int64) hi);
 	values[2] = Int64GetDatum(position);
@@ -221,9 +230,10 @@ learned_segments(PG_FUNCTION_ARGS)
 
 		learned_check_status(omen_model_segment(ref->model, i, &first_key, &slope, &intercept), "inspection");
 		values[0] = Int64GetDatum((int64) i);
-		if (meta.key_type == OMEN_KEY_FLOAT4 || meta.key_type == OMEN_KEY_FLOAT8)
+		if (!ref->shape.composite && (meta.key_type == OMEN_KEY_FLOAT4 || meta.key_type == OMEN_KEY_FLOAT8))
 			values[1] = DirectFunctionCall1(float8_numeric, learned_denormalize(OMEN_KEY_FLOAT8, first_key));
-		else if (meta.key_type == OMEN_KEY_UUID)	/* the leading 64 bits, unsigned */
+		else if (meta.key_type == OMEN_KEY_UUID || ref->shape.composite)	/* the leading 64 bits, or a composite
+																		 * key's image, unsigned */
 			values[1] = DirectFunctionCall3(numeric_in, CStringGetDatum(psprintf(UINT64_FORMAT, first_key)),
 											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
 		else

@@ -83,7 +83,7 @@ message_format_has(const ErrorData *edata, const char *text)
 }
 
 /*
- * PostgreSQL refuses unsupported index definitions (a second column, INCLUDE, a type without an
+ * PostgreSQL refuses unsupported index definitions (INCLUDE, a type without an
  * operator class) before any access method code runs, with no hint of what would work. Loading the
  * handler installs this hook first, so it adds that hint to those errors. They are recognised by their
  * format strings, which translation leaves alone, and by the access method's name among their arguments.
@@ -95,8 +95,8 @@ learned_emit_log_hook(ErrorData *edata)
 		(message_format_has(edata, "access method \"%s\" does not support") ||
 		 message_format_has(edata, "for access method \"%s\"") ||
 		 message_format_has(edata, "operator class %s does not accept data type")))
-		edata->hint = pstrdup("The learned access method indexes one key column of type smallint, integer, "
-							  "bigint, real, double precision, date, timestamp or timestamptz, unique or not, "
+		edata->hint = pstrdup("The learned access method indexes up to four key columns of type smallint, integer, "
+							  "bigint, real, double precision, date, timestamp, timestamptz or uuid, unique or not, "
 							  "without INCLUDE; use a btree index for anything else.");
 	/* PostgreSQL takes only btree unique indexes as ON CONFLICT arbiters, and opens every unique index of
 	 * the table as one, whatever the statement's target: an internal error, without a word of why. */
@@ -205,9 +205,9 @@ hot_lookup_cost(Relation index, double *pages, double *entries)
 		depth = Min((double) listed, Max(1.0, covered / ((double) (high - low) + 1)));
 	*pages = (meta->hot_tail != InvalidBlockNumber ? 1 : 0) + depth +
 		(meta->hot_unlisted != InvalidBlockNumber ? (double) meta->hot_pages - 1 - listed : 0);
-	*entries = *pages * LEARNED_HOT_PER_PAGE;
+	*entries = *pages * learned_shape(index)->hot_per_page;
 	if (meta->hot_pages > 0)
-		*entries = Min(*entries, (double) meta->hot_count + LEARNED_HOT_PER_PAGE);
+		*entries = Min(*entries, (double) meta->hot_count + learned_shape(index)->hot_per_page);
 	UnlockReleaseBuffer(buffer);
 }
 
@@ -241,13 +241,13 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	rel = index_open(index->indexoid, NoLock);
 	learned_read_meta(rel, &meta);
 	hot_lookup_cost(rel, &hot_pages, &hot_entries);
-	index_close(rel, NoLock);
 	get_tablespace_page_costs(index->reltablespace, &spc_random_page_cost, NULL);
 
-	lookup_pages = (double) meta.max_window / LEARNED_COLD_PER_PAGE + hot_pages;
+	lookup_pages = (double) meta.max_window / learned_shape(rel)->group_size + hot_pages;
 	lookup_cpu = (log2(Max(meta.max_window, 2)) + hot_entries) * cpu_operator_cost;
 	costs.indexStartupCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 	costs.indexTotalCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
+	index_close(rel, NoLock);
 
 	/* Entries come back in key order: the heap's correlation with the key is the index's. */
 	MemSet(&vardata, 0, sizeof(vardata));
@@ -303,7 +303,7 @@ learned_handler(PG_FUNCTION_ARGS)
 	amroutine->amcanorderbyop = false;
 	amroutine->amcanbackward = true;
 	amroutine->amcanunique = true;
-	amroutine->amcanmulticol = false;
+	amroutine->amcanmulticol = true;
 	amroutine->amoptionalkey = true;
 	amroutine->amsearcharray = true;
 	amroutine->amsearchnulls = true;

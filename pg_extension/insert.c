@@ -18,16 +18,18 @@
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
-/* Appends one entry to the hot page: the entry, and pd_lower past it. */
+/* Appends one entry to the hot page: the entry and its key's tail words, and pd_lower past them. */
 static void
-hot_page_append(Page page, uint64 key, ItemPointer tid, bool isnull)
+hot_page_append(Page page, const LearnedKeyShape *shape, const uint64 *words, ItemPointer tid, bool isnull)
 {
-	LearnedHotEntry *entry = &LearnedHotEntries(page)[LearnedHotCount(page)];
+	LearnedHotEntry *entry = learned_hot_entry(page, learned_hot_count(page, shape), shape->hot_stride);
 
-	entry->key = key;
+	memset(entry, 0, shape->hot_stride);
+	entry->key = words[0];
 	entry->tid = *tid;
 	entry->flags = isnull ? LEARNED_HOT_NULL : 0;
-	((PageHeader) page)->pd_lower = (char *) (entry + 1) - (char *) page;
+	memcpy(LearnedHotTail(entry), words + 1, shape->tail * sizeof(uint64));
+	((PageHeader) page)->pd_lower = (char *) entry + shape->hot_stride - (char *) page;
 }
 
 /* Appends one fragment (offset, length, data) of a generic WAL record's page delta. */
@@ -50,24 +52,26 @@ put_fragment(char *ptr, Page page, const void *data, OffsetNumber length)
  * left as it is: redo zeroes it, and hints may be lost.
  */
 static void
-hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bool isnull)
+hot_append_logged(Relation index, Buffer buffer, const uint64 *words, ItemPointer tid, bool isnull)
 {
+	const LearnedKeyShape *shape = learned_shape(index);
 	Page		page = BufferGetPage(buffer);
-	LearnedHotEntry *entry = &LearnedHotEntries(page)[LearnedHotCount(page)];
+	LearnedHotEntry *entry = learned_hot_entry(page, learned_hot_count(page, shape), shape->hot_stride);
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
-	char		delta[3 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + sizeof(LocationIndex) + sizeof(uint32)];
+	char		delta[3 * 2 * sizeof(OffsetNumber) + sizeof(LearnedHotEntry) + LEARNED_MAX_WORDS * sizeof(uint64) +
+					  sizeof(LocationIndex) + sizeof(uint32)];
 	char	   *ptr = delta;
 
 	START_CRIT_SECTION();
-	hot_page_append(page, key, tid, isnull);
-	learned_extend_checksum(page, entry, sizeof(LearnedHotEntry));
+	hot_page_append(page, shape, words, tid, isnull);
+	learned_extend_checksum(page, entry, shape->hot_stride);
 	MarkBufferDirty(buffer);
 	if (RelationNeedsWAL(index))
 	{
 		XLogRecPtr	lsn;
 
 		ptr = put_fragment(ptr, page, &((PageHeader) page)->pd_lower, sizeof(LocationIndex));
-		ptr = put_fragment(ptr, page, entry, sizeof(LearnedHotEntry));
+		ptr = put_fragment(ptr, page, entry, shape->hot_stride);
 		ptr = put_fragment(ptr, page, &opaque->checksum, sizeof(uint32));
 		XLogBeginInsert();
 		XLogRegisterBuffer(0, buffer, REGBUF_STANDARD);
@@ -80,11 +84,11 @@ hot_append_logged(Relation index, Buffer buffer, uint64 key, ItemPointer tid, bo
 
 /* Whether an insert may add to hot page `page`. */
 static inline bool
-hot_page_has_room(Page page)
+hot_page_has_room(Page page, const LearnedKeyShape *shape)
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 
-	return LearnedHotCount(page) >= 0 && LearnedHotCount(page) < LEARNED_HOT_PER_PAGE &&
+	return learned_hot_count(page, shape) >= 0 && learned_hot_count(page, shape) < shape->hot_per_page &&
 		!(opaque->flags & LEARNED_PAGE_SEALED);
 }
 
@@ -98,23 +102,21 @@ hot_page_has_room(Page page)
 static BlockNumber
 remembered_tail(Relation index)
 {
-	return index->rd_amcache ? *(BlockNumber *) index->rd_amcache : InvalidBlockNumber;
+	return *learned_remembered_tail(index);
 }
 
 static void
 remember_tail(Relation index, BlockNumber blkno)
 {
-	if (index->rd_amcache == NULL)
-		index->rd_amcache = MemoryContextAlloc(index->rd_indexcxt, sizeof(BlockNumber));
-	*(BlockNumber *) index->rd_amcache = blkno;
+	*learned_remembered_tail(index) = blkno;
 }
 
 /* Whether `page` (whatever the block holds now) is the hot area's tail with room for one more entry. */
 static bool
-is_open_tail(Page page)
+is_open_tail(Page page, const LearnedKeyShape *shape)
 {
 	return learned_page_is(page, LEARNED_PAGE_HOT) && !(LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_DELETED) &&
-		hot_page_has_room(page);
+		hot_page_has_room(page, shape);
 }
 
 /* The tail page the metapage names, locked exclusively; refused unless it is a hot page of the run. */
@@ -134,7 +136,7 @@ lock_meta_tail(Relation index, LearnedMetaPage meta)
  * exclusively, registered with GenericXLog.
  */
 void
-learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page)
+learned_seal_page(const LearnedKeyShape *shape, LearnedMetaPage meta, BlockNumber blkno, Page page)
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 	int			nulls = 0;
@@ -143,10 +145,10 @@ learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page)
 	if (opaque->flags & LEARNED_PAGE_SEALED)
 		return;
 	opaque->flags |= LEARNED_PAGE_SEALED;
-	opaque->count = (uint16) LearnedHotCount(page);
+	opaque->count = (uint16) learned_hot_count(page, shape);
 	for (i = 0; i < opaque->count; i++)
 	{
-		LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
+		LearnedHotEntry *entry = learned_hot_entry(page, i, shape->hot_stride);
 
 		if (entry->flags & LEARNED_HOT_NULL)
 			nulls++;
@@ -177,14 +179,15 @@ learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page)
  * hot area when tailbuf is InvalidBuffer; in pages the caller holds and has registered with GenericXLog.
  */
 void
-learned_link_tail(LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer newbuf, Page newpage)
+learned_link_tail(const LearnedKeyShape *shape, LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer newbuf,
+				  Page newpage)
 {
 	BlockNumber newblk = BufferGetBlockNumber(newbuf);
 
 	learned_init_page(newpage, LEARNED_PAGE_HOT, meta->generation);
 	if (BufferIsValid(tailbuf))
 	{
-		learned_seal_page(meta, BufferGetBlockNumber(tailbuf), tailpage);
+		learned_seal_page(shape, meta, BufferGetBlockNumber(tailbuf), tailpage);
 		LearnedPageGetOpaque(tailpage)->next = newblk;
 	}
 	else
@@ -234,8 +237,9 @@ unsorted_pages_overlap(const LearnedMetaPageData *meta)
  * run, unless another merge is running. Returns false, as aminsert does when it checks no uniqueness.
  */
 static bool
-insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
+insert_entry(Relation index, const uint64 *words, ItemPointer ht_ctid, bool keynull)
 {
+	const LearnedKeyShape *shape = learned_shape(index);
 	Buffer		metabuf;
 	Buffer		tailbuf = InvalidBuffer;
 	Buffer		newbuf = InvalidBuffer;
@@ -248,9 +252,9 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
 	{
 		tailbuf = ReadBuffer(index, remembered_tail(index));
 		LockBuffer(tailbuf, BUFFER_LOCK_EXCLUSIVE);
-		if (is_open_tail(BufferGetPage(tailbuf)))
+		if (is_open_tail(BufferGetPage(tailbuf), shape))
 		{
-			hot_append_logged(index, tailbuf, key, ht_ctid, keynull);
+			hot_append_logged(index, tailbuf, words, ht_ctid, keynull);
 			UnlockReleaseBuffer(tailbuf);
 			return false;
 		}
@@ -267,12 +271,12 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
 		tailbuf = lock_meta_tail(index, meta);
-		if (hot_page_has_room(BufferGetPage(tailbuf)))
+		if (hot_page_has_room(BufferGetPage(tailbuf), shape))
 		{
 			/* The tail cannot be sealed while we hold it, so the metapage may go. */
 			UnlockReleaseBuffer(metabuf);
 			remember_tail(index, BufferGetBlockNumber(tailbuf));
-			hot_append_logged(index, tailbuf, key, ht_ctid, keynull);
+			hot_append_logged(index, tailbuf, words, ht_ctid, keynull);
 			UnlockReleaseBuffer(tailbuf);
 			return false;
 		}
@@ -288,7 +292,7 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
 	if (meta->hot_tail != InvalidBlockNumber)
 	{
 		tailbuf = lock_meta_tail(index, meta);
-		if (!hot_page_has_room(BufferGetPage(tailbuf)))
+		if (!hot_page_has_room(BufferGetPage(tailbuf), shape))
 			newbuf = learned_new_buffer(index);
 	}
 	else
@@ -302,8 +306,8 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
 		Page		tailpage = BufferIsValid(tailbuf) ? GenericXLogRegisterBuffer(state, tailbuf, 0) : NULL;
 
 		meta = LearnedPageGetMeta(metapage);
-		learned_link_tail(meta, tailbuf, tailpage, newbuf, newpage);
-		hot_page_append(newpage, key, ht_ctid, keynull);
+		learned_link_tail(shape, meta, tailbuf, tailpage, newbuf, newpage);
+		hot_page_append(newpage, shape, words, ht_ctid, keynull);
 		merge = learned_merge_on_insert && meta->hot_count >= (uint64) learned_options(index)->hot_limit;
 		compact = learned_merge_on_insert && !merge && unsorted_pages_overlap(meta);
 		learned_set_checksum(newpage);
@@ -315,7 +319,7 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
 	{
 		Page		tailpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
 
-		hot_page_append(tailpage, key, ht_ctid, keynull);
+		hot_page_append(tailpage, shape, words, ht_ctid, keynull);
 		learned_set_checksum(tailpage);
 	}
 	GenericXLogFinish(state);
@@ -341,13 +345,15 @@ insert_entry(Relation index, uint64 key, ItemPointer ht_ctid, bool keynull)
  * floats with different keys (0.0 and -0.0) take the lock of the first.
  */
 static BlockNumber
-key_lock_block(Oid typid, uint64 key)
+key_lock_block(const LearnedKeyShape *shape, const uint64 *words)
 {
-	uint64		first,
-				last;
+	uint64		first[LEARNED_MAX_WORDS];
+	uint64		last;
 
-	learned_key_equal_range(typid, key, &first, &last);
-	return (BlockNumber) (0x40000000 | (hash_bytes_uint32((uint32) first ^ (uint32) (first >> 32)) & 0x3FFFFFFF));
+	memcpy(first, words, shape->words * sizeof(uint64));
+	if (!shape->composite)
+		learned_key_equal_range(shape->typids[0], words[0], &first[0], &last);
+	return (BlockNumber) (0x40000000 | (hash_bytes((const unsigned char *) first, shape->words * sizeof(uint64)) & 0x3FFFFFFF));
 }
 
 /*
@@ -358,14 +364,15 @@ key_lock_block(Oid typid, uint64 key)
  * UNIQUE_CHECK_EXISTING) is skipped.
  */
 static bool
-unique_conflict(Relation index, Relation heap, Datum value, ItemPointer self, IndexUniqueCheck mode,
+unique_conflict(Relation index, Relation heap, const Datum *values, ItemPointer self, IndexUniqueCheck mode,
 				BlockNumber lock)
 {
-	Oid			type = index->rd_opcintype[0];
+	const LearnedKeyShape *shape = learned_shape(index);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
 	SnapshotData dirty;
-	ScanKeyData skey;
+	ScanKeyData skeys[LEARNED_MAX_COLUMNS];
 	bool		conflict = false;
+	int			c;
 
 	for (;;)
 	{
@@ -376,10 +383,11 @@ unique_conflict(Relation index, Relation heap, Datum value, ItemPointer self, In
 
 		InitDirtySnapshot(dirty);
 		/* No comparison function: a learned scan compares normalised keys, never calls sk_func. */
-		ScanKeyEntryInitialize(&skey, 0, 1, BTEqualStrategyNumber, type, index->rd_indcollation[0],
-							   InvalidOid, value);
-		scan = index_beginscan(heap, index, &dirty, 1, 0);
-		index_rescan(scan, &skey, 1, NULL, 0);
+		for (c = 0; c < shape->natts; c++)
+			ScanKeyEntryInitialize(&skeys[c], 0, c + 1, BTEqualStrategyNumber, shape->typids[c],
+								   index->rd_indcollation[c], InvalidOid, values[c]);
+		scan = index_beginscan(heap, index, &dirty, shape->natts, 0);
+		index_rescan(scan, skeys, shape->natts, NULL, 0);
 		while (index_getnext_slot(scan, ForwardScanDirection, slot))
 		{
 			if (self && ItemPointerEquals(&slot->tts_tid, self))
@@ -427,16 +435,22 @@ bool
 learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
 			   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo)
 {
-	uint64		key = isnull[0] ? 0 : learned_normalize(index->rd_opcintype[0], values[0]);
+	const LearnedKeyShape *shape = learned_shape(index);
+	uint64		words[LEARNED_MAX_WORDS];
+	bool		anynull = false;
 	BlockNumber lock;
 	bool		unique = true;
+	int			c;
 
+	learned_form_key(shape, values, isnull, words);
+	for (c = 0; c < shape->natts; c++)
+		anynull |= isnull[c];
 	/* NULLs are distinct from each other (NULLS NOT DISTINCT is refused at build): they never conflict. */
-	if (checkUnique == UNIQUE_CHECK_NO || isnull[0])
-		return insert_entry(index, key, ht_ctid, isnull[0]);
-	lock = key_lock_block(index->rd_opcintype[0], key);
+	if (checkUnique == UNIQUE_CHECK_NO || anynull)
+		return insert_entry(index, words, ht_ctid, !shape->composite && isnull[0]);
+	lock = key_lock_block(shape, words);
 	LockPage(index, lock, ExclusiveLock);
-	if (unique_conflict(index, heap, values[0], checkUnique == UNIQUE_CHECK_EXISTING ? ht_ctid : NULL,
+	if (unique_conflict(index, heap, values, checkUnique == UNIQUE_CHECK_EXISTING ? ht_ctid : NULL,
 						checkUnique, lock))
 	{
 		if (checkUnique != UNIQUE_CHECK_PARTIAL)
@@ -445,7 +459,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 	}
 	/* UNIQUE_CHECK_EXISTING rechecks a row whose entry is in already (a deferred constraint). */
 	if (checkUnique != UNIQUE_CHECK_EXISTING)
-		insert_entry(index, key, ht_ctid, false);
+		insert_entry(index, words, ht_ctid, false);
 	UnlockPage(index, lock, ExclusiveLock);
 	return unique;
 }

@@ -92,8 +92,6 @@ typedef LearnedPageOpaqueData *LearnedPageOpaque;
 #define LEARNED_COLD_PER_PAGE \
 	((int) (((LEARNED_PAGE_DATA_SIZE - LEARNED_PACKED_HEADER) * 8) / (8 * (sizeof(uint32) + sizeof(OffsetNumber) + 1) + 2)))
 #define LEARNED_COLD_BITMAP_BYTES ((LEARNED_COLD_PER_PAGE + 7) / 8)
-#define LEARNED_PLAIN_PER_PAGE ((LEARNED_COLD_PER_PAGE + 1) / 2)
-#define LEARNED_PLAIN_BITMAP_BYTES ((LEARNED_PLAIN_PER_PAGE + 7) / 8)
 
 typedef struct LearnedPackedHeader
 {
@@ -119,16 +117,42 @@ typedef struct LearnedPackedHeader
 	(MAXALIGN(SizeOfPageHeaderData) + LEARNED_PACKED_HEADER + \
 	 LEARNED_COLD_PER_PAGE * (sizeof(uint32) + sizeof(OffsetNumber) + 1) + LEARNED_COLD_BITMAP_BYTES)
 
+/*
+ * A plain page holds shape->plain_per_page entries: first keys, then the keys' tail words (indexes on
+ * several columns, see LearnedKeyShape), then TIDs and the dead bitmap; the hints lie in the hole.
+ */
 #define LearnedPlainKeys(page) ((uint64 *) PageGetContents(page))
-#define LearnedPlainTids(page) \
-	((ItemPointerData *) (PageGetContents(page) + LEARNED_PLAIN_PER_PAGE * sizeof(uint64)))
-#define LearnedPlainDead(page) \
-	((uint8 *) (PageGetContents(page) + LEARNED_PLAIN_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData))))
-#define LearnedPlainHints(page) \
-	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_PLAIN_BITMAP_BYTES))
-#define LEARNED_PLAIN_LOWER \
-	(MAXALIGN(SizeOfPageHeaderData) + LEARNED_PLAIN_PER_PAGE * (sizeof(uint64) + sizeof(ItemPointerData)) + \
-	 LEARNED_PLAIN_BITMAP_BYTES)
+#define LearnedPlainTails(page, shape) \
+	((uint64 *) (PageGetContents(page) + (shape)->plain_per_page * sizeof(uint64)))
+#define LearnedPlainTids(page, shape) \
+	((ItemPointerData *) (PageGetContents(page) + (shape)->plain_per_page * (1 + (shape)->tail) * sizeof(uint64)))
+#define LearnedPlainDead(page, shape) \
+	((uint8 *) (PageGetContents(page) + (shape)->plain_per_page * ((1 + (shape)->tail) * sizeof(uint64) + sizeof(ItemPointerData))))
+#define LearnedPlainBitmapBytes(shape) (((shape)->plain_per_page + 7) / 8)
+#define LearnedPlainHints(page, shape) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LearnedPlainBitmapBytes(shape)))
+#define LearnedPlainLower(shape) \
+	(MAXALIGN(SizeOfPageHeaderData) + \
+	 (shape)->plain_per_page * ((1 + (shape)->tail) * sizeof(uint64) + sizeof(ItemPointerData)) + \
+	 LearnedPlainBitmapBytes(shape))
+/*
+ * Keys with tails pack too, when a group's keys span less than 2^32 (one device's readings): the first key
+ * in full, then each entry's 32-bit offset from it and its whole TID (those readings lie in heap blocks
+ * far apart), then the dead bitmap; the hints lie in the hole.
+ */
+#define LearnedWideBase(page) ((uint64 *) PageGetContents(page))
+#define LearnedWideKeys(page, shape) ((uint32 *) (PageGetContents(page) + (shape)->words * sizeof(uint64)))
+#define LearnedWideTids(page, shape) \
+	((ItemPointerData *) ((char *) LearnedWideKeys(page, shape) + (shape)->group_size * sizeof(uint32)))
+#define LearnedWideDead(page, shape) \
+	((uint8 *) ((char *) LearnedWideTids(page, shape) + (shape)->group_size * sizeof(ItemPointerData)))
+#define LearnedWideBitmapBytes(shape) (((shape)->group_size + 7) / 8)
+#define LearnedWideHints(page, shape) \
+	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LearnedWideBitmapBytes(shape)))
+#define LearnedWideLower(shape) \
+	(MAXALIGN(SizeOfPageHeaderData) + (shape)->words * sizeof(uint64) + \
+	 (shape)->group_size * (sizeof(uint32) + sizeof(ItemPointerData)) + LearnedWideBitmapBytes(shape))
+
 #define LearnedBitIsSet(bits, slot) ((((bits)[(slot) / 8]) >> ((slot) % 8)) & 1)
 #define LearnedBitSet(bits, slot) ((bits)[(slot) / 8] |= (uint8) (1 << ((slot) % 8)))
 
@@ -147,26 +171,24 @@ typedef struct LearnedHotEntry
 	uint8		flags;
 } LearnedHotEntry;
 
-/* Hint bits of hot entries, as on cold pages: in the hole, after room for every entry. */
+/* Hint bits of hot entries, as on cold pages: in the hole, after room for every entry. A key's tail
+ * words (several columns) follow its entry: an entry takes shape->hot_stride bytes. */
 #define LEARNED_HOT_HINT_BYTES 64
-#define LEARNED_HOT_PER_PAGE \
-	((int) Min((LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES) / sizeof(LearnedHotEntry), LEARNED_HOT_HINT_BYTES * 8))
-#define LearnedHotEntries(page) ((LearnedHotEntry *) PageGetContents(page))
-/*
- * The entries on a hot page, from pd_lower: an insert logs just its entry and pd_lower (the page's count,
- * key range and directory entry are filled in when it is sealed, so only sealed pages have a range).
- */
-#define LearnedHotCount(page) \
-	((int) ((((PageHeader) (page))->pd_lower - MAXALIGN(SizeOfPageHeaderData)) / sizeof(LearnedHotEntry)))
+#define LearnedHotTail(entry) ((uint64 *) ((LearnedHotEntry *) (entry) + 1))
 #define LearnedHotHints(page) \
 	((uint8 *) (PageGetContents(page) + LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES))
 
-/* A key and the heap TID it points to: what sorts hot entries and merges. */
+/* A key and the heap TID it points to: what sorts hot entries and merges. In arrays, each is followed by
+ * its key's tail words (LearnedEntrySize). */
 typedef struct LearnedKeyTid
 {
 	uint64		key;
 	ItemPointerData tid;
 } LearnedKeyTid;
+
+#define LearnedEntrySize(tail) (sizeof(LearnedKeyTid) + (tail) * sizeof(uint64))
+#define LearnedEntryAt(base, i, tail) ((LearnedKeyTid *) ((char *) (base) + (Size) (i) * LearnedEntrySize(tail)))
+#define LearnedEntryTail(entry) ((uint64 *) ((LearnedKeyTid *) (entry) + 1))
 
 /* Model pages: a chain holding the serialised model followed by the cold page directory. */
 #define LEARNED_MODEL_PAYLOAD ((int) LEARNED_PAGE_DATA_SIZE)
@@ -236,6 +258,45 @@ typedef struct LearnedOptions
 } LearnedOptions;
 
 /*
+ * What an index's keys look like. One column: its normalised uint64 (NULLs flagged beside it). Several
+ * columns (up to LEARNED_MAX_COLUMNS): a composite key, the concatenation of each column's NULL bit
+ * (NULLs sort last, as btree's ASC NULLS LAST) and its value's bits (uuid 128, 64-bit types and floats 64,
+ * int4 and date 32, int2 16; a float before the last column as its first equal's, so that equal floats
+ * sort together), right-aligned in `words` 64-bit words, most significant first, so that
+ * unsigned comparison word by word is btree's order of the columns. The first word is an entry's `key`
+ * (what page ranges and the hot directory summarise); the other `tail` words follow it. The model learns
+ * a per-run 64-bit image of the whole key (learned_model_key). Derived from the catalog, cached per
+ * relcache entry.
+ */
+#define LEARNED_MAX_COLUMNS		4
+#define LEARNED_MAX_WORDS		9
+
+typedef struct LearnedKeyShape
+{
+	int			natts;
+	bool		composite;		/* natts > 1 */
+	int			words;
+	int			tail;			/* words - 1 */
+	int			bits;			/* of a composite key */
+	Oid			typids[LEARNED_MAX_COLUMNS];
+	int			key_types[LEARNED_MAX_COLUMNS];
+	int			widths[LEARNED_MAX_COLUMNS];	/* value bits of each column */
+	int			group_size;		/* entries per cold group */
+	int			plain_per_page;	/* entries per plain page: a group is a plain page and its overflow */
+	int			hot_stride;		/* bytes per hot entry */
+	int			hot_per_page;
+} LearnedKeyShape;
+
+/* A composite run's bounds and the bit where their common prefix ends: what learned_model_key needs. */
+typedef struct LearnedRunBounds
+{
+	uint64		min[LEARNED_MAX_WORDS];
+	uint64		max[LEARNED_MAX_WORDS];
+	uint32		start;
+	uint32		unused;
+} LearnedRunBounds;
+
+/*
  * A loaded model and cold page directory, shared by every scan of one index generation in this backend.
  * Scans pin it; the cache frees it when it is replaced and no scan holds it.
  */
@@ -248,6 +309,8 @@ typedef struct LearnedModelRef
 	omen_model *model;			/* NULL when the cold run is empty */
 	BlockNumber *directory;		/* cold page i lives in block directory[i] */
 	uint32		cold_pages;
+	LearnedKeyShape shape;
+	LearnedRunBounds bounds;	/* composite keys */
 	int			pins;
 	bool		cached;
 } LearnedModelRef;
@@ -258,12 +321,14 @@ typedef struct LearnedModelRef
  */
 typedef struct LearnedColdPageCopy
 {
+	const LearnedKeyShape *shape;	/* the model ref's */
 	int64		page_index;		/* -1 when empty */
 	int			count;
 	bool		packed;
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
 	uint32		generation;		/* of the run read: a page written for a later one is foreign */
 	bool		keep_pins;		/* hold the group's buffers pinned while it is loaded (see README) */
+	uint64		key[LEARNED_MAX_WORDS];	/* a packed key with a tail, rebuilt by learned_copy_key */
 	Buffer		pins[2];
 	PGAlignedBlock page;
 	PGAlignedBlock overflow;
@@ -273,22 +338,61 @@ typedef struct LearnedColdPageCopy
 static inline Page
 learned_copy_plain_page(const LearnedColdPageCopy *copy, int *slot)
 {
-	if (*slot < LEARNED_PLAIN_PER_PAGE)
+	if (*slot < copy->shape->plain_per_page)
 		return (Page) copy->page.data;
-	*slot -= LEARNED_PLAIN_PER_PAGE;
+	*slot -= copy->shape->plain_per_page;
 	return (Page) copy->overflow.data;
 }
 
-/* The key of group slot `slot` of copy. */
+/* Rebuilds the key of slot `slot` of a packed group with tails into copy->key: its base plus its offset. */
+static inline void
+learned_copy_wide_key(LearnedColdPageCopy *copy, int slot)
+{
+	Page		page = (Page) copy->page.data;
+	const LearnedKeyShape *shape = copy->shape;
+	uint64		carry = LearnedWideKeys(page, shape)[slot];
+	int			w;
+
+	memcpy(copy->key, LearnedWideBase(page), shape->words * sizeof(uint64));
+	for (w = shape->words - 1; w >= 0 && carry; w--)
+	{
+		copy->key[w] += carry;
+		carry = copy->key[w] < carry;
+	}
+}
+
+/* The key of group slot `slot` of copy (its first word, when it has a tail). */
 static inline uint64
-learned_copy_key(const LearnedColdPageCopy *copy, int slot)
+learned_copy_key(LearnedColdPageCopy *copy, int slot)
 {
 	Page		page;
 
+	if (copy->packed && copy->shape->tail > 0)
+	{
+		learned_copy_wide_key(copy, slot);
+		return copy->key[0];
+	}
 	if (copy->packed)
 		return LearnedPackedHead((Page) copy->page.data)->base_key + LearnedPackedKeys((Page) copy->page.data)[slot];
 	page = learned_copy_plain_page(copy, &slot);
 	return LearnedPlainKeys(page)[slot];
+}
+
+/* The tail words of group slot `slot`'s key: valid until the copy's next call (packed groups rebuild
+ * them). */
+static inline const uint64 *
+learned_copy_tail(LearnedColdPageCopy *copy, int slot)
+{
+	Page		page;
+
+	if (copy->packed)
+	{
+		if (copy->shape->tail > 0)
+			learned_copy_wide_key(copy, slot);
+		return copy->key + 1;
+	}
+	page = learned_copy_plain_page(copy, &slot);
+	return LearnedPlainTails(page, copy->shape) + (Size) slot * copy->shape->tail;
 }
 
 /* The heap TID of group slot `slot` of copy. */
@@ -298,6 +402,8 @@ learned_copy_tid(const LearnedColdPageCopy *copy, int slot)
 	ItemPointerData tid;
 	Page		page;
 
+	if (copy->packed && copy->shape->tail > 0)
+		return LearnedWideTids((Page) copy->page.data, copy->shape)[slot];
 	if (copy->packed)
 	{
 		page = (Page) copy->page.data;
@@ -306,7 +412,7 @@ learned_copy_tid(const LearnedColdPageCopy *copy, int slot)
 		return tid;
 	}
 	page = learned_copy_plain_page(copy, &slot);
-	return LearnedPlainTids(page)[slot];
+	return LearnedPlainTids(page, copy->shape)[slot];
 }
 
 /* Whether group slot `slot` of copy carries VACUUM's dead bit (or, with hints, the scan's hint bit). */
@@ -315,13 +421,83 @@ learned_copy_dead(const LearnedColdPageCopy *copy, int slot, bool hints)
 {
 	Page		page;
 
+	if (copy->packed && copy->shape->tail > 0)
+	{
+		page = (Page) copy->page.data;
+		return LearnedBitIsSet(LearnedWideDead(page, copy->shape), slot) ||
+			(hints && LearnedBitIsSet(LearnedWideHints(page, copy->shape), slot));
+	}
 	if (copy->packed)
 	{
 		page = (Page) copy->page.data;
 		return LearnedBitIsSet(LearnedPackedDead(page), slot) || (hints && LearnedBitIsSet(LearnedPackedHints(page), slot));
 	}
 	page = learned_copy_plain_page(copy, &slot);
-	return LearnedBitIsSet(LearnedPlainDead(page), slot) || (hints && LearnedBitIsSet(LearnedPlainHints(page), slot));
+	return LearnedBitIsSet(LearnedPlainDead(page, copy->shape), slot) ||
+		(hints && LearnedBitIsSet(LearnedPlainHints(page, copy->shape), slot));
+}
+
+/* The dead bitmap, hint bitmap and TID array of a cold page (packed, wide packed or plain). */
+static inline uint8 *
+learned_cold_dead_bits(Page page, const LearnedKeyShape *shape)
+{
+	if (!(LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED))
+		return LearnedPlainDead(page, shape);
+	return shape->tail > 0 ? LearnedWideDead(page, shape) : LearnedPackedDead(page);
+}
+
+static inline uint8 *
+learned_cold_hint_bits(Page page, const LearnedKeyShape *shape)
+{
+	if (!(LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED))
+		return LearnedPlainHints(page, shape);
+	return shape->tail > 0 ? LearnedWideHints(page, shape) : LearnedPackedHints(page);
+}
+
+/* The heap TID of slot `slot` of a cold page (packed, wide packed or plain). */
+static inline ItemPointerData
+learned_cold_page_tid(Page page, const LearnedKeyShape *shape, int slot)
+{
+	ItemPointerData tid;
+
+	if (!(LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED))
+		return LearnedPlainTids(page, shape)[slot];
+	if (shape->tail > 0)
+		return LearnedWideTids(page, shape)[slot];
+	ItemPointerSet(&tid, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
+				   LearnedPackedOffsets(page)[slot]);
+	return tid;
+}
+
+/* Hot entry i of a page whose entries are `stride` bytes. */
+static inline LearnedHotEntry *
+learned_hot_entry(Page page, int i, int stride)
+{
+	return (LearnedHotEntry *) (PageGetContents(page) + (Size) i * stride);
+}
+
+/*
+ * The entries on a hot page, from pd_lower: an insert logs just its entry and pd_lower (the page's count,
+ * key range and directory entry are filled in when it is sealed, so only sealed pages have a range).
+ */
+static inline int
+learned_hot_count(Page page, const LearnedKeyShape *shape)
+{
+	return (int) ((((PageHeader) page)->pd_lower - MAXALIGN(SizeOfPageHeaderData)) / shape->hot_stride);
+}
+
+/* Compares two keys given as first word and tail words, as unsigned integers. */
+static inline int
+learned_compare_keys(uint64 a, const uint64 *a_tail, uint64 b, const uint64 *b_tail, int tail)
+{
+	int			i;
+
+	if (a != b)
+		return a < b ? -1 : 1;
+	for (i = 0; i < tail; i++)
+		if (a_tail[i] != b_tail[i])
+			return a_tail[i] < b_tail[i] ? -1 : 1;
+	return 0;
 }
 
 /* handler.c */
@@ -343,6 +519,19 @@ extern Relation learned_open_for(Oid indexoid, LOCKMODE heap_lock, LOCKMODE inde
 								 const char *function, Relation *heap);
 extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
+extern const LearnedKeyShape *learned_shape(Relation index);
+extern BlockNumber *learned_remembered_tail(Relation index);
+extern bool learned_column_folds_floats(const LearnedKeyShape *shape, int column);
+extern void learned_form_key(const LearnedKeyShape *shape, const Datum *values, const bool *isnull, uint64 *words);
+extern void learned_key_field(const LearnedKeyShape *shape, const uint64 *words, int column, bool *isnull,
+							  uint128 *value);
+extern uint128 learned_field_of(const LearnedKeyShape *shape, int column, uint64 key);
+extern void learned_put_field(const LearnedKeyShape *shape, uint64 *words, int column, bool isnull, uint128 value);
+extern Datum learned_field_datum(const LearnedKeyShape *shape, int column, uint128 value);
+extern void learned_run_bounds(const LearnedKeyShape *shape, const uint64 *min, const uint64 *max,
+							   LearnedRunBounds *bounds);
+extern uint64 learned_model_key(const LearnedKeyShape *shape, const LearnedRunBounds *bounds, uint64 key,
+								const uint64 *tail);
 extern Datum learned_denormalize(int key_type, uint64 key);
 extern void learned_key_equal_range(Oid typid, uint64 key, uint64 *lo, uint64 *hi);
 extern bool learned_key_is_lossy(Oid typid);
@@ -368,9 +557,10 @@ extern void learned_cold_load(Relation index, const LearnedModelRef *ref, Learne
 extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
 							   int64 position);
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
-									  const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, uint64 key);
+									  const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, uint64 key,
+									  const uint64 *tail);
 extern void learned_check_status(int status, const char *what);
-extern int	learned_compare_key_tid(const void *a, const void *b);
+extern int	learned_compare_entries(const void *a, const void *b, void *tail);
 extern LearnedOptions *learned_options(Relation index);
 extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
 extern bool learned_page_recyclable(Page page);
@@ -386,11 +576,11 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 static inline int
 learned_cold_slot(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
 {
-	int64		page_index = position / LEARNED_COLD_PER_PAGE;
+	int64		page_index = position / ref->shape.group_size;
 
 	if (copy->page_index != page_index)
 		learned_cold_load(index, ref, copy, page_index);
-	return (int) (position - page_index * LEARNED_COLD_PER_PAGE);
+	return (int) (position - page_index * ref->shape.group_size);
 }
 
 /* build.c */
@@ -399,8 +589,9 @@ extern void learned_buildempty(Relation index);
 extern char *learned_buildphasename(int64 phase);
 
 /* insert.c */
-extern void learned_seal_page(LearnedMetaPage meta, BlockNumber blkno, Page page);
-extern void learned_link_tail(LearnedMetaPage meta, Buffer tailbuf, Page tailpage, Buffer newbuf, Page newpage);
+extern void learned_seal_page(const LearnedKeyShape *shape, LearnedMetaPage meta, BlockNumber blkno, Page page);
+extern void learned_link_tail(const LearnedKeyShape *shape, LearnedMetaPage meta, Buffer tailbuf, Page tailpage,
+							  Buffer newbuf, Page newpage);
 extern bool learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid, Relation heap,
 						   IndexUniqueCheck checkUnique, bool indexUnchanged, IndexInfo *indexInfo);
 
@@ -489,7 +680,11 @@ typedef struct LearnedRunWriter
 	bool		use_wal;		/* log each page with GenericXLog (merge); build logs the range at the end */
 	int			model_kind;
 	LearnedSwiftHandles *handles;	/* palloc'ed: the reset callback outlives the writer's frame */
+	const LearnedKeyShape *shape;
+	LearnedRunBounds bounds;	/* composite keys: the run's, set at begin */
 	uint64	   *keys;			/* the group being filled */
+	uint64	   *tails;			/* their tail words */
+	uint64	   *images;			/* composite keys: what the model learns of them */
 	ItemPointerData *tids;
 	int			count;			/* entries in it */
 	int			page_nulls;		/* of which NULLs */
@@ -518,10 +713,11 @@ typedef struct LearnedRunResult
 } LearnedRunResult;
 
 extern void learned_writer_begin(LearnedRunWriter *writer, Relation index, int model_kind, int epsilon,
-								 uint64 expected, bool use_wal, uint64 generation);
+								 uint64 expected, bool use_wal, uint64 generation, const LearnedRunBounds *bounds);
 extern void learned_writer_resume(LearnedRunWriter *writer, const LearnedModelRef *ref, uint32 kept_groups,
 								  uint64 first_key, uint64 last_key);
-extern void learned_writer_add(LearnedRunWriter *writer, uint64 key, ItemPointer tid, bool isnull);
+extern void learned_writer_add(LearnedRunWriter *writer, uint64 key, const uint64 *tail, ItemPointer tid,
+							   bool isnull);
 extern void learned_writer_finish(LearnedRunWriter *writer, LearnedRunResult *result);
 extern void learned_set_meta_run(LearnedMetaPage meta, const LearnedRunResult *run, int model_kind);
 

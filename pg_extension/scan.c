@@ -1,7 +1,9 @@
 /*
  * scan.c: index scans. A scan turns its quals into sorted, disjoint key intervals (plus the NULL
  * section when nothing excludes NULLs), finds each interval's cold positions with the model and its hot
- * entries in a sorted copy of the hot area, and walks the merge of both in key order, either way.
+ * entries in a sorted copy of the hot area, and walks the merge of both in key order, either way. On
+ * several columns, the intervals come from the leading columns' equalities and the next column's range,
+ * as btree's do, and every entry inside them is checked against each column's quals.
  */
 #include "learned.h"
 
@@ -17,14 +19,45 @@
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/rel.h"
+#include "utils/uuid.h"
 
-/* A hot entry copied out of its page, with its location for kill_prior_tuple. */
+/* A hot entry copied out of its page, with its location for kill_prior_tuple; its key's tail words
+ * follow it (so->hot_stride bytes in all). */
 typedef struct HotItem
 {
-	LearnedKeyTid entry;		/* first, so learned_compare_key_tid sorts HotItems */
+	LearnedKeyTid entry;
 	BlockNumber blkno;
 	uint16		offset;
 } HotItem;
+
+#define HotItemTail(item) ((uint64 *) ((HotItem *) (item) + 1))
+
+/* The values one column's quals allow, as field values of a composite key: an interval, or NULL. */
+typedef struct FieldInterval
+{
+	bool		null;
+	uint128		lo;
+	uint128		hi;
+} FieldInterval;
+
+typedef struct ColumnFilter
+{
+	FieldInterval *intervals;	/* ascending, disjoint, NULL last */
+	int			count;
+	bool		constrained;	/* some qual names the column */
+} ColumnFilter;
+
+/* What one column's quals allow, in normalised keys: values in [lo, hi] (or at the points), NULLs. */
+typedef struct ColumnBounds
+{
+	bool		want_values;
+	bool		want_nulls;
+	uint64		lo;
+	uint64		hi;
+	uint64	   *points;			/* -1 npoints: no equality list */
+	int			npoints;
+	bool		constrained;
+} ColumnBounds;
 
 /* One key interval's entries: cold positions and indexes into the sorted hot copy. */
 typedef struct ScanRange
@@ -59,17 +92,22 @@ typedef struct PinGuard
 typedef struct LearnedScanOpaqueData
 {
 	MemoryContext cxt;			/* per-rescan arrays */
+	MemoryContext tuple_cxt;	/* index-only scans of composite keys: the tuple returned last */
 	bool		prepared;
 	Oid			typid;
 	int			key_type;
+	const LearnedKeyShape *shape;
+	int			hot_stride;		/* bytes per HotItem with its tail */
 	bool		lossy;			/* keys stand for their values in part: every match is rechecked */
+	ColumnFilter filters[LEARNED_MAX_COLUMNS];	/* composite keys */
+	uint64		current[LEARNED_MAX_WORDS];	/* the key returned last */
 	LearnedMetaPageData meta;
 	PinGuard   *guard;
 	ScanRange  *ranges;
 	int			nranges;
-	HotItem    *hot;
+	char	   *hot;			/* HotItems, hot_stride bytes apart */
 	int			nhot;
-	HotItem    *hot_nulls;
+	char	   *hot_nulls;
 	int			nhot_nulls;
 	LearnedColdPageCopy *copy;
 	bool		keep_pins;		/* index-only or non-MVCC: hold the pages returned from (README) */
@@ -80,6 +118,8 @@ typedef struct LearnedScanOpaqueData
 	IndexTuple	value_itup;		/* index-only scans: one tuple per scan, its key overwritten */
 	IndexTuple	null_itup;
 } LearnedScanOpaqueData;
+
+#define HotAt(so, array, i) ((HotItem *) ((array) + (Size) (i) * (so)->hot_stride))
 
 typedef LearnedScanOpaqueData *LearnedScanOpaque;
 
@@ -115,7 +155,10 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "learned scan", ALLOCSET_DEFAULT_SIZES);
 	so->typid = index->rd_opcintype[0];
 	so->key_type = learned_key_type_of(so->typid);
-	so->lossy = learned_key_is_lossy(so->typid);
+	so->shape = learned_shape(index);
+	so->hot_stride = sizeof(HotItem) + so->shape->tail * sizeof(uint64);
+	/* A uuid column of a composite key holds all 128 bits. */
+	so->lossy = !so->shape->composite && learned_key_is_lossy(so->typid);
 	so->guard = palloc0(sizeof(PinGuard));
 	so->guard->callback.func = unpin_guard;
 	so->guard->callback.arg = so->guard;
@@ -136,6 +179,7 @@ learned_rescan(IndexScanDesc scan, ScanKey keys, int nkeys, ScanKey orderbys, in
 	release_pins(so);
 	unpin_guard(so->guard);
 	MemoryContextReset(so->cxt);
+	so->tuple_cxt = NULL;
 	so->prepared = false;
 	so->value_itup = NULL;
 	so->null_itup = NULL;
@@ -248,18 +292,32 @@ apply_bound(StrategyNumber strategy, Oid typid, uint64 key, uint64 *lo, uint64 *
 	return *lo <= *hi;
 }
 
-/* The index of the first hot item with key >= key. */
+/* qsort_arg order of HotItems: by key (with its tail, *(int *) tail words), then by TID. */
 static int
-hot_lower_bound(const HotItem *items, int n, uint64 key)
+compare_hot_items(const void *a, const void *b, void *tail)
+{
+	const HotItem *x = (const HotItem *) a;
+	const HotItem *y = (const HotItem *) b;
+	int			order = learned_compare_keys(x->entry.key, HotItemTail(x), y->entry.key, HotItemTail(y), *(int *) tail);
+
+	if (order != 0)
+		return order;
+	return ItemPointerCompare((ItemPointer) &x->entry.tid, (ItemPointer) &y->entry.tid);
+}
+
+/* The index of the first sorted hot item whose key is >= (key, tail). */
+static int
+hot_lower_bound(LearnedScanOpaque so, uint64 key, const uint64 *tail)
 {
 	int			lo = 0,
-				hi = n;
+				hi = so->nhot;
 
 	while (lo < hi)
 	{
 		int			mid = lo + (hi - lo) / 2;
+		HotItem    *item = HotAt(so, so->hot, mid);
 
-		if (items[mid].entry.key < key)
+		if (learned_compare_keys(item->entry.key, HotItemTail(item), key, tail, so->shape->tail) < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -270,7 +328,8 @@ hot_lower_bound(const HotItem *items, int n, uint64 key)
 /*
  * Copies the metapage and, under the same lock, picks the hot pages that can hold a match: the sealed
  * pages the directory lists whose key range meets [lo, hi] (or that hold NULLs, when NULLs are wanted),
- * then every page of the chain from the first unlisted one (or the tail alone) to its end.
+ * then every page of the chain from the first unlisted one (or the tail alone) to its end. Ranges are
+ * of keys' first words.
  */
 static BlockNumber *
 read_meta_and_hot_pages(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool want_nulls, int *npages,
@@ -311,10 +370,10 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 				 bool want_nulls, int *capacity, int *null_capacity)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
 	Buffer		buffer;
 	Page		page;
 	LearnedPageOpaque opaque;
-	LearnedHotEntry *entries;
 	BlockNumber next;
 	bool		values_here;
 	int			copied_before = so->nhot + so->nhot_nulls;
@@ -327,11 +386,10 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 	page = BufferGetPage(buffer);
 	learned_check_page(scan->indexRelation, blkno, page, LEARNED_PAGE_HOT, so->meta.generation);
 	opaque = LearnedPageGetOpaque(page);
-	entries = LearnedHotEntries(page);
 	/* A sealed page's key range lets it be skipped without looking at its entries. */
 	values_here = want_values &&
 		(!(opaque->flags & LEARNED_PAGE_SEALED) || (opaque->min_key <= hi && opaque->max_key >= lo));
-	count = LearnedHotCount(page);
+	count = learned_hot_count(page, shape);
 	i = 0;
 	/* A sorted page's values ascend: start at the first that can match (a unique check reads one). */
 	if (values_here && !want_nulls && (opaque->flags & LEARNED_PAGE_SORTED))
@@ -341,8 +399,9 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 		while (i < high)
 		{
 			int			middle = i + (high - i) / 2;
+			LearnedHotEntry *entry = learned_hot_entry(page, middle, shape->hot_stride);
 
-			if (!(entries[middle].flags & LEARNED_HOT_NULL) && entries[middle].key < lo)
+			if (!(entry->flags & LEARNED_HOT_NULL) && entry->key < lo)
 				i = middle + 1;
 			else
 				high = middle;
@@ -350,7 +409,7 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 	}
 	for (; i < count && (values_here || want_nulls); i++)
 	{
-		LearnedHotEntry *entry = &entries[i];
+		LearnedHotEntry *entry = learned_hot_entry(page, i, shape->hot_stride);
 		HotItem    *item;
 
 		/* Most entries of a page a point lookup reads miss its range: that test comes first. */
@@ -370,9 +429,9 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 			if (so->nhot_nulls == *null_capacity)
 			{
 				*null_capacity *= 2;
-				so->hot_nulls = repalloc_huge(so->hot_nulls, *null_capacity * sizeof(HotItem));
+				so->hot_nulls = repalloc_huge(so->hot_nulls, (Size) *null_capacity * so->hot_stride);
 			}
-			item = &so->hot_nulls[so->nhot_nulls++];
+			item = HotAt(so, so->hot_nulls, so->nhot_nulls++);
 		}
 		else
 		{
@@ -381,14 +440,15 @@ collect_hot_page(IndexScanDesc scan, BlockNumber blkno, BlockNumber nblocks, uin
 			if (so->nhot == *capacity)
 			{
 				*capacity *= 2;
-				so->hot = repalloc_huge(so->hot, *capacity * sizeof(HotItem));
+				so->hot = repalloc_huge(so->hot, (Size) *capacity * so->hot_stride);
 			}
-			item = &so->hot[so->nhot++];
+			item = HotAt(so, so->hot, so->nhot++);
 		}
 		item->entry.key = entry->key;
 		item->entry.tid = entry->tid;
 		item->blkno = blkno;
 		item->offset = (uint16) i;
+		memcpy(HotItemTail(item), LearnedHotTail(entry), shape->tail * sizeof(uint64));
 	}
 	next = opaque->next;
 	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
@@ -415,8 +475,8 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 	BlockNumber nblocks = npages > 0 || chain != InvalidBlockNumber ?
 		RelationGetNumberOfBlocks(scan->indexRelation) : 0;
 
-	so->hot = palloc(capacity * sizeof(HotItem));
-	so->hot_nulls = palloc(null_capacity * sizeof(HotItem));
+	so->hot = palloc((Size) capacity * so->hot_stride);
+	so->hot_nulls = palloc((Size) null_capacity * so->hot_stride);
 	/* At most every hot page the metapage counts, plus the tail. */
 	so->hot_pins = palloc((so->meta.hot_pages + 1) * sizeof(Buffer));
 	so->nhot_pins = 0;
@@ -444,7 +504,434 @@ collect_hot(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_values, bool wan
 		}
 	}
 	if (so->nhot > 1)
-		qsort(so->hot, so->nhot, sizeof(HotItem), learned_compare_key_tid);
+		qsort_arg(so->hot, so->nhot, so->hot_stride, compare_hot_items, (void *) &so->shape->tail);
+}
+
+/*
+ * What the quals on column `column` (of type typid) allow, in normalised keys. A comparison with NULL
+ * allows nothing; IS NULL and IS NOT NULL decide on NULLs; arrays of = give points.
+ */
+static void
+column_bounds(IndexScanDesc scan, int column, Oid typid, ColumnBounds *bounds)
+{
+	int			i;
+
+	bounds->want_values = true;
+	bounds->want_nulls = true;
+	bounds->lo = 0;
+	bounds->hi = PG_UINT64_MAX;
+	bounds->points = NULL;
+	bounds->npoints = -1;
+	bounds->constrained = false;
+	for (i = 0; i < scan->numberOfKeys; i++)
+	{
+		ScanKey		key = &scan->keyData[i];
+
+		if (key->sk_attno != column + 1)
+			continue;
+		bounds->constrained = true;
+		if (key->sk_flags & SK_ISNULL)
+		{
+			if (key->sk_flags & SK_SEARCHNULL)
+				bounds->want_values = false;
+			else if (key->sk_flags & SK_SEARCHNOTNULL)
+				bounds->want_nulls = false;
+			else
+				bounds->want_values = bounds->want_nulls = false;	/* a comparison with NULL matches nothing */
+			continue;
+		}
+		bounds->want_nulls = false;
+		if (key->sk_flags & SK_SEARCHARRAY)
+		{
+			int			n;
+			uint64	   *keys = array_keys(key, &n);
+
+			if (n == 0)
+				bounds->want_values = false;
+			else if (key->sk_strategy == BTEqualStrategyNumber)
+			{
+				if (bounds->npoints < 0)
+				{
+					bounds->points = keys;
+					bounds->npoints = n;
+				}
+				else
+				{
+					/* Two arrays on one column: keep the keys in both. */
+					int			a = 0,
+								b = 0,
+								m = 0;
+
+					while (a < bounds->npoints && b < n)
+					{
+						if (bounds->points[a] < keys[b])
+							a++;
+						else if (bounds->points[a] > keys[b])
+							b++;
+						else
+						{
+							bounds->points[m++] = bounds->points[a];
+							a++;
+							b++;
+						}
+					}
+					bounds->npoints = m;
+				}
+			}
+			/* col < ANY(array) is col < max(array); col > ANY(array) is col > min(array). */
+			else if (!apply_bound(key->sk_strategy, typid,
+								  key->sk_strategy < BTEqualStrategyNumber ? keys[n - 1] : keys[0],
+								  &bounds->lo, &bounds->hi))
+				bounds->want_values = false;
+		}
+		else
+		{
+			Oid			argtype = OidIsValid(key->sk_subtype) ? key->sk_subtype : typid;
+
+			if (!apply_bound(key->sk_strategy, argtype, learned_normalize(argtype, key->sk_argument),
+							 &bounds->lo, &bounds->hi))
+				bounds->want_values = false;
+		}
+	}
+	if (bounds->npoints == 0)
+		bounds->want_values = false;
+}
+
+/* The field value of a uuid. */
+static uint128
+uuid_field(Datum value)
+{
+	const uint8 *bytes = DatumGetUUIDP(value)->data;
+	uint128		field = 0;
+	int			i;
+
+	for (i = 0; i < UUID_LEN; i++)
+		field = (field << 8) | bytes[i];
+	return field;
+}
+
+static int
+compare_fields(const void *a, const void *b)
+{
+	uint128		x = *(const uint128 *) a;
+	uint128		y = *(const uint128 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/*
+ * The sorted, distinct uuids a composite key's uuid column must equal (its operator class has only =):
+ * false when none can match. Every = names one; arrays of = name several, and two of them keep those
+ * in both.
+ */
+static bool
+uuid_points(IndexScanDesc scan, int column, uint128 **points, int *npoints)
+{
+	int			i;
+
+	*npoints = -1;
+	for (i = 0; i < scan->numberOfKeys; i++)
+	{
+		ScanKey		key = &scan->keyData[i];
+		uint128    *these;
+		int			n = 0;
+
+		if (key->sk_attno != column + 1 || (key->sk_flags & SK_ISNULL))
+			continue;
+		if (key->sk_flags & SK_SEARCHARRAY)
+		{
+			ArrayType  *array = DatumGetArrayTypeP(key->sk_argument);
+			Datum	   *elems;
+			bool	   *nulls;
+			int			nelems,
+						e;
+
+			deconstruct_array(array, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR, &elems, &nulls, &nelems);
+			these = palloc(Max(nelems, 1) * sizeof(uint128));
+			for (e = 0; e < nelems; e++)
+				if (!nulls[e])
+					these[n++] = uuid_field(elems[e]);
+			if (n > 1)
+			{
+				qsort(these, n, sizeof(uint128), compare_fields);
+				n = (int) qunique(these, n, sizeof(uint128), compare_fields);
+			}
+		}
+		else
+		{
+			these = palloc(sizeof(uint128));
+			these[n++] = uuid_field(key->sk_argument);
+		}
+		if (*npoints < 0)
+		{
+			*points = these;
+			*npoints = n;
+		}
+		else
+		{
+			int			a = 0,
+						b = 0,
+						m = 0;
+
+			while (a < *npoints && b < n)
+			{
+				if ((*points)[a] < these[b])
+					a++;
+				else if ((*points)[a] > these[b])
+					b++;
+				else
+				{
+					(*points)[m++] = (*points)[a];
+					a++;
+					b++;
+				}
+			}
+			*npoints = m;
+		}
+	}
+	return *npoints != 0;
+}
+
+/*
+ * Appends the field interval of the normalised keys [lo, hi] to column `column`'s list, clipped to the
+ * keys its type can hold (integers narrower than 64 bits hold the middle of the key space).
+ */
+static void
+add_key_interval(const LearnedKeyShape *shape, int column, uint64 lo, uint64 hi, ColumnFilter *filter)
+{
+	int			width = shape->widths[column];
+	FieldInterval *interval;
+
+	if (width < 64)
+	{
+		uint64		first = (UINT64CONST(1) << 63) - (UINT64CONST(1) << (width - 1));
+		uint64		last = first + ((UINT64CONST(1) << width) - 1);
+
+		if (hi < first || lo > last)
+			return;
+		lo = Max(lo, first);
+		hi = Min(hi, last);
+	}
+	interval = &filter->intervals[filter->count++];
+	interval->null = false;
+	interval->lo = learned_field_of(shape, column, lo);
+	interval->hi = learned_field_of(shape, column, hi);
+}
+
+/* Column `column`'s quals as a list of field intervals. */
+static void
+column_filter(IndexScanDesc scan, int column, ColumnFilter *filter)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
+	Oid			typid = shape->typids[column];
+	ColumnBounds bounds;
+	int			i;
+
+	column_bounds(scan, column, typid, &bounds);
+	filter->constrained = bounds.constrained;
+	filter->count = 0;
+	if (typid == UUIDOID)
+	{
+		uint128    *points = NULL;
+		int			npoints;
+
+		if (!bounds.want_values || !uuid_points(scan, column, &points, &npoints))
+			npoints = 0;
+		filter->intervals = palloc((Max(npoints, 1) + 1) * sizeof(FieldInterval));
+		if (npoints < 0)
+		{
+			filter->intervals[filter->count].null = false;
+			filter->intervals[filter->count].lo = 0;
+			filter->intervals[filter->count++].hi = ~(uint128) 0;
+		}
+		for (i = 0; i < npoints; i++)
+		{
+			filter->intervals[filter->count].null = false;
+			filter->intervals[filter->count].lo = points[i];
+			filter->intervals[filter->count++].hi = points[i];
+		}
+	}
+	else
+	{
+		filter->intervals = palloc((Max(bounds.npoints, 1) + 1) * sizeof(FieldInterval));
+		if (bounds.want_values && bounds.npoints < 0)
+			add_key_interval(shape, column, bounds.lo, bounds.hi, filter);
+		for (i = 0; bounds.want_values && i < bounds.npoints; i++)
+		{
+			uint64		first,
+						last;
+
+			/* A point is its equals' keys, within the bounds. */
+			learned_key_equal_range(typid, bounds.points[i], &first, &last);
+			first = Max(first, bounds.lo);
+			last = Min(last, bounds.hi);
+			if (first <= last)
+				add_key_interval(shape, column, first, last, filter);
+		}
+	}
+	if (bounds.want_nulls)
+	{
+		filter->intervals[filter->count].null = true;
+		filter->intervals[filter->count].lo = 0;
+		filter->intervals[filter->count++].hi = 0;
+	}
+}
+
+/* Whether a composite key passes every constrained column's intervals. */
+static bool
+composite_matches(LearnedScanOpaque so, uint64 key, const uint64 *tail)
+{
+	const LearnedKeyShape *shape = so->shape;
+	uint64		words[LEARNED_MAX_WORDS];
+	int			c;
+
+	words[0] = key;
+	memcpy(words + 1, tail, shape->tail * sizeof(uint64));
+	for (c = 0; c < shape->natts; c++)
+	{
+		const ColumnFilter *filter = &so->filters[c];
+		bool		isnull;
+		uint128		value;
+		int			lo = 0,
+					hi = filter->count;
+
+		if (!filter->constrained)
+			continue;
+		learned_key_field(shape, words, c, &isnull, &value);
+		if (isnull)
+		{
+			if (filter->count == 0 || !filter->intervals[filter->count - 1].null)
+				return false;
+			continue;
+		}
+		/* The first value interval whose end is >= value. */
+		while (lo < hi)
+		{
+			int			mid = lo + (hi - lo) / 2;
+
+			if (!filter->intervals[mid].null && filter->intervals[mid].hi < value)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo == filter->count || filter->intervals[lo].null || filter->intervals[lo].lo > value)
+			return false;
+	}
+	return true;
+}
+
+/* Adds one to a key of `words` words (never all ones: a composite key leaves its top bits zero). */
+static void
+key_increment(uint64 *words, int nwords)
+{
+	int			w;
+
+	for (w = nwords - 1; w >= 0; w--)
+		if (++words[w] != 0)
+			break;
+}
+
+/* The most key intervals the leading columns' points are multiplied into. */
+#define LEARNED_MAX_INTERVALS 4096
+
+/* Turns the quals on a composite key into key intervals and per-column filters, then finds their entries. */
+static void
+prepare_composite(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	Relation	index = scan->indexRelation;
+	const LearnedKeyShape *shape = so->shape;
+	int			nwords = shape->words;
+	uint64	   *los = palloc0(nwords * sizeof(uint64));
+	uint64	   *his = palloc0(nwords * sizeof(uint64));
+	int			count = 1;
+	bool		expanding = true;
+	uint64		first_lo = PG_UINT64_MAX,
+				last_hi = 0;
+	int			c,
+				r;
+
+	for (c = 0; c < shape->natts; c++)
+	{
+		ColumnFilter *filter = &so->filters[c];
+
+		column_filter(scan, c, filter);
+		if (filter->count == 0)
+			count = 0;
+	}
+	/* Each interval of the leading columns (points while they are points), the rest of the key open. */
+	for (c = 0; c < shape->natts && count > 0; c++)
+	{
+		ColumnFilter *filter = &so->filters[c];
+		int			n = expanding && (Size) count * filter->count <= LEARNED_MAX_INTERVALS ? filter->count : 1;
+		uint64	   *new_los = palloc0((Size) count * n * nwords * sizeof(uint64));
+		uint64	   *new_his = palloc0((Size) count * n * nwords * sizeof(uint64));
+		bool		points = true;
+		int			i,
+					j;
+
+		for (j = 0; j < filter->count; j++)
+			points &= filter->intervals[j].null || filter->intervals[j].lo == filter->intervals[j].hi;
+		for (i = 0; i < count; i++)
+			for (j = 0; j < n; j++)
+			{
+				uint64	   *lo = new_los + ((Size) i * n + j) * nwords;
+				uint64	   *hi = new_his + ((Size) i * n + j) * nwords;
+				FieldInterval first,
+							last;
+
+				memcpy(lo, los + (Size) i * nwords, nwords * sizeof(uint64));
+				memcpy(hi, his + (Size) i * nwords, nwords * sizeof(uint64));
+				if (!expanding)
+				{
+					/* Open: from the smallest value to NULL. */
+					first.null = false;
+					first.lo = 0;
+					last.null = true;
+					last.hi = 0;
+				}
+				else if (n == filter->count)
+					first = last = filter->intervals[j];
+				else
+				{
+					/* Too many: the hull of the column's intervals. */
+					first = filter->intervals[0];
+					last = filter->intervals[filter->count - 1];
+				}
+				learned_put_field(shape, lo, c, first.null, first.null ? 0 : first.lo);
+				learned_put_field(shape, hi, c, last.null, last.null ? 0 : last.hi);
+			}
+		count *= n;
+		los = new_los;
+		his = new_his;
+		if (!points || n != filter->count)
+			expanding = false;
+	}
+
+	for (r = 0; r < count; r++)
+	{
+		first_lo = Min(first_lo, los[(Size) r * nwords]);
+		last_hi = Max(last_hi, his[(Size) r * nwords]);
+	}
+	collect_hot(scan, first_lo, last_hi, count > 0, false);
+	so->guard->ref = learned_pin_model(index, &so->meta);
+	learned_copy_init(so->copy, so->guard->ref, so->keep_pins);
+	so->ranges = palloc((count + 1) * sizeof(ScanRange));
+	so->nranges = 0;
+	for (r = 0; r < count; r++)
+	{
+		ScanRange  *range = &so->ranges[so->nranges++];
+		uint64	   *lo = los + (Size) r * nwords;
+		uint64	   *hi = his + (Size) r * nwords;
+
+		range->nulls = false;
+		range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, lo[0], lo + 1);
+		range->hot_lo = hot_lower_bound(so, lo[0], lo + 1);
+		key_increment(hi, nwords);
+		range->cold_hi = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, hi[0], hi + 1);
+		range->hot_hi = hot_lower_bound(so, hi[0], hi + 1);
+	}
 }
 
 /* Turns the scan keys into ranges of cold positions and hot items. */
@@ -454,119 +941,56 @@ prepare_scan(IndexScanDesc scan)
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	Relation	index = scan->indexRelation;
 	MemoryContext old = MemoryContextSwitchTo(so->cxt);
-	bool		want_values = true;
-	bool		want_nulls = true;
-	uint64		lo = 0,
-				hi = PG_UINT64_MAX;
-	uint64	   *points = NULL;
-	int			npoints = -1;
+	ColumnBounds bounds;
 	int			i;
-
-	for (i = 0; i < scan->numberOfKeys; i++)
-	{
-		ScanKey		key = &scan->keyData[i];
-
-		if (key->sk_flags & SK_ISNULL)
-		{
-			if (key->sk_flags & SK_SEARCHNULL)
-				want_values = false;
-			else if (key->sk_flags & SK_SEARCHNOTNULL)
-				want_nulls = false;
-			else
-				want_values = want_nulls = false;	/* a comparison with NULL matches nothing */
-			continue;
-		}
-		want_nulls = false;
-		if (key->sk_flags & SK_SEARCHARRAY)
-		{
-			int			n;
-			uint64	   *keys = array_keys(key, &n);
-
-			if (n == 0)
-				want_values = false;
-			else if (key->sk_strategy == BTEqualStrategyNumber)
-			{
-				if (npoints < 0)
-				{
-					points = keys;
-					npoints = n;
-				}
-				else
-				{
-					/* Two arrays on one column: keep the keys in both. */
-					int			a = 0,
-								b = 0,
-								m = 0;
-
-					while (a < npoints && b < n)
-					{
-						if (points[a] < keys[b])
-							a++;
-						else if (points[a] > keys[b])
-							b++;
-						else
-						{
-							points[m++] = points[a];
-							a++;
-							b++;
-						}
-					}
-					npoints = m;
-				}
-			}
-			/* col < ANY(array) is col < max(array); col > ANY(array) is col > min(array). */
-			else if (!apply_bound(key->sk_strategy, so->typid,
-								  key->sk_strategy < BTEqualStrategyNumber ? keys[n - 1] : keys[0], &lo, &hi))
-				want_values = false;
-		}
-		else
-		{
-			Oid			argtype = OidIsValid(key->sk_subtype) ? key->sk_subtype : so->typid;
-
-			if (!apply_bound(key->sk_strategy, argtype, learned_normalize(argtype, key->sk_argument), &lo, &hi))
-				want_values = false;
-		}
-	}
-	if (npoints == 0)
-		want_values = false;
 
 	pgstat_count_index_scan(index);
 	so->keep_pins = scan->xs_want_itup || (scan->xs_snapshot != InvalidSnapshot && !IsMVCCSnapshot(scan->xs_snapshot));
-	collect_hot(scan, lo, hi, want_values, want_nulls);
+	if (so->shape->composite)
+	{
+		prepare_composite(scan);
+		so->prepared = true;
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	column_bounds(scan, 0, so->typid, &bounds);
+	collect_hot(scan, bounds.lo, bounds.hi, bounds.want_values, bounds.want_nulls);
 	so->guard->ref = learned_pin_model(index, &so->meta);
 	learned_copy_init(so->copy, so->guard->ref, so->keep_pins);
 
-	so->ranges = palloc((Max(npoints, 1) + 1) * sizeof(ScanRange));
+	so->ranges = palloc((Max(bounds.npoints, 1) + 1) * sizeof(ScanRange));
 	so->nranges = 0;
-	if (want_values)
+	if (bounds.want_values)
 	{
-		int			n = npoints < 0 ? 1 : npoints;
+		int			n = bounds.npoints < 0 ? 1 : bounds.npoints;
 
 		for (i = 0; i < n; i++)
 		{
-			uint64		first = lo;
-			uint64		last = hi;
+			uint64		first = bounds.lo;
+			uint64		last = bounds.hi;
+			uint64		above;
 			ScanRange  *range;
 
 			/* A point is its equals' keys, within the bounds. */
-			if (npoints >= 0)
+			if (bounds.npoints >= 0)
 			{
-				learned_key_equal_range(so->typid, points[i], &first, &last);
-				first = Max(first, lo);
-				last = Min(last, hi);
+				learned_key_equal_range(so->typid, bounds.points[i], &first, &last);
+				first = Max(first, bounds.lo);
+				last = Min(last, bounds.hi);
 				if (first > last)
 					continue;
 			}
+			above = last + 1;
 			range = &so->ranges[so->nranges++];
 			range->nulls = false;
-			range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, first);
+			range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, first, NULL);
 			range->cold_hi = last == PG_UINT64_MAX ? (int64) so->meta.cold_count :
-				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, last + 1);
-			range->hot_lo = hot_lower_bound(so->hot, so->nhot, first);
-			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so->hot, so->nhot, last + 1);
+				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, above, NULL);
+			range->hot_lo = hot_lower_bound(so, first, NULL);
+			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so, above, NULL);
 		}
 	}
-	if (want_nulls)
+	if (bounds.want_nulls)
 	{
 		ScanRange  *range = &so->ranges[so->nranges++];
 
@@ -580,30 +1004,17 @@ prepare_scan(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
-/* Loads the cold entry at position: its key, TID, and whether this scan must skip it as dead. */
+/* Loads the cold entry at position: its key and tail, TID, and whether this scan must skip it as dead. */
 static void
-cold_entry(IndexScanDesc scan, int64 position, uint64 *key, ItemPointerData *tid, bool *dead)
+cold_entry(IndexScanDesc scan, int64 position, uint64 *key, const uint64 **tail, ItemPointerData *tid, bool *dead)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			slot = learned_cold_slot(scan->indexRelation, so->guard->ref, so->copy, position);
 
 	*key = learned_copy_key(so->copy, slot);
+	*tail = learned_copy_tail(so->copy, slot);
 	*tid = learned_copy_tid(so->copy, slot);
 	*dead = learned_copy_dead(so->copy, slot, !scan->xactStartedInRecovery);
-}
-
-/* Whether slot `slot` of a cold page (packed, plain or overflow) points to tid. */
-static bool
-cold_slot_tid_is(Page page, int slot, ItemPointer tid)
-{
-	ItemPointerData here;
-
-	if (LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED)
-		ItemPointerSet(&here, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
-					   LearnedPackedOffsets(page)[slot]);
-	else
-		here = LearnedPlainTids(page)[slot];
-	return ItemPointerEquals(&here, tid);
 }
 
 /* Hints that the entry returned last is dead to everyone: set under a share lock, not WAL-logged. */
@@ -611,6 +1022,7 @@ static void
 kill_current(IndexScanDesc scan)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
 	ScanCursor *cursor = &so->cursor;
 	ScanRange  *range = &so->ranges[cursor->range];
 	Buffer		buffer;
@@ -618,32 +1030,33 @@ kill_current(IndexScanDesc scan)
 
 	if (cursor->current_cold)
 	{
-		int64		page_index = cursor->current / LEARNED_COLD_PER_PAGE;
+		int64		page_index = cursor->current / shape->group_size;
 		int			slot;
+		ItemPointerData here;
 
 		buffer = learned_cold_slot_page(scan->indexRelation, so->guard->ref->directory[page_index],
-										(int) (cursor->current % LEARNED_COLD_PER_PAGE), BUFFER_LOCK_SHARE, &slot);
+										(int) (cursor->current % shape->group_size), BUFFER_LOCK_SHARE, &slot);
 		if (!BufferIsValid(buffer))
 			return;
 		page = BufferGetPage(buffer);
+		here = learned_cold_page_tid(page, shape, slot);
 		/* Only the entry returned: a page that changed since is left alone. */
-		if (cold_slot_tid_is(page, slot, &scan->xs_heaptid))
+		if (ItemPointerEquals(&here, &scan->xs_heaptid))
 		{
-			LearnedBitSet((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_PACKED) ? LearnedPackedHints(page)
-						  : LearnedPlainHints(page), slot);
+			LearnedBitSet(learned_cold_hint_bits(page, shape), slot);
 			MarkBufferDirtyHint(buffer, true);
 		}
 	}
 	else
 	{
-		HotItem    *item = range->nulls ? &so->hot_nulls[cursor->current] : &so->hot[cursor->current];
+		HotItem    *item = HotAt(so, range->nulls ? so->hot_nulls : so->hot, cursor->current);
 		LearnedHotEntry *entry;
 
 		buffer = ReadBuffer(scan->indexRelation, item->blkno);
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
-		entry = &LearnedHotEntries(page)[item->offset];
-		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < LearnedHotCount(page) &&
+		entry = learned_hot_entry(page, item->offset, shape->hot_stride);
+		if ((LearnedPageGetOpaque(page)->flags & LEARNED_PAGE_HOT) && item->offset < learned_hot_count(page, shape) &&
 			ItemPointerEquals(&entry->tid, &item->entry.tid))
 		{
 			LearnedBitSet(LearnedHotHints(page), item->offset);
@@ -653,26 +1066,30 @@ kill_current(IndexScanDesc scan)
 	UnlockReleaseBuffer(buffer);
 }
 
-/* Moves the cursor one live entry in dir; false at the end. */
+/* Moves the cursor one live, matching entry in dir, leaving its key in so->current; false at the end. */
 static bool
-step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, bool *isnull)
+step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
 	ScanCursor *cursor = &so->cursor;
 	bool		forward = ScanDirectionIsForward(dir);
 
 	for (;;)
 	{
 		ScanRange  *range = &so->ranges[cursor->range];
-		HotItem    *hot = range->nulls ? so->hot_nulls : so->hot;
+		char	   *hot = range->nulls ? so->hot_nulls : so->hot;
 		bool		has_cold = forward ? cursor->cold < range->cold_hi : cursor->cold > range->cold_lo;
 		bool		has_hot = forward ? cursor->hot < range->hot_hi : cursor->hot > range->hot_lo;
 		int64		cold_position = forward ? cursor->cold : cursor->cold - 1;
 		int			hot_index = forward ? cursor->hot : cursor->hot - 1;
+		HotItem    *hot_item = has_hot ? HotAt(so, hot, hot_index) : NULL;
 		uint64		cold_key = 0;
+		const uint64 *cold_tail = NULL;
 		ItemPointerData cold_tid;
 		bool		dead = false;
 		bool		take_cold;
+		int			order = 0;
 
 		if (!has_cold && !has_hot)
 		{
@@ -687,34 +1104,40 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 			continue;
 		}
 		if (has_cold)
-			cold_entry(scan, cold_position, &cold_key, &cold_tid, &dead);
+			cold_entry(scan, cold_position, &cold_key, &cold_tail, &cold_tid, &dead);
+		if (has_cold && has_hot && !range->nulls)
+			order = learned_compare_keys(cold_key, cold_tail, hot_item->entry.key, HotItemTail(hot_item), shape->tail);
 		/* Equal keys: cold entries come before hot ones, and the NULL section is cold then hot. */
 		if (forward)
-			take_cold = has_cold && (!has_hot || range->nulls || cold_key <= hot[hot_index].entry.key);
+			take_cold = has_cold && (!has_hot || range->nulls || order <= 0);
 		else
-			take_cold = has_cold && !(has_hot && (range->nulls || hot[hot_index].entry.key >= cold_key));
+			take_cold = has_cold && !(has_hot && (range->nulls || order <= 0));
 		if (take_cold)
 		{
 			cursor->cold += forward ? 1 : -1;
-			if (dead)
+			if (dead || (shape->composite && !composite_matches(so, cold_key, cold_tail)))
 			{
 				/* A long run of dead entries is walked a group at a time, each one interruptible. */
-				if (cold_position % LEARNED_COLD_PER_PAGE == 0)
+				if (cold_position % shape->group_size == 0)
 					CHECK_FOR_INTERRUPTS();
 				continue;
 			}
 			cursor->current_cold = true;
 			cursor->current = cold_position;
-			*key = cold_key;
+			so->current[0] = cold_key;
+			memcpy(so->current + 1, cold_tail, shape->tail * sizeof(uint64));
 			*tid = cold_tid;
 		}
 		else
 		{
 			cursor->hot += forward ? 1 : -1;
+			if (shape->composite && !composite_matches(so, hot_item->entry.key, HotItemTail(hot_item)))
+				continue;
 			cursor->current_cold = false;
 			cursor->current = hot_index;
-			*key = hot[hot_index].entry.key;
-			*tid = hot[hot_index].entry.tid;
+			so->current[0] = hot_item->entry.key;
+			memcpy(so->current + 1, HotItemTail(hot_item), shape->tail * sizeof(uint64));
+			*tid = hot_item->entry.tid;
 		}
 		*isnull = range->nulls;
 		return true;
@@ -722,19 +1145,43 @@ step(IndexScanDesc scan, ScanDirection dir, uint64 *key, ItemPointerData *tid, b
 }
 
 /*
- * The index tuple of an index-only scan. Returned keys are fixed-width and by value (amcanreturn allows
- * integers and datetimes only), so one tuple is formed per scan and its key overwritten in place,
- * instead of a palloc per row.
+ * The index tuple of an index-only scan. A one-column key is fixed-width and by value, so one tuple is
+ * formed per scan and its key overwritten in place, instead of a palloc per row; a composite key's
+ * columns are formed anew for each row, in memory reset for the next.
  */
 static IndexTuple
-returned_tuple(IndexScanDesc scan, uint64 key, bool isnull)
+returned_tuple(IndexScanDesc scan, bool isnull)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
 	TupleDesc	desc = RelationGetDescr(scan->indexRelation);
-	Datum		value = isnull ? (Datum) 0 : learned_denormalize(so->key_type, key);
+	Datum		value;
 	IndexTuple *slot = isnull ? &so->null_itup : &so->value_itup;
 
 	scan->xs_itupdesc = desc;
+	if (shape->composite)
+	{
+		Datum		values[LEARNED_MAX_COLUMNS];
+		bool		nulls[LEARNED_MAX_COLUMNS];
+		MemoryContext old;
+		int			c;
+
+		if (so->tuple_cxt == NULL)
+			so->tuple_cxt = AllocSetContextCreate(so->cxt, "learned scan tuple", ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(so->tuple_cxt);
+		old = MemoryContextSwitchTo(so->tuple_cxt);
+		for (c = 0; c < shape->natts; c++)
+		{
+			uint128		field;
+
+			learned_key_field(shape, so->current, c, &nulls[c], &field);
+			values[c] = nulls[c] ? (Datum) 0 : learned_field_datum(shape, c, field);
+		}
+		so->value_itup = index_form_tuple(desc, values, nulls);
+		MemoryContextSwitchTo(old);
+		return so->value_itup;
+	}
+	value = isnull ? (Datum) 0 : learned_denormalize(so->key_type, so->current[0]);
 	if (*slot == NULL)
 	{
 		MemoryContext old = MemoryContextSwitchTo(so->cxt);
@@ -754,7 +1201,6 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	ScanCursor *cursor = &so->cursor;
-	uint64		key;
 	ItemPointerData tid;
 	bool		isnull;
 
@@ -783,7 +1229,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 			cursor->hot = ScanDirectionIsForward(dir) ? (int) cursor->current + 1 : (int) cursor->current;
 	}
 
-	if (!step(scan, dir, &key, &tid, &isnull))
+	if (!step(scan, dir, &tid, &isnull))
 	{
 		cursor->have_current = false;
 		return false;
@@ -794,7 +1240,7 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 	/* A lossy key (a uuid's leading bits) may stand for other values too. */
 	scan->xs_recheck = !isnull && so->lossy;
 	if (scan->xs_want_itup)
-		scan->xs_itup = returned_tuple(scan, key, isnull);
+		scan->xs_itup = returned_tuple(scan, isnull);
 	return true;
 }
 
@@ -803,6 +1249,7 @@ int64
 learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
 	int64		count = 0;
 	int			r;
 
@@ -811,30 +1258,35 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 	for (r = 0; r < so->nranges; r++)
 	{
 		ScanRange  *range = &so->ranges[r];
-		HotItem    *hot = range->nulls ? so->hot_nulls : so->hot;
+		char	   *hot = range->nulls ? so->hot_nulls : so->hot;
 		int64		position;
 		int			i;
 
 		for (position = range->cold_lo; position < range->cold_hi; position++)
 		{
 			uint64		key;
+			const uint64 *tail;
 			ItemPointerData tid;
 			bool		dead;
 
-			cold_entry(scan, position, &key, &tid, &dead);
-			if (!dead)
+			cold_entry(scan, position, &key, &tail, &tid, &dead);
+			if (!dead && (!shape->composite || composite_matches(so, key, tail)))
 			{
 				tbm_add_tuples(tbm, &tid, 1, !range->nulls && so->lossy);
 				count++;
 			}
-			if (position % LEARNED_COLD_PER_PAGE == 0)
+			if (position % shape->group_size == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
 		for (i = range->hot_lo; i < range->hot_hi; i++)
 		{
-			tbm_add_tuples(tbm, &hot[i].entry.tid, 1, !range->nulls && so->lossy);
+			HotItem    *item = HotAt(so, hot, i);
+
+			if (shape->composite && !composite_matches(so, item->entry.key, HotItemTail(item)))
+				continue;
+			tbm_add_tuples(tbm, &item->entry.tid, 1, !range->nulls && so->lossy);
 			count++;
-			if (i % LEARNED_HOT_PER_PAGE == 0)
+			if (i % shape->hot_per_page == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
 		CHECK_FOR_INTERRUPTS();
@@ -862,12 +1314,19 @@ learned_restrpos(IndexScanDesc scan)
 
 /*
  * Index-only scans return the key, rebuilt bit for bit from its normalised form (floats too: -0.0 and
- * NaN payloads have keys of their own); a lossy key (uuid) cannot be. Not on a standby: replay of GenericXLog records takes no cleanup
- * lock, so the pin that keeps an index-only scan exact on the primary would not hold VACUUM's replay
- * back there (README).
+ * NaN payloads have keys of their own); a lossy key (a uuid alone, by its leading 64 bits) cannot be;
+ * a composite key holds every column whole, except floats before its last column (folded to their first
+ * equal's key). Not on a standby: replay of GenericXLog records takes no cleanup lock, so the pin that
+ * keeps an index-only scan exact on the primary would not hold VACUUM's replay back there (README).
  */
 bool
 learned_canreturn(Relation index, int attno)
 {
-	return attno == 1 && !learned_key_is_lossy(index->rd_opcintype[0]) && !RecoveryInProgress();
+	const LearnedKeyShape *shape = learned_shape(index);
+
+	if (RecoveryInProgress())
+		return false;
+	if (shape->composite)
+		return !learned_column_folds_floats(shape, attno - 1);
+	return !learned_key_is_lossy(index->rd_opcintype[0]);
 }

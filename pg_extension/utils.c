@@ -12,6 +12,7 @@
 #include "catalog/pg_authid_d.h"
 #include "catalog/pg_type_d.h"
 #include "miscadmin.h"
+#include "port/pg_bitutils.h"
 #include "port/pg_crc32c.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -148,16 +149,290 @@ learned_denormalize(int key_type, uint64 key)
 	return (Datum) 0;
 }
 
-/* qsort order of LearnedKeyTid (or a struct that starts with one): by key, then by TID. */
+/* qsort_arg order of LearnedKeyTid entries, each followed by *(int *) tail words: by key, then by TID. */
 int
-learned_compare_key_tid(const void *a, const void *b)
+learned_compare_entries(const void *a, const void *b, void *tail)
 {
 	const LearnedKeyTid *x = (const LearnedKeyTid *) a;
 	const LearnedKeyTid *y = (const LearnedKeyTid *) b;
+	int			order = learned_compare_keys(x->key, LearnedEntryTail(x), y->key, LearnedEntryTail(y), *(int *) tail);
 
-	if (x->key != y->key)
-		return x->key < y->key ? -1 : 1;
+	if (order != 0)
+		return order;
 	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
+}
+
+/* What an index keeps per relcache entry: the tail page its last insert used, and its key shape. */
+typedef struct LearnedRelCache
+{
+	BlockNumber tail;
+	LearnedKeyShape shape;
+} LearnedRelCache;
+
+/* The value bits of a column of type typid in a composite key. */
+static int
+column_width(Oid typid)
+{
+	switch (typid)
+	{
+		case INT2OID: return 16;
+		case INT4OID:
+		case DATEOID: return 32;
+		case UUIDOID: return 128;
+	}
+	return 64;
+}
+
+/* Works out an index's key shape from its columns' types. */
+static void
+compute_shape(Relation index, LearnedKeyShape *shape)
+{
+	int			natts = IndexRelationGetNumberOfKeyAttributes(index);
+	int			c;
+
+	if (natts > LEARNED_MAX_COLUMNS)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index \"%s\" has %d key columns, at most %d are supported",
+						RelationGetRelationName(index), natts, LEARNED_MAX_COLUMNS),
+				 errhint("Index the leading columns, or use btree.")));
+	memset(shape, 0, sizeof(LearnedKeyShape));
+	shape->natts = natts;
+	shape->composite = natts > 1;
+	for (c = 0; c < natts; c++)
+	{
+		shape->typids[c] = index->rd_opcintype[c];
+		shape->key_types[c] = learned_key_type_of(shape->typids[c]);
+		shape->widths[c] = column_width(shape->typids[c]);
+		shape->bits += 1 + shape->widths[c];
+	}
+	shape->words = shape->composite ? (shape->bits + 63) / 64 : 1;
+	shape->tail = shape->words - 1;
+	/* Entries with tails fill two plain pages a group; without, the group is what a packed page holds. */
+	shape->plain_per_page = shape->tail == 0 ? (LEARNED_COLD_PER_PAGE + 1) / 2 :
+		(int) ((LEARNED_PAGE_DATA_SIZE - 2) * 8 / ((sizeof(ItemPointerData) + sizeof(uint64) * (1 + shape->tail)) * 8 + 2));
+	shape->group_size = shape->tail == 0 ? LEARNED_COLD_PER_PAGE : 2 * shape->plain_per_page;
+	shape->hot_stride = sizeof(LearnedHotEntry) + shape->tail * sizeof(uint64);
+	shape->hot_per_page = (int) Min((LEARNED_PAGE_DATA_SIZE - LEARNED_HOT_HINT_BYTES) / shape->hot_stride,
+									LEARNED_HOT_HINT_BYTES * 8);
+}
+
+static LearnedRelCache *
+rel_cache(Relation index)
+{
+	LearnedRelCache *cache = (LearnedRelCache *) index->rd_amcache;
+
+	if (cache == NULL)
+	{
+		cache = MemoryContextAllocZero(index->rd_indexcxt, sizeof(LearnedRelCache));
+		cache->tail = InvalidBlockNumber;
+		compute_shape(index, &cache->shape);
+		index->rd_amcache = cache;
+	}
+	return cache;
+}
+
+/* The shape of an index's keys. */
+const LearnedKeyShape *
+learned_shape(Relation index)
+{
+	return &rel_cache(index)->shape;
+}
+
+/* Where this backend remembers the index's tail page (see insert.c). */
+BlockNumber *
+learned_remembered_tail(Relation index)
+{
+	return &rel_cache(index)->tail;
+}
+
+/* The n (<= 64) bits of a words-word integer that start at bit pos (counted from the least significant). */
+static uint64
+get_bits(const uint64 *w, int words, int pos, int n)
+{
+	int			off = pos % 64;
+	int			i = words - 1 - pos / 64;
+	uint64		v = w[i] >> off;
+
+	if (off > 0 && off + n > 64)
+		v |= w[i - 1] << (64 - off);
+	return n < 64 ? v & ((UINT64CONST(1) << n) - 1) : v;
+}
+
+/* Ors the n (<= 64) bits of v into a words-word integer at bit pos. */
+static void
+put_bits(uint64 *w, int words, int pos, uint64 v, int n)
+{
+	int			off = pos % 64;
+	int			i = words - 1 - pos / 64;
+
+	w[i] |= v << off;
+	if (off > 0 && off + n > 64)
+		w[i - 1] |= v >> (64 - off);
+}
+
+/* The bit where column `column`'s value begins (its NULL bit lies just above). */
+static int
+field_position(const LearnedKeyShape *shape, int column)
+{
+	int			pos = 0;
+	int			c;
+
+	for (c = shape->natts - 1; c > column; c--)
+		pos += 1 + shape->widths[c];
+	return pos;
+}
+
+/* Narrow integers sit in the middle of the int64 key space: their field is the key less this. */
+static uint64
+field_offset(int width)
+{
+	return width >= 64 ? 0 : (UINT64CONST(1) << 63) - (UINT64CONST(1) << (width - 1));
+}
+
+/* The field value of a normalised uint64 key (not uuid) in column `column`, which must lie in its range. */
+uint128
+learned_field_of(const LearnedKeyShape *shape, int column, uint64 key)
+{
+	return (uint128) (key - field_offset(shape->widths[column]));
+}
+
+/* Sets column `column`'s NULL bit and value in a key whose bits there are zero. */
+void
+learned_put_field(const LearnedKeyShape *shape, uint64 *words, int column, bool isnull, uint128 value)
+{
+	int			pos = field_position(shape, column);
+	int			width = shape->widths[column];
+
+	put_bits(words, shape->words, pos, (uint64) value, Min(width, 64));
+	if (width > 64)
+		put_bits(words, shape->words, pos + 64, (uint64) (value >> 64), width - 64);
+	put_bits(words, shape->words, pos + width, isnull ? 1 : 0, 1);
+}
+
+/* Whether column `column` of a composite key keeps floats by their first equal's key (every float
+ * column but the last): such a column cannot be returned bit for bit. */
+bool
+learned_column_folds_floats(const LearnedKeyShape *shape, int column)
+{
+	return shape->composite && column < shape->natts - 1 &&
+		(shape->key_types[column] == OMEN_KEY_FLOAT4 || shape->key_types[column] == OMEN_KEY_FLOAT8);
+}
+
+/* The key words of a row's values: the normalised value of a one-column index, or the composite key. */
+void
+learned_form_key(const LearnedKeyShape *shape, const Datum *values, const bool *isnull, uint64 *words)
+{
+	int			c;
+
+	if (!shape->composite)
+	{
+		words[0] = isnull[0] ? 0 : learned_normalize(shape->typids[0], values[0]);
+		return;
+	}
+	memset(words, 0, shape->words * sizeof(uint64));
+	for (c = 0; c < shape->natts; c++)
+	{
+		uint128		value = 0;
+
+		if (isnull[c])
+			;
+		else if (shape->typids[c] == UUIDOID)
+		{
+			const uint8 *bytes = DatumGetUUIDP(values[c])->data;
+			int			i;
+
+			for (i = 0; i < UUID_LEN; i++)
+				value = (value << 8) | bytes[i];
+		}
+		else
+		{
+			uint64		key = learned_normalize(shape->typids[c], values[c]);
+			uint64		last;
+
+			/* Equal floats with other bits (0.0 and -0.0, the NaNs) would split a run of equal values
+			 * that the next column orders: before the last column they take their first equal's key. */
+			if (learned_column_folds_floats(shape, c))
+				learned_key_equal_range(shape->typids[c], key, &key, &last);
+			value = learned_field_of(shape, c, key);
+		}
+		learned_put_field(shape, words, c, isnull[c], value);
+	}
+}
+
+/* Column `column` of a composite key: whether it is NULL, and its field value. */
+void
+learned_key_field(const LearnedKeyShape *shape, const uint64 *words, int column, bool *isnull, uint128 *value)
+{
+	int			pos = field_position(shape, column);
+	int			width = shape->widths[column];
+
+	*value = get_bits(words, shape->words, pos, Min(width, 64));
+	if (width > 64)
+		*value |= (uint128) get_bits(words, shape->words, pos + 64, width - 64) << 64;
+	*isnull = get_bits(words, shape->words, pos + width, 1) != 0;
+}
+
+/* The datum a composite key's field value came from, bit for bit. */
+Datum
+learned_field_datum(const LearnedKeyShape *shape, int column, uint128 value)
+{
+	if (shape->typids[column] == UUIDOID)
+	{
+		pg_uuid_t  *uuid = palloc(sizeof(pg_uuid_t));
+		int			i;
+
+		for (i = UUID_LEN - 1; i >= 0; i--)
+		{
+			uuid->data[i] = (uint8) value;
+			value >>= 8;
+		}
+		return UUIDPGetDatum(uuid);
+	}
+	return learned_denormalize(shape->key_types[column], (uint64) value + field_offset(shape->widths[column]));
+}
+
+/* A composite run's bounds, and the first bit where they differ (the model key starts there). */
+void
+learned_run_bounds(const LearnedKeyShape *shape, const uint64 *min, const uint64 *max, LearnedRunBounds *bounds)
+{
+	int			i;
+
+	memset(bounds, 0, sizeof(LearnedRunBounds));
+	memcpy(bounds->min, min, shape->words * sizeof(uint64));
+	memcpy(bounds->max, max, shape->words * sizeof(uint64));
+	bounds->start = 64 * shape->words;
+	for (i = 0; i < shape->words; i++)
+		if (min[i] != max[i])
+		{
+			bounds->start = 64 * i + 63 - pg_leftmost_one_pos64(min[i] ^ max[i]);
+			break;
+		}
+}
+
+/*
+ * What the model learns of a key: a one-column key itself; a composite key clamped to the run's bounds,
+ * then the 64 bits after the prefix all keys of the run share. Non-decreasing in the key, so the model's
+ * window for the image of a key brackets the key's lower bound (learned_cold_lower_bound).
+ */
+uint64
+learned_model_key(const LearnedKeyShape *shape, const LearnedRunBounds *bounds, uint64 key, const uint64 *tail)
+{
+	uint64		words[LEARNED_MAX_WORDS];
+	int			remain;
+
+	if (!shape->composite)
+		return key;
+	if (learned_compare_keys(key, tail, bounds->min[0], bounds->min + 1, shape->tail) < 0)
+		return 0;
+	if (learned_compare_keys(key, tail, bounds->max[0], bounds->max + 1, shape->tail) > 0)
+		return PG_UINT64_MAX;
+	words[0] = key;
+	memcpy(words + 1, tail, shape->tail * sizeof(uint64));
+	remain = 64 * shape->words - (int) bounds->start;
+	if (remain >= 64)
+		return get_bits(words, shape->words, remain - 64, 64);
+	return remain == 0 ? 0 : get_bits(words, shape->words, 0, remain) << (64 - remain);
 }
 
 /*
@@ -208,10 +483,18 @@ learned_open_for(Oid indexoid, LOCKMODE heap_lock, LOCKMODE index_lock, LearnedA
 			break;
 		case LEARNED_ACCESS_KEYS:
 			{
-				AttrNumber	attnum = index->rd_index->indkey.values[0];
+				int			column;
 
-				allowed = pg_class_aclcheck(heapoid, user, ACL_SELECT) == ACLCHECK_OK ||
-					(attnum != 0 && pg_attribute_aclcheck(heapoid, attnum, user, ACL_SELECT) == ACLCHECK_OK);
+				allowed = pg_class_aclcheck(heapoid, user, ACL_SELECT) == ACLCHECK_OK;
+				/* Or SELECT on every key column. */
+				for (column = 0; !allowed && column < IndexRelationGetNumberOfKeyAttributes(index); column++)
+				{
+					AttrNumber	attnum = index->rd_index->indkey.values[column];
+
+					if (attnum == 0 || pg_attribute_aclcheck(heapoid, attnum, user, ACL_SELECT) != ACLCHECK_OK)
+						break;
+					allowed = column == IndexRelationGetNumberOfKeyAttributes(index) - 1;
+				}
 				if (allowed && check_enable_rls(heapoid, InvalidOid, false) == RLS_ENABLED)
 					ereport(ERROR,
 							(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
@@ -235,7 +518,7 @@ learned_open_for(Oid indexoid, LOCKMODE heap_lock, LOCKMODE index_lock, LearnedA
 						   access == LEARNED_ACCESS_KEYS ? "reads the keys of" : "changes",
 						   RelationGetRelationName(index)),
 				 errhint(access == LEARNED_ACCESS_STATS ? "It needs SELECT on the table, or membership in pg_stat_scan_tables." :
-						 access == LEARNED_ACCESS_KEYS ? "It needs SELECT on the table or on its key column." :
+						 access == LEARNED_ACCESS_KEYS ? "It needs SELECT on the table or on its key columns." :
 						 "Only the table's owner may change its index.")));
 	*heap_out = heap;
 	return index;
@@ -428,6 +711,7 @@ void
 learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 {
 	LearnedMetaPage meta = LearnedPageGetMeta(page);
+	const LearnedKeyShape *shape = learned_shape(index);
 	const char *problem = NULL;
 	uint32		i;
 
@@ -453,20 +737,21 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 		problem = "(the metapage) names another key type than the column's";
 	else if (meta->model_kind < OMEN_MODEL_PGM || meta->model_kind > OMEN_MODEL_LINEAR)
 		problem = "(the metapage) names an unknown model";
-	else if ((uint64) meta->cold_pages * LEARNED_COLD_PER_PAGE < meta->cold_count + meta->cold_nulls ||
+	else if ((uint64) meta->cold_pages * shape->group_size < meta->cold_count + meta->cold_nulls ||
 			 (meta->cold_pages > 0 &&
-			  (uint64) (meta->cold_pages - 1) * LEARNED_COLD_PER_PAGE >= meta->cold_count + meta->cold_nulls))
+			  (uint64) (meta->cold_pages - 1) * shape->group_size >= meta->cold_count + meta->cold_nulls) ||
+			 (shape->composite && meta->cold_nulls > 0))
 		problem = "(the metapage) counts cold pages that do not match its entries";
 	else if (meta->hot_listed > LEARNED_HOT_DIRECTORY || meta->hot_listed > meta->hot_pages ||
 			 (meta->hot_tail == InvalidBlockNumber) != (meta->hot_pages == 0) ||
 			 (meta->hot_head == InvalidBlockNumber) != (meta->hot_tail == InvalidBlockNumber) ||
-			 meta->hot_count > (uint64) meta->hot_pages * LEARNED_HOT_PER_PAGE)
+			 meta->hot_count > (uint64) meta->hot_pages * shape->hot_per_page)
 		problem = "(the metapage) counts hot pages that do not match its directory";
 	else if ((meta->model_head == InvalidBlockNumber) != (meta->model_bytes == 0 && meta->cold_pages == 0) ||
 			 (meta->cold_count > 0 && meta->model_bytes == 0))
 		problem = "(the metapage) describes a model that does not match its run";
 	for (i = 0; problem == NULL && i < meta->hot_listed; i++)
-		if (meta->hot_ranges[i].count > LEARNED_HOT_PER_PAGE || meta->hot_ranges[i].nulls > meta->hot_ranges[i].count ||
+		if (meta->hot_ranges[i].count > shape->hot_per_page || meta->hot_ranges[i].nulls > meta->hot_ranges[i].count ||
 			meta->hot_ranges[i].blkno == InvalidBlockNumber)
 			problem = "(the metapage) has a damaged hot directory";
 	if (problem)
@@ -524,6 +809,7 @@ learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, ui
 {
 	LearnedPageOpaque opaque = LearnedPageGetOpaque(page);
 	PageHeader	header = (PageHeader) page;
+	const LearnedKeyShape *shape = learned_shape(index);
 
 	if (!learned_page_is(page, kind))
 		block_corrupted(index, blkno, kind == LEARNED_PAGE_COLD ? "is not a cold page" :
@@ -538,17 +824,18 @@ learned_check_page(Relation index, BlockNumber blkno, Page page, uint16 kind, ui
 		block_corrupted(index, blkno, "fails its checksum");
 	if (kind == LEARNED_PAGE_HOT)
 	{
-		if ((header->pd_lower - MAXALIGN(SizeOfPageHeaderData)) % sizeof(LearnedHotEntry) != 0 ||
-			LearnedHotCount(page) > LEARNED_HOT_PER_PAGE ||
-			((opaque->flags & LEARNED_PAGE_SEALED) && opaque->count != LearnedHotCount(page)))
+		if ((header->pd_lower - MAXALIGN(SizeOfPageHeaderData)) % shape->hot_stride != 0 ||
+			learned_hot_count(page, shape) > shape->hot_per_page ||
+			((opaque->flags & LEARNED_PAGE_SEALED) && opaque->count != learned_hot_count(page, shape)))
 			block_corrupted(index, blkno, "counts more hot entries than it holds");
 	}
 	else if (kind == LEARNED_PAGE_COLD)
 	{
 		bool		packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
 
-		if (opaque->count > (packed ? LEARNED_COLD_PER_PAGE : LEARNED_PLAIN_PER_PAGE) ||
-			header->pd_lower != (packed ? LEARNED_PACKED_LOWER : LEARNED_PLAIN_LOWER))
+		if (opaque->count > (packed ? shape->group_size : shape->plain_per_page) ||
+			header->pd_lower != (!packed ? LearnedPlainLower(shape) :
+								 shape->tail > 0 ? LearnedWideLower(shape) : LEARNED_PACKED_LOWER))
 			block_corrupted(index, blkno, "counts more cold entries than it holds");
 	}
 	else if (opaque->count == 0 || opaque->count > LEARNED_MODEL_PAYLOAD)
@@ -570,7 +857,8 @@ learned_hot_entries(Relation index, const LearnedMetaPageData *meta)
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
 		/* Only a count: a tail a merge took since the metapage was read counts as empty. */
 		if (learned_page_is(BufferGetPage(buffer), LEARNED_PAGE_HOT) && !(opaque->flags & LEARNED_PAGE_SEALED))
-			count += Max(0, Min(LearnedHotCount(BufferGetPage(buffer)), LEARNED_HOT_PER_PAGE));
+			count += Max(0, Min(learned_hot_count(BufferGetPage(buffer), learned_shape(index)),
+								learned_shape(index)->hot_per_page));
 		UnlockReleaseBuffer(buffer);
 	}
 	return count;
@@ -707,8 +995,11 @@ static LearnedModelRef *
 load_model_ref(Relation index, const LearnedMetaPageData *meta)
 {
 	LearnedModelRef *ref = MemoryContextAllocZero(TopMemoryContext, sizeof(LearnedModelRef));
+	const LearnedKeyShape *shape = learned_shape(index);
 	Size		directory_bytes = (Size) meta->cold_pages * sizeof(BlockNumber);
-	Size		total = (Size) meta->model_bytes + directory_bytes;
+	/* A composite run's bounds follow the directory. */
+	Size		bounds_bytes = shape->composite && meta->cold_count > 0 ? sizeof(LearnedRunBounds) : 0;
+	Size		total = (Size) meta->model_bytes + directory_bytes + bounds_bytes;
 	char	   *bytes = palloc(Max(total, 1));
 	Size		filled = 0;
 	BlockNumber blkno = meta->model_head;
@@ -720,6 +1011,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 	ref->build_id = meta->build_id;
 	ref->generation = meta->generation;
 	ref->cold_pages = meta->cold_pages;
+	ref->shape = *shape;
 	while (filled < total)
 	{
 		Buffer		buffer;
@@ -751,6 +1043,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 	}
 	ref->directory = MemoryContextAlloc(TopMemoryContext, Max(directory_bytes, 1));
 	memcpy(ref->directory, bytes + meta->model_bytes, directory_bytes);
+	memcpy(&ref->bounds, bytes + meta->model_bytes + directory_bytes, bounds_bytes);
 	/* The index never shrinks: a group checked to lie inside it here stays inside it. */
 	for (i = 0; i < ref->cold_pages; i++)
 		if (ref->directory[i] >= nblocks || ref->directory[i] == LEARNED_METAPAGE_BLKNO)
@@ -862,6 +1155,7 @@ cold_page(Relation index, BlockNumber blkno, int capacity, uint64 generation, ch
 void
 learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool keep_pins)
 {
+	copy->shape = &ref->shape;
 	copy->page_index = -1;
 	copy->pages_read = 0;
 	copy->generation = (uint32) ref->generation;
@@ -895,7 +1189,8 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCop
 	if (page_index < 0 || page_index >= ref->cold_pages)
 		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
 	learned_copy_release(copy);
-	cold_page(index, ref->directory[page_index], LEARNED_COLD_PER_PAGE, ref->generation, copy->page.data,
+	cold_page(index, ref->directory[page_index], Max(LEARNED_COLD_PER_PAGE, copy->shape->plain_per_page),
+			  ref->generation, copy->page.data,
 			  copy->keep_pins ? &copy->pins[0] : NULL);
 	copy->pages_read++;
 	opaque = LearnedPageGetOpaque((Page) copy->page.data);
@@ -903,17 +1198,17 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCop
 	copy->count = opaque->count;
 	if (!copy->packed)
 	{
-		if (copy->count > LEARNED_PLAIN_PER_PAGE)
+		if (copy->count > copy->shape->plain_per_page)
 			ereport(ERROR,
 					(errcode(ERRCODE_INDEX_CORRUPTED),
 					 errmsg("learned index \"%s\" plain cold page holds %d entries", RelationGetRelationName(index), copy->count),
 					 errhint("Rebuild it with REINDEX.")));
-		if (copy->count == LEARNED_PLAIN_PER_PAGE)
+		if (copy->count == copy->shape->plain_per_page)
 			overflow = opaque->next;
 	}
 	if (overflow != InvalidBlockNumber)
 	{
-		cold_page(index, overflow, LEARNED_PLAIN_PER_PAGE, ref->generation, copy->overflow.data,
+		cold_page(index, overflow, copy->shape->plain_per_page, ref->generation, copy->overflow.data,
 				  copy->keep_pins ? &copy->pins[1] : NULL);
 		copy->pages_read++;
 		copy->count += LearnedPageGetOpaque((Page) copy->overflow.data)->count;
@@ -930,6 +1225,7 @@ Buffer
 learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, int *page_slot)
 {
 	Buffer		buffer = ReadBuffer(index, primary);
+	int			plain_per_page = learned_shape(index)->plain_per_page;
 	LearnedPageOpaque opaque;
 
 	LockBuffer(buffer, mode);
@@ -939,14 +1235,14 @@ learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, 
 		UnlockReleaseBuffer(buffer);
 		return InvalidBuffer;
 	}
-	if (!(opaque->flags & LEARNED_PAGE_PACKED) && slot >= LEARNED_PLAIN_PER_PAGE)
+	if (!(opaque->flags & LEARNED_PAGE_PACKED) && slot >= plain_per_page)
 	{
 		BlockNumber overflow = opaque->next;
 
 		UnlockReleaseBuffer(buffer);
 		if (overflow == InvalidBlockNumber)
 			return InvalidBuffer;
-		slot -= LEARNED_PLAIN_PER_PAGE;
+		slot -= plain_per_page;
 		buffer = ReadBuffer(index, overflow);
 		LockBuffer(buffer, mode);
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
@@ -967,17 +1263,47 @@ learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy
 	return learned_copy_key(copy, learned_cold_slot(index, ref, copy, position));
 }
 
-/* The first cold position whose key is >= key: the model's window, then a binary search inside it. */
+/* Whether the key at cold position `position` is below the key (key, tail). */
+static inline bool
+cold_below(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position, uint64 key,
+		   const uint64 *tail)
+{
+	int			slot = learned_cold_slot(index, ref, copy, position);
+
+	if (ref->shape.tail == 0)
+		return learned_copy_key(copy, slot) < key;
+	return learned_compare_keys(learned_copy_key(copy, slot), learned_copy_tail(copy, slot), key, tail,
+								ref->shape.tail) < 0;
+}
+
+/*
+ * The first cold position whose key is >= (key, tail): the model's window, then a binary search inside
+ * it. A composite key's position lies between the lower bounds of its model key and of the next one, so
+ * the search spans both windows.
+ */
 int64
 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
-						 LearnedColdPageCopy *copy, uint64 key)
+						 LearnedColdPageCopy *copy, uint64 key, const uint64 *tail)
 {
+	uint64		group = (uint64) ref->shape.group_size;
 	uint64		lo,
 				hi;
 
 	if (meta->cold_count == 0)
 		return 0;
-	learned_check_status(omen_model_window(ref->model, key, &lo, &hi), "lookup");
+	if (!ref->shape.composite)
+		learned_check_status(omen_model_window(ref->model, key, &lo, &hi), "lookup");
+	else
+	{
+		uint64		image = learned_model_key(&ref->shape, &ref->bounds, key, tail);
+		uint64		next_lo;
+
+		learned_check_status(omen_model_window(ref->model, image, &lo, &hi), "lookup");
+		if (image == PG_UINT64_MAX)
+			hi = meta->cold_count;
+		else
+			learned_check_status(omen_model_window(ref->model, image + 1, &next_lo, &hi), "lookup");
+	}
 	if (hi > meta->cold_count || lo > hi)
 		ereport(ERROR,
 				(errcode(ERRCODE_INDEX_CORRUPTED),
@@ -985,12 +1311,11 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 				 errhint("Rebuild it with REINDEX.")));
 	/* The answer lies in lo..hi; positions below hi are real keys. First settle which group holds it, by
 	 * halving the groups the window spans, so that each group is loaded once. */
-	while (lo < hi && lo / LEARNED_COLD_PER_PAGE != (hi - 1) / LEARNED_COLD_PER_PAGE)
+	while (lo < hi && lo / group != (hi - 1) / group)
 	{
-		uint64		boundary = (lo / LEARNED_COLD_PER_PAGE + (hi - 1) / LEARNED_COLD_PER_PAGE + 1) / 2 *
-			LEARNED_COLD_PER_PAGE;
+		uint64		boundary = (lo / group + (hi - 1) / group + 1) / 2 * group;
 
-		if (learned_cold_key(index, ref, copy, (int64) boundary) < key)
+		if (cold_below(index, ref, copy, (int64) boundary, key, tail))
 			lo = boundary + 1;
 		else
 			hi = boundary;
@@ -999,7 +1324,7 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 	{
 		uint64		mid = lo + (hi - lo) / 2;
 
-		if (learned_cold_key(index, ref, copy, (int64) mid) < key)
+		if (cold_below(index, ref, copy, (int64) mid, key, tail))
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -1010,8 +1335,7 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 /* The hint bitmaps must lie wholly in the hole, past everything WAL carries. */
 StaticAssertDecl(LEARNED_PACKED_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES,
 				 "packed hint bitmap overlaps logged data");
-StaticAssertDecl(LEARNED_PLAIN_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_PLAIN_BITMAP_BYTES,
+/* One-column plain pages hold half a group (compute_shape); the widest tails leave room for a few entries. */
+StaticAssertDecl(MAXALIGN(SizeOfPageHeaderData) + (LEARNED_COLD_PER_PAGE + 1) / 2 * (sizeof(uint64) + sizeof(ItemPointerData)) +
+				 2 * (((LEARNED_COLD_PER_PAGE + 1) / 2 + 7) / 8) <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE,
 				 "plain hint bitmap overlaps logged data");
-StaticAssertDecl(LEARNED_COLD_PER_PAGE <= 2 * LEARNED_PLAIN_PER_PAGE, "a group must fit a plain page and its overflow");
-StaticAssertDecl(LEARNED_HOT_PER_PAGE * sizeof(LearnedHotEntry) + LEARNED_HOT_HINT_BYTES <= LEARNED_PAGE_DATA_SIZE,
-				 "hot hint bitmap overlaps entries");

@@ -23,11 +23,11 @@ static void
 mark_entries(Relation index, Buffer buffer, IndexBulkDeleteCallback callback, void *callback_state,
 			 IndexBulkDeleteResult *stats, uint64 *marked)
 {
+	const LearnedKeyShape *shape = learned_shape(index);
 	Page		page = BufferGetPage(buffer);
 	uint16		flags = LearnedPageGetOpaque(page)->flags;
 	bool		hot = (flags & LEARNED_PAGE_HOT) != 0;
-	bool		packed = (flags & LEARNED_PAGE_PACKED) != 0;
-	int			count = hot ? LearnedHotCount(page) : LearnedPageGetOpaque(page)->count;
+	int			count = hot ? learned_hot_count(page, shape) : LearnedPageGetOpaque(page)->count;
 	GenericXLogState *state = NULL;
 	int			slot;
 
@@ -37,17 +37,14 @@ mark_entries(Relation index, Buffer buffer, IndexBulkDeleteCallback callback, vo
 
 		if (hot)
 		{
-			if (LearnedHotEntries(page)[slot].flags & LEARNED_HOT_DEAD)
+			if (learned_hot_entry(page, slot, shape->hot_stride)->flags & LEARNED_HOT_DEAD)
 				continue;
-			tid = LearnedHotEntries(page)[slot].tid;
+			tid = learned_hot_entry(page, slot, shape->hot_stride)->tid;
 		}
-		else if (LearnedBitIsSet(packed ? LearnedPackedDead(page) : LearnedPlainDead(page), slot))
+		else if (LearnedBitIsSet(learned_cold_dead_bits(page, shape), slot))
 			continue;
-		else if (packed)
-			ItemPointerSet(&tid, LearnedPackedHead(page)->base_block + LearnedPackedBlocks(page)[slot],
-						   LearnedPackedOffsets(page)[slot]);
 		else
-			tid = LearnedPlainTids(page)[slot];
+			tid = learned_cold_page_tid(page, shape, slot);
 		if (!callback(&tid, callback_state))
 		{
 			if (stats)
@@ -60,9 +57,9 @@ mark_entries(Relation index, Buffer buffer, IndexBulkDeleteCallback callback, vo
 			page = GenericXLogRegisterBuffer(state, buffer, 0);
 		}
 		if (hot)
-			LearnedHotEntries(page)[slot].flags |= LEARNED_HOT_DEAD;
+			learned_hot_entry(page, slot, shape->hot_stride)->flags |= LEARNED_HOT_DEAD;
 		else
-			LearnedBitSet(packed ? LearnedPackedDead(page) : LearnedPlainDead(page), slot);
+			LearnedBitSet(learned_cold_dead_bits(page, shape), slot);
 		if (stats)
 			stats->tuples_removed += 1;
 		if (marked)
@@ -94,7 +91,7 @@ mark_page(Relation index, BlockNumber blkno, uint16 kind, uint64 generation, Ind
 	mark_entries(index, buffer, callback, callback_state, stats, marked);
 	opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
 	if (kind == LEARNED_PAGE_HOT ||
-		(!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE))
+		(!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == learned_shape(index)->plain_per_page))
 		next = opaque->next;
 	UnlockReleaseBuffer(buffer);
 	return next;
@@ -259,7 +256,7 @@ detach_hot(Relation index, HotDetach *detach, bool seal_tail)
 			state = GenericXLogStart(index);
 			metapage = GenericXLogRegisterBuffer(state, metabuf, 0);
 			tailpage = GenericXLogRegisterBuffer(state, tailbuf, 0);
-			learned_seal_page(LearnedPageGetMeta(metapage), meta->hot_tail, tailpage);
+			learned_seal_page(learned_shape(index), LearnedPageGetMeta(metapage), meta->hot_tail, tailpage);
 			learned_set_checksum(metapage);
 			learned_set_checksum(tailpage);
 			GenericXLogFinish(state);
@@ -307,12 +304,13 @@ listed_min_key(Relation index, uint64 *min_key)
 }
 
 /* Gathers the taken hot entries VACUUM has not marked dead (hinted ones stay: a standby may still need
- * them): values sorted by (key, TID), NULLs in chain order. */
+ * them): values sorted by (key, TID), each followed by its tail words, NULLs in chain order. */
 static LearnedKeyTid *
 gather_hot(Relation index, HotDetach *detach, uint64 generation, int64 *nvalues, ItemPointerData **nulls,
 		   int64 *nnulls)
 {
-	LearnedKeyTid *values = palloc_extended(Max(detach->count, 1) * sizeof(LearnedKeyTid), MCXT_ALLOC_HUGE);
+	const LearnedKeyShape *shape = learned_shape(index);
+	LearnedKeyTid *values = palloc_extended(Max(detach->count, 1) * LearnedEntrySize(shape->tail), MCXT_ALLOC_HUGE);
 	ItemPointerData *null_tids = palloc_extended(Max(detach->count, 1) * sizeof(ItemPointerData), MCXT_ALLOC_HUGE);
 	BlockNumber blkno = detach->head;
 	uint32		p;
@@ -328,9 +326,9 @@ gather_hot(Relation index, HotDetach *detach, uint64 generation, int64 *nvalues,
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		page = BufferGetPage(buffer);
 		learned_check_page(index, blkno, page, LEARNED_PAGE_HOT, generation);
-		for (i = 0; i < LearnedHotCount(page); i++)
+		for (i = 0; i < learned_hot_count(page, shape); i++)
 		{
-			LearnedHotEntry *entry = &LearnedHotEntries(page)[i];
+			LearnedHotEntry *entry = learned_hot_entry(page, i, shape->hot_stride);
 
 			if (entry->flags & LEARNED_HOT_DEAD)
 				continue;
@@ -340,8 +338,11 @@ gather_hot(Relation index, HotDetach *detach, uint64 generation, int64 *nvalues,
 				null_tids[(*nnulls)++] = entry->tid;
 			else
 			{
-				values[*nvalues].key = entry->key;
-				values[*nvalues].tid = entry->tid;
+				LearnedKeyTid *value = LearnedEntryAt(values, *nvalues, shape->tail);
+
+				value->key = entry->key;
+				value->tid = entry->tid;
+				memcpy(LearnedEntryTail(value), LearnedHotTail(entry), shape->tail * sizeof(uint64));
 				(*nvalues)++;
 			}
 		}
@@ -351,7 +352,7 @@ gather_hot(Relation index, HotDetach *detach, uint64 generation, int64 *nvalues,
 	}
 	detach->rest = blkno;
 	if (*nvalues > 1)
-		qsort(values, *nvalues, sizeof(LearnedKeyTid), learned_compare_key_tid);
+		qsort_arg(values, *nvalues, LearnedEntrySize(shape->tail), learned_compare_entries, (void *) &shape->tail);
 	*nulls = null_tids;
 	return values;
 }
@@ -473,7 +474,7 @@ block_list_add_groups(Relation index, BlockList *list, const LearnedModelRef *re
 		LockBuffer(buffer, BUFFER_LOCK_SHARE);
 		learned_check_page(index, ref->directory[c], BufferGetPage(buffer), LEARNED_PAGE_COLD, ref->generation);
 		opaque = LearnedPageGetOpaque(BufferGetPage(buffer));
-		if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == LEARNED_PLAIN_PER_PAGE &&
+		if (!(opaque->flags & LEARNED_PAGE_PACKED) && opaque->count == ref->shape.plain_per_page &&
 			opaque->next != InvalidBlockNumber)
 			block_list_add(list, opaque->next);
 		UnlockReleaseBuffer(buffer);
@@ -498,6 +499,55 @@ record_free(Relation index, const BlockNumber *blocks, int count)
 		FreeSpaceMapVacuumRange(index, low, high + 1);
 }
 
+/* A composite merge's bounds: the smaller of the cold run's and the hot entries' first keys, the larger
+ * of their last. */
+static void
+merge_bounds(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta, LearnedColdPageCopy *copy,
+			 const LearnedKeyTid *hot, int64 nhot, LearnedRunBounds *bounds)
+{
+	const LearnedKeyShape *shape = &ref->shape;
+	uint64		ends[4][LEARNED_MAX_WORDS];
+	int			n = 0;
+	int			i;
+
+	if (meta->cold_count > 0)
+	{
+		int64		positions[2] = {0, (int64) meta->cold_count - 1};
+
+		for (i = 0; i < 2; i++, n++)
+		{
+			int			slot = learned_cold_slot(index, ref, copy, positions[i]);
+
+			ends[n][0] = learned_copy_key(copy, slot);
+			memcpy(ends[n] + 1, learned_copy_tail(copy, slot), shape->tail * sizeof(uint64));
+		}
+	}
+	if (nhot > 0)
+	{
+		const LearnedKeyTid *edges[2] = {hot, LearnedEntryAt(hot, nhot - 1, shape->tail)};
+
+		for (i = 0; i < 2; i++, n++)
+		{
+			ends[n][0] = edges[i]->key;
+			memcpy(ends[n] + 1, LearnedEntryTail(edges[i]), shape->tail * sizeof(uint64));
+		}
+	}
+	if (n == 0)
+	{
+		memset(bounds, 0, sizeof(LearnedRunBounds));
+		return;
+	}
+	/* ends holds (first, last) pairs: the smallest first and the largest last. */
+	for (i = 2; i < n; i += 2)
+	{
+		if (learned_compare_keys(ends[i][0], ends[i] + 1, ends[0][0], ends[0] + 1, shape->tail) < 0)
+			memcpy(ends[0], ends[i], sizeof(ends[0]));
+		if (learned_compare_keys(ends[i + 1][0], ends[i + 1] + 1, ends[1][0], ends[1] + 1, shape->tail) > 0)
+			memcpy(ends[1], ends[i + 1], sizeof(ends[1]));
+	}
+	learned_run_bounds(shape, ends[0], ends[1], bounds);
+}
+
 /*
  * Merges the hot area into the cold run. The groups below the smallest hot key stay where they are, and
  * so do the model's segments over them; from the group holding that key on, the run is rewritten with
@@ -516,12 +566,14 @@ int64
 learned_merge_index(Relation index, LearnedMergeReason reason)
 {
 	LearnedOptions *options = learned_options(index);
+	const LearnedKeyShape *shape = learned_shape(index);
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "learned merge", ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old_cxt;
 	LearnedMetaPageData meta;
 	LearnedModelRef *volatile ref;
 	LearnedRunWriter writer;
 	LearnedRunResult run;
+	LearnedRunBounds bounds;
 	LearnedColdPageCopy *copy;
 	HotDetach detach;
 	LearnedKeyTid *hot;
@@ -562,15 +614,16 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	{
 		uint64		min_key;
 
-		/* The run's model is resumed only if it is the one the options ask for (ALTER INDEX SET may change). */
-		full = reason == LEARNED_MERGE_REBUILD || ref->model == NULL || meta.model_kind != OMEN_MODEL_PGM ||
+		/* The run's model is resumed only if it is the one the options ask for (ALTER INDEX SET may change),
+		 * and never for composite keys, whose model keys depend on the run's bounds. */
+		full = reason == LEARNED_MERGE_REBUILD || ref->model == NULL || shape->composite || meta.model_kind != OMEN_MODEL_PGM ||
 			options->model != OMEN_MODEL_PGM || (uint32) options->epsilon != meta.model_param ||
 			meta.cold_dead * 8 >= meta.cold_count + meta.cold_nulls;
 		/* Inserts stay cheap: a long rewrite (keys far below the run's end) is left to VACUUM. */
 		if (reason == LEARNED_MERGE_INSERT &&
 			((!full && !listed_min_key(index, &min_key)) ||
 			 (int64) (meta.cold_count + meta.cold_nulls) -
-			 (full ? 0 : learned_cold_lower_bound(index, ref, &meta, copy, min_key)) >
+			 (full ? 0 : learned_cold_lower_bound(index, ref, &meta, copy, min_key, NULL)) >
 			 Max(64 * (int64) meta.hot_count, 1 << 20)))
 		{
 			learned_unpin_model(ref);
@@ -584,15 +637,17 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			/* Keep every full group below the smallest hot key; rewrite from there. */
 			if (!full)
 			{
-				int64		first = nhot > 0 ? learned_cold_lower_bound(index, ref, &meta, copy, hot[0].key)
+				int64		first = nhot > 0 ? learned_cold_lower_bound(index, ref, &meta, copy, hot[0].key, NULL)
 					: (int64) meta.cold_count;
 
 				kept_groups = (uint32) (first / LEARNED_COLD_PER_PAGE);
 			}
 			start = (int64) kept_groups * LEARNED_COLD_PER_PAGE;
 
+			if (shape->composite)
+				merge_bounds(index, ref, &meta, copy, hot, nhot, &bounds);
 			learned_writer_begin(&writer, index, options->model, options->epsilon, meta.cold_count + nhot, true,
-								 meta.generation + 1);
+								 meta.generation + 1, &bounds);
 			if (kept_groups > 0)
 				learned_writer_resume(&writer, ref, kept_groups, meta.cold_min_key,
 									  learned_cold_key(index, ref, copy, start - 1));
@@ -603,11 +658,15 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			{
 				int			slot = learned_cold_slot(index, ref, copy, position);
 				uint64		key = learned_copy_key(copy, slot);
+				const uint64 *tail = learned_copy_tail(copy, slot);
 
-				while (h < nhot && hot[h].key < key)
+				for (; h < nhot; h++)
 				{
-					learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
-					h++;
+					LearnedKeyTid *next = LearnedEntryAt(hot, h, shape->tail);
+
+					if (learned_compare_keys(next->key, LearnedEntryTail(next), key, tail, shape->tail) >= 0)
+						break;
+					learned_writer_add(&writer, next->key, LearnedEntryTail(next), &next->tid, false);
 				}
 				if (learned_copy_dead(copy, slot, false))
 					dropped++;
@@ -615,11 +674,15 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 				{
 					ItemPointerData tid = learned_copy_tid(copy, slot);
 
-					learned_writer_add(&writer, key, &tid, false);
+					learned_writer_add(&writer, key, tail, &tid, false);
 				}
 			}
 			for (; h < nhot; h++)
-				learned_writer_add(&writer, hot[h].key, &hot[h].tid, false);
+			{
+				LearnedKeyTid *next = LearnedEntryAt(hot, h, shape->tail);
+
+				learned_writer_add(&writer, next->key, LearnedEntryTail(next), &next->tid, false);
+			}
 			for (position = Max(start, (int64) meta.cold_count); position < (int64) (meta.cold_count + meta.cold_nulls); position++)
 			{
 				int			slot = learned_cold_slot(index, ref, copy, position);
@@ -630,11 +693,11 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 				{
 					ItemPointerData tid = learned_copy_tid(copy, slot);
 
-					learned_writer_add(&writer, 0, &tid, true);
+					learned_writer_add(&writer, 0, NULL, &tid, true);
 				}
 			}
 			for (i = 0; i < nhot_nulls; i++)
-				learned_writer_add(&writer, 0, &hot_nulls[i], true);
+				learned_writer_add(&writer, 0, NULL, &hot_nulls[i], true);
 			learned_writer_finish(&writer, &run);
 
 			block_list_add_groups(index, &old, ref, kept_groups);
@@ -687,6 +750,7 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 void
 learned_compact_hot(Relation index)
 {
+	const LearnedKeyShape *shape = learned_shape(index);
 	MemoryContext cxt;
 	MemoryContext old_cxt;
 	LearnedMetaPageData meta;
@@ -719,7 +783,7 @@ learned_compact_hot(Relation index)
 	{
 		values = gather_hot(index, &detach, meta.generation, &nvalues, &nulls, &nnulls);
 		total = nvalues + nnulls;
-		npages = (uint32) ((total + LEARNED_HOT_PER_PAGE - 1) / LEARNED_HOT_PER_PAGE);
+		npages = (uint32) ((total + shape->hot_per_page - 1) / shape->hot_per_page);
 		ranges = palloc0(Max(npages, 1) * sizeof(LearnedHotRange));
 
 		/* Written last page first, so that each page can name the next; values ascending, then NULLs. */
@@ -735,14 +799,18 @@ learned_compact_hot(Relation index)
 			page = GenericXLogRegisterBuffer(state, buffer, GENERIC_XLOG_FULL_IMAGE);
 			learned_init_page(page, LEARNED_PAGE_HOT | LEARNED_PAGE_SEALED | LEARNED_PAGE_SORTED, meta.generation);
 			opaque = LearnedPageGetOpaque(page);
-			first = (int64) p * LEARNED_HOT_PER_PAGE;
-			for (e = first; e < Min(total, first + LEARNED_HOT_PER_PAGE); e++)
+			first = (int64) p * shape->hot_per_page;
+			for (e = first; e < Min(total, first + shape->hot_per_page); e++)
 			{
-				LearnedHotEntry *entry = &LearnedHotEntries(page)[e - first];
+				LearnedHotEntry *entry = learned_hot_entry(page, (int) (e - first), shape->hot_stride);
+				LearnedKeyTid *value = e < nvalues ? LearnedEntryAt(values, e, shape->tail) : NULL;
 
-				entry->flags = e < nvalues ? 0 : LEARNED_HOT_NULL;
-				entry->key = e < nvalues ? values[e].key : 0;
-				entry->tid = e < nvalues ? values[e].tid : nulls[e - nvalues];
+				memset(entry, 0, shape->hot_stride);
+				entry->flags = value ? 0 : LEARNED_HOT_NULL;
+				entry->key = value ? value->key : 0;
+				entry->tid = value ? value->tid : nulls[e - nvalues];
+				if (value)
+					memcpy(LearnedHotTail(entry), LearnedEntryTail(value), shape->tail * sizeof(uint64));
 				if (e < nvalues)
 				{
 					opaque->min_key = Min(opaque->min_key, entry->key);
@@ -753,7 +821,7 @@ learned_compact_hot(Relation index)
 			}
 			opaque->count = (uint16) (e - first);
 			opaque->next = next;
-			((PageHeader) page)->pd_lower = (char *) &LearnedHotEntries(page)[opaque->count] - (char *) page;
+			((PageHeader) page)->pd_lower = (char *) learned_hot_entry(page, opaque->count, shape->hot_stride) - (char *) page;
 			ranges[p].min_key = opaque->min_key;
 			ranges[p].max_key = opaque->max_key;
 			ranges[p].blkno = BufferGetBlockNumber(buffer);
@@ -834,7 +902,7 @@ learned_page_census(Relation index, BufferAccessStrategy strategy, bool record_f
 			live->blkno = blkno;
 			live->flags = opaque->flags;
 			live->overflow = (opaque->flags & LEARNED_PAGE_COLD) && !(opaque->flags & LEARNED_PAGE_PACKED) &&
-				opaque->count == LEARNED_PLAIN_PER_PAGE ? opaque->next : InvalidBlockNumber;
+				opaque->count == learned_shape(index)->plain_per_page ? opaque->next : InvalidBlockNumber;
 		}
 		UnlockReleaseBuffer(buffer);
 	}

@@ -75,35 +75,40 @@ proc_means_btree(Oid proc, Oid left, Oid right)
 void
 learned_check_opfamily(Relation index)
 {
-	Oid			opfamilyoid = index->rd_opfamily[0];
-	CatCList   *oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
-	CatCList   *proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
-	char	   *member = NULL;
-	int			i;
+	int			column;
 
-	for (i = 0; i < oprlist->n_members && member == NULL; i++)
+	for (column = 0; column < IndexRelationGetNumberOfKeyAttributes(index); column++)
 	{
-		Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
+		Oid			opfamilyoid = index->rd_opfamily[column];
+		CatCList   *oprlist = SearchSysCacheList1(AMOPSTRATEGY, ObjectIdGetDatum(opfamilyoid));
+		CatCList   *proclist = SearchSysCacheList1(AMPROCNUM, ObjectIdGetDatum(opfamilyoid));
+		char	   *member = NULL;
+		int			i;
 
-		if (!operator_means_btree(op->amopopr, op->amoplefttype, op->amoprighttype, op->amopstrategy))
-			member = format_operator(op->amopopr);
-	}
-	for (i = 0; i < proclist->n_members && member == NULL; i++)
-	{
-		Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+		for (i = 0; i < oprlist->n_members && member == NULL; i++)
+		{
+			Form_pg_amop op = (Form_pg_amop) GETSTRUCT(&oprlist->members[i]->tuple);
 
-		if (!proc_means_btree(proc->amproc, proc->amproclefttype, proc->amprocrighttype))
-			member = format_procedure(proc->amproc);
+			if (!operator_means_btree(op->amopopr, op->amoplefttype, op->amoprighttype, op->amopstrategy))
+				member = format_operator(op->amopopr);
+		}
+		for (i = 0; i < proclist->n_members && member == NULL; i++)
+		{
+			Form_pg_amproc proc = (Form_pg_amproc) GETSTRUCT(&proclist->members[i]->tuple);
+
+			if (!proc_means_btree(proc->amproc, proc->amproclefttype, proc->amprocrighttype))
+				member = format_procedure(proc->amproc);
+		}
+		ReleaseCatCacheList(oprlist);
+		ReleaseCatCacheList(proclist);
+		if (member)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
+					 errmsg("operator family \"%s\" of access method learned has member %s, which is not btree's for its types",
+							opfamily_name(opfamilyoid), member),
+					 errdetail("A learned index orders keys as btree's default operator family for their type does."),
+					 errhint("Use the operator classes the extension provides.")));
 	}
-	ReleaseCatCacheList(oprlist);
-	ReleaseCatCacheList(proclist);
-	if (member)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_OBJECT_DEFINITION),
-				 errmsg("operator family \"%s\" of access method learned has member %s, which is not btree's for its types",
-						opfamily_name(opfamilyoid), member),
-				 errdetail("A learned index orders keys as btree's default operator family for their type does."),
-				 errhint("Use the operator classes the extension provides.")));
 }
 
 /* Checks an operator class and its family: every member well-formed, the class's own type complete. */

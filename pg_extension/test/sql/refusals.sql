@@ -10,10 +10,16 @@ CREATE INDEX ON rf_t USING learned (t);
 CREATE INDEX ON rf_t USING learned (n);
 CREATE INDEX ON rf_t USING learned ((i::text));
 CREATE INDEX ON rf_t USING learned ((i::numeric));
--- Two columns, INCLUDE, UNIQUE NULLS NOT DISTINCT.
-CREATE INDEX ON rf_t USING learned (i, d);
+-- Five columns, INCLUDE, UNIQUE NULLS NOT DISTINCT (on one column or several), a unique index on
+-- several columns with a float among them, a second column of an unsupported type.
+CREATE INDEX ON rf_t USING learned (i, d, i, d, i);
 CREATE INDEX ON rf_t USING learned (i) INCLUDE (d);
 CREATE UNIQUE INDEX ON rf_t USING learned (i) NULLS NOT DISTINCT;
+CREATE UNIQUE INDEX ON rf_t USING learned (i, d) NULLS NOT DISTINCT;
+CREATE UNIQUE INDEX ON rf_t USING learned (i, (i::float8));
+CREATE INDEX ON rf_t USING learned (i, n);
+-- DESC or NULLS FIRST on any column.
+CREATE INDEX ON rf_t USING learned (i, d DESC);
 -- DESC and NULLS FIRST: the index keeps one order and reads it backward for DESC.
 CREATE INDEX ON rf_t USING learned (i DESC);
 CREATE INDEX ON rf_t USING learned (i NULLS FIRST);

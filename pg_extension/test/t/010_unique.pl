@@ -1,8 +1,9 @@
 # A unique learned index under concurrent inserters: a second inserter of a key waits for the first and
 # then fails (23505) if it commits, or succeeds if it rolls back; four clients inserting, deleting and
 # rolling back keys of a small range at once, with VACUUM and merges between, leave each key exactly as
-# often as the committed inserts and deletes logged beside them say (never twice). OMENDB_UNIQUE_ROUNDS
-# sets each client's operations (1,500 by default).
+# often as the committed inserts and deletes logged beside them say (never twice); then the same on a
+# unique index of two columns (int4, timestamptz). OMENDB_UNIQUE_ROUNDS sets each client's operations
+# (1,500 by default).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -19,7 +20,10 @@ $node->safe_psql('postgres', q{
 	CREATE EXTENSION omendb;
 	CREATE TABLE t (k int8, client int);
 	CREATE UNIQUE INDEX t_k ON t USING learned (k) WITH (hot_limit = 300);
-	CREATE TABLE events (k int8, change int);
+	-- Key k of 1..40 as (device, ts): k % 5 and minute k / 5.
+	CREATE TABLE t2 (device int, ts timestamptz, k int8, client int);
+	CREATE UNIQUE INDEX t2_key ON t2 USING learned (device, ts) WITH (hot_limit = 300);
+	CREATE TABLE events (tbl text, k int8, change int);
 });
 
 # Whether backend `pid` waits for a heavyweight lock (a transaction's, here).
@@ -56,18 +60,22 @@ is($node->safe_psql('postgres', 'SELECT string_agg(k || \':\' || client, \',\' O
 	'each key once, from the inserter that won');
 $node->safe_psql('postgres', 'TRUNCATE t');
 
-# One client's work: random keys of 1..40, each operation committed (or rolled back) on its own, the
-# committed inserts and deletes logged in the same transactions.
+# One client's work on table tbl: random keys of 1..40, each operation committed (or rolled back) on its
+# own, the committed inserts and deletes logged in the same transactions.
 $node->safe_psql('postgres', q{
-	CREATE FUNCTION try_insert(key int8, who int) RETURNS bool LANGUAGE plpgsql AS $$
+	CREATE FUNCTION try_insert(tbl text, key int8, who int) RETURNS bool LANGUAGE plpgsql AS $$
 	BEGIN
-		INSERT INTO t VALUES (key, who);
-		INSERT INTO events VALUES (key, 1);
+		IF tbl = 't' THEN
+			INSERT INTO t VALUES (key, who);
+		ELSE
+			INSERT INTO t2 VALUES (key % 5, timestamptz '2026-01-01 00:00+00' + interval '1 minute' * (key / 5), key, who);
+		END IF;
+		INSERT INTO events VALUES (tbl, key, 1);
 		RETURN true;
 	EXCEPTION WHEN unique_violation THEN
 		RETURN false;
 	END $$;
-	CREATE PROCEDURE client(who int, rounds int) LANGUAGE plpgsql AS $$
+	CREATE PROCEDURE client(tbl text, who int, rounds int) LANGUAGE plpgsql AS $$
 	DECLARE
 		key int8;
 		gone int;
@@ -77,17 +85,22 @@ $node->safe_psql('postgres', q{
 		FOR i IN 1 .. rounds LOOP
 			key := 1 + floor(random() * 40);
 			IF random() < 0.15 THEN
-				DELETE FROM t WHERE k = key;
+				IF tbl = 't' THEN
+					DELETE FROM t WHERE k = key;
+				ELSE
+					DELETE FROM t2 WHERE device = key % 5
+						AND ts = timestamptz '2026-01-01 00:00+00' + interval '1 minute' * (key / 5);
+				END IF;
 				GET DIAGNOSTICS gone = ROW_COUNT;
 				IF gone > 0 THEN
-					INSERT INTO events VALUES (key, -gone);
+					INSERT INTO events VALUES (tbl, key, -gone);
 				END IF;
 				COMMIT;
 			ELSIF random() < 0.2 THEN
-				PERFORM try_insert(key, who);
+				PERFORM try_insert(tbl, key, who);
 				ROLLBACK;
 			ELSE
-				IF NOT try_insert(key, who) THEN
+				IF NOT try_insert(tbl, key, who) THEN
 					refused := refused + 1;
 				END IF;
 				COMMIT;
@@ -97,38 +110,43 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 
-my (@handles, @errors);
-for my $who (1 .. 4)
+for my $case (['t', 't_k', 'k'], ['t2', 't2_key', 'device, ts'])
 {
-	push @handles, IPC::Run::start(
-		[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1',
-		  '-c', "CALL client($who, $rounds)" ],
-		'>', \my $out, '2>', \$errors[$who - 1], IPC::Run::timeout(600));
+	my ($tbl, $idx, $key) = @$case;
+	my (@handles, @errors);
+	for my $who (1 .. 4)
+	{
+		push @handles, IPC::Run::start(
+			[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1',
+			  '-c', "CALL client('$tbl', $who, $rounds)" ],
+			'>', \my $out, '2>', \$errors[$who - 1], IPC::Run::timeout(600));
+	}
+	my $maintenance = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1' ],
+		'<', \(join '', map { "VACUUM $tbl; SELECT learned_merge('$idx'); SELECT pg_sleep(0.3);\n" } 1 .. 20),
+		'>', \my $maint_out, '2>', \my $maint_err, IPC::Run::timeout(600));
+	$_->finish for @handles;
+	$maintenance->finish;
+	my $refused = 0;
+	for my $who (1 .. 4)
+	{
+		like($errors[$who - 1], qr/refused \d+/, "$tbl: client $who ran to its end") or diag($errors[$who - 1]);
+		$refused += $1 if $errors[$who - 1] =~ /refused (\d+)/;
+	}
+	is($maint_err, '', "$tbl: VACUUM and merges ran beside them");
+	cmp_ok($refused, '>', 0, "$tbl: inserters met each other's keys ($refused refused)");
+	is($node->safe_psql('postgres', "SELECT count(*) FROM (SELECT $key FROM $tbl GROUP BY $key HAVING count(*) > 1) s"),
+		'0', "$tbl: no key twice");
+	is($node->safe_psql('postgres', qq{
+		SELECT count(*) FROM (SELECT k, sum(change) AS n FROM events WHERE tbl = '$tbl' GROUP BY k) e
+		FULL JOIN (SELECT k, count(*) AS n FROM $tbl GROUP BY k) r USING (k)
+		WHERE coalesce(e.n, 0) <> coalesce(r.n, 0)}), '0', "$tbl: every key as the committed inserts and deletes say");
+	is($node->safe_psql('postgres', qq{SELECT learned_index_check('$idx', true)}), '', "$tbl: the index checks clean");
+	my $where = $tbl eq 't' ? 'k > 0' : 'device >= 0';
+	is($node->safe_psql('postgres', qq{SET enable_seqscan = off; SELECT count(*), sum(k) FROM $tbl WHERE $where}),
+		$node->safe_psql('postgres', qq{SET enable_indexscan = off; SET enable_bitmapscan = off; SELECT count(*), sum(k) FROM $tbl WHERE $where}),
+		"$tbl: the index answers as the sequential scan");
 }
-my $maintenance = IPC::Run::start(
-	[ 'psql', '-X', '-q', '-h', $node->host, '-p', $node->port, '-d', 'postgres', '-v', 'ON_ERROR_STOP=1' ],
-	'<', \(join '', map { "VACUUM t; SELECT learned_merge('t_k'); SELECT pg_sleep(0.3);\n" } 1 .. 20),
-	'>', \my $maint_out, '2>', \my $maint_err, IPC::Run::timeout(600));
-$_->finish for @handles;
-$maintenance->finish;
-my $refused = 0;
-for my $who (1 .. 4)
-{
-	like($errors[$who - 1], qr/refused \d+/, "client $who ran to its end") or diag($errors[$who - 1]);
-	$refused += $1 if $errors[$who - 1] =~ /refused (\d+)/;
-}
-is($maint_err, '', 'VACUUM and merges ran beside them');
-cmp_ok($refused, '>', 0, "inserters met each other's keys ($refused refused)");
-is($node->safe_psql('postgres', 'SELECT count(*) FROM (SELECT k FROM t GROUP BY k HAVING count(*) > 1) s'), '0',
-	'no key twice');
-is($node->safe_psql('postgres', q{
-	SELECT count(*) FROM (SELECT k, sum(change) AS n FROM events GROUP BY k) e
-	FULL JOIN (SELECT k, count(*) AS n FROM t GROUP BY k) r USING (k)
-	WHERE coalesce(e.n, 0) <> coalesce(r.n, 0)}), '0', 'every key as the committed inserts and deletes say');
-is($node->safe_psql('postgres', q{SELECT learned_index_check('t_k', true)}), '', 'the index checks clean');
-is($node->safe_psql('postgres', q{SET enable_seqscan = off; SELECT count(*), sum(k) FROM t WHERE k > 0}),
-	$node->safe_psql('postgres', q{SET enable_indexscan = off; SET enable_bitmapscan = off; SELECT count(*), sum(k) FROM t WHERE k > 0}),
-	'the index answers as the sequential scan');
 
 $node->stop;
 done_testing();
