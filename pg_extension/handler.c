@@ -212,6 +212,58 @@ hot_lookup_cost(Relation index, double *pages, double *entries)
 }
 
 /*
+ * The entries one key interval of a composite key's scan reads, as btree estimates them: those the quals
+ * on the leading columns with = (or = ANY, or IS NULL) and on the next column bound; quals on later
+ * columns only filter what the intervals hold.
+ */
+static double
+composite_entries(PlannerInfo *root, IndexPath *path)
+{
+	IndexOptInfo *index = path->indexinfo;
+	List	   *bound_quals = NIL;
+	double		intervals = 1;
+	int			column = 0;
+	bool		equal_here = false;
+	ListCell   *lc;
+
+	foreach(lc, path->indexclauses)
+	{
+		IndexClause *iclause = lfirst_node(IndexClause, lc);
+		ListCell   *lc2;
+
+		if (iclause->indexcol != column)
+		{
+			/* The next column bounds the intervals only if this one was an equality. */
+			if (!equal_here || iclause->indexcol != column + 1)
+				break;
+			equal_here = false;
+			column++;
+		}
+		foreach(lc2, iclause->indexquals)
+		{
+			RestrictInfo *rinfo = lfirst_node(RestrictInfo, lc2);
+			Expr	   *clause = rinfo->clause;
+			Oid			op = InvalidOid;
+
+			if (IsA(clause, OpExpr))
+				op = ((OpExpr *) clause)->opno;
+			else if (IsA(clause, ScalarArrayOpExpr))
+			{
+				op = ((ScalarArrayOpExpr *) clause)->opno;
+				intervals *= Max(1, estimate_array_length(lsecond(((ScalarArrayOpExpr *) clause)->args)));
+			}
+			else if (IsA(clause, NullTest) && ((NullTest *) clause)->nulltesttype == IS_NULL)
+				equal_here = true;
+			if (OidIsValid(op) && get_op_opfamily_strategy(op, index->opfamily[column]) == BTEqualStrategyNumber)
+				equal_here = true;
+			bound_quals = lappend(bound_quals, rinfo);
+		}
+	}
+	return Max(1.0, rint(clauselist_selectivity(root, bound_quals, index->rel->relid, JOIN_INNER, NULL) *
+						 index->rel->tuples / intervals));
+}
+
+/*
  * The cost of a scan: the generic estimate of the matching entries and their pages, plus what a lookup
  * reads beyond them for each key interval: the chance that the model's window (max_window entries)
  * straddles a second cold page, the hot pages that can match, and the comparisons of the window search
@@ -236,6 +288,8 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	double		correlation = 0;
 
 	MemSet(&costs, 0, sizeof(costs));
+	if (index->nkeycolumns > 1)
+		costs.numIndexTuples = composite_entries(root, path);
 	genericcostestimate(root, path, loop_count, &costs);
 
 	rel = index_open(index->indexoid, NoLock);
