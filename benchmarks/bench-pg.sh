@@ -3,14 +3,16 @@
 # own cluster, loads each table once, and for each index in turn reports build time, size, pgbench TPS
 # (prepared, 1 and 2 clients, median of BENCH_RUNS runs of BENCH_SECONDS) for a one-row lookup, a
 # 1,000-row range count and ORDER BY ... LIMIT 10, and the TPS of appending time-series rows with the
-# index present. Writes benchmarks/results/pg.csv; benchmarks/report-pg.py turns it into the table in
+# index present. The `devices` table is keyed by two columns, (device int4, ts timestamptz): 1,000
+# devices read every second, interleaved in time; its range is one device's hour (3,600 rows) and its
+# ORDER BY one device's next 10 readings. Writes benchmarks/results/pg.csv; benchmarks/report-pg.py turns it into the table in
 # docs/benchmarks.md and the chart docs/bench-pg.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROWS=${BENCH_ROWS:-10000000}
 SECONDS_PER_RUN=${BENCH_SECONDS:-5}
 RUNS=${BENCH_RUNS:-3}
-TABLES=${BENCH_TABLES:-"timeseries int8 lognormal dups uuidv7 uuidv4"}
+TABLES=${BENCH_TABLES:-"timeseries int8 lognormal dups uuidv7 uuidv4 devices"}
 INDEXES=${BENCH_INDEXES:-"btree brin pgm rmi linear"}
 OUT=benchmarks/results/pg.csv
 SETTINGS=("shared_buffers = 2GB" "maintenance_work_mem = 1GB" "work_mem = 64MB" "max_wal_size = 8GB"
@@ -60,26 +62,46 @@ tps() {
 work=$(mktemp -d)
 for table in $TABLES; do
 	echo "== $table: loading $ROWS rows"
-	psql -c "DROP TABLE IF EXISTS bench, probes, bounds" \
-		-c "CREATE TABLE bench (k $(key_type "$table") NOT NULL, payload int NOT NULL)" \
-		-c "INSERT INTO bench SELECT $(key_expr "$table"), i::int FROM generate_series(0::bigint, $ROWS - 1) AS i" \
-		-c "VACUUM ANALYZE bench"
-	# Existing keys to look up, and 1,000-row ranges [lo, hi] starting at random positions.
-	psql -c "CREATE TABLE probes AS SELECT row_number() OVER () AS id, k FROM (SELECT k FROM bench ORDER BY hashint8(payload) LIMIT 10000) s" \
-		-c "CREATE UNIQUE INDEX ON probes (id)" \
-		-c "CREATE TABLE bounds AS SELECT row_number() OVER () AS id, lo, hi FROM (SELECT k AS lo, lead(k, 999) OVER (ORDER BY k) AS hi, payload FROM bench) s WHERE hi IS NOT NULL AND hashint8(payload) % 1000 = 0 LIMIT 10000" \
-		-c "CREATE UNIQUE INDEX ON bounds (id)" -c "ANALYZE probes, bounds"
-	nprobes=$(value "SELECT count(*) FROM probes")
-	nbounds=$(value "SELECT count(*) FROM bounds")
-	printf '\\set i random(1, %s)\nSELECT payload FROM bench WHERE k = (SELECT k FROM probes WHERE id = :i);\n' "$nprobes" > "$work/lookup.sql"
-	printf '\\set i random(1, %s)\nSELECT count(*) FROM bench WHERE k BETWEEN (SELECT lo FROM bounds WHERE id = :i) AND (SELECT hi FROM bounds WHERE id = :i);\n' "$nbounds" > "$work/range.sql"
-	printf '\\set i random(1, %s)\nSELECT k FROM bench WHERE k >= (SELECT k FROM probes WHERE id = :i) ORDER BY k LIMIT 10;\n' "$nprobes" > "$work/order.sql"
-	printf "INSERT INTO bench VALUES (timestamptz '2100-01-01 00:00:00+00' + nextval('appended') * interval '1 second', 0);\n" > "$work/insert.sql"
+	if [ "$table" = devices ]; then
+		# Row i: device i % 1000 at second i / 1000. Probes are existing readings; ranges start at one.
+		psql -c "DROP TABLE IF EXISTS bench, probes, bounds" \
+			-c "CREATE TABLE bench (device int4 NOT NULL, ts timestamptz NOT NULL, payload int NOT NULL)" \
+			-c "INSERT INTO bench SELECT i % 1000, timestamptz '2024-01-01 00:00:00+00' + (i / 1000) * interval '1 second', i::int FROM generate_series(0::bigint, $ROWS - 1) AS i" \
+			-c "VACUUM ANALYZE bench" \
+			-c "CREATE TABLE probes AS SELECT row_number() OVER () AS id, device, ts FROM (SELECT device, ts FROM bench ORDER BY hashint8(payload) LIMIT 10000) s" \
+			-c "CREATE UNIQUE INDEX ON probes (id)" -c "ANALYZE probes"
+		nprobes=$(value "SELECT count(*) FROM probes")
+		probe="(SELECT device FROM probes WHERE id = :i)"
+		at="(SELECT ts FROM probes WHERE id = :i)"
+		printf '\\set i random(1, %s)\nSELECT payload FROM bench WHERE device = %s AND ts = %s;\n' "$nprobes" "$probe" "$at" > "$work/lookup.sql"
+		printf '\\set i random(1, %s)\nSELECT count(*) FROM bench WHERE device = %s AND ts >= %s AND ts < %s + interval %s;\n' \
+			"$nprobes" "$probe" "$at" "$at" "'1 hour'" > "$work/range.sql"
+		printf '\\set i random(1, %s)\nSELECT ts FROM bench WHERE device = %s AND ts >= %s ORDER BY ts LIMIT 10;\n' \
+			"$nprobes" "$probe" "$at" > "$work/order.sql"
+		columns="device, ts"
+	else
+		columns=k
+		psql -c "DROP TABLE IF EXISTS bench, probes, bounds" \
+			-c "CREATE TABLE bench (k $(key_type "$table") NOT NULL, payload int NOT NULL)" \
+			-c "INSERT INTO bench SELECT $(key_expr "$table"), i::int FROM generate_series(0::bigint, $ROWS - 1) AS i" \
+			-c "VACUUM ANALYZE bench"
+		# Existing keys to look up, and 1,000-row ranges [lo, hi] starting at random positions.
+		psql -c "CREATE TABLE probes AS SELECT row_number() OVER () AS id, k FROM (SELECT k FROM bench ORDER BY hashint8(payload) LIMIT 10000) s" \
+			-c "CREATE UNIQUE INDEX ON probes (id)" \
+			-c "CREATE TABLE bounds AS SELECT row_number() OVER () AS id, lo, hi FROM (SELECT k AS lo, lead(k, 999) OVER (ORDER BY k) AS hi, payload FROM bench) s WHERE hi IS NOT NULL AND hashint8(payload) % 1000 = 0 LIMIT 10000" \
+			-c "CREATE UNIQUE INDEX ON bounds (id)" -c "ANALYZE probes, bounds"
+		nprobes=$(value "SELECT count(*) FROM probes")
+		nbounds=$(value "SELECT count(*) FROM bounds")
+		printf '\\set i random(1, %s)\nSELECT payload FROM bench WHERE k = (SELECT k FROM probes WHERE id = :i);\n' "$nprobes" > "$work/lookup.sql"
+		printf '\\set i random(1, %s)\nSELECT count(*) FROM bench WHERE k BETWEEN (SELECT lo FROM bounds WHERE id = :i) AND (SELECT hi FROM bounds WHERE id = :i);\n' "$nbounds" > "$work/range.sql"
+		printf '\\set i random(1, %s)\nSELECT k FROM bench WHERE k >= (SELECT k FROM probes WHERE id = :i) ORDER BY k LIMIT 10;\n' "$nprobes" > "$work/order.sql"
+		printf "INSERT INTO bench VALUES (timestamptz '2100-01-01 00:00:00+00' + nextval('appended') * interval '1 second', 0);\n" > "$work/insert.sql"
+	fi
 
 	for index in $INDEXES; do
 		case $index in
-		btree | brin) using="$index (k)" ;;
-		*) using="learned (k) WITH (model = ''$index'')" ;;
+		btree | brin) using="$index ($columns)" ;;
+		*) using="learned ($columns) WITH (model = ''$index'')" ;;
 		esac
 		build_ms=$(PGOPTIONS= value "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN
 			EXECUTE 'CREATE INDEX bench_idx ON bench USING $using';

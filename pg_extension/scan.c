@@ -100,6 +100,7 @@ typedef struct LearnedScanOpaqueData
 	int			hot_stride;		/* bytes per HotItem with its tail */
 	bool		lossy;			/* keys stand for their values in part: every match is rechecked */
 	ColumnFilter filters[LEARNED_MAX_COLUMNS];	/* composite keys */
+	bool		filtered;		/* the key intervals hold entries the filters reject */
 	uint64		current[LEARNED_MAX_WORDS];	/* the key returned last */
 	LearnedMetaPageData meta;
 	PinGuard   *guard;
@@ -116,6 +117,7 @@ typedef struct LearnedScanOpaqueData
 	ScanCursor	cursor;
 	ScanCursor	mark;
 	IndexTuple	value_itup;		/* index-only scans: one tuple per scan, its key overwritten */
+	uint32		value_pattern;	/* composite keys: the NULL columns of value_itup, a bit each */
 	IndexTuple	null_itup;
 } LearnedScanOpaqueData;
 
@@ -215,6 +217,44 @@ compare_uint64(const void *a, const void *b)
 	uint64		y = *(const uint64 *) b;
 
 	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Orders uuid field values. */
+static int
+compare_fields(const void *a, const void *b)
+{
+	uint128		x = *(const uint128 *) a;
+	uint128		y = *(const uint128 *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* Keeps in the sorted, distinct array a (na elements of `width` bytes) those also in b; returns how many. */
+static int
+intersect_sorted(void *a, int na, const void *b, int nb, size_t width, int (*compare) (const void *, const void *))
+{
+	char	   *x = (char *) a;
+	const char *y = (const char *) b;
+	int			i = 0,
+				j = 0,
+				kept = 0;
+
+	while (i < na && j < nb)
+	{
+		int			order = compare(x + i * width, y + j * width);
+
+		if (order < 0)
+			i++;
+		else if (order > 0)
+			j++;
+		else
+		{
+			memmove(x + kept++ * width, x + i * width, width);
+			i++;
+			j++;
+		}
+	}
+	return kept;
 }
 
 /* The normalised, sorted, distinct non-null elements of an array scan key, each the first key of the
@@ -556,27 +596,9 @@ column_bounds(IndexScanDesc scan, int column, Oid typid, ColumnBounds *bounds)
 					bounds->npoints = n;
 				}
 				else
-				{
 					/* Two arrays on one column: keep the keys in both. */
-					int			a = 0,
-								b = 0,
-								m = 0;
-
-					while (a < bounds->npoints && b < n)
-					{
-						if (bounds->points[a] < keys[b])
-							a++;
-						else if (bounds->points[a] > keys[b])
-							b++;
-						else
-						{
-							bounds->points[m++] = bounds->points[a];
-							a++;
-							b++;
-						}
-					}
-					bounds->npoints = m;
-				}
+					bounds->npoints = intersect_sorted(bounds->points, bounds->npoints, keys, n, sizeof(uint64),
+													   compare_uint64);
 			}
 			/* col < ANY(array) is col < max(array); col > ANY(array) is col > min(array). */
 			else if (!apply_bound(key->sk_strategy, typid,
@@ -608,15 +630,6 @@ uuid_field(Datum value)
 	for (i = 0; i < UUID_LEN; i++)
 		field = (field << 8) | bytes[i];
 	return field;
-}
-
-static int
-compare_fields(const void *a, const void *b)
-{
-	uint128		x = *(const uint128 *) a;
-	uint128		y = *(const uint128 *) b;
-
-	return x < y ? -1 : x > y ? 1 : 0;
 }
 
 /*
@@ -668,26 +681,7 @@ uuid_points(IndexScanDesc scan, int column, uint128 **points, int *npoints)
 			*npoints = n;
 		}
 		else
-		{
-			int			a = 0,
-						b = 0,
-						m = 0;
-
-			while (a < *npoints && b < n)
-			{
-				if ((*points)[a] < these[b])
-					a++;
-				else if ((*points)[a] > these[b])
-					b++;
-				else
-				{
-					(*points)[m++] = (*points)[a];
-					a++;
-					b++;
-				}
-			}
-			*npoints = m;
-		}
+			*npoints = intersect_sorted(*points, *npoints, these, n, sizeof(uint128), compare_fields);
 	}
 	return *npoints != 0;
 }
@@ -860,6 +854,7 @@ prepare_composite(IndexScanDesc scan)
 		if (filter->count == 0)
 			count = 0;
 	}
+	so->filtered = false;
 	/* Each interval of the leading columns (points while they are points), the rest of the key open. */
 	for (c = 0; c < shape->natts && count > 0; c++)
 	{
@@ -902,6 +897,9 @@ prepare_composite(IndexScanDesc scan)
 				learned_put_field(shape, lo, c, first.null, first.null ? 0 : first.lo);
 				learned_put_field(shape, hi, c, last.null, last.null ? 0 : last.hi);
 			}
+		/* The intervals are exact up to the column whose quals they last took whole. */
+		if (expanding ? n != filter->count : filter->constrained)
+			so->filtered = true;
 		count *= n;
 		los = new_los;
 		his = new_his;
@@ -1115,7 +1113,7 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 		if (take_cold)
 		{
 			cursor->cold += forward ? 1 : -1;
-			if (dead || (shape->composite && !composite_matches(so, cold_key, cold_tail)))
+			if (dead || (so->filtered && !composite_matches(so, cold_key, cold_tail)))
 			{
 				/* A long run of dead entries is walked a group at a time, each one interruptible. */
 				if (cold_position % shape->group_size == 0)
@@ -1131,7 +1129,7 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 		else
 		{
 			cursor->hot += forward ? 1 : -1;
-			if (shape->composite && !composite_matches(so, hot_item->entry.key, HotItemTail(hot_item)))
+			if (so->filtered && !composite_matches(so, hot_item->entry.key, HotItemTail(hot_item)))
 				continue;
 			cursor->current_cold = false;
 			cursor->current = hot_index;
@@ -1145,9 +1143,73 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 }
 
 /*
+ * The index tuple of an index-only scan for the composite key returned last. Every column is of fixed
+ * width, so the tuple formed for one pattern of NULL columns is overwritten in place for the next row
+ * with that pattern; another pattern forms a new one.
+ */
+static IndexTuple
+composite_tuple(IndexScanDesc scan)
+{
+	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
+	const LearnedKeyShape *shape = so->shape;
+	TupleDesc	desc = RelationGetDescr(scan->indexRelation);
+	bool		nulls[LEARNED_MAX_COLUMNS];
+	uint128		fields[LEARNED_MAX_COLUMNS];
+	uint32		pattern = 0;
+	char	   *data;
+	Size		offset = 0;
+	int			c;
+
+	for (c = 0; c < shape->natts; c++)
+	{
+		learned_key_field(shape, so->current, c, &nulls[c], &fields[c]);
+		pattern |= (uint32) nulls[c] << c;
+	}
+	if (so->value_itup == NULL || pattern != so->value_pattern)
+	{
+		Datum		values[LEARNED_MAX_COLUMNS];
+		MemoryContext old;
+
+		if (so->tuple_cxt == NULL)
+			so->tuple_cxt = AllocSetContextCreate(so->cxt, "learned scan tuple", ALLOCSET_SMALL_SIZES);
+		MemoryContextReset(so->tuple_cxt);
+		old = MemoryContextSwitchTo(so->tuple_cxt);
+		for (c = 0; c < shape->natts; c++)
+			values[c] = nulls[c] ? (Datum) 0 : learned_field_datum(shape, c, fields[c]);
+		so->value_itup = index_form_tuple(desc, values, nulls);
+		so->value_pattern = pattern;
+		MemoryContextSwitchTo(old);
+		return so->value_itup;
+	}
+	data = (char *) so->value_itup + IndexInfoFindDataOffset(so->value_itup->t_info);
+	for (c = 0; c < shape->natts; c++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, c);
+
+		if (nulls[c])
+			continue;
+		offset = att_align_nominal(offset, att->attalign);
+		if (shape->typids[c] == UUIDOID)
+		{
+			uint128		field = fields[c];
+			int			i;
+
+			for (i = UUID_LEN - 1; i >= 0; i--)
+			{
+				data[offset + i] = (char) (uint8) field;
+				field >>= 8;
+			}
+		}
+		else
+			store_att_byval(data + offset, learned_field_datum(shape, c, fields[c]), att->attlen);
+		offset += att->attlen;
+	}
+	return so->value_itup;
+}
+
+/*
  * The index tuple of an index-only scan. A one-column key is fixed-width and by value, so one tuple is
- * formed per scan and its key overwritten in place, instead of a palloc per row; a composite key's
- * columns are formed anew for each row, in memory reset for the next.
+ * formed per scan and its key overwritten in place, instead of a palloc per row.
  */
 static IndexTuple
 returned_tuple(IndexScanDesc scan, bool isnull)
@@ -1160,27 +1222,7 @@ returned_tuple(IndexScanDesc scan, bool isnull)
 
 	scan->xs_itupdesc = desc;
 	if (shape->composite)
-	{
-		Datum		values[LEARNED_MAX_COLUMNS];
-		bool		nulls[LEARNED_MAX_COLUMNS];
-		MemoryContext old;
-		int			c;
-
-		if (so->tuple_cxt == NULL)
-			so->tuple_cxt = AllocSetContextCreate(so->cxt, "learned scan tuple", ALLOCSET_SMALL_SIZES);
-		MemoryContextReset(so->tuple_cxt);
-		old = MemoryContextSwitchTo(so->tuple_cxt);
-		for (c = 0; c < shape->natts; c++)
-		{
-			uint128		field;
-
-			learned_key_field(shape, so->current, c, &nulls[c], &field);
-			values[c] = nulls[c] ? (Datum) 0 : learned_field_datum(shape, c, field);
-		}
-		so->value_itup = index_form_tuple(desc, values, nulls);
-		MemoryContextSwitchTo(old);
-		return so->value_itup;
-	}
+		return composite_tuple(scan);
 	value = isnull ? (Datum) 0 : learned_denormalize(so->key_type, so->current[0]);
 	if (*slot == NULL)
 	{
@@ -1270,7 +1312,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			bool		dead;
 
 			cold_entry(scan, position, &key, &tail, &tid, &dead);
-			if (!dead && (!shape->composite || composite_matches(so, key, tail)))
+			if (!dead && (!so->filtered || composite_matches(so, key, tail)))
 			{
 				tbm_add_tuples(tbm, &tid, 1, !range->nulls && so->lossy);
 				count++;
@@ -1282,7 +1324,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 		{
 			HotItem    *item = HotAt(so, hot, i);
 
-			if (shape->composite && !composite_matches(so, item->entry.key, HotItemTail(item)))
+			if (so->filtered && !composite_matches(so, item->entry.key, HotItemTail(item)))
 				continue;
 			tbm_add_tuples(tbm, &item->entry.tid, 1, !range->nulls && so->lossy);
 			count++;
