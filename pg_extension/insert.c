@@ -352,7 +352,10 @@ key_lock_block(const LearnedKeyShape *shape, const uint64 *words)
 
 	memcpy(first, words, shape->words * sizeof(uint64));
 	if (!shape->composite)
+	{
 		learned_key_equal_range(shape->typids[0], words[0], &first[0], &last);
+		return (BlockNumber) (0x40000000 | (hash_bytes_uint32((uint32) first[0] ^ (uint32) (first[0] >> 32)) & 0x3FFFFFFF));
+	}
 	return (BlockNumber) (0x40000000 | (hash_bytes((const unsigned char *) first, shape->words * sizeof(uint64)) & 0x3FFFFFFF));
 }
 

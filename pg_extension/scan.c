@@ -1174,8 +1174,10 @@ composite_tuple(IndexScanDesc scan)
 			so->tuple_cxt = AllocSetContextCreate(so->cxt, "learned scan tuple", ALLOCSET_SMALL_SIZES);
 		MemoryContextReset(so->tuple_cxt);
 		old = MemoryContextSwitchTo(so->tuple_cxt);
+		/* A folded float is not returned (learned_canreturn), and its folded NaN may be no float4. */
 		for (c = 0; c < shape->natts; c++)
-			values[c] = nulls[c] ? (Datum) 0 : learned_field_datum(shape, c, fields[c]);
+			values[c] = nulls[c] || learned_column_folds_floats(shape, c) ? (Datum) 0 :
+				learned_field_datum(shape, c, fields[c]);
 		so->value_itup = index_form_tuple(desc, values, nulls);
 		so->value_pattern = pattern;
 		MemoryContextSwitchTo(old);
@@ -1200,7 +1202,7 @@ composite_tuple(IndexScanDesc scan)
 				field >>= 8;
 			}
 		}
-		else
+		else if (!learned_column_folds_floats(shape, c))
 			store_att_byval(data + offset, learned_field_datum(shape, c, fields[c]), att->attlen);
 		offset += att->attlen;
 	}

@@ -162,12 +162,25 @@ learned_compare_entries(const void *a, const void *b, void *tail)
 	return ItemPointerCompare((ItemPointer) &x->tid, (ItemPointer) &y->tid);
 }
 
-/* What an index keeps per relcache entry: the tail page its last insert used, and its key shape. */
+/*
+ * What an index keeps per relcache entry: the tail page its last insert used, and its key shape. A
+ * relcache flush frees it between any two calls, so the shape itself lives in a backend-wide table (by
+ * index and file: a shape changes only with a new file) that scans and writers may point into.
+ */
 typedef struct LearnedRelCache
 {
 	BlockNumber tail;
-	LearnedKeyShape shape;
+	const LearnedKeyShape *shape;
 } LearnedRelCache;
+
+typedef struct ShapeEntry
+{
+	Oid			index_oid;
+	RelFileNode node;
+	LearnedKeyShape shape;
+} ShapeEntry;
+
+static HTAB *shapes;
 
 /* The value bits of a column of type typid in a composite key. */
 static int
@@ -224,19 +237,39 @@ rel_cache(Relation index)
 
 	if (cache == NULL)
 	{
+		LearnedKeyShape shape;
+		ShapeEntry	key;
+		ShapeEntry *entry;
+		bool		found;
+
+		compute_shape(index, &shape);
+		if (shapes == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = offsetof(ShapeEntry, shape);
+			ctl.entrysize = sizeof(ShapeEntry);
+			ctl.hcxt = TopMemoryContext;
+			shapes = hash_create("learned key shapes", 64, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		memset(&key, 0, sizeof(key));
+		key.index_oid = RelationGetRelid(index);
+		key.node = index->rd_node;
+		entry = hash_search(shapes, &key, HASH_ENTER, &found);
+		entry->shape = shape;
 		cache = MemoryContextAllocZero(index->rd_indexcxt, sizeof(LearnedRelCache));
 		cache->tail = InvalidBlockNumber;
-		compute_shape(index, &cache->shape);
+		cache->shape = &entry->shape;
 		index->rd_amcache = cache;
 	}
 	return cache;
 }
 
-/* The shape of an index's keys. */
+/* The shape of an index's keys: valid for the rest of the backend's life. */
 const LearnedKeyShape *
 learned_shape(Relation index)
 {
-	return &rel_cache(index)->shape;
+	return rel_cache(index)->shape;
 }
 
 /* Where this backend remembers the index's tail page (see insert.c). */
