@@ -14,7 +14,7 @@ my $standby = PostgreSQL::Test::Cluster->new('standby');
 $standby->init_from_backup($primary, 'backup', has_streaming => 1);
 $standby->start;
 
-# Point, range and ordered queries, each answered through the learned index.
+# Point, range and ordered queries, each answered through a learned index: on (k), or on (d, k).
 my @queries = (
 	'SELECT count(*) FROM t WHERE k = 5000',
 	'SELECT count(*), sum(k) FROM t WHERE k BETWEEN 1000 AND 2999',
@@ -22,7 +22,10 @@ my @queries = (
 	'SELECT string_agg(k::text, \',\' ORDER BY k) FROM (SELECT k FROM t ORDER BY k LIMIT 20) s',
 	'SELECT string_agg(k::text, \',\' ORDER BY k DESC) FROM (SELECT k FROM t ORDER BY k DESC LIMIT 20) s',
 	'SELECT count(*) FROM t WHERE k = ANY(ARRAY[1, 77, 5000, 9999, 123456])',
-	'SELECT min(k), max(k) FROM t');
+	'SELECT min(k), max(k) FROM t',
+	'SELECT count(*), sum(k) FROM t WHERE d IN (3, 12) AND k BETWEEN 1000 AND 7999',
+	'SELECT count(*) FROM t WHERE d IS NULL',
+	'SELECT string_agg(d || \':\' || k, \',\' ORDER BY d DESC, k DESC) FROM (SELECT d, k FROM t WHERE d <= 2 ORDER BY d DESC, k DESC LIMIT 20) s');
 my $settings = 'SET enable_seqscan = off; SET enable_bitmapscan = off;';
 
 sub compare
@@ -33,21 +36,23 @@ sub compare
 	{
 		my $expected = $primary->safe_psql('postgres', "$settings $query");
 		my $plan = $standby->safe_psql('postgres', "$settings EXPLAIN (COSTS OFF) $query");
-		like($plan, qr/t_learned/, "$step: standby plans the learned index for: $query");
+		my $index = $query =~ /\bd\b/ ? 't_pair' : 't_learned';
+		like($plan, qr/$index/, "$step: standby plans $index for: $query");
 		is($standby->safe_psql('postgres', "$settings $query"), $expected, "$step: standby equals primary: $query");
 	}
 }
 
 $primary->safe_psql('postgres', q{
-	CREATE TABLE t (k int8, v text);
-	INSERT INTO t SELECT g % 9000, 'v' || g FROM generate_series(1, 20000) g;
-	INSERT INTO t VALUES (NULL, 'n1'), (NULL, 'n2');
+	CREATE TABLE t (k int8, v text, d int4);
+	INSERT INTO t SELECT g % 9000, 'v' || g, g % 13 FROM generate_series(1, 20000) g;
+	INSERT INTO t VALUES (NULL, 'n1', 4), (NULL, 'n2', NULL), (17, 'n4', NULL);
 	CREATE INDEX t_learned ON t USING learned (k) WITH (epsilon = 16);
+	CREATE INDEX t_pair ON t USING learned (d, k) WITH (epsilon = 16);
 	ANALYZE t;
 });
 compare('build');
 
-$primary->safe_psql('postgres', q{INSERT INTO t SELECT g, 'new' FROM generate_series(5000, 12000) g; INSERT INTO t VALUES (NULL, 'n3')});
+$primary->safe_psql('postgres', q{INSERT INTO t SELECT g, 'new', g % 13 FROM generate_series(5000, 12000) g; INSERT INTO t VALUES (NULL, 'n3', 12), (NULL, 'n5', NULL)});
 compare('insert');
 
 $primary->safe_psql('postgres', q{DELETE FROM t WHERE k % 7 = 0});
@@ -56,13 +61,16 @@ compare('delete');
 $primary->safe_psql('postgres', q{VACUUM t});
 compare('vacuum');
 
-$primary->safe_psql('postgres', q{SELECT learned_merge('t_learned')});
+$primary->safe_psql('postgres', q{SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair')});
 compare('merge');
 
-$primary->safe_psql('postgres', q{UPDATE t SET k = k + 100000 WHERE k % 11 = 0; VACUUM t; SELECT learned_merge('t_learned')});
+$primary->safe_psql('postgres', q{UPDATE t SET k = k + 100000, d = d + 1 WHERE k % 11 = 0; VACUUM t; SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair')});
 compare('update, vacuum and merge');
 
-is($standby->safe_psql('postgres', q{SELECT learned_index_check('t_learned', true)}), '', 'standby index checks clean');
+for my $index ('t_learned', 't_pair')
+{
+	is($standby->safe_psql('postgres', "SELECT learned_index_check('$index', true)"), '', "standby $index checks clean");
+}
 
 $standby->stop;
 $primary->stop;

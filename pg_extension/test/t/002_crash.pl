@@ -1,5 +1,5 @@
-# kill -9 during concurrent inserts and during a merge: after restart the index checks clean and answers
-# as the sequential scan does. OMENDB_CRASH_CYCLES sets the number of cycles (3 by default; `make stress`
+# kill -9 during concurrent inserts and during a merge: after restart the indexes (one column and two)
+# check clean and answer as the sequential scan does. OMENDB_CRASH_CYCLES sets the number of cycles (3 by default; `make stress`
 # raises it).
 use strict;
 use warnings;
@@ -17,6 +17,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE t (k int8, pad int);
 	INSERT INTO t SELECT g, g FROM generate_series(1, 50000) g;
 	CREATE INDEX t_learned ON t USING learned (k) WITH (hot_limit = 1000);
+	CREATE INDEX t_pair ON t USING learned (pad, k) WITH (hot_limit = 1000);
 });
 
 my $script = $node->basedir . '/insert.sql';
@@ -42,14 +43,19 @@ sub crash_and_restart
 sub verify
 {
 	my ($label) = @_;
-	is($node->safe_psql('postgres', q{SELECT learned_index_check('t_learned', true)}), '', "$label: check clean");
-	my $seq = $node->safe_psql('postgres',
-		q{SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off;
-		  SELECT count(*), sum(k) FROM t WHERE k BETWEEN 20000 AND 70000});
-	my $idx = $node->safe_psql('postgres',
-		q{SET enable_seqscan = off; SET enable_bitmapscan = off;
-		  SELECT count(*), sum(k) FROM t WHERE k BETWEEN 20000 AND 70000});
-	is($idx, $seq, "$label: index answers as the sequential scan");
+	for my $index ('t_learned', 't_pair')
+	{
+		is($node->safe_psql('postgres', "SELECT learned_index_check('$index', true)"), '', "$label: $index checks clean");
+	}
+	# The second query only the two-column index can serve.
+	for my $query ('SELECT count(*), sum(k) FROM t WHERE k BETWEEN 20000 AND 70000',
+		'SELECT count(*), sum(k) FROM t WHERE pad IN (1, 2, 30000) AND k < 60000')
+	{
+		my $seq = $node->safe_psql('postgres',
+			"SET enable_indexscan = off; SET enable_bitmapscan = off; SET enable_indexonlyscan = off; $query");
+		my $idx = $node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off; $query");
+		is($idx, $seq, "$label: index answers as the sequential scan: $query");
+	}
 }
 
 for my $cycle (1 .. $cycles)
@@ -66,7 +72,7 @@ for my $cycle (1 .. $cycles)
 	# A merge, killed while it writes the new run.
 	$node->safe_psql('postgres', q{INSERT INTO t SELECT (random() * 100000)::int8, 2 FROM generate_series(1, 30000)});
 	my $merge = $node->background_psql('postgres');
-	$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_learned');\n");
+	$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_learned');\nSELECT learned_merge('t_pair');\n");
 	usleep(int(rand(300_000)));
 	crash_and_restart();
 	eval { $merge->quit };

@@ -1,7 +1,7 @@
 # A cursor open across VACUUM returns exactly its snapshot's rows: index and index-only scans, over cold
 # and hot entries, with or without a merge moving every entry to new pages first, on the primary and on
 # a standby with hot_standby_feedback off (where a query may instead be cancelled by a recovery
-# conflict, never answer wrongly). Also on the standby: a cursor that reads a run whose blocks the
+# conflict, never answer wrongly), on a one-column index and on a two-column one. Also on the standby: a cursor that reads a run whose blocks the
 # primary frees and reuses.
 use strict;
 use warnings;
@@ -22,17 +22,18 @@ $standby->start;
 
 my $expected = join("\n", grep { $_ != 3000 } 2501 .. 5000);
 
-# k = 1..5000 with 3000 deleted, its entry cold (in the built run) or hot (inserted after the build).
+# k = 1..5000 with 3000 deleted, its entry cold (in the built run) or hot (inserted after the build); the
+# index on (k) or on (d, k), d = 1 in every row.
 sub setup
 {
-	my ($where) = @_;
+	my ($where, $columns) = @_;
 	my $built = $where eq 'cold' ? 5000 : 2000;
 	$primary->safe_psql('postgres', qq{
 		DROP TABLE IF EXISTS t;
-		CREATE TABLE t (k int8, pad text);
-		INSERT INTO t SELECT g, 'x' FROM generate_series(1, $built) g;
-		CREATE INDEX t_learned ON t USING learned (k);
-		INSERT INTO t SELECT g, 'x' FROM generate_series($built + 1, 5000) g;
+		CREATE TABLE t (d int4, k int8, pad text);
+		INSERT INTO t SELECT 1, g, 'x' FROM generate_series(1, $built) g;
+		CREATE INDEX t_learned ON t USING learned ($columns);
+		INSERT INTO t SELECT 1, g, 'x' FROM generate_series($built + 1, 5000) g;
 		VACUUM ANALYZE t;
 		DELETE FROM t WHERE k = 3000;
 	});
@@ -44,12 +45,12 @@ sub setup
 # cursor's pin, as with btree), then fetches the rest.
 sub cursor_across_vacuum
 {
-	my ($node, $where, $kind, $merge) = @_;
-	my $label = "$where entries, $kind scan, on the " . ($node == $primary ? 'primary' : 'standby')
+	my ($node, $where, $columns, $kind, $merge) = @_;
+	my $label = "($columns), $where entries, $kind scan, on the " . ($node == $primary ? 'primary' : 'standby')
 	  . ($merge ? ', entries moved by a merge' : '');
 	my $settings = 'SET enable_seqscan = off; SET enable_bitmapscan = off;'
 	  . ($kind eq 'index' ? ' SET enable_indexonlyscan = off;' : '');
-	my $query = 'SELECT k FROM t WHERE k >= 2500 ORDER BY k';
+	my $query = 'SELECT k FROM t WHERE ' . ($columns eq 'k' ? '' : 'd = 1 AND ') . 'k >= 2500 ORDER BY k';
 	my $plan = $node->safe_psql('postgres', "$settings EXPLAIN (COSTS OFF) $query");
 	my $want = $kind eq 'index-only' && $node == $primary ? qr/Index Only Scan using t_learned/ : qr/Index Scan using t_learned/;
 	like($plan, $want, "$label: planned as intended");
@@ -87,17 +88,20 @@ sub cursor_across_vacuum
 	is($primary->safe_psql('postgres', q{SELECT count(*) FROM t WHERE k = 3000}), '0', "$label: VACUUM done");
 }
 
-for my $where ('cold', 'hot')
+for my $columns ('k', 'd, k')
 {
-	for my $kind ('index-only', 'index')
+	for my $where ('cold', 'hot')
 	{
-		setup($where);
-		cursor_across_vacuum($primary, $where, $kind, 0);
-		setup($where);
-		cursor_across_vacuum($primary, $where, $kind, 1);
-		setup($where);
-		$primary->wait_for_catchup($standby);
-		cursor_across_vacuum($standby, $where, $kind, 0);
+		for my $kind ('index-only', 'index')
+		{
+			setup($where, $columns);
+			cursor_across_vacuum($primary, $where, $columns, $kind, 0);
+			setup($where, $columns);
+			cursor_across_vacuum($primary, $where, $columns, $kind, 1);
+			setup($where, $columns);
+			$primary->wait_for_catchup($standby);
+			cursor_across_vacuum($standby, $where, $columns, $kind, 0);
+		}
 	}
 }
 
