@@ -480,6 +480,7 @@ replay_keys(LearnedRunWriter *writer)
 			copy.shape = shape;
 			copy.packed = true;
 			memcpy(copy.page.data, page, BLCKSZ);
+			learned_copy_locate(&copy);
 			UnlockReleaseBuffer(buffer);
 			for (i = 0; i < count; i++)
 			{

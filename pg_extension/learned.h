@@ -281,6 +281,10 @@ typedef struct LearnedKeyShape
 	Oid			typids[LEARNED_MAX_COLUMNS];
 	int			key_types[LEARNED_MAX_COLUMNS];
 	int			widths[LEARNED_MAX_COLUMNS];	/* value bits of each column */
+	int			positions[LEARNED_MAX_COLUMNS];	/* the bit where each value begins (its NULL bit lies above) */
+	bool		folds[LEARNED_MAX_COLUMNS];	/* the column keeps floats by their first equal's key */
+	int			first_word[LEARNED_MAX_COLUMNS];	/* the key words holding each column's bits */
+	int			last_word[LEARNED_MAX_COLUMNS];
 	int			group_size;		/* entries per cold group */
 	int			plain_per_page;	/* entries per plain page: a group is a plain page and its overflow */
 	int			hot_stride;		/* bytes per hot entry */
@@ -295,6 +299,33 @@ typedef struct LearnedRunBounds
 	uint32		start;
 	uint32		unused;
 } LearnedRunBounds;
+
+/* The n (<= 64) bits of a words-word integer that start at bit pos (counted from the least significant). */
+static inline uint64
+learned_get_bits(const uint64 *w, int words, int pos, int n)
+{
+	uint32		bit = (uint32) pos;	/* unsigned: the division and remainder are a shift and a mask */
+	int			off = (int) (bit % 64);
+	int			i = words - 1 - (int) (bit / 64);
+	uint64		v = w[i] >> off;
+
+	if (off > 0 && off + n > 64)
+		v |= w[i - 1] << (64 - off);
+	return n < 64 ? v & ((UINT64CONST(1) << n) - 1) : v;
+}
+
+/* Column `column` of a composite key: whether it is NULL, and its field value. */
+static pg_attribute_always_inline void
+learned_key_field(const LearnedKeyShape *shape, const uint64 *words, int column, bool *isnull, uint128 *value)
+{
+	int			pos = shape->positions[column];
+	int			width = shape->widths[column];
+
+	*value = learned_get_bits(words, shape->words, pos, Min(width, 64));
+	if (width > 64)
+		*value |= (uint128) learned_get_bits(words, shape->words, pos + 64, width - 64) << 64;
+	*isnull = learned_get_bits(words, shape->words, pos + width, 1) != 0;
+}
 
 /*
  * A loaded model and cold page directory, shared by every scan of one index generation in this backend.
@@ -323,12 +354,18 @@ typedef struct LearnedColdPageCopy
 {
 	const LearnedKeyShape *shape;	/* the model ref's */
 	int64		page_index;		/* -1 when empty */
+	int64		first;			/* the cold position of its first slot */
 	int			count;
 	bool		packed;
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
 	uint32		generation;		/* of the run read: a page written for a later one is foreign */
 	bool		keep_pins;		/* hold the group's buffers pinned while it is loaded (see README) */
 	uint64		key[LEARNED_MAX_WORDS];	/* a packed key with a tail, rebuilt by learned_copy_key */
+	int			key_slot;		/* the slot whose key `key` holds, -1 for none */
+	const uint32 *wide_keys;	/* a wide packed group's offsets, TIDs and bitmaps (LearnedWide*) */
+	const ItemPointerData *wide_tids;
+	const uint8 *wide_dead;
+	const uint8 *wide_hints;
 	Buffer		pins[2];
 	PGAlignedBlock page;
 	PGAlignedBlock overflow;
@@ -344,19 +381,36 @@ learned_copy_plain_page(const LearnedColdPageCopy *copy, int *slot)
 	return (Page) copy->overflow.data;
 }
 
-/* Rebuilds the key of slot `slot` of a packed group with tails into copy->key: its base plus its offset. */
+/* Finds the arrays of the wide packed group just copied into copy (a packed page with tails). */
+static inline void
+learned_copy_locate(LearnedColdPageCopy *copy)
+{
+	Page		page = (Page) copy->page.data;
+
+	copy->key_slot = -1;
+	if (!copy->packed || copy->shape->tail == 0)
+		return;
+	copy->wide_keys = LearnedWideKeys(page, copy->shape);
+	copy->wide_tids = LearnedWideTids(page, copy->shape);
+	copy->wide_dead = LearnedWideDead(page, copy->shape);
+	copy->wide_hints = LearnedWideHints(page, copy->shape);
+}
+
+/* Rebuilds the key of slot `slot` of a packed group with tails into copy->key (its base plus its offset),
+ * unless it holds that slot's already. */
 static inline void
 learned_copy_wide_key(LearnedColdPageCopy *copy, int slot)
 {
-	Page		page = (Page) copy->page.data;
-	const LearnedKeyShape *shape = copy->shape;
-	uint64		carry = LearnedWideKeys(page, shape)[slot];
+	const uint64 *base = LearnedWideBase((Page) copy->page.data);
+	uint64		carry = copy->wide_keys[slot];
 	int			w;
 
-	memcpy(copy->key, LearnedWideBase(page), shape->words * sizeof(uint64));
-	for (w = shape->words - 1; w >= 0 && carry; w--)
+	if (copy->key_slot == slot)
+		return;
+	copy->key_slot = slot;
+	for (w = copy->shape->words - 1; w >= 0; w--)
 	{
-		copy->key[w] += carry;
+		copy->key[w] = base[w] + carry;
 		carry = copy->key[w] < carry;
 	}
 }
@@ -403,7 +457,7 @@ learned_copy_tid(const LearnedColdPageCopy *copy, int slot)
 	Page		page;
 
 	if (copy->packed && copy->shape->tail > 0)
-		return LearnedWideTids((Page) copy->page.data, copy->shape)[slot];
+		return copy->wide_tids[slot];
 	if (copy->packed)
 	{
 		page = (Page) copy->page.data;
@@ -422,11 +476,7 @@ learned_copy_dead(const LearnedColdPageCopy *copy, int slot, bool hints)
 	Page		page;
 
 	if (copy->packed && copy->shape->tail > 0)
-	{
-		page = (Page) copy->page.data;
-		return LearnedBitIsSet(LearnedWideDead(page, copy->shape), slot) ||
-			(hints && LearnedBitIsSet(LearnedWideHints(page, copy->shape), slot));
-	}
+		return LearnedBitIsSet(copy->wide_dead, slot) || (hints && LearnedBitIsSet(copy->wide_hints, slot));
 	if (copy->packed)
 	{
 		page = (Page) copy->page.data;
@@ -435,6 +485,29 @@ learned_copy_dead(const LearnedColdPageCopy *copy, int slot, bool hints)
 	page = learned_copy_plain_page(copy, &slot);
 	return LearnedBitIsSet(LearnedPlainDead(page, copy->shape), slot) ||
 		(hints && LearnedBitIsSet(LearnedPlainHints(page, copy->shape), slot));
+}
+
+/*
+ * Group slot `slot` of copy whole: its key and tail (as learned_copy_tail's, valid until the copy's next
+ * call), its TID, and whether it is dead (as learned_copy_dead). A scan reads every entry this way, so
+ * the layout is tested once.
+ */
+static inline bool
+learned_copy_entry(LearnedColdPageCopy *copy, int slot, bool hints, uint64 *key, const uint64 **tail,
+				   ItemPointerData *tid)
+{
+	if (copy->packed && copy->shape->tail > 0)
+	{
+		learned_copy_wide_key(copy, slot);
+		*key = copy->key[0];
+		*tail = copy->key + 1;
+		*tid = copy->wide_tids[slot];
+		return LearnedBitIsSet(copy->wide_dead, slot) || (hints && LearnedBitIsSet(copy->wide_hints, slot));
+	}
+	*key = learned_copy_key(copy, slot);
+	*tail = learned_copy_tail(copy, slot);
+	*tid = learned_copy_tid(copy, slot);
+	return learned_copy_dead(copy, slot, hints);
 }
 
 /* The dead bitmap, hint bitmap and TID array of a cold page (packed, wide packed or plain). */
@@ -521,10 +594,7 @@ extern int	learned_key_type_of(Oid typid);
 extern uint64 learned_normalize(Oid typid, Datum value);
 extern const LearnedKeyShape *learned_shape(Relation index);
 extern BlockNumber *learned_remembered_tail(Relation index);
-extern bool learned_column_folds_floats(const LearnedKeyShape *shape, int column);
 extern void learned_form_key(const LearnedKeyShape *shape, const Datum *values, const bool *isnull, uint64 *words);
-extern void learned_key_field(const LearnedKeyShape *shape, const uint64 *words, int column, bool *isnull,
-							  uint128 *value);
 extern uint128 learned_field_of(const LearnedKeyShape *shape, int column, uint64 key);
 extern void learned_put_field(const LearnedKeyShape *shape, uint64 *words, int column, bool isnull, uint128 value);
 extern Datum learned_field_datum(const LearnedKeyShape *shape, int column, uint128 value);
@@ -576,11 +646,14 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 static inline int
 learned_cold_slot(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
 {
-	int64		page_index = position / ref->shape.group_size;
+	int64		page_index;
 
-	if (copy->page_index != page_index)
-		learned_cold_load(index, ref, copy, page_index);
-	return (int) (position - page_index * ref->shape.group_size);
+	/* A scan reads on in the group it holds: no division. */
+	if (copy->page_index >= 0 && position >= copy->first && position - copy->first < ref->shape.group_size)
+		return (int) (position - copy->first);
+	page_index = position / ref->shape.group_size;
+	learned_cold_load(index, ref, copy, page_index);
+	return (int) (position - copy->first);
 }
 
 /* build.c */

@@ -117,7 +117,9 @@ typedef struct LearnedScanOpaqueData
 	ScanCursor	cursor;
 	ScanCursor	mark;
 	IndexTuple	value_itup;		/* index-only scans: one tuple per scan, its key overwritten */
-	uint32		value_pattern;	/* composite keys: the NULL columns of value_itup, a bit each */
+	uint32		value_pattern;	/* composite keys: the NULL columns of value_itup, a bit each, */
+	uint64		value_key[LEARNED_MAX_WORDS];	/* the key it holds, */
+	Size		value_offsets[LEARNED_MAX_COLUMNS];	/* and where each column's datum lies in it */
 	IndexTuple	null_itup;
 } LearnedScanOpaqueData;
 
@@ -1009,10 +1011,7 @@ cold_entry(IndexScanDesc scan, int64 position, uint64 *key, const uint64 **tail,
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
 	int			slot = learned_cold_slot(scan->indexRelation, so->guard->ref, so->copy, position);
 
-	*key = learned_copy_key(so->copy, slot);
-	*tail = learned_copy_tail(so->copy, slot);
-	*tid = learned_copy_tid(so->copy, slot);
-	*dead = learned_copy_dead(so->copy, slot, !scan->xactStartedInRecovery);
+	*dead = learned_copy_entry(so->copy, slot, !scan->xactStartedInRecovery, key, tail, tid);
 }
 
 /* Hints that the entry returned last is dead to everyone: set under a share lock, not WAL-logged. */
@@ -1142,10 +1141,30 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 	}
 }
 
+/* Stores column c's field value in an index-only tuple's data at its offset. */
+static void
+store_field(LearnedScanOpaque so, TupleDesc desc, char *data, int c, uint128 field)
+{
+	if (so->shape->typids[c] == UUIDOID)
+	{
+		int			i;
+
+		for (i = UUID_LEN - 1; i >= 0; i--)
+		{
+			data[so->value_offsets[c] + i] = (char) (uint8) field;
+			field >>= 8;
+		}
+	}
+	else
+		store_att_byval(data + so->value_offsets[c], learned_field_datum(so->shape, c, field),
+						TupleDescAttr(desc, c)->attlen);
+}
+
 /*
  * The index tuple of an index-only scan for the composite key returned last. Every column is of fixed
  * width, so the tuple formed for one pattern of NULL columns is overwritten in place for the next row
- * with that pattern; another pattern forms a new one.
+ * with that pattern, only in the columns whose key words changed (one device's readings change only
+ * the time); another pattern forms a new one.
  */
 static IndexTuple
 composite_tuple(IndexScanDesc scan)
@@ -1155,57 +1174,56 @@ composite_tuple(IndexScanDesc scan)
 	TupleDesc	desc = RelationGetDescr(scan->indexRelation);
 	bool		nulls[LEARNED_MAX_COLUMNS];
 	uint128		fields[LEARNED_MAX_COLUMNS];
-	uint32		pattern = 0;
-	char	   *data;
+	Datum		values[LEARNED_MAX_COLUMNS];
+	MemoryContext old;
 	Size		offset = 0;
 	int			c;
 
+	if (so->value_itup != NULL)
+	{
+		char	   *data = (char *) so->value_itup + IndexInfoFindDataOffset(so->value_itup->t_info);
+
+		for (c = 0; c < shape->natts; c++)
+		{
+			int			w;
+
+			for (w = shape->first_word[c]; w <= shape->last_word[c]; w++)
+				if (so->current[w] != so->value_key[w])
+					break;
+			if (w > shape->last_word[c])
+				continue;
+			learned_key_field(shape, so->current, c, &nulls[c], &fields[c]);
+			if (nulls[c] != ((so->value_pattern >> c) & 1))
+				break;
+			/* A folded float is not returned (learned_canreturn), and its folded NaN may be no float4. */
+			if (!nulls[c] && !shape->folds[c])
+				store_field(so, desc, data, c, fields[c]);
+		}
+		if (c == shape->natts)
+		{
+			memcpy(so->value_key, so->current, shape->words * sizeof(uint64));
+			return so->value_itup;
+		}
+	}
+	if (so->tuple_cxt == NULL)
+		so->tuple_cxt = AllocSetContextCreate(so->cxt, "learned scan tuple", ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(so->tuple_cxt);
+	old = MemoryContextSwitchTo(so->tuple_cxt);
+	so->value_pattern = 0;
 	for (c = 0; c < shape->natts; c++)
 	{
 		learned_key_field(shape, so->current, c, &nulls[c], &fields[c]);
-		pattern |= (uint32) nulls[c] << c;
-	}
-	if (so->value_itup == NULL || pattern != so->value_pattern)
-	{
-		Datum		values[LEARNED_MAX_COLUMNS];
-		MemoryContext old;
-
-		if (so->tuple_cxt == NULL)
-			so->tuple_cxt = AllocSetContextCreate(so->cxt, "learned scan tuple", ALLOCSET_SMALL_SIZES);
-		MemoryContextReset(so->tuple_cxt);
-		old = MemoryContextSwitchTo(so->tuple_cxt);
-		/* A folded float is not returned (learned_canreturn), and its folded NaN may be no float4. */
-		for (c = 0; c < shape->natts; c++)
-			values[c] = nulls[c] || learned_column_folds_floats(shape, c) ? (Datum) 0 :
-				learned_field_datum(shape, c, fields[c]);
-		so->value_itup = index_form_tuple(desc, values, nulls);
-		so->value_pattern = pattern;
-		MemoryContextSwitchTo(old);
-		return so->value_itup;
-	}
-	data = (char *) so->value_itup + IndexInfoFindDataOffset(so->value_itup->t_info);
-	for (c = 0; c < shape->natts; c++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, c);
-
+		so->value_pattern |= (uint32) nulls[c] << c;
+		values[c] = nulls[c] || shape->folds[c] ? (Datum) 0 : learned_field_datum(shape, c, fields[c]);
 		if (nulls[c])
 			continue;
-		offset = att_align_nominal(offset, att->attalign);
-		if (shape->typids[c] == UUIDOID)
-		{
-			uint128		field = fields[c];
-			int			i;
-
-			for (i = UUID_LEN - 1; i >= 0; i--)
-			{
-				data[offset + i] = (char) (uint8) field;
-				field >>= 8;
-			}
-		}
-		else if (!learned_column_folds_floats(shape, c))
-			store_att_byval(data + offset, learned_field_datum(shape, c, fields[c]), att->attlen);
-		offset += att->attlen;
+		offset = att_align_nominal(offset, TupleDescAttr(desc, c)->attalign);
+		so->value_offsets[c] = offset;
+		offset += TupleDescAttr(desc, c)->attlen;
 	}
+	so->value_itup = index_form_tuple(desc, values, nulls);
+	memcpy(so->value_key, so->current, shape->words * sizeof(uint64));
+	MemoryContextSwitchTo(old);
 	return so->value_itup;
 }
 
@@ -1371,6 +1389,6 @@ learned_canreturn(Relation index, int attno)
 	if (RecoveryInProgress())
 		return false;
 	if (shape->composite)
-		return !learned_column_folds_floats(shape, attno - 1);
+		return !shape->folds[attno - 1];
 	return !learned_key_is_lossy(index->rd_opcintype[0]);
 }

@@ -221,6 +221,18 @@ compute_shape(Relation index, LearnedKeyShape *shape)
 	}
 	shape->words = shape->composite ? (shape->bits + 63) / 64 : 1;
 	shape->tail = shape->words - 1;
+	/* Column values lie in column order from the most significant bit; each a NULL bit, then the value. */
+	for (c = natts - 1; c >= 0; c--)
+	{
+		shape->positions[c] = c == natts - 1 ? 0 : shape->positions[c + 1] + 1 + shape->widths[c + 1];
+		shape->first_word[c] = shape->words - 1 - (shape->positions[c] + shape->widths[c]) / 64;
+		shape->last_word[c] = shape->words - 1 - shape->positions[c] / 64;
+	}
+	/* Equal floats with other bits (0.0 and -0.0, the NaNs) would split a run of equal values that the
+	 * next column orders: every float column but the last keeps its first equal's key, and so cannot be
+	 * returned bit for bit. */
+	for (c = 0; c < natts - 1; c++)
+		shape->folds[c] = shape->key_types[c] == OMEN_KEY_FLOAT4 || shape->key_types[c] == OMEN_KEY_FLOAT8;
 	/* Entries with tails fill two plain pages a group; without, the group is what a packed page holds. */
 	shape->plain_per_page = shape->tail == 0 ? (LEARNED_COLD_PER_PAGE + 1) / 2 :
 		(int) ((LEARNED_PAGE_DATA_SIZE - 2) * 8 / ((sizeof(ItemPointerData) + sizeof(uint64) * (1 + shape->tail)) * 8 + 2));
@@ -279,19 +291,6 @@ learned_remembered_tail(Relation index)
 	return &rel_cache(index)->tail;
 }
 
-/* The n (<= 64) bits of a words-word integer that start at bit pos (counted from the least significant). */
-static uint64
-get_bits(const uint64 *w, int words, int pos, int n)
-{
-	int			off = pos % 64;
-	int			i = words - 1 - pos / 64;
-	uint64		v = w[i] >> off;
-
-	if (off > 0 && off + n > 64)
-		v |= w[i - 1] << (64 - off);
-	return n < 64 ? v & ((UINT64CONST(1) << n) - 1) : v;
-}
-
 /* Ors the n (<= 64) bits of v into a words-word integer at bit pos. */
 static void
 put_bits(uint64 *w, int words, int pos, uint64 v, int n)
@@ -302,18 +301,6 @@ put_bits(uint64 *w, int words, int pos, uint64 v, int n)
 	w[i] |= v << off;
 	if (off > 0 && off + n > 64)
 		w[i - 1] |= v >> (64 - off);
-}
-
-/* The bit where column `column`'s value begins (its NULL bit lies just above). */
-static int
-field_position(const LearnedKeyShape *shape, int column)
-{
-	int			pos = 0;
-	int			c;
-
-	for (c = shape->natts - 1; c > column; c--)
-		pos += 1 + shape->widths[c];
-	return pos;
 }
 
 /* Narrow integers sit in the middle of the int64 key space: their field is the key less this. */
@@ -334,22 +321,13 @@ learned_field_of(const LearnedKeyShape *shape, int column, uint64 key)
 void
 learned_put_field(const LearnedKeyShape *shape, uint64 *words, int column, bool isnull, uint128 value)
 {
-	int			pos = field_position(shape, column);
+	int			pos = shape->positions[column];
 	int			width = shape->widths[column];
 
 	put_bits(words, shape->words, pos, (uint64) value, Min(width, 64));
 	if (width > 64)
 		put_bits(words, shape->words, pos + 64, (uint64) (value >> 64), width - 64);
 	put_bits(words, shape->words, pos + width, isnull ? 1 : 0, 1);
-}
-
-/* Whether column `column` of a composite key keeps floats by their first equal's key (every float
- * column but the last): such a column cannot be returned bit for bit. */
-bool
-learned_column_folds_floats(const LearnedKeyShape *shape, int column)
-{
-	return shape->composite && column < shape->natts - 1 &&
-		(shape->key_types[column] == OMEN_KEY_FLOAT4 || shape->key_types[column] == OMEN_KEY_FLOAT8);
 }
 
 /* The key words of a row's values: the normalised value of a one-column index, or the composite key. */
@@ -383,27 +361,13 @@ learned_form_key(const LearnedKeyShape *shape, const Datum *values, const bool *
 			uint64		key = learned_normalize(shape->typids[c], values[c]);
 			uint64		last;
 
-			/* Equal floats with other bits (0.0 and -0.0, the NaNs) would split a run of equal values
-			 * that the next column orders: before the last column they take their first equal's key. */
-			if (learned_column_folds_floats(shape, c))
+			/* Before the last column, a float takes its first equal's key (see compute_shape). */
+			if (shape->folds[c])
 				learned_key_equal_range(shape->typids[c], key, &key, &last);
 			value = learned_field_of(shape, c, key);
 		}
 		learned_put_field(shape, words, c, isnull[c], value);
 	}
-}
-
-/* Column `column` of a composite key: whether it is NULL, and its field value. */
-void
-learned_key_field(const LearnedKeyShape *shape, const uint64 *words, int column, bool *isnull, uint128 *value)
-{
-	int			pos = field_position(shape, column);
-	int			width = shape->widths[column];
-
-	*value = get_bits(words, shape->words, pos, Min(width, 64));
-	if (width > 64)
-		*value |= (uint128) get_bits(words, shape->words, pos + 64, width - 64) << 64;
-	*isnull = get_bits(words, shape->words, pos + width, 1) != 0;
 }
 
 /* The datum a composite key's field value came from, bit for bit. */
@@ -464,8 +428,8 @@ learned_model_key(const LearnedKeyShape *shape, const LearnedRunBounds *bounds, 
 	memcpy(words + 1, tail, shape->tail * sizeof(uint64));
 	remain = 64 * shape->words - (int) bounds->start;
 	if (remain >= 64)
-		return get_bits(words, shape->words, remain - 64, 64);
-	return remain == 0 ? 0 : get_bits(words, shape->words, 0, remain) << (64 - remain);
+		return learned_get_bits(words, shape->words, remain - 64, 64);
+	return remain == 0 ? 0 : learned_get_bits(words, shape->words, 0, remain) << (64 - remain);
 }
 
 /*
@@ -1190,6 +1154,7 @@ learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool ke
 {
 	copy->shape = &ref->shape;
 	copy->page_index = -1;
+	copy->key_slot = -1;
 	copy->pages_read = 0;
 	copy->generation = (uint32) ref->generation;
 	copy->keep_pins = keep_pins;
@@ -1246,7 +1211,9 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCop
 		copy->pages_read++;
 		copy->count += LearnedPageGetOpaque((Page) copy->overflow.data)->count;
 	}
+	learned_copy_locate(copy);
 	copy->page_index = page_index;
+	copy->first = page_index * copy->shape->group_size;
 }
 
 /*
