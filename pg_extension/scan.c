@@ -102,7 +102,6 @@ typedef struct LearnedScanOpaqueData
 	ColumnFilter filters[LEARNED_MAX_COLUMNS];	/* composite keys */
 	bool		filtered;		/* the key intervals hold entries the filters reject */
 	uint64		current[LEARNED_MAX_WORDS];	/* the key returned last */
-	LearnedMetaPageData meta;
 	PinGuard   *guard;
 	ScanRange  *ranges;
 	int			nranges;
@@ -121,7 +120,11 @@ typedef struct LearnedScanOpaqueData
 	uint64		value_key[LEARNED_MAX_WORDS];	/* the key it holds, */
 	Size		value_offsets[LEARNED_MAX_COLUMNS];	/* and where each column's datum lies in it */
 	IndexTuple	null_itup;
+	LearnedMetaPageData meta;	/* last: only its fields before the hot directory are read */
 } LearnedScanOpaqueData;
+
+/* What learned_beginscan zeroes: all but the metapage's hot directory, 6 kB a scan never reads. */
+#define LEARNED_SCAN_ZEROED (offsetof(LearnedScanOpaqueData, meta) + LEARNED_META_HEADER_SIZE)
 
 #define HotAt(so, array, i) ((HotItem *) ((array) + (Size) (i) * (so)->hot_stride))
 
@@ -154,8 +157,9 @@ IndexScanDesc
 learned_beginscan(Relation index, int nkeys, int norderbys)
 {
 	IndexScanDesc scan = RelationGetIndexScan(index, nkeys, norderbys);
-	LearnedScanOpaque so = palloc0(sizeof(LearnedScanOpaqueData));
+	LearnedScanOpaque so = palloc(sizeof(LearnedScanOpaqueData));
 
+	memset(so, 0, LEARNED_SCAN_ZEROED);
 	so->cxt = AllocSetContextCreate(CurrentMemoryContext, "learned scan", ALLOCSET_DEFAULT_SIZES);
 	so->typid = index->rd_opcintype[0];
 	so->key_type = learned_key_type_of(so->typid);
@@ -167,7 +171,10 @@ learned_beginscan(Relation index, int nkeys, int norderbys)
 	so->guard->callback.func = unpin_guard;
 	so->guard->callback.arg = so->guard;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &so->guard->callback);
-	so->copy = palloc0(sizeof(LearnedColdPageCopy));
+	/* Not zeroed (its two pages are 16 kB, per scan and per unique check): it holds no group yet. */
+	so->copy = palloc(sizeof(LearnedColdPageCopy));
+	so->copy->page_index = -1;
+	so->copy->pins[0] = so->copy->pins[1] = InvalidBuffer;
 	scan->opaque = so;
 	return scan;
 }
