@@ -39,8 +39,12 @@ import Testing
         let session = scratch.session
         let cancellation = session.cancellation
         // A Dispatch thread, not a task: the test runner's task pool may be busy with other tests for
-        // minutes, and the statement would run (and allocate) all that while.
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) { cancellation.request() }
+        // minutes, and the statement would run (and allocate) all that while. A queue of its own, not the
+        // global one: that has a thread a core, which other tests' blocking work can hold (the cancel
+        // then came 27 s late on two cores).
+        DispatchQueue(label: "cancellation test").asyncAfter(deadline: .now() + .milliseconds(300)) {
+            cancellation.request()
+        }
         let clock = ContinuousClock()
         let start = clock.now
         let error = outcome(session, Self.endless)
