@@ -3,7 +3,8 @@
 /// `epsilon` of every point so far. It keeps the convex hulls of the upper (`y + ε`) and lower (`y - ε`)
 /// points and the two extreme feasible lines, so each point costs amortised O(1).
 ///
-/// Coordinates are relative to the first point's x; slopes are compared by exact 128-bit cross products.
+/// Coordinates are relative to the first point's x, and a segment spans less than 2^63: slope components
+/// then fit 64 bits, and slopes are compared by exact cross products of one 64-by-64-bit multiply each.
 struct SegmentFitter {
     struct Point {
         var x: UInt64
@@ -32,44 +33,59 @@ struct SegmentFitter {
     /// Forgets every point; the next `add` starts a new segment.
     mutating func reset() {
         count = 0
-        if !isKnownUniquelyReferenced(&upper) { upper = HullPoints() }
-        if !isKnownUniquelyReferenced(&lower) { lower = HullPoints() }
+        if !isKnownUniquelyReferenced(&upper) {
+            upper = HullPoints()
+            lower = HullPoints()
+        }
         upper.count = 0
         lower.count = 0
         upperStart = 0
         lowerStart = 0
     }
 
-    /// `(b - a)` as a slope `dy/dx`, in 128 bits so products of 64-bit x and position differences are exact:
-    /// |dx| < 2^64 and |dy| < 2^62 (positions are buffer indices), so no product below reaches 2^127, and
-    /// the wrapping operators, which skip overflow checks, never wrap.
-    private static func slope(_ a: Point, _ b: Point) -> (dx: Int128, dy: Int128) {
-        (Int128(b.x) &- Int128(a.x), Int128(b.y) &- Int128(a.y))
+    /// `(b - a)` as a slope `dy/dx`: |dx| < 2^63 (a segment's span) and |dy| < 2^62 (positions are
+    /// buffer indices), so each fits 64 bits, their products 126, and the wrapping operators, which skip
+    /// overflow checks, never wrap.
+    @inline(__always)
+    private static func slope(_ a: Point, _ b: Point) -> (dx: Int64, dy: Int64) {
+        (Int64(bitPattern: b.x &- a.x), b.y &- a.y)
+    }
+
+    /// `u * v` exactly: sign-extended 64-bit operands make one full-width multiply.
+    @inline(__always)
+    private static func product(_ u: Int64, _ v: Int64) -> Int128 {
+        Int128(u) &* Int128(v)
     }
 
     /// `s < t` for slopes whose dx have the same sign.
-    private static func less(_ s: (dx: Int128, dy: Int128), _ t: (dx: Int128, dy: Int128)) -> Bool {
-        s.dy &* t.dx < t.dy &* s.dx
+    @inline(__always)
+    private static func less(_ s: (dx: Int64, dy: Int64), _ t: (dx: Int64, dy: Int64)) -> Bool {
+        product(s.dy, t.dx) < product(t.dy, s.dx)
     }
 
     /// The cross product of `(a - o)` and `(b - o)`: positive when o, a, b turn counter-clockwise.
+    @inline(__always)
     private static func cross(_ o: Point, _ a: Point, _ b: Point) -> Int128 {
         let u = slope(o, a)
         let v = slope(o, b)
-        return u.dx &* v.dy &- u.dy &* v.dx
+        return product(u.dx, v.dy) &- product(u.dy, v.dx)
     }
 
-    /// Adds `(x, y)`; returns false (and changes nothing) when no line can also cover it.
-    /// `x` must exceed every x added since the last reset.
+    /// Adds `(x, y)`; returns false (and changes nothing) when no line can also cover it, or when it lies
+    /// 2^63 or more past the segment's first x. `x` must exceed every x added since the last reset.
     mutating func add(x absoluteX: UInt64, y position: Int) -> Bool {
         if count == 0 { origin = absoluteX }
         let x = absoluteX &- origin
+        if x > UInt64(Int64.max) { return false }
         let y = Int64(position)
         let high = Point(x: x, y: y &+ epsilon)
         let low = Point(x: x, y: y &- epsilon)
-        // The hulls are shared only by a copy of this fitter: copy them before the first change.
-        if !isKnownUniquelyReferenced(&upper) { upper = upper.copy() }
-        if !isKnownUniquelyReferenced(&lower) { lower = lower.copy() }
+        // The hulls are shared only by a copy of this fitter: copy them before the first change. They are
+        // replaced together, so they are shared together, and one check serves both.
+        if !isKnownUniquelyReferenced(&upper) {
+            upper = upper.copy()
+            lower = lower.copy()
+        }
         switch count {
         case 0:
             r0 = high
@@ -170,10 +186,10 @@ struct SegmentFitter {
         }
         let a = Self.slope(r0, r2)
         let b = Self.slope(r1, r3)
-        let minSlope = Self.double(a.dy) / Self.double(a.dx)
-        let maxSlope = Self.double(b.dy) / Self.double(b.dx)
+        let minSlope = Double(a.dy) / Double(a.dx)
+        let maxSlope = Double(b.dy) / Double(b.dx)
         let slope = max(0, (minSlope + maxSlope) / 2)
-        let denominator = a.dx * b.dy - a.dy * b.dx
+        let denominator = Self.product(a.dx, b.dy) - Self.product(a.dy, b.dx)
         let intercept: Double
         if denominator == 0 {
             // Parallel extremes: take the line midway between them.
@@ -182,9 +198,9 @@ struct SegmentFitter {
             intercept = (atOriginA + atOriginB) / 2
         } else {
             let offset = Self.slope(r0, r1)
-            let t = Self.double(offset.dx * b.dy - offset.dy * b.dx) / Self.double(denominator)
-            let ix = Double(r0.x) + t * Self.double(a.dx)
-            let iy = Double(r0.y) + t * Self.double(a.dy)
+            let t = Self.double(Self.product(offset.dx, b.dy) - Self.product(offset.dy, b.dx)) / Self.double(denominator)
+            let ix = Double(r0.x) + t * Double(a.dx)
+            let iy = Double(r0.y) + t * Double(a.dy)
             intercept = iy - slope * ix
         }
         return LinearFunction(origin: origin, slope: slope.isFinite ? slope : 0, intercept: intercept.isFinite ? intercept : 0)

@@ -73,6 +73,24 @@ import Testing
         #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
     }
 
+    @Test("a builder copied mid-build learns each copy's keys as a one-shot build does")
+    func copiedBuilderKeepsItsOwnSegment() throws {
+        let keys = Distribution.books.keys(count: 40_000, seed: 3)
+        let half = keys.count / 2
+        // The copy's own tail: consecutive keys right above the shared prefix, a far steeper line.
+        let other = Array(keys[..<half]) + (1...UInt64(keys.count - half)).map { keys[half - 1] &+ $0 }
+        for epsilon in [4, 64] {
+            let kind = ModelKind.piecewiseLinear(epsilon: epsilon)
+            var builder = try ModelBuilder(kind: kind)
+            try keys[..<half].withUnsafeBufferPointer { try builder.add($0) }
+            var copy = builder
+            try keys[half...].withUnsafeBufferPointer { try builder.add($0) }
+            try other[half...].withUnsafeBufferPointer { try copy.add($0) }
+            #expect(try builder.finish() == keys.withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) })
+            #expect(try copy.finish() == other.withUnsafeBufferPointer { try LearnedModel(kind: kind, keys: $0) })
+        }
+    }
+
     @Test func chunkedBuildEqualsOneShotBuild() throws {
         let keys = Distribution.books.keys(count: 50_000, seed: 9)
         for kind in [ModelKind.piecewiseLinear(epsilon: 32), .recursive(leaves: 256), .linear] {
