@@ -229,3 +229,29 @@ SELECT generation AS second_generation FROM learned_index_info('m_trunc_v');
 SELECT count(*) AS second_build FROM m_trunc WHERE v BETWEEN 100 AND 2999;
 COMMIT;
 SELECT count(*) AS by_heap FROM m_trunc WHERE v BETWEEN 100 AND 2999;
+
+-- A full hot page is sorted as it is sealed: deleted rows' entries on the tail page get hints from
+-- index scans, the page then fills (its hints cleared by the logged seal) and is sorted, and the scans
+-- after it, forward and backward, return exactly the live rows.
+CREATE TABLE m_hints (k int8) WITH (autovacuum_enabled = false);
+CREATE INDEX m_hints_k ON m_hints USING learned (k) WITH (hot_limit = 100000);
+INSERT INTO m_hints SELECT (g * 7919) % 1000 FROM generate_series(1, 300) g;
+DELETE FROM m_hints WHERE k % 3 = 0;
+SET enable_seqscan = off;
+SET enable_bitmapscan = off;
+SET enable_indexonlyscan = off;
+SELECT count(*) AS before_seal FROM m_hints WHERE k >= 0;
+SELECT count(*) AS hinted FROM m_hints WHERE k >= 0;
+INSERT INTO m_hints SELECT (g * 6133) % 1000 FROM generate_series(1, 400) g;
+SELECT hot_entries, pages > 2 AS sealed_one FROM learned_index_info('m_hints_k');
+SELECT count(*) AS after_seal, sum(k) FROM m_hints WHERE k >= 0;
+SELECT count(*) AS after_seal_ordered, sum(k) FROM (SELECT k FROM m_hints WHERE k < 1000 ORDER BY k DESC) s;
+RESET enable_seqscan;
+RESET enable_bitmapscan;
+RESET enable_indexonlyscan;
+SET enable_indexscan = off;
+SET enable_bitmapscan = off;
+SELECT count(*) AS by_heap, sum(k) FROM m_hints;
+RESET enable_indexscan;
+RESET enable_bitmapscan;
+SELECT learned_index_check('m_hints_k', true) AS check_clean;
