@@ -130,56 +130,19 @@ lock_meta_tail(Relation index, LearnedMetaPage meta)
 	return buffer;
 }
 
-/* What compare_sealed needs: the shape and the page's entries as they were before the sort. */
-typedef struct SealSort
-{
-	const LearnedKeyShape *shape;
-	Page		page;
-} SealSort;
-
-/* qsort_arg order of a sealing page's entry indexes: values ascending by key, then NULLs, else as added. */
+/* qsort_arg order of hot entries (the shape as arg): values ascending by key, then NULLs. */
 static int
 compare_sealed(const void *a, const void *b, void *arg)
 {
-	const SealSort *sort = (const SealSort *) arg;
-	int			i = *(const int *) a;
-	int			j = *(const int *) b;
-	const LearnedHotEntry *x = learned_hot_entry(sort->page, i, sort->shape->hot_stride);
-	const LearnedHotEntry *y = learned_hot_entry(sort->page, j, sort->shape->hot_stride);
+	const LearnedKeyShape *shape = (const LearnedKeyShape *) arg;
+	const LearnedHotEntry *x = (const LearnedHotEntry *) a;
+	const LearnedHotEntry *y = (const LearnedHotEntry *) b;
 	bool		xnull = (x->flags & LEARNED_HOT_NULL) != 0;
 	bool		ynull = (y->flags & LEARNED_HOT_NULL) != 0;
-	int			order = 0;
 
-	if (xnull != ynull)
-		return xnull ? 1 : -1;
-	if (!xnull)
-		order = learned_compare_keys(x->key, LearnedHotTail(x), y->key, LearnedHotTail(y), sort->shape->tail);
-	return order != 0 ? order : (i > j) - (i < j);
-}
-
-/*
- * Sorts a sealing page's entries (values ascending, then NULLs), so lookups and unique checks
- * binary-search it: random keys give every sealed page the whole key range, and each check would
- * otherwise read every entry of every page not yet compacted. Entries move: whoever remembered an
- * entry's place rechecks its TID there (kill_current), as after a compaction. Hint bits need no moving:
- * they live in the page's hole, which the logged seal clears.
- */
-static void
-sort_sealed(const LearnedKeyShape *shape, Page page, int count)
-{
-	PGAlignedBlock before;
-	int		   *order = palloc(Max(count, 1) * sizeof(int));
-	SealSort	sort = {shape, (Page) before.data};
-	int			i;
-
-	memcpy(before.data, page, BLCKSZ);
-	for (i = 0; i < count; i++)
-		order[i] = i;
-	qsort_arg(order, count, sizeof(int), compare_sealed, &sort);
-	for (i = 0; i < count; i++)
-		memcpy(learned_hot_entry(page, i, shape->hot_stride),
-			   learned_hot_entry((Page) before.data, order[i], shape->hot_stride), shape->hot_stride);
-	pfree(order);
+	if (xnull || ynull)
+		return (int) xnull - (int) ynull;
+	return learned_compare_keys(x->key, LearnedHotTail(x), y->key, LearnedHotTail(y), shape->tail);
 }
 
 /*
@@ -199,7 +162,14 @@ learned_seal_page(const LearnedKeyShape *shape, LearnedMetaPage meta, BlockNumbe
 		return;
 	opaque->flags |= LEARNED_PAGE_SEALED | LEARNED_PAGE_SORTED;
 	opaque->count = (uint16) learned_hot_count(page, shape);
-	sort_sealed(shape, page, opaque->count);
+	/*
+	 * Sorted, so lookups and unique checks binary-search it: random keys give every sealed page the
+	 * whole key range, and each check would otherwise read every entry of every page not yet compacted.
+	 * Entries move: whoever remembered an entry's place rechecks its TID there (kill_current), as after
+	 * a compaction. Hint bits need no moving: they live in the page's hole, which the logged seal clears.
+	 */
+	qsort_arg(learned_hot_entry(page, 0, shape->hot_stride), opaque->count, shape->hot_stride, compare_sealed,
+			  (void *) shape);
 	for (i = 0; i < opaque->count; i++)
 	{
 		LearnedHotEntry *entry = learned_hot_entry(page, i, shape->hot_stride);

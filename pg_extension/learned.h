@@ -354,7 +354,6 @@ typedef struct LearnedColdPageCopy
 {
 	const LearnedKeyShape *shape;	/* the model ref's */
 	int64		page_index;		/* -1 when empty */
-	int64		first;			/* the cold position of its first slot */
 	int			count;
 	bool		packed;
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
@@ -646,14 +645,13 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 static inline int
 learned_cold_slot(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
 {
-	int64		page_index;
+	int64		first = copy->page_index * ref->shape.group_size;
 
 	/* A scan reads on in the group it holds: no division. */
-	if (copy->page_index >= 0 && position >= copy->first && position - copy->first < ref->shape.group_size)
-		return (int) (position - copy->first);
-	page_index = position / ref->shape.group_size;
-	learned_cold_load(index, ref, copy, page_index);
-	return (int) (position - copy->first);
+	if (copy->page_index >= 0 && position >= first && position - first < ref->shape.group_size)
+		return (int) (position - first);
+	learned_cold_load(index, ref, copy, position / ref->shape.group_size);
+	return (int) (position - copy->page_index * ref->shape.group_size);
 }
 
 /* build.c */

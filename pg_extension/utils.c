@@ -1154,7 +1154,6 @@ learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool ke
 {
 	copy->shape = &ref->shape;
 	copy->page_index = -1;
-	copy->key_slot = -1;
 	copy->pages_read = 0;
 	copy->generation = (uint32) ref->generation;
 	copy->keep_pins = keep_pins;
@@ -1213,7 +1212,6 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCop
 	}
 	learned_copy_locate(copy);
 	copy->page_index = page_index;
-	copy->first = page_index * copy->shape->group_size;
 }
 
 /*
