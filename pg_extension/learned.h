@@ -354,7 +354,10 @@ typedef struct LearnedColdPageCopy
 {
 	const LearnedKeyShape *shape;	/* the model ref's */
 	int64		page_index;		/* -1 when empty */
-	int			count;
+	int64		first;			/* the group's first position */
+	int			lo;				/* the group's slots [lo, lo + held) are copied (held */
+	uint64		held;			/* is 0 when empty); no reader looks at the rest */
+	int			count;			/* entries on the group's pages read (all of them once the overflow is) */
 	bool		packed;
 	int			pages_read;		/* pages loaded, for learned_explain_lookup */
 	uint32		generation;		/* of the run read: a page written for a later one is foreign */
@@ -622,7 +625,7 @@ extern Buffer learned_cold_slot_page(Relation index, BlockNumber primary, int sl
 extern void learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool keep_pins);
 extern void learned_copy_release(LearnedColdPageCopy *copy);
 extern void learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
-							  int64 page_index);
+							  int64 position, int64 want_lo, int64 want_hi);
 extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy,
 							   int64 position);
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
@@ -641,17 +644,26 @@ learned_read_meta(Relation index, LearnedMetaPageData *meta)
 	learned_read_meta_page(index, meta, LEARNED_META_HEADER_SIZE);
 }
 
-/* The slot of cold position `position` in copy, loading its group first when copy holds another. */
+/*
+ * The slot of cold position `position` in copy. When copy does not hold it, loads the part of its group
+ * in positions [want_lo, want_hi), the positions the caller goes on to read.
+ */
+static inline int
+learned_cold_slot_in(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position,
+					 int64 want_lo, int64 want_hi)
+{
+	/* A scan reads on in the part of the group it holds: one comparison, no division. */
+	if ((uint64) (position - copy->first - copy->lo) < copy->held)
+		return (int) (position - copy->first);
+	learned_cold_load(index, ref, copy, position, want_lo, want_hi);
+	return (int) (position - copy->first);
+}
+
+/* The slot of cold position `position` in copy, loading its whole group when copy does not hold it. */
 static inline int
 learned_cold_slot(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
 {
-	int64		first = copy->page_index * ref->shape.group_size;
-
-	/* A scan reads on in the group it holds: no division. */
-	if (copy->page_index >= 0 && position >= first && position - first < ref->shape.group_size)
-		return (int) (position - first);
-	learned_cold_load(index, ref, copy, position / ref->shape.group_size);
-	return (int) (position - copy->page_index * ref->shape.group_size);
+	return learned_cold_slot_in(index, ref, copy, position, 0, PG_INT64_MAX);
 }
 
 /* build.c */

@@ -1011,12 +1011,15 @@ prepare_scan(IndexScanDesc scan)
 	MemoryContextSwitchTo(old);
 }
 
-/* Loads the cold entry at position: its key and tail, TID, and whether this scan must skip it as dead. */
+/* Loads the cold entry at position of range: its key and tail, TID, and whether this scan must skip it as
+ * dead. A load copies the range's part of the group. */
 static void
-cold_entry(IndexScanDesc scan, int64 position, uint64 *key, const uint64 **tail, ItemPointerData *tid, bool *dead)
+cold_entry(IndexScanDesc scan, const ScanRange *range, int64 position, uint64 *key, const uint64 **tail,
+		   ItemPointerData *tid, bool *dead)
 {
 	LearnedScanOpaque so = (LearnedScanOpaque) scan->opaque;
-	int			slot = learned_cold_slot(scan->indexRelation, so->guard->ref, so->copy, position);
+	int			slot = learned_cold_slot_in(scan->indexRelation, so->guard->ref, so->copy, position, range->cold_lo,
+											range->cold_hi);
 
 	*dead = learned_copy_entry(so->copy, slot, !scan->xactStartedInRecovery, key, tail, tid);
 }
@@ -1108,7 +1111,7 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 			continue;
 		}
 		if (has_cold)
-			cold_entry(scan, cold_position, &cold_key, &cold_tail, &cold_tid, &dead);
+			cold_entry(scan, range, cold_position, &cold_key, &cold_tail, &cold_tid, &dead);
 		if (has_cold && has_hot && !range->nulls)
 			order = learned_compare_keys(cold_key, cold_tail, hot_item->entry.key, HotItemTail(hot_item), shape->tail);
 		/* Equal keys: cold entries come before hot ones, and the NULL section is cold then hot. */
@@ -1338,7 +1341,7 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			ItemPointerData tid;
 			bool		dead;
 
-			cold_entry(scan, position, &key, &tail, &tid, &dead);
+			cold_entry(scan, range, position, &key, &tail, &tid, &dead);
 			if (!dead && (!so->filtered || composite_matches(so, key, tail)))
 			{
 				tbm_add_tuples(tbm, &tid, 1, !range->nulls && so->lossy);

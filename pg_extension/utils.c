@@ -1124,28 +1124,77 @@ learned_unpin_model(LearnedModelRef *ref)
 		free_model_ref(ref);
 }
 
-/* Reads cold block blkno of run `generation` into dest, keeping it pinned in *pin when pin is given. */
-static void
-cold_page(Relation index, BlockNumber blkno, int capacity, uint64 generation, char *dest, Buffer *pin)
+/* Locks cold block blkno of run `generation` in share mode and checks it; *pin holds the buffer pinned,
+ * and a buffer it already holds is not read again. */
+static Page
+lock_cold_page(Relation index, BlockNumber blkno, uint64 generation, Buffer *pin)
 {
-	Buffer		buffer = ReadBuffer(index, blkno);
 	Page		page;
 
-	LockBuffer(buffer, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(buffer);
+	if (!BufferIsValid(*pin))
+		*pin = ReadBuffer(index, blkno);
+	LockBuffer(*pin, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(*pin);
 	learned_check_page(index, blkno, page, LEARNED_PAGE_COLD, generation);
-	if (LearnedPageGetOpaque(page)->count > capacity)
-		ereport(ERROR,
-				(errcode(ERRCODE_INDEX_CORRUPTED),
-				 errmsg("learned index \"%s\" cold block %u holds %d entries", RelationGetRelationName(index), blkno,
-						LearnedPageGetOpaque(page)->count),
-				 errhint("Rebuild it with REINDEX.")));
-	memcpy(dest, page, BLCKSZ);
-	LockBuffer(buffer, BUFFER_LOCK_UNLOCK);
-	if (pin)
-		*pin = buffer;
+	return page;
+}
+
+/* Unlocks a cold page read by lock_cold_page, keeping its pin only when the copy keeps pins. */
+static void
+unlock_cold_page(LearnedColdPageCopy *copy, Buffer *pin)
+{
+	LockBuffer(*pin, BUFFER_LOCK_UNLOCK);
+	if (!copy->keep_pins)
+	{
+		ReleaseBuffer(*pin);
+		*pin = InvalidBuffer;
+	}
+}
+
+/* Copies elements [lo, hi) of the array `array` of page src, `size` bytes each, to the same place in dest. */
+static inline void
+copy_elements(char *dest, Page src, const void *array, Size size, int lo, int hi)
+{
+	Size		offset = (Size) ((const char *) array - (const char *) src) + (Size) lo * size;
+
+	memcpy(dest + offset, (const char *) src + offset, (Size) (hi - lo) * size);
+}
+
+/* Copies slots [lo, hi) of cold page src (the page's own slots) to their places in dest: their elements
+ * of each array and the bitmap bytes that hold their bits, and a packed page's base. */
+static void
+copy_cold_slots(char *dest, Page src, const LearnedKeyShape *shape, int lo, int hi)
+{
+	int			byte_lo = lo / 8;
+	int			byte_hi = (hi + 7) / 8;
+
+	if (lo >= hi)
+		return;
+	if (!(LearnedPageGetOpaque(src)->flags & LEARNED_PAGE_PACKED))
+	{
+		copy_elements(dest, src, LearnedPlainKeys(src), sizeof(uint64), lo, hi);
+		copy_elements(dest, src, LearnedPlainTails(src, shape), shape->tail * sizeof(uint64), lo, hi);
+		copy_elements(dest, src, LearnedPlainTids(src, shape), sizeof(ItemPointerData), lo, hi);
+		copy_elements(dest, src, LearnedPlainDead(src, shape), 1, byte_lo, byte_hi);
+		copy_elements(dest, src, LearnedPlainHints(src, shape), 1, byte_lo, byte_hi);
+	}
+	else if (shape->tail > 0)
+	{
+		copy_elements(dest, src, LearnedWideBase(src), shape->words * sizeof(uint64), 0, 1);
+		copy_elements(dest, src, LearnedWideKeys(src, shape), sizeof(uint32), lo, hi);
+		copy_elements(dest, src, LearnedWideTids(src, shape), sizeof(ItemPointerData), lo, hi);
+		copy_elements(dest, src, LearnedWideDead(src, shape), 1, byte_lo, byte_hi);
+		copy_elements(dest, src, LearnedWideHints(src, shape), 1, byte_lo, byte_hi);
+	}
 	else
-		ReleaseBuffer(buffer);
+	{
+		copy_elements(dest, src, LearnedPackedHead(src), sizeof(LearnedPackedHeader), 0, 1);
+		copy_elements(dest, src, LearnedPackedKeys(src), sizeof(uint32), lo, hi);
+		copy_elements(dest, src, LearnedPackedOffsets(src), sizeof(OffsetNumber), lo, hi);
+		copy_elements(dest, src, LearnedPackedBlocks(src), 1, lo, hi);
+		copy_elements(dest, src, LearnedPackedDead(src), 1, byte_lo, byte_hi);
+		copy_elements(dest, src, LearnedPackedHints(src), 1, byte_lo, byte_hi);
+	}
 }
 
 /* Prepares an empty copy of ref's run; with keep_pins the loaded group stays pinned (see README). */
@@ -1154,6 +1203,9 @@ learned_copy_init(LearnedColdPageCopy *copy, const LearnedModelRef *ref, bool ke
 {
 	copy->shape = &ref->shape;
 	copy->page_index = -1;
+	copy->first = 0;
+	copy->lo = 0;
+	copy->held = 0;
 	copy->pages_read = 0;
 	copy->generation = (uint32) ref->generation;
 	copy->keep_pins = keep_pins;
@@ -1174,42 +1226,65 @@ learned_copy_release(LearnedColdPageCopy *copy)
 		copy->pins[i] = InvalidBuffer;
 	}
 	copy->page_index = -1;
+	copy->held = 0;
 }
 
-/* Copies cold group page_index into copy: its packed page, or its plain page and that page's overflow. */
+/*
+ * Copies into copy the entries of position's cold group that lie in positions [want_lo, want_hi): a lookup
+ * copies the entries its search reads, a scan the part of the group its range covers, not the whole 16 kB.
+ * A plain group's overflow page is read only when those entries reach it.
+ */
 void
-learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 page_index)
+learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position,
+				  int64 want_lo, int64 want_hi)
 {
+	const LearnedKeyShape *shape = copy->shape;
+	int64		page_index = position / shape->group_size;
+	int64		first = page_index * shape->group_size;
+	int			slot = (int) (position - first);
+	int			lo,
+				hi;
+	Page		page;
 	LearnedPageOpaque opaque;
 	BlockNumber overflow = InvalidBlockNumber;
 
-	if (page_index < 0 || page_index >= ref->cold_pages)
-		elog(ERROR, "learned index cold page %lld out of range", (long long) page_index);
-	learned_copy_release(copy);
-	cold_page(index, ref->directory[page_index], Max(LEARNED_COLD_PER_PAGE, copy->shape->plain_per_page),
-			  ref->generation, copy->page.data,
-			  copy->keep_pins ? &copy->pins[0] : NULL);
+	if (position < 0 || page_index >= ref->cold_pages)
+		elog(ERROR, "learned index cold position %lld out of range", (long long) position);
+	if (page_index != copy->page_index)
+		learned_copy_release(copy);
+	lo = (int) Min(Max(want_lo - first, 0), slot);
+	hi = (int) Max(Min(want_hi - first, shape->group_size), slot + 1);
+	page = lock_cold_page(index, ref->directory[page_index], ref->generation, &copy->pins[0]);
 	copy->pages_read++;
-	opaque = LearnedPageGetOpaque((Page) copy->page.data);
+	opaque = LearnedPageGetOpaque(page);
 	copy->packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
 	copy->count = opaque->count;
-	if (!copy->packed)
-	{
-		if (copy->count > copy->shape->plain_per_page)
-			ereport(ERROR,
-					(errcode(ERRCODE_INDEX_CORRUPTED),
-					 errmsg("learned index \"%s\" plain cold page holds %d entries", RelationGetRelationName(index), copy->count),
-					 errhint("Rebuild it with REINDEX.")));
-		if (copy->count == copy->shape->plain_per_page)
-			overflow = opaque->next;
-	}
+	copy_cold_slots(copy->page.data, page, shape, lo, Min(hi, copy->count));
+	if (!copy->packed && copy->count == shape->plain_per_page && hi > shape->plain_per_page)
+		overflow = opaque->next;
+	unlock_cold_page(copy, &copy->pins[0]);
 	if (overflow != InvalidBlockNumber)
 	{
-		cold_page(index, overflow, copy->shape->plain_per_page, ref->generation, copy->overflow.data,
-				  copy->keep_pins ? &copy->pins[1] : NULL);
+		page = lock_cold_page(index, overflow, ref->generation, &copy->pins[1]);
 		copy->pages_read++;
-		copy->count += LearnedPageGetOpaque((Page) copy->overflow.data)->count;
+		opaque = LearnedPageGetOpaque(page);
+		if (opaque->flags & LEARNED_PAGE_PACKED)
+			block_corrupted(index, overflow, "is a packed page in a plain group");
+		copy_cold_slots(copy->overflow.data, page, shape, Max(lo - shape->plain_per_page, 0),
+						Min(hi - shape->plain_per_page, opaque->count));
+		copy->count += opaque->count;
+		unlock_cold_page(copy, &copy->pins[1]);
 	}
+	/* The run's count says the group holds position: a group that does not is damaged. */
+	if (slot >= copy->count)
+		ereport(ERROR,
+				(errcode(ERRCODE_INDEX_CORRUPTED),
+				 errmsg("learned index \"%s\" cold group %lld holds %d entries, fewer than its run counts",
+						RelationGetRelationName(index), (long long) page_index, copy->count),
+				 errhint("Rebuild it with REINDEX.")));
+	copy->lo = lo;
+	copy->held = (uint64) (Min(hi, copy->count) - lo);
+	copy->first = first;
 	learned_copy_locate(copy);
 	copy->page_index = page_index;
 }
@@ -1254,19 +1329,20 @@ learned_cold_slot_page(Relation index, BlockNumber primary, int slot, int mode, 
 	return buffer;
 }
 
-/* The key at cold position `position`, loading its page into copy if needed. */
+/* The key at cold position `position`, loading its group into copy if needed. */
 uint64
 learned_cold_key(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position)
 {
 	return learned_copy_key(copy, learned_cold_slot(index, ref, copy, position));
 }
 
-/* Whether the key at cold position `position` is below the key (key, tail). */
+/* Whether the key at cold position `position` is below the key (key, tail); a load copies positions
+ * [want_lo, want_hi). */
 static inline bool
 cold_below(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy, int64 position, uint64 key,
-		   const uint64 *tail)
+		   const uint64 *tail, int64 want_lo, int64 want_hi)
 {
-	int			slot = learned_cold_slot(index, ref, copy, position);
+	int			slot = learned_cold_slot_in(index, ref, copy, position, want_lo, want_hi);
 
 	if (ref->shape.tail == 0)
 		return learned_copy_key(copy, slot) < key;
@@ -1274,10 +1350,14 @@ cold_below(Relation index, const LearnedModelRef *ref, LearnedColdPageCopy *copy
 								ref->shape.tail) < 0;
 }
 
+/* Positions a search copies beyond its window on either side: the next key's search (a point's upper
+ * bound) and the scan of a few equal keys then find them copied. */
+#define LEARNED_SEARCH_MARGIN 32
+
 /*
  * The first cold position whose key is >= (key, tail): the model's window, then a binary search inside
  * it. A composite key's position lies between the lower bounds of its model key and of the next one, so
- * the search spans both windows.
+ * the search spans both windows. Only the window's entries are copied.
  */
 int64
 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
@@ -1286,6 +1366,8 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 	uint64		group = (uint64) ref->shape.group_size;
 	uint64		lo,
 				hi;
+	int64		want_lo,
+				want_hi;
 
 	if (meta->cold_count == 0)
 		return 0;
@@ -1307,13 +1389,15 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("learned index \"%s\" model returned a window outside its run", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
+	want_lo = (int64) lo - LEARNED_SEARCH_MARGIN;
+	want_hi = (int64) hi + LEARNED_SEARCH_MARGIN;
 	/* The answer lies in lo..hi; positions below hi are real keys. First settle which group holds it, by
 	 * halving the groups the window spans, so that each group is loaded once. */
 	while (lo < hi && lo / group != (hi - 1) / group)
 	{
 		uint64		boundary = (lo / group + (hi - 1) / group + 1) / 2 * group;
 
-		if (cold_below(index, ref, copy, (int64) boundary, key, tail))
+		if (cold_below(index, ref, copy, (int64) boundary, key, tail, want_lo, want_hi))
 			lo = boundary + 1;
 		else
 			hi = boundary;
@@ -1322,7 +1406,7 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 	{
 		uint64		mid = lo + (hi - lo) / 2;
 
-		if (cold_below(index, ref, copy, (int64) mid, key, tail))
+		if (cold_below(index, ref, copy, (int64) mid, key, tail, want_lo, want_hi))
 			lo = mid + 1;
 		else
 			hi = mid;
