@@ -11,6 +11,7 @@
 #include "catalog/index.h"
 #include "catalog/pg_authid_d.h"
 #include "catalog/pg_type_d.h"
+#include "common/hashfn.h"
 #include "miscadmin.h"
 #include "port/pg_bitutils.h"
 #include "port/pg_crc32c.h"
@@ -622,20 +623,29 @@ checksum_matches(Page page)
 
 /*
  * The blocks whose checksum this backend verified, with the LSN each had then: a lookup would otherwise
- * spend more time on CRCs (of the metapage and a cold group, 14 kB) than on everything else. A block is
+ * spend more time on CRCs (of the metapage and a cold page, 16 kB) than on everything else. A block is
  * verified again once its LSN moves (every logged change moves it); a page without an LSN (an unlogged
- * index) is verified at every read. The table is emptied when it fills.
+ * index) is verified at every read. The table is 4-way set-associative (a block's set is a hash of its
+ * relation and number; a newcomer to a full set takes its ways in turn), so a lookup costs one probe and
+ * an index of tens of thousands of blocks stays verified.
  */
 typedef struct VerifiedBlock
 {
 	RelFileNode node;
 	BlockNumber blkno;
-	XLogRecPtr	lsn;
+	XLogRecPtr	lsn;			/* InvalidXLogRecPtr in a way never used */
 } VerifiedBlock;
 
-#define LEARNED_VERIFIED_BLOCKS 16384
+#define LEARNED_VERIFIED_WAYS 4
+#define LEARNED_VERIFIED_SETS 8192	/* a power of two */
 
-static HTAB *verified_blocks;
+typedef struct VerifiedSet
+{
+	VerifiedBlock ways[LEARNED_VERIFIED_WAYS];
+	int			next;			/* the way a newcomer takes */
+} VerifiedSet;
+
+static VerifiedSet *verified_blocks;
 
 /*
  * Whether block blkno's page (held locked) passes its checksum: PostgreSQL's own when the cluster has
@@ -644,35 +654,37 @@ static HTAB *verified_blocks;
 static bool
 checksum_verified(Relation index, BlockNumber blkno, Page page)
 {
-	VerifiedBlock key;
-	VerifiedBlock *entry;
-	bool		found;
+	XLogRecPtr	lsn = PageGetLSN(page);
+	VerifiedSet *set;
+	VerifiedBlock *way;
+	int			i;
 
 	if (DataChecksumsEnabled())
 		return true;
-	if (PageGetLSN(page) == InvalidXLogRecPtr)
+	if (lsn == InvalidXLogRecPtr)
 		return checksum_matches(page);
-	if (verified_blocks == NULL || hash_get_num_entries(verified_blocks) >= LEARNED_VERIFIED_BLOCKS)
+	if (verified_blocks == NULL)
+		verified_blocks = MemoryContextAllocZero(TopMemoryContext, LEARNED_VERIFIED_SETS * sizeof(VerifiedSet));
+	set = &verified_blocks[hash_combine(murmurhash32(index->rd_node.relNode), murmurhash32(blkno)) &
+						   (LEARNED_VERIFIED_SETS - 1)];
+	for (i = 0; i < LEARNED_VERIFIED_WAYS; i++)
 	{
-		HASHCTL		ctl;
-
-		if (verified_blocks)
-			hash_destroy(verified_blocks);
-		ctl.keysize = offsetof(VerifiedBlock, lsn);
-		ctl.entrysize = sizeof(VerifiedBlock);
-		ctl.hcxt = TopMemoryContext;
-		verified_blocks = hash_create("learned verified blocks", 1024, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		way = &set->ways[i];
+		if (way->blkno == blkno && RelFileNodeEquals(way->node, index->rd_node))
+			break;
 	}
-	memset(&key, 0, sizeof(key));
-	key.node = index->rd_node;
-	key.blkno = blkno;
-	entry = hash_search(verified_blocks, &key, HASH_FIND, NULL);
-	if (entry && entry->lsn == PageGetLSN(page))
+	if (i < LEARNED_VERIFIED_WAYS && way->lsn == lsn)
 		return true;
 	if (!checksum_matches(page))
 		return false;
-	entry = hash_search(verified_blocks, &key, HASH_ENTER, &found);
-	entry->lsn = PageGetLSN(page);
+	if (i == LEARNED_VERIFIED_WAYS)
+	{
+		way = &set->ways[set->next];
+		set->next = (set->next + 1) % LEARNED_VERIFIED_WAYS;
+	}
+	way->node = index->rd_node;
+	way->blkno = blkno;
+	way->lsn = lsn;
 	return true;
 }
 
