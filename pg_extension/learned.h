@@ -339,6 +339,7 @@ typedef struct LearnedModelRef
 	uint64		generation;
 	omen_model *model;			/* NULL when the cold run is empty */
 	BlockNumber *directory;		/* cold page i lives in block directory[i] */
+	BlockNumber *overflow;		/* group i's overflow page, or InvalidBlockNumber; 0 until first read */
 	uint32		cold_pages;
 	LearnedKeyShape shape;
 	LearnedRunBounds bounds;	/* composite keys */

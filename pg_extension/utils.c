@@ -996,6 +996,8 @@ free_model_ref(LearnedModelRef *ref)
 		omen_model_free(ref->model);
 	if (ref->directory)
 		pfree(ref->directory);
+	if (ref->overflow)
+		pfree(ref->overflow);
 	pfree(ref);
 }
 
@@ -1052,6 +1054,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 	}
 	ref->directory = MemoryContextAlloc(TopMemoryContext, Max(directory_bytes, 1));
 	memcpy(ref->directory, bytes + meta->model_bytes, directory_bytes);
+	ref->overflow = MemoryContextAllocZero(TopMemoryContext, Max(directory_bytes, 1));
 	memcpy(&ref->bounds, bytes + meta->model_bytes + directory_bytes, bounds_bytes);
 	/* The index never shrinks: a group checked to lie inside it here stays inside it. */
 	for (i = 0; i < ref->cold_pages; i++)
@@ -1266,15 +1269,26 @@ learned_cold_load(Relation index, const LearnedModelRef *ref, LearnedColdPageCop
 		learned_copy_release(copy);
 	lo = (int) Min(Max(want_lo - first, 0), slot);
 	hi = (int) Max(Min(want_hi - first, shape->group_size), slot + 1);
-	page = lock_cold_page(index, ref->directory[page_index], ref->generation, &copy->pins[0]);
-	copy->pages_read++;
-	opaque = LearnedPageGetOpaque(page);
-	copy->packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
-	copy->count = opaque->count;
-	copy_cold_slots(copy->page.data, page, shape, lo, Min(hi, copy->count));
-	if (!copy->packed && copy->count == shape->plain_per_page && hi > shape->plain_per_page)
-		overflow = opaque->next;
-	unlock_cold_page(copy, &copy->pins[0]);
+	/* Entries wholly on a plain group's overflow page need its first page only to find that page. */
+	if (lo >= shape->plain_per_page && ref->overflow[page_index] != 0 && ref->overflow[page_index] != InvalidBlockNumber)
+	{
+		copy->packed = false;
+		copy->count = shape->plain_per_page;
+	}
+	else
+	{
+		page = lock_cold_page(index, ref->directory[page_index], ref->generation, &copy->pins[0]);
+		copy->pages_read++;
+		opaque = LearnedPageGetOpaque(page);
+		copy->packed = (opaque->flags & LEARNED_PAGE_PACKED) != 0;
+		copy->count = opaque->count;
+		copy_cold_slots(copy->page.data, page, shape, lo, Min(hi, copy->count));
+		ref->overflow[page_index] = !copy->packed && copy->count == shape->plain_per_page ? opaque->next :
+			InvalidBlockNumber;
+		unlock_cold_page(copy, &copy->pins[0]);
+	}
+	if (hi > shape->plain_per_page)
+		overflow = ref->overflow[page_index];
 	if (overflow != InvalidBlockNumber)
 	{
 		page = lock_cold_page(index, overflow, ref->generation, &copy->pins[1]);
