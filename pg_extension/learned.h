@@ -283,8 +283,7 @@ typedef struct LearnedKeyShape
 	int			widths[LEARNED_MAX_COLUMNS];	/* value bits of each column */
 	int			positions[LEARNED_MAX_COLUMNS];	/* the bit where each value begins (its NULL bit lies above) */
 	bool		folds[LEARNED_MAX_COLUMNS];	/* the column keeps floats by their first equal's key */
-	int			first_word[LEARNED_MAX_COLUMNS];	/* the key words holding each column's bits */
-	int			last_word[LEARNED_MAX_COLUMNS];
+	int			last_word[LEARNED_MAX_COLUMNS];	/* the key word holding each column's lowest bit */
 	int			group_size;		/* entries per cold group */
 	int			plain_per_page;	/* entries per plain page: a group is a plain page and its overflow */
 	int			hot_stride;		/* bytes per hot entry */
@@ -312,6 +311,27 @@ learned_get_bits(const uint64 *w, int words, int pos, int n)
 	if (off > 0 && off + n > 64)
 		v |= w[i - 1] << (64 - off);
 	return n < 64 ? v & ((UINT64CONST(1) << n) - 1) : v;
+}
+
+/* Copies n key words. A scan copies one or two a row, where a call to memcpy costs more than the copy. */
+static inline void
+learned_copy_words(uint64 *dest, const uint64 *src, int n)
+{
+	switch (n)
+	{
+		case 3:
+			dest[2] = src[2];
+			/* FALLTHROUGH */
+		case 2:
+			dest[1] = src[1];
+			/* FALLTHROUGH */
+		case 1:
+			dest[0] = src[0];
+			/* FALLTHROUGH */
+		case 0:
+			return;
+	}
+	memcpy(dest, src, n * sizeof(uint64));
 }
 
 /* Column `column` of a composite key: whether it is NULL, and its field value. */
@@ -365,6 +385,7 @@ typedef struct LearnedColdPageCopy
 	bool		keep_pins;		/* hold the group's buffers pinned while it is loaded (see README) */
 	uint64		key[LEARNED_MAX_WORDS];	/* a packed key with a tail, rebuilt by learned_copy_key */
 	int			key_slot;		/* the slot whose key `key` holds, -1 for none */
+	bool		key_carried;	/* its offset carried into the upper words */
 	const uint32 *wide_keys;	/* a wide packed group's offsets, TIDs and bitmaps (LearnedWide*) */
 	const ItemPointerData *wide_tids;
 	const uint8 *wide_dead;
@@ -384,7 +405,8 @@ learned_copy_plain_page(const LearnedColdPageCopy *copy, int *slot)
 	return (Page) copy->overflow.data;
 }
 
-/* Finds the arrays of the wide packed group just copied into copy (a packed page with tails). */
+/* Finds the arrays of the wide packed group just copied into copy (a packed page with tails), and starts
+ * its rebuilt key at the group's base. */
 static inline void
 learned_copy_locate(LearnedColdPageCopy *copy)
 {
@@ -397,6 +419,8 @@ learned_copy_locate(LearnedColdPageCopy *copy)
 	copy->wide_tids = LearnedWideTids(page, copy->shape);
 	copy->wide_dead = LearnedWideDead(page, copy->shape);
 	copy->wide_hints = LearnedWideHints(page, copy->shape);
+	memcpy(copy->key, LearnedWideBase(page), copy->shape->words * sizeof(uint64));
+	copy->key_carried = false;
 }
 
 /* Rebuilds the key of slot `slot` of a packed group with tails into copy->key (its base plus its offset),
@@ -405,13 +429,21 @@ static inline void
 learned_copy_wide_key(LearnedColdPageCopy *copy, int slot)
 {
 	const uint64 *base = LearnedWideBase((Page) copy->page.data);
-	uint64		carry = copy->wide_keys[slot];
+	int			last = copy->shape->words - 1;
+	uint64		offset = copy->wide_keys[slot];
+	uint64		carry;
 	int			w;
 
 	if (copy->key_slot == slot)
 		return;
 	copy->key_slot = slot;
-	for (w = copy->shape->words - 1; w >= 0; w--)
+	copy->key[last] = base[last] + offset;
+	/* The upper words are the base's, but where the offset carries out of the lowest (rarely). */
+	carry = copy->key[last] < offset;
+	if (!carry && !copy->key_carried)
+		return;
+	copy->key_carried = carry;
+	for (w = last - 1; w >= 0; w--)
 	{
 		copy->key[w] = base[w] + carry;
 		carry = copy->key[w] < carry;
@@ -495,7 +527,7 @@ learned_copy_dead(const LearnedColdPageCopy *copy, int slot, bool hints)
  * call), its TID, and whether it is dead (as learned_copy_dead). A scan reads every entry this way, so
  * the layout is tested once.
  */
-static inline bool
+static pg_attribute_always_inline bool
 learned_copy_entry(LearnedColdPageCopy *copy, int slot, bool hints, uint64 *key, const uint64 **tail,
 				   ItemPointerData *tid)
 {

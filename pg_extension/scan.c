@@ -790,7 +790,7 @@ composite_matches(LearnedScanOpaque so, uint64 key, const uint64 *tail)
 	int			c;
 
 	words[0] = key;
-	memcpy(words + 1, tail, shape->tail * sizeof(uint64));
+	learned_copy_words(words + 1, tail, shape->tail);
 	for (c = 0; c < shape->natts; c++)
 	{
 		const ColumnFilter *filter = &so->filters[c];
@@ -1013,7 +1013,7 @@ prepare_scan(IndexScanDesc scan)
 
 /* Loads the cold entry at position of range: its key and tail, TID, and whether this scan must skip it as
  * dead. A load copies the range's part of the group. */
-static void
+static pg_attribute_always_inline void
 cold_entry(IndexScanDesc scan, const ScanRange *range, int64 position, uint64 *key, const uint64 **tail,
 		   ItemPointerData *tid, bool *dead)
 {
@@ -1132,7 +1132,7 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 			cursor->current_cold = true;
 			cursor->current = cold_position;
 			so->current[0] = cold_key;
-			memcpy(so->current + 1, cold_tail, shape->tail * sizeof(uint64));
+			learned_copy_words(so->current + 1, cold_tail, shape->tail);
 			*tid = cold_tid;
 		}
 		else
@@ -1143,7 +1143,7 @@ step(IndexScanDesc scan, ScanDirection dir, ItemPointerData *tid, bool *isnull)
 			cursor->current_cold = false;
 			cursor->current = hot_index;
 			so->current[0] = hot_item->entry.key;
-			memcpy(so->current + 1, HotItemTail(hot_item), shape->tail * sizeof(uint64));
+			learned_copy_words(so->current + 1, HotItemTail(hot_item), shape->tail);
 			*tid = hot_item->entry.tid;
 		}
 		*isnull = range->nulls;
@@ -1192,16 +1192,15 @@ composite_tuple(IndexScanDesc scan)
 	if (so->value_itup != NULL)
 	{
 		char	   *data = (char *) so->value_itup + IndexInfoFindDataOffset(so->value_itup->t_info);
+		int			w = 0;
 
-		for (c = 0; c < shape->natts; c++)
+		/* The columns whose bits all lie before the first key word that changed keep their values. */
+		while (w < shape->words && so->current[w] == so->value_key[w])
+			w++;
+		for (c = 0; c < shape->natts && shape->last_word[c] < w; c++)
+			;
+		for (; c < shape->natts; c++)
 		{
-			int			w;
-
-			for (w = shape->first_word[c]; w <= shape->last_word[c]; w++)
-				if (so->current[w] != so->value_key[w])
-					break;
-			if (w > shape->last_word[c])
-				continue;
 			learned_key_field(shape, so->current, c, &nulls[c], &fields[c]);
 			if (nulls[c] != ((so->value_pattern >> c) & 1))
 				break;
@@ -1211,7 +1210,7 @@ composite_tuple(IndexScanDesc scan)
 		}
 		if (c == shape->natts)
 		{
-			memcpy(so->value_key, so->current, shape->words * sizeof(uint64));
+			learned_copy_words(so->value_key, so->current, shape->words);
 			return so->value_itup;
 		}
 	}
@@ -1232,7 +1231,7 @@ composite_tuple(IndexScanDesc scan)
 		offset += TupleDescAttr(desc, c)->attlen;
 	}
 	so->value_itup = index_form_tuple(desc, values, nulls);
-	memcpy(so->value_key, so->current, shape->words * sizeof(uint64));
+	learned_copy_words(so->value_key, so->current, shape->words);
 	MemoryContextSwitchTo(old);
 	return so->value_itup;
 }

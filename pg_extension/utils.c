@@ -115,34 +115,43 @@ learned_key_is_lossy(Oid typid)
 	return omen_key_type_is_lossy(learned_key_type_of(typid));
 }
 
-/* The datum a normalised key came from, bit for bit (lossy keys have none). */
-Datum
-learned_denormalize(int key_type, uint64 key)
+/* The datum a float key came from, bit for bit: apart from the integer types' path, which is a scan's
+ * per-row work. */
+static pg_noinline Datum
+float_datum(int key_type, uint64 key)
 {
-	int64		value = omen_key_to_int64(key);
 	uint64		bits8;
 	uint32		bits4;
 	float8		value8;
 	float4		value4;
 
+	if (key_type == OMEN_KEY_FLOAT4)
+	{
+		/* A float4 index holds only float4 keys. */
+		if (!omen_key_to_float4(key, &bits4))
+			elog(ERROR, "learned float4 key %llu is no float4", (unsigned long long) key);
+		memcpy(&value4, &bits4, sizeof(value4));
+		return Float4GetDatum(value4);
+	}
+	bits8 = omen_key_to_float8(key);
+	memcpy(&value8, &bits8, sizeof(value8));
+	return Float8GetDatum(value8);
+}
+
+/* The datum a normalised key came from, bit for bit (lossy keys have none). */
+Datum
+learned_denormalize(int key_type, uint64 key)
+{
 	switch (key_type)
 	{
-		case OMEN_KEY_INT2: return Int16GetDatum((int16) value);
-		case OMEN_KEY_INT4: return Int32GetDatum((int32) value);
-		case OMEN_KEY_INT8: return Int64GetDatum(value);
-		case OMEN_KEY_DATE: return DateADTGetDatum((DateADT) value);
+		case OMEN_KEY_INT2: return Int16GetDatum((int16) omen_key_to_int64(key));
+		case OMEN_KEY_INT4: return Int32GetDatum((int32) omen_key_to_int64(key));
+		case OMEN_KEY_INT8: return Int64GetDatum(omen_key_to_int64(key));
+		case OMEN_KEY_DATE: return DateADTGetDatum((DateADT) omen_key_to_int64(key));
 		case OMEN_KEY_TIMESTAMP:
-		case OMEN_KEY_TIMESTAMPTZ: return TimestampGetDatum(value);
+		case OMEN_KEY_TIMESTAMPTZ: return TimestampGetDatum(omen_key_to_int64(key));
 		case OMEN_KEY_FLOAT4:
-			/* A float4 index holds only float4 keys. */
-			if (!omen_key_to_float4(key, &bits4))
-				elog(ERROR, "learned float4 key %llu is no float4", (unsigned long long) key);
-			memcpy(&value4, &bits4, sizeof(value4));
-			return Float4GetDatum(value4);
-		case OMEN_KEY_FLOAT8:
-			bits8 = omen_key_to_float8(key);
-			memcpy(&value8, &bits8, sizeof(value8));
-			return Float8GetDatum(value8);
+		case OMEN_KEY_FLOAT8: return float_datum(key_type, key);
 		case OMEN_KEY_UUID:
 			elog(ERROR, "a learned uuid key holds only the uuid's leading 64 bits");
 	}
@@ -226,7 +235,6 @@ compute_shape(Relation index, LearnedKeyShape *shape)
 	for (c = natts - 1; c >= 0; c--)
 	{
 		shape->positions[c] = c == natts - 1 ? 0 : shape->positions[c + 1] + 1 + shape->widths[c + 1];
-		shape->first_word[c] = shape->words - 1 - (shape->positions[c] + shape->widths[c]) / 64;
 		shape->last_word[c] = shape->words - 1 - shape->positions[c] / 64;
 	}
 	/* Equal floats with other bits (0.0 and -0.0, the NaNs) would split a run of equal values that the

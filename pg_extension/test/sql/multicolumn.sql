@@ -148,6 +148,18 @@ SELECT lt_check('SELECT id FROM mk WHERE r = ''NaN'' ORDER BY r, id', true);
 DROP INDEX mk_ri;
 SELECT lt_index_ok('mk_sbf'), lt_index_ok('mk_fr'), lt_index_ok('mk_udt'), lt_index_ok('mk_bdtu');
 
+-- One packed group whose keys cross a word: (1, the largest int8s), then (1, NULL), the next word's first
+-- keys. Read both ways, the rebuilt keys carry into the upper word and back.
+CREATE TABLE mcarry (id int, a int4, b int8);
+INSERT INTO mcarry SELECT g, 1, 9223372036854775807 - g FROM generate_series(0, 99) g;
+INSERT INTO mcarry SELECT 100 + g, 1, NULL FROM generate_series(1, 20) g;
+CREATE INDEX mcarry_ab ON mcarry USING learned (a, b);
+SELECT lt_check('SELECT a, b FROM mcarry WHERE a = 1 ORDER BY a, b', true);
+SELECT lt_check('SELECT a, b FROM mcarry WHERE a = 1 ORDER BY a DESC, b DESC', true);
+SELECT lt_check('SELECT id FROM mcarry WHERE a = 1 AND (b IS NULL OR b > 9223372036854775800)');
+SELECT lt_index_ok('mcarry_ab');
+DROP TABLE mcarry;
+
 -- Unique on several columns: NULLs are distinct, equal keys conflict at build and at insert; an
 -- exclusion constraint on the columns' equality, deferrable and checked at commit.
 CREATE TABLE mu (a int, b timestamptz);
