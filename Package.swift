@@ -14,9 +14,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "LearnedIndex"),
+        // The C ABI's header, imported so that the ABI switches on its enums by name.
+        .systemLibrary(name: "COmenABI"),
         .target(
             name: "LearnedIndexC",
-            dependencies: ["LearnedIndex"],
+            dependencies: ["LearnedIndex", "COmenABI"],
             exclude: ["include"]
         ),
         .target(name: "OmenEngine", dependencies: ["LearnedIndex"]),

@@ -1,22 +1,38 @@
+import COmenABI
 import LearnedIndex
 
 // The C ABI declared in include/omendb_learned.h. Every entry point checks its pointers, catches every
 // typed error and returns a status code: nothing here may trap, because it runs inside PostgreSQL.
 
-/// Status codes, as numbered in the header.
-enum Status: Int32 {
-    case ok = 0, empty, unsorted, invalidArgument, truncated, badMagic, version, checksum, corrupt, bufferTooSmall
-
+extension omen_status {
     init(_ error: LearnedIndexError) {
         switch error {
-        case .emptyKeySet: self = .empty
-        case .unsortedKeys: self = .unsorted
-        case .invalidArgument: self = .invalidArgument
-        case .truncated: self = .truncated
-        case .badMagic: self = .badMagic
-        case .unsupportedVersion: self = .version
-        case .checksumMismatch: self = .checksum
-        case .corrupt: self = .corrupt
+        case .emptyKeySet: self = OMEN_ERR_EMPTY
+        case .unsortedKeys: self = OMEN_ERR_UNSORTED
+        case .invalidArgument: self = OMEN_ERR_INVALID_ARGUMENT
+        case .truncated: self = OMEN_ERR_TRUNCATED
+        case .badMagic: self = OMEN_ERR_BAD_MAGIC
+        case .unsupportedVersion: self = OMEN_ERR_VERSION
+        case .checksumMismatch: self = OMEN_ERR_CHECKSUM
+        case .corrupt: self = OMEN_ERR_CORRUPT
+        }
+    }
+}
+
+extension KeyType {
+    /// The library's key type of the header's, or nil for a value the header does not name.
+    init?(_ keyType: omen_key_type) {
+        switch keyType {
+        case OMEN_KEY_INT2: self = .int2
+        case OMEN_KEY_INT4: self = .int4
+        case OMEN_KEY_INT8: self = .int8
+        case OMEN_KEY_FLOAT4: self = .float4
+        case OMEN_KEY_FLOAT8: self = .float8
+        case OMEN_KEY_DATE: self = .date
+        case OMEN_KEY_TIMESTAMP: self = .timestamp
+        case OMEN_KEY_TIMESTAMPTZ: self = .timestamptz
+        case OMEN_KEY_UUID: self = .uuid
+        default: return nil
         }
     }
 }
@@ -54,8 +70,8 @@ public func omenKeyFromUUID(_ bytes: UnsafePointer<UInt8>?) -> UInt64 {
 }
 
 @_cdecl("omen_key_type_is_lossy")
-public func omenKeyTypeIsLossy(_ keyType: Int32) -> Bool {
-    UInt8(exactly: keyType).flatMap(KeyType.init(rawValue:))?.isLossy ?? false
+public func omenKeyTypeIsLossy(_ keyType: omen_key_type) -> Bool {
+    KeyType(keyType)?.isLossy ?? false
 }
 
 @_cdecl("omen_key_to_int64")
@@ -79,92 +95,94 @@ public func omenFloatKeyEqualRange(_ key: UInt64, _ lo: UnsafeMutablePointer<UIn
 }
 
 @_cdecl("omen_builder_create")
-public func omenBuilderCreate(_ kind: Int32, _ param: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let out else { return Status.invalidArgument.rawValue }
+public func omenBuilderCreate(
+    _ kind: omen_model_kind, _ param: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> omen_status {
+    guard let out else { return OMEN_ERR_INVALID_ARGUMENT }
     out.pointee = nil
     let modelKind: ModelKind
     switch kind {
-    case 1:
-        guard param <= UInt64(PiecewiseLinearModel.maximumEpsilon) else { return Status.invalidArgument.rawValue }
+    case OMEN_MODEL_PGM:
+        guard param <= UInt64(PiecewiseLinearModel.maximumEpsilon) else { return OMEN_ERR_INVALID_ARGUMENT }
         modelKind = .piecewiseLinear(epsilon: Int(param))
-    case 2:
-        guard param <= UInt64(RecursiveModelIndex.maximumLeaves) else { return Status.invalidArgument.rawValue }
+    case OMEN_MODEL_RMI:
+        guard param <= UInt64(RecursiveModelIndex.maximumLeaves) else { return OMEN_ERR_INVALID_ARGUMENT }
         modelKind = .recursive(leaves: Int(param))
-    case 3:
+    case OMEN_MODEL_LINEAR:
         modelKind = .linear
     default:
-        return Status.invalidArgument.rawValue
+        return OMEN_ERR_INVALID_ARGUMENT
     }
     do {
         let box = BuilderBox(try ModelBuilder(kind: modelKind))
         out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
-        return Status.ok.rawValue
+        return OMEN_OK
     } catch {
-        return Status(error).rawValue
+        return omen_status(error)
     }
 }
 
 @_cdecl("omen_builder_resume")
 public func omenBuilderResume(
     _ handle: OpaquePointer?, _ count: UInt64, _ lastKey: UInt64, _ out: UnsafeMutablePointer<OpaquePointer?>?
-) -> Int32 {
-    guard let out else { return Status.invalidArgument.rawValue }
+) -> omen_status {
+    guard let out else { return OMEN_ERR_INVALID_ARGUMENT }
     out.pointee = nil
-    guard let box = model(handle), count <= UInt64(Int.max) else { return Status.invalidArgument.rawValue }
+    guard let box = model(handle), count <= UInt64(Int.max) else { return OMEN_ERR_INVALID_ARGUMENT }
     do {
         let builder = BuilderBox(try ModelBuilder(resuming: box.model, count: Int(count), lastKey: lastKey))
         out.pointee = OpaquePointer(Unmanaged.passRetained(builder).toOpaque())
-        return Status.ok.rawValue
+        return OMEN_OK
     } catch {
-        return Status(error).rawValue
+        return omen_status(error)
     }
 }
 
 @_cdecl("omen_builder_add")
-public func omenBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt) -> Int32 {
-    guard let handle, count <= UInt(Int.max) else { return Status.invalidArgument.rawValue }
+public func omenBuilderAdd(_ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt) -> omen_status {
+    guard let handle, count <= UInt(Int.max) else { return OMEN_ERR_INVALID_ARGUMENT }
     let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-    guard count > 0 else { return Status.ok.rawValue }
-    guard let keys, var builder = box.builder else { return Status.invalidArgument.rawValue }
+    guard count > 0 else { return OMEN_OK }
+    guard let keys, var builder = box.builder else { return OMEN_ERR_INVALID_ARGUMENT }
     box.builder = nil
     do {
         try builder.add(UnsafeBufferPointer(start: keys, count: Int(count)))
         box.builder = builder
-        return Status.ok.rawValue
+        return OMEN_OK
     } catch {
-        return Status(error).rawValue
+        return omen_status(error)
     }
 }
 
 @_cdecl("omen_builder_next_pass")
-public func omenBuilderNextPass(_ handle: OpaquePointer?, _ more: UnsafeMutablePointer<Int32>?) -> Int32 {
-    guard let handle, let more else { return Status.invalidArgument.rawValue }
+public func omenBuilderNextPass(_ handle: OpaquePointer?, _ more: UnsafeMutablePointer<Int32>?) -> omen_status {
+    guard let handle, let more else { return OMEN_ERR_INVALID_ARGUMENT }
     more.pointee = 0
     let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
-    guard var builder = box.builder else { return Status.invalidArgument.rawValue }
+    guard var builder = box.builder else { return OMEN_ERR_INVALID_ARGUMENT }
     box.builder = nil
     do {
         more.pointee = try builder.nextPass() ? 1 : 0
         box.builder = builder
-        return Status.ok.rawValue
+        return OMEN_OK
     } catch {
-        return Status(error).rawValue
+        return omen_status(error)
     }
 }
 
 @_cdecl("omen_builder_finish")
-public func omenBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> Int32 {
-    guard let handle else { return Status.invalidArgument.rawValue }
+public func omenBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> omen_status {
+    guard let handle else { return OMEN_ERR_INVALID_ARGUMENT }
     let box = Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeRetainedValue()
-    guard let out, let builder = box.builder else { return Status.invalidArgument.rawValue }
+    guard let out, let builder = box.builder else { return OMEN_ERR_INVALID_ARGUMENT }
     out.pointee = nil
     box.builder = nil
     do {
         let model = ModelBox(try builder.finish())
         out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
-        return Status.ok.rawValue
+        return OMEN_OK
     } catch {
-        return Status(error).rawValue
+        return omen_status(error)
     }
 }
 
@@ -177,33 +195,33 @@ public func omenBuilderFree(_ handle: OpaquePointer?) {
 @_cdecl("omen_model_window")
 public func omenModelWindow(
     _ handle: OpaquePointer?, _ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?
-) -> Int32 {
-    guard let box = model(handle), let lo, let hi else { return Status.invalidArgument.rawValue }
+) -> omen_status {
+    guard let box = model(handle), let lo, let hi else { return OMEN_ERR_INVALID_ARGUMENT }
     let window = box.model.window(for: key)
     lo.pointee = UInt64(window.lo)
     hi.pointee = UInt64(window.hi)
-    return Status.ok.rawValue
+    return OMEN_OK
 }
 
 @_cdecl("omen_model_lower_bound")
 public func omenModelLowerBound(
     _ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ count: UInt, _ key: UInt64,
     _ position: UnsafeMutablePointer<UInt>?
-) -> Int32 {
+) -> omen_status {
     guard let box = model(handle), let keys, let position, count == UInt(box.model.keyCount) else {
-        return Status.invalidArgument.rawValue
+        return OMEN_ERR_INVALID_ARGUMENT
     }
     position.pointee = UInt(box.model.lowerBound(of: key, in: UnsafeBufferPointer(start: keys, count: Int(count))))
-    return Status.ok.rawValue
+    return OMEN_OK
 }
 
 @_cdecl("omen_model_kind_of")
-public func omenModelKind(_ handle: OpaquePointer?) -> Int32 {
+public func omenModelKind(_ handle: OpaquePointer?) -> omen_model_kind {
     switch model(handle)?.model {
-    case .piecewiseLinear: 1
-    case .recursive: 2
-    case .linear: 3
-    case nil: 0
+    case .piecewiseLinear: OMEN_MODEL_PGM
+    case .recursive: OMEN_MODEL_RMI
+    case .linear: OMEN_MODEL_LINEAR
+    case nil: OMEN_MODEL_NONE
     }
 }
 
@@ -250,57 +268,57 @@ public func omenPGMMaxKeys() -> UInt64 {
 public func omenModelSegment(
     _ handle: OpaquePointer?, _ index: UInt64, _ firstKey: UnsafeMutablePointer<UInt64>?,
     _ slope: UnsafeMutablePointer<Double>?, _ intercept: UnsafeMutablePointer<Double>?
-) -> Int32 {
+) -> omen_status {
     guard let box = model(handle), let firstKey, let slope, let intercept, index <= UInt64(Int.max) else {
-        return Status.invalidArgument.rawValue
+        return OMEN_ERR_INVALID_ARGUMENT
     }
     let line: LinearFunction
     switch box.model {
     case .piecewiseLinear(let pgm):
-        guard let segment = pgm.segment(Int(index)) else { return Status.invalidArgument.rawValue }
+        guard let segment = pgm.segment(Int(index)) else { return OMEN_ERR_INVALID_ARGUMENT }
         line = segment.line.function(origin: segment.firstKey)
     case .recursive(let rmi):
-        guard let leaf = rmi.leaf(Int(index)) else { return Status.invalidArgument.rawValue }
+        guard let leaf = rmi.leaf(Int(index)) else { return OMEN_ERR_INVALID_ARGUMENT }
         line = leaf
     case .linear(let linear):
-        guard index == 0 else { return Status.invalidArgument.rawValue }
+        guard index == 0 else { return OMEN_ERR_INVALID_ARGUMENT }
         line = linear.function
     }
     firstKey.pointee = line.origin
     slope.pointee = line.slope
     intercept.pointee = line.intercept
-    return Status.ok.rawValue
+    return OMEN_OK
 }
 
 @_cdecl("omen_model_serialize")
 public func omenModelSerialize(
     _ handle: OpaquePointer?, _ buffer: UnsafeMutablePointer<UInt8>?, _ capacity: UInt,
     _ written: UnsafeMutablePointer<UInt>?
-) -> Int32 {
-    guard let box = model(handle), let written else { return Status.invalidArgument.rawValue }
+) -> omen_status {
+    guard let box = model(handle), let written else { return OMEN_ERR_INVALID_ARGUMENT }
     let bytes = box.bytes ?? box.model.serialized()
     box.bytes = bytes
     written.pointee = UInt(bytes.count)
-    guard let buffer, capacity >= UInt(bytes.count) else { return Status.bufferTooSmall.rawValue }
+    guard let buffer, capacity >= UInt(bytes.count) else { return OMEN_ERR_BUFFER_TOO_SMALL }
     bytes.withUnsafeBufferPointer { source in
         if let base = source.baseAddress { buffer.update(from: base, count: source.count) }
     }
-    return Status.ok.rawValue
+    return OMEN_OK
 }
 
 @_cdecl("omen_model_load")
 public func omenModelLoad(
     _ buffer: UnsafePointer<UInt8>?, _ length: UInt, _ out: UnsafeMutablePointer<OpaquePointer?>?
-) -> Int32 {
-    guard let out, length <= UInt(Int.max), buffer != nil || length == 0 else { return Status.invalidArgument.rawValue }
+) -> omen_status {
+    guard let out, length <= UInt(Int.max), buffer != nil || length == 0 else { return OMEN_ERR_INVALID_ARGUMENT }
     out.pointee = nil
     do {
         let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
         let box = ModelBox(try LearnedModel(deserializing: bytes))
         out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
-        return Status.ok.rawValue
+        return OMEN_OK
     } catch {
-        return Status(error).rawValue
+        return omen_status(error)
     }
 }
 

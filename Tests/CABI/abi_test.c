@@ -59,7 +59,7 @@ oracle_lower_bound(const uint64_t *keys, size_t n, uint64_t key)
 
 /* builds a model of the given kind from keys fed in uneven chunks */
 static omen_model *
-build_chunked(int kind, uint64_t param, const uint64_t *keys, size_t n)
+build_chunked(omen_model_kind kind, uint64_t param, const uint64_t *keys, size_t n)
 {
 	omen_builder *builder = NULL;
 	omen_model *model = NULL;
@@ -140,7 +140,7 @@ main(void)
 	uint64_t *keys = malloc(n * sizeof(uint64_t));
 	uint64_t t = 1000;
 	size_t i;
-	int kinds[3] = {OMEN_MODEL_PGM, OMEN_MODEL_RMI, OMEN_MODEL_LINEAR};
+	omen_model_kind kinds[3] = {OMEN_MODEL_PGM, OMEN_MODEL_RMI, OMEN_MODEL_LINEAR};
 	uint64_t params[3] = {32, 1024, 0};
 	const char *names[3] = {"pgm", "rmi", "linear"};
 	int k;

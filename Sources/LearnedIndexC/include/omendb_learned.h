@@ -35,12 +35,13 @@ typedef enum omen_status
 
 typedef enum omen_model_kind
 {
+	OMEN_MODEL_NONE = 0,			/* omen_model_kind_of a NULL model */
 	OMEN_MODEL_PGM = 1,				/* param: epsilon, 0 .. 1048576 */
 	OMEN_MODEL_RMI = 2,				/* param: leaves, 1 .. 16777216 */
 	OMEN_MODEL_LINEAR = 3			/* param ignored */
 } omen_model_kind;
 
-/* Key types, numbered as the library's KeyType. */
+/* Key types; the library maps them to its own by name. */
 typedef enum omen_key_type
 {
 	OMEN_KEY_INT2 = 1,
@@ -82,31 +83,31 @@ void omen_float_key_equal_range(uint64_t key, uint64_t *lo, uint64_t *hi);
  * the last pass it fails with OMEN_ERR_INVALID_ARGUMENT (OMEN_ERR_EMPTY with no keys). A later pass with
  * another key count fails with OMEN_ERR_INVALID_ARGUMENT. After a failed call, only omen_builder_free
  * is valid. */
-int omen_builder_create(int kind, uint64_t param, omen_builder **out);
+omen_status omen_builder_create(omen_model_kind kind, uint64_t param, omen_builder **out);
 /* A builder that continues a PGM model after its first count keys (the last of them last_key): the
  * model's segments up to last_key are kept and keys added next (>= last_key, ascending) are learned from
  * position count on. A run's tail can so be rewritten or extended in O(new keys). Other model kinds, or a
  * count outside 1..key count, give OMEN_ERR_INVALID_ARGUMENT. */
-int omen_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
+omen_status omen_builder_resume(const omen_model *model, uint64_t count, uint64_t last_key, omen_builder **out);
 /* A PGM builder given more keys than omen_pgm_max_keys() in all (its intercepts are 32-bit
  * positions) fails with OMEN_ERR_INVALID_ARGUMENT. */
-int omen_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
+omen_status omen_builder_add(omen_builder *builder, const uint64_t *keys, size_t count);
 uint64_t omen_pgm_max_keys(void);
-int omen_builder_next_pass(omen_builder *builder, int *more);
-int omen_builder_finish(omen_builder *builder, omen_model **out);
+omen_status omen_builder_next_pass(omen_builder *builder, int *more);
+omen_status omen_builder_finish(omen_builder *builder, omen_model **out);
 void omen_builder_free(omen_builder *builder);
 
 /* The window lo..hi (inclusive, 0 <= lo <= hi <= key count) that holds the lower bound of key: the first
  * position whose key is >= key. */
-int omen_model_window(const omen_model *model, uint64_t key, uint64_t *lo, uint64_t *hi);
+omen_status omen_model_window(const omen_model *model, uint64_t key, uint64_t *lo, uint64_t *hi);
 
 /* The lower bound of key in the sorted keys the model was built on (count must equal the key count). */
-int omen_model_lower_bound(const omen_model *model, const uint64_t *keys, size_t count, uint64_t key,
-							  size_t *position);
+omen_status omen_model_lower_bound(const omen_model *model, const uint64_t *keys, size_t count,
+								   uint64_t key, size_t *position);
 
-/* Inspection; a NULL model gives 0. param is epsilon (PGM), leaves (RMI) or 0 (linear). segments counts
- * data segments (PGM), leaves (RMI) or 1 (linear). */
-int omen_model_kind_of(const omen_model *model);
+/* Inspection; a NULL model gives 0 (OMEN_MODEL_NONE). param is epsilon (PGM), leaves (RMI) or 0
+ * (linear). segments counts data segments (PGM), leaves (RMI) or 1 (linear). */
+omen_model_kind omen_model_kind_of(const omen_model *model);
 uint64_t omen_model_param(const omen_model *model);
 uint64_t omen_model_key_count(const omen_model *model);
 uint64_t omen_model_segment_count(const omen_model *model);
@@ -114,13 +115,13 @@ uint64_t omen_model_byte_count(const omen_model *model);
 uint64_t omen_model_max_window(const omen_model *model);
 
 /* Segment index of the model (PGM data segments, RMI leaves, the linear model's single line). */
-int omen_model_segment(const omen_model *model, uint64_t index, uint64_t *first_key, double *slope,
-						  double *intercept);
+omen_status omen_model_segment(const omen_model *model, uint64_t index, uint64_t *first_key,
+							   double *slope, double *intercept);
 
 /* Serialise into buf; with a NULL or too small buf, returns OMEN_ERR_BUFFER_TOO_SMALL and sets *written
  * to the size needed. */
-int omen_model_serialize(const omen_model *model, uint8_t *buf, size_t capacity, size_t *written);
-int omen_model_load(const uint8_t *buf, size_t length, omen_model **out);
+omen_status omen_model_serialize(const omen_model *model, uint8_t *buf, size_t capacity, size_t *written);
+omen_status omen_model_load(const uint8_t *buf, size_t length, omen_model **out);
 void omen_model_free(omen_model *model);
 
 /* A fixed English message for a status code. */
