@@ -1152,13 +1152,13 @@ learned_unpin_model(LearnedModelRef *ref)
 static Page
 lock_cold_page(Relation index, BlockNumber blkno, uint64 generation, Buffer *pin)
 {
+	Buffer		buffer = BufferIsValid(*pin) ? *pin : ReadBuffer(index, blkno);
 	Page		page;
 
-	if (!BufferIsValid(*pin))
-		*pin = ReadBuffer(index, blkno);
-	LockBuffer(*pin, BUFFER_LOCK_SHARE);
-	page = BufferGetPage(*pin);
+	LockBuffer(buffer, BUFFER_LOCK_SHARE);
+	page = BufferGetPage(buffer);
 	learned_check_page(index, blkno, page, LEARNED_PAGE_COLD, generation);
+	*pin = buffer;
 	return page;
 }
 
