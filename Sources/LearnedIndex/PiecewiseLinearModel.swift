@@ -211,6 +211,25 @@ extension PiecewiseLinearModel {
             }
         }
 
+        /// Adds the next key at `position`, which may skip positions (a heap position model: the row
+        /// ordinals of the rows a key maps to leave gaps where other rows live). Keys must not descend and
+        /// positions must ascend (a repeated key keeps its first position, the lower bound); the window of
+        /// any query then holds the position of the first key not below it, or one past the last.
+        public mutating func add(_ key: UInt64, at position: Int) throws(LearnedIndexError) {
+            guard position >= count && position < PiecewiseLinearModel.maximumKeyCount else { throw .invalidArgument }
+            if count > 0 {
+                if key < lastKey { throw .unsortedKeys(position: position) }
+                if key == lastKey {
+                    count = position &+ 1
+                    return
+                }
+            }
+            let first: UInt64 = count == 0 ? 0 : lastKey &+ 1
+            segmenter.add(LowerBoundStep(first: first, last: key, position: position))
+            lastKey = key
+            count = position &+ 1
+        }
+
         /// Closes the last step and builds the routing levels.
         public consuming func finish() throws(LearnedIndexError) -> PiecewiseLinearModel {
             guard count > 0 else { throw .emptyKeySet }

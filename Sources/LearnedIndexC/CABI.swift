@@ -192,6 +192,109 @@ public func omenBuilderFree(_ handle: OpaquePointer?) {
     Unmanaged<BuilderBox>.fromOpaque(UnsafeRawPointer(handle)).release()
 }
 
+final class HeapBuilderBox {
+    var builder: HeapOrderBuilder?
+    init(_ builder: HeapOrderBuilder) { self.builder = builder }
+}
+
+private func heapBuilder(_ handle: OpaquePointer?) -> HeapBuilderBox? {
+    guard let handle else { return nil }
+    return Unmanaged<HeapBuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+/// Stores a verdict, if there is one, for the caller.
+private func report(
+    _ verdict: HeapOrderBuilder.Verdict?, _ out: UnsafeMutablePointer<omen_heap_verdict>,
+    _ decided: UnsafeMutablePointer<Bool>
+) {
+    decided.pointee = verdict != nil
+    guard let verdict else { return }
+    out.pointee = omen_heap_verdict(key: verdict.key, position: UInt64(verdict.position), covered: verdict.covered)
+}
+
+@_cdecl("omen_heap_builder_create")
+public func omenHeapBuilderCreate(
+    _ epsilon: UInt64, _ lookahead: UInt32, _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> omen_status {
+    guard let out else { return OMEN_ERR_INVALID_ARGUMENT }
+    out.pointee = nil
+    guard epsilon <= UInt64(PiecewiseLinearModel.maximumEpsilon) else { return OMEN_ERR_INVALID_ARGUMENT }
+    do {
+        let box = HeapBuilderBox(try HeapOrderBuilder(epsilon: Int(epsilon), lookahead: Int(lookahead)))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+        return OMEN_OK
+    } catch {
+        return omen_status(error)
+    }
+}
+
+@_cdecl("omen_heap_builder_add")
+public func omenHeapBuilderAdd(
+    _ handle: OpaquePointer?, _ key: UInt64, _ position: UInt64, _ verdict: UnsafeMutablePointer<omen_heap_verdict>?,
+    _ decided: UnsafeMutablePointer<Bool>?
+) -> omen_status {
+    guard let box = heapBuilder(handle), let verdict, let decided, var builder = box.builder else {
+        return OMEN_ERR_INVALID_ARGUMENT
+    }
+    decided.pointee = false
+    guard position <= UInt64(Int.max) else { return OMEN_ERR_INVALID_ARGUMENT }
+    box.builder = nil
+    do {
+        let result = try builder.add(key: key, position: Int(position))
+        box.builder = builder
+        report(result, verdict, decided)
+        return OMEN_OK
+    } catch {
+        return omen_status(error)
+    }
+}
+
+@_cdecl("omen_heap_builder_drain")
+public func omenHeapBuilderDrain(
+    _ handle: OpaquePointer?, _ verdict: UnsafeMutablePointer<omen_heap_verdict>?, _ decided: UnsafeMutablePointer<Bool>?
+) -> omen_status {
+    guard let box = heapBuilder(handle), let verdict, let decided, var builder = box.builder else {
+        return OMEN_ERR_INVALID_ARGUMENT
+    }
+    decided.pointee = false
+    box.builder = nil
+    do {
+        let result = try builder.drain()
+        box.builder = builder
+        report(result, verdict, decided)
+        return OMEN_OK
+    } catch {
+        return omen_status(error)
+    }
+}
+
+@_cdecl("omen_heap_builder_covered")
+public func omenHeapBuilderCovered(_ handle: OpaquePointer?) -> UInt64 {
+    UInt64(heapBuilder(handle)?.builder?.coveredCount ?? 0)
+}
+
+@_cdecl("omen_heap_builder_finish")
+public func omenHeapBuilderFinish(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> omen_status {
+    guard let handle else { return OMEN_ERR_INVALID_ARGUMENT }
+    let box = Unmanaged<HeapBuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeRetainedValue()
+    guard let out, let builder = box.builder else { return OMEN_ERR_INVALID_ARGUMENT }
+    out.pointee = nil
+    box.builder = nil
+    do {
+        let model = ModelBox(.piecewiseLinear(try builder.finish()))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+        return OMEN_OK
+    } catch {
+        return omen_status(error)
+    }
+}
+
+@_cdecl("omen_heap_builder_free")
+public func omenHeapBuilderFree(_ handle: OpaquePointer?) {
+    guard let handle else { return }
+    Unmanaged<HeapBuilderBox>.fromOpaque(UnsafeRawPointer(handle)).release()
+}
+
 @_cdecl("omen_model_window")
 public func omenModelWindow(
     _ handle: OpaquePointer?, _ key: UInt64, _ lo: UnsafeMutablePointer<UInt64>?, _ hi: UnsafeMutablePointer<UInt64>?

@@ -296,6 +296,62 @@ main(void)
 	CHECK(omen_key_from_int64(-1) < omen_key_from_int64(0), "sign order");
 	CHECK(omen_key_to_int64(omen_key_from_int64(-42)) == -42, "int round trip");
 
+	/* Heap order: rows of a time series in blocks of 150 to 185 rows (positions block * 185 + slot), one
+	 * row in 50 late; the late rows are judged not covered, the others covered, and the model's window of
+	 * each covered key holds its row. */
+	{
+		omen_heap_builder *heap = NULL;
+		omen_heap_verdict verdict;
+		omen_model *model = NULL;
+		uint64_t *positions = malloc(n * sizeof(uint64_t));
+		bool *covered = calloc(n, sizeof(bool));
+		uint64_t block = 0, used = 0, judged = 0, wrong = 0, missed = 0;
+		bool decided;
+
+		CHECK(omen_heap_builder_create(4, 16, &heap) == OMEN_OK && heap != NULL, "heap builder");
+		for (i = 0; i < n; i++)
+		{
+			uint64_t key = (i % 50 == 25) ? keys[i] - 100000 : keys[i];
+
+			if (used == 150 + block % 36)
+				block++, used = 0;
+			positions[i] = block * 185 + used++;
+			if (omen_heap_builder_add(heap, key, positions[i], &verdict, &decided) != OMEN_OK)
+				wrong++;
+			else if (decided)
+				covered[judged++] = verdict.covered;
+		}
+		while (omen_heap_builder_drain(heap, &verdict, &decided) == OMEN_OK && decided)
+			covered[judged++] = verdict.covered;
+		CHECK(wrong == 0, "every heap add accepted");
+		CHECK(judged == n, "one verdict a row: %llu", (unsigned long long) judged);
+		for (i = 0; i < n; i++)
+			wrong += covered[i] != (i % 50 != 25);
+		CHECK(wrong <= 32, "late rows judged out, the others in: %llu wrong", (unsigned long long) wrong);
+		CHECK(omen_heap_builder_covered(heap) + n / 50 >= n - 32, "covered count");
+		CHECK(omen_heap_builder_add(heap, 1, UINT64_MAX, &verdict, &decided) == OMEN_ERR_INVALID_ARGUMENT,
+			  "position past the range refused");
+		CHECK(omen_heap_builder_finish(heap, &model) == OMEN_OK && model != NULL, "heap model");
+		for (i = 0; i < n; i++)
+		{
+			uint64_t lo, hi;
+
+			if (!covered[i])
+				continue;
+			omen_model_window(model, keys[i], &lo, &hi);
+			if (lo > positions[i])
+				missed++;
+		}
+		CHECK(missed == 0, "heap windows start at or before their rows: %llu missed", (unsigned long long) missed);
+		omen_model_free(model);
+		CHECK(omen_heap_builder_create(4, 1u << 20, &heap) == OMEN_ERR_INVALID_ARGUMENT && heap == NULL,
+			  "lookahead too long refused");
+		CHECK(omen_heap_builder_create(4, 0, &heap) == OMEN_OK, "greedy heap builder");
+		CHECK(omen_heap_builder_finish(heap, &model) == OMEN_ERR_EMPTY && model == NULL, "no rows, no model");
+		free(positions);
+		free(covered);
+	}
+
 	free(keys);
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed == 0 ? 0 : 1;

@@ -97,6 +97,30 @@ omen_status omen_builder_next_pass(omen_builder *builder, int *more);
 omen_status omen_builder_finish(omen_builder *builder, omen_model **out);
 void omen_builder_free(omen_builder *builder);
 
+/* Heap order: fed a table's rows in heap order (key, heap position: a row ordinal, ascending), learns a
+ * PGM model from key to position for the rows that follow key order and judges every row covered (the
+ * model finds it) or not (the caller keeps it as an explicit entry). A verdict comes lookahead rows
+ * after its row (*decided says whether one came); omen_heap_builder_drain gives the rest, one a call.
+ * The covered rows of keys [a, b] lie in positions [window(a).lo, window(b + 1).hi) of the finished
+ * model (to its key count when b is the largest key). omen_heap_builder_finish releases the builder and
+ * fails with OMEN_ERR_EMPTY when no row was covered. */
+typedef struct omen_heap_builder omen_heap_builder;
+
+typedef struct omen_heap_verdict
+{
+	uint64_t	key;
+	uint64_t	position;
+	bool		covered;
+} omen_heap_verdict;
+
+omen_status omen_heap_builder_create(uint64_t epsilon, uint32_t lookahead, omen_heap_builder **out);
+omen_status omen_heap_builder_add(omen_heap_builder *builder, uint64_t key, uint64_t position,
+								  omen_heap_verdict *verdict, bool *decided);
+omen_status omen_heap_builder_drain(omen_heap_builder *builder, omen_heap_verdict *verdict, bool *decided);
+uint64_t omen_heap_builder_covered(const omen_heap_builder *builder);
+omen_status omen_heap_builder_finish(omen_heap_builder *builder, omen_model **out);
+void omen_heap_builder_free(omen_heap_builder *builder);
+
 /* The window lo..hi (inclusive, 0 <= lo <= hi <= key count) that holds the lower bound of key: the first
  * position whose key is >= key. */
 omen_status omen_model_window(const omen_model *model, uint64_t key, uint64_t *lo, uint64_t *hi);
