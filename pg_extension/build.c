@@ -54,7 +54,17 @@ typedef struct LearnedBuildState
 	bool		have_bounds;	/* composite keys: the smallest and largest seen */
 	uint64		min_key[LEARNED_MAX_WORDS];
 	uint64		max_key[LEARNED_MAX_WORDS];
+	LearnedSwiftHandles *heap;	/* layout = 'heap': its heap_builder judges the rows in heap order */
+	uint32		heap_stride;	/* a row's heap position is block * heap_stride + line pointer - 1 */
+	uint64		heap_covered;	/* once the scan ends: the rows the heap model covers, */
+	char	   *heap_bytes;		/* and the model, serialised (NULL when it covers none) */
+	uint32		heap_length;
 } LearnedBuildState;
+
+/* Rows the heap layout's build looks ahead of each row to judge whether it follows key order. */
+#define LEARNED_HEAP_LOOKAHEAD	16
+/* Heap pages read to find how many line pointers a page holds. */
+#define LEARNED_HEAP_STRIDE_SAMPLE 64
 
 /* Names the build phases for pg_stat_progress_create_index. */
 char *
@@ -82,8 +92,11 @@ writer_cleanup(void *arg)
 		omen_builder_free(handles->builder);
 	if (handles->model)
 		omen_model_free(handles->model);
+	if (handles->heap_builder)
+		omen_heap_builder_free(handles->heap_builder);
 	handles->builder = NULL;
 	handles->model = NULL;
+	handles->heap_builder = NULL;
 }
 
 /* The RMI leaf count for a run: about 128 keys per leaf. */
@@ -385,7 +398,7 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 {
 	Size		directory_bytes = (Size) writer->pages * sizeof(BlockNumber);
 	Size		bounds_bytes = writer->shape->composite && writer->values > 0 ? sizeof(LearnedRunBounds) : 0;
-	Size		total = model_bytes + directory_bytes + bounds_bytes;
+	Size		total = model_bytes + directory_bytes + bounds_bytes + writer->heap_length;
 	char	   *payload = palloc(Max(total, 1));
 	Size		written = 0;
 	Buffer		previous = InvalidBuffer;
@@ -393,6 +406,8 @@ write_model_pages(LearnedRunWriter *writer, const uint8 *bytes, uint32 model_byt
 	memcpy(payload, bytes, model_bytes);
 	memcpy(payload + model_bytes, writer->directory, directory_bytes);
 	memcpy(payload + model_bytes + directory_bytes, &writer->bounds, bounds_bytes);
+	if (writer->heap_length > 0)
+		memcpy(payload + model_bytes + directory_bytes + bounds_bytes, writer->heap_bytes, writer->heap_length);
 	result->model_head = InvalidBlockNumber;
 	while (written < total)
 	{
@@ -648,7 +663,11 @@ spill(LearnedBuildState *build)
 	build->nulls = NULL;
 }
 
-/* Table scan callback: every heap tuple becomes an entry (normalised key, TID), NULLs included. */
+static void add_explicit(LearnedBuildState *build, const omen_heap_verdict *verdict);
+static void add_entry(LearnedBuildState *build, const uint64 *words, ItemPointer tid, bool keynull);
+
+/* Table scan callback: every heap tuple becomes an entry (normalised key, TID), NULLs included; in the
+ * heap layout, a row goes to the heap model first, which covers it or hands it back as explicit. */
 static void
 build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *state)
 {
@@ -678,6 +697,39 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 		}
 		build->dead[build->ndead++] = *tid;
 	}
+	if (build->heap && !keynull && ItemPointerGetOffsetNumber(tid) <= build->heap_stride)
+	{
+		omen_heap_verdict verdict;
+		bool		decided;
+		uint64		position = (uint64) ItemPointerGetBlockNumber(tid) * build->heap_stride +
+			ItemPointerGetOffsetNumber(tid) - 1;
+
+		learned_check_status(omen_heap_builder_add(build->heap->heap_builder, words[0], position, &verdict, &decided),
+							 "heap model");
+		if (decided && !verdict.covered)
+			add_explicit(build, &verdict);
+		return;
+	}
+	add_entry(build, words, tid, keynull);
+}
+
+/* Adds a row the heap model does not cover as an explicit entry. */
+static void
+add_explicit(LearnedBuildState *build, const omen_heap_verdict *verdict)
+{
+	ItemPointerData tid;
+
+	ItemPointerSet(&tid, (BlockNumber) (verdict->position / build->heap_stride),
+				   (OffsetNumber) (verdict->position % build->heap_stride + 1));
+	add_entry(build, &verdict->key, &tid, false);
+}
+
+/* Adds an entry to what the build sorts and writes: in memory, or in the tuplesort once spilled. */
+static void
+add_entry(LearnedBuildState *build, const uint64 *words, ItemPointer tid, bool keynull)
+{
+	const LearnedKeyShape *shape = build->shape;
+
 	if (build->sort == NULL && build->nitems + build->nnulls >= build->limit)
 		spill(build);
 	if (build->sort)
@@ -824,6 +876,89 @@ check_unique(LearnedBuildState *build, Relation heap, Relation index, const uint
 	memcpy(build->live_key, key, shape->words * sizeof(uint64));
 }
 
+/* Refuses what the heap layout cannot be: it keeps one column's keys, whole, in heap order. */
+static void
+check_heap_layout(Relation index, IndexInfo *indexInfo, const LearnedOptions *options)
+{
+	const char *problem = NULL;
+
+	if (learned_shape(index)->composite)
+		problem = "on several columns";
+	else if (learned_key_is_lossy(index->rd_opcintype[0]))
+		problem = "on a uuid column";
+	else if (indexInfo->ii_Unique || indexInfo->ii_ExclusionOps != NULL)
+		problem = "for a unique index or an exclusion constraint";
+	else if (options->model != OMEN_MODEL_PGM)
+		problem = "with a model other than pgm";
+	if (problem)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index \"%s\" cannot use layout = 'heap' %s", RelationGetRelationName(index), problem),
+				 errhint("The heap layout models one column of type smallint, integer, bigint, real, double precision, "
+						 "date, timestamp or timestamptz with model = 'pgm'; use the default layout otherwise.")));
+}
+
+/*
+ * The most line pointers a heap page holds, from pages spread over the table: a row's heap position is
+ * block * stride + line pointer - 1, so the positions of full pages run on without gaps (fixed-width rows
+ * fill every page alike). Rows further down a fuller page are explicit entries.
+ */
+static uint32
+heap_stride(Relation heap)
+{
+	BlockNumber nblocks = RelationGetNumberOfBlocks(heap);
+	uint32		samples = Min(nblocks, LEARNED_HEAP_STRIDE_SAMPLE);
+	uint32		stride = 1;
+	uint32		i;
+
+	for (i = 0; i < samples; i++)
+	{
+		BlockNumber blkno = samples == 1 ? 0 : (BlockNumber) ((uint64) (nblocks - 1) * i / (samples - 1));
+		Buffer		buffer = ReadBufferExtended(heap, MAIN_FORKNUM, blkno, RBM_NORMAL, NULL);
+
+		LockBuffer(buffer, BUFFER_LOCK_SHARE);
+		stride = Max(stride, PageGetMaxOffsetNumber(BufferGetPage(buffer)));
+		UnlockReleaseBuffer(buffer);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return stride;
+}
+
+/* Ends the heap layout's scan: the rows still waiting for a verdict, then the heap model, serialised. */
+static void
+finish_heap_model(LearnedBuildState *build)
+{
+	omen_heap_verdict verdict;
+	bool		decided;
+	omen_model *model = NULL;
+	int			status;
+	size_t		size = 0;
+
+	for (;;)
+	{
+		learned_check_status(omen_heap_builder_drain(build->heap->heap_builder, &verdict, &decided), "heap model");
+		if (!decided)
+			break;
+		if (!verdict.covered)
+			add_explicit(build, &verdict);
+	}
+	build->heap_covered = omen_heap_builder_covered(build->heap->heap_builder);
+	/* finish consumes the builder whether or not it succeeds */
+	status = omen_heap_builder_finish(build->heap->heap_builder, &model);
+	build->heap->heap_builder = NULL;
+	if (status == OMEN_ERR_EMPTY)
+		return;
+	learned_check_status(status, "heap model");
+	build->heap->model = model;
+	if (omen_model_serialize(model, NULL, 0, &size) != OMEN_ERR_BUFFER_TOO_SMALL || size > PG_UINT32_MAX)
+		elog(ERROR, "learned index heap model cannot be serialised");
+	build->heap_bytes = palloc(size);
+	learned_check_status(omen_model_serialize(model, (uint8 *) build->heap_bytes, size, &size), "serialisation");
+	build->heap_length = (uint32) size;
+	omen_model_free(model);
+	build->heap->model = NULL;
+}
+
 /* Builds the index: collect and sort the entries, then write the run and train as pages fill. */
 IndexBuildResult *
 learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
@@ -875,6 +1010,9 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 						format_type_be(typid)),
 				 errhint("Its keys are the values' leading 64 bits, which distinct values may share. Enforce uniqueness with a btree index or with EXCLUDE USING learned (column WITH =).")));
 
+	if (options->heap_layout)
+		check_heap_layout(index, indexInfo, options);
+
 	/*
 	 * The metapage comes first so that block 0 is always the metapage. It is not held locked during the
 	 * build (no other backend can see the index yet): a held buffer lock would keep cancels, timeouts
@@ -898,7 +1036,21 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	build.items = palloc_extended(build.capacity * LearnedEntrySize(shape->tail), MCXT_ALLOC_HUGE);
 	build.null_capacity = 64;
 	build.nulls = palloc(build.null_capacity * sizeof(ItemPointerData));
-	reltuples = table_index_build_scan(heap, index, indexInfo, true, true, build_callback, &build, NULL);
+	if (options->heap_layout)
+	{
+		build.heap = palloc0(sizeof(LearnedSwiftHandles));
+		build.heap->callback.func = writer_cleanup;
+		build.heap->callback.arg = build.heap;
+		MemoryContextRegisterResetCallback(CurrentMemoryContext, &build.heap->callback);
+		learned_check_status(omen_heap_builder_create((uint64) options->heap_epsilon, LEARNED_HEAP_LOOKAHEAD,
+													  &build.heap->heap_builder), "heap model");
+		build.heap_stride = heap_stride(heap);
+	}
+	/* The heap layout reads the table from its first block (no synchronised scan): in heap order. */
+	reltuples = table_index_build_scan(heap, index, indexInfo, !options->heap_layout, true, build_callback, &build,
+									   NULL);
+	if (build.heap)
+		finish_heap_model(&build);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) build.tuples);
 
 	if (build.sort)
@@ -914,6 +1066,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	if (shape->composite)
 		learned_run_bounds(shape, build.min_key, build.max_key, &bounds);
 	learned_writer_begin(&writer, index, options->model, options->epsilon, (uint64) build.tuples, false, 0, &bounds);
+	writer.heap_bytes = build.heap_bytes;
+	writer.heap_length = build.heap_length;
 	if (build.sort)
 	{
 		TupleTableSlot *sorted = MakeSingleTupleTableSlot(build.sortdesc, &TTSOpsMinimalTuple);
@@ -974,6 +1128,9 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	metabuf = ReadBuffer(index, LEARNED_METAPAGE_BLKNO);
 	LockBuffer(metabuf, BUFFER_LOCK_EXCLUSIVE);
 	learned_set_meta_run(LearnedPageGetMeta(BufferGetPage(metabuf)), &run, options->model);
+	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_bytes = build.heap_length;
+	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_stride = build.heap_stride;
+	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_covered = build.heap_covered;
 	learned_set_checksum(BufferGetPage(metabuf));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);

@@ -39,6 +39,8 @@ typedef struct HeapCheckState
 	HTAB	   *entries;
 	const LearnedKeyShape *shape;
 	int64		checked;
+	const omen_model *heap_model;
+	uint32		heap_stride;
 } HeapCheckState;
 
 static void
@@ -52,7 +54,27 @@ remember(HTAB *entries, const LearnedKeyShape *shape, ItemPointer tid, uint64 ke
 	entry->isnull = isnull;
 }
 
-/* Every live heap tuple must have an entry with its key. */
+/* Whether the heap model (layout = 'heap') finds the row at tid when a scan asks for its key. */
+static bool
+heap_covers(HeapCheckState *state, ItemPointer tid, uint64 key)
+{
+	uint64		position,
+				lo,
+				hi,
+				end;
+
+	if (state->heap_model == NULL || ItemPointerGetOffsetNumber(tid) > state->heap_stride)
+		return false;
+	position = (uint64) ItemPointerGetBlockNumber(tid) * state->heap_stride + ItemPointerGetOffsetNumber(tid) - 1;
+	learned_check_status(omen_model_window(state->heap_model, key, &lo, &hi), "heap window");
+	if (key == PG_UINT64_MAX)
+		end = omen_model_key_count(state->heap_model);
+	else
+		learned_check_status(omen_model_window(state->heap_model, key + 1, &hi, &end), "heap window");
+	return lo <= position && position < end;
+}
+
+/* Every live heap tuple must have an entry with its key, or (layout = 'heap') be found by the heap model. */
 static void
 heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool tupleIsAlive, void *arg)
 {
@@ -63,6 +85,11 @@ heap_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, bool
 	uint64		words[LEARNED_MAX_WORDS];
 
 	learned_form_key(shape, values, isnull, words);
+	if (entry == NULL && !keynull && heap_covers(state, tid, words[0]))
+	{
+		state->checked++;
+		return;
+	}
 	if (entry == NULL)
 		CORRUPT(index, "heap tuple (%u,%u) has no index entry",
 				ItemPointerGetBlockNumber(tid), ItemPointerGetOffsetNumber(tid));
@@ -270,7 +297,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 		if (entries)
 		{
 			IndexInfo  *indexInfo = BuildIndexInfo(index);
-			HeapCheckState state = {index, entries, shape, 0};
+			HeapCheckState state = {index, entries, shape, 0, ref->heap_model, meta.heap_stride};
 
 			table_index_build_scan(heap, index, indexInfo, true, false, heap_callback, &state, NULL);
 		}

@@ -12,6 +12,7 @@
 #include "fmgr.h"
 #include "optimizer/cost.h"
 #include "optimizer/optimizer.h"
+#include "optimizer/plancat.h"
 #include "parser/parsetree.h"
 #include "utils/spccache.h"
 #include "utils/guc.h"
@@ -28,6 +29,7 @@ bool		learned_merge_on_insert = true;
 
 static relopt_kind learned_relopt_kind;
 static emit_log_hook_type previous_emit_log_hook;
+static get_relation_info_hook_type previous_get_relation_info_hook;
 
 /* The reloptions as stored: the model name is an offset to its string. */
 typedef struct LearnedRawOptions
@@ -36,6 +38,8 @@ typedef struct LearnedRawOptions
 	int			model_offset;
 	int			epsilon;
 	int			hot_limit;
+	int			layout_offset;
+	int			heap_epsilon;
 } LearnedRawOptions;
 
 /* The model kind a name denotes, or 0. */
@@ -75,6 +79,54 @@ validate_model(const char *value)
 				 errhint("Valid values are \"pgm\", \"rmi\" and \"linear\".")));
 }
 
+/* Rejects unknown layouts in WITH (layout = ...). */
+static void
+validate_layout(const char *value)
+{
+	if (value != NULL && strcmp(value, "sorted") != 0 && strcmp(value, "heap") != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid value for learned index option \"layout\": \"%s\"", value),
+				 errhint("Valid values are \"sorted\" (an entry for every row, the default) and \"heap\" (a model of "
+						 "where rows lie in a table loaded in key order, with entries only for the rows out of order).")));
+}
+
+/*
+ * A heap-layout index finds rows by their heap positions, not in key order, and returns no keys: the
+ * planner must not plan ordered, index-only or plain index scans on it, only bitmap scans (as on BRIN).
+ * The access method's flags are the same for every index, so they are taken back here, per index.
+ */
+static void
+learned_get_relation_info(PlannerInfo *root, Oid relationObjectId, bool inhparent, RelOptInfo *rel)
+{
+	ListCell   *lc;
+
+	if (previous_get_relation_info_hook)
+		previous_get_relation_info_hook(root, relationObjectId, inhparent, rel);
+	foreach(lc, rel->indexlist)
+	{
+		IndexOptInfo *info = (IndexOptInfo *) lfirst(lc);
+		Relation	index;
+		bool		heap_layout;
+		int			c;
+
+		if (info->amcostestimate != learned_costestimate)
+			continue;
+		index = index_open(info->indexoid, NoLock);
+		heap_layout = learned_options(index)->heap_layout;
+		index_close(index, NoLock);
+		if (!heap_layout)
+			continue;
+		info->amhasgettuple = false;
+		info->amcanmarkpos = false;
+		info->sortopfamily = NULL;
+		info->reverse_sort = NULL;
+		info->nulls_first = NULL;
+		for (c = 0; c < info->ncolumns; c++)
+			info->canreturn[c] = false;
+	}
+}
+
 /* Whether an error's untranslated format string contains `text`: independent of lc_messages. */
 static bool
 message_format_has(const ErrorData *edata, const char *text)
@@ -107,11 +159,11 @@ learned_emit_log_hook(ErrorData *edata)
 							  "btree. A learned index gives the same uniqueness as an exclusion constraint, "
 							  "EXCLUDE USING learned (column WITH =), which ON CONFLICT DO NOTHING takes as its arbiter.");
 	}
-	/* Out-of-range epsilon or hot_limit: the core message gives the bounds as a detail, but no hint. */
+	/* Out-of-range epsilon, heap_epsilon or hot_limit: the core message gives the bounds as a detail, but no hint. */
 	else if (edata->elevel >= ERROR && edata->message != NULL && edata->hint == NULL &&
 			 message_format_has(edata, "out of bounds for option") &&
 			 (strstr(edata->message, "epsilon") != NULL || strstr(edata->message, "hot_limit") != NULL))
-		edata->hint = pstrdup("A learned index takes epsilon from 1 to 65536 and hot_limit of at least 1.");
+		edata->hint = pstrdup("A learned index takes epsilon from 1 to 65536, heap_epsilon from 0 to 4096 and hot_limit of at least 1.");
 	if (previous_emit_log_hook)
 		previous_emit_log_hook(edata);
 }
@@ -127,6 +179,10 @@ _PG_init(void)
 					  64, 1, 65536, AccessExclusiveLock);
 	add_int_reloption(learned_relopt_kind, "hot_limit", "Hot entries above which VACUUM merges them into the cold run",
 					  16384, 1, INT_MAX, ShareUpdateExclusiveLock);
+	add_string_reloption(learned_relopt_kind, "layout", "Index layout: sorted (an entry a row) or heap (a model of heap positions)",
+						 "sorted", validate_layout, AccessExclusiveLock);
+	add_int_reloption(learned_relopt_kind, "heap_epsilon", "Maximum error of the heap layout's model, in heap rows",
+					  4, 0, 4096, AccessExclusiveLock);
 
 	DefineCustomBoolVariable("learned.merge_on_vacuum",
 							 "Lets VACUUM merge a learned index's hot area once it passes hot_limit.",
@@ -138,6 +194,8 @@ _PG_init(void)
 
 	previous_emit_log_hook = emit_log_hook;
 	emit_log_hook = learned_emit_log_hook;
+	previous_get_relation_info_hook = get_relation_info_hook;
+	get_relation_info_hook = learned_get_relation_info;
 }
 
 /* Parses WITH (...) options. */
@@ -148,6 +206,8 @@ learned_amoptions(Datum reloptions, bool validate)
 		{"model", RELOPT_TYPE_STRING, offsetof(LearnedRawOptions, model_offset)},
 		{"epsilon", RELOPT_TYPE_INT, offsetof(LearnedRawOptions, epsilon)},
 		{"hot_limit", RELOPT_TYPE_INT, offsetof(LearnedRawOptions, hot_limit)},
+		{"layout", RELOPT_TYPE_STRING, offsetof(LearnedRawOptions, layout_offset)},
+		{"heap_epsilon", RELOPT_TYPE_INT, offsetof(LearnedRawOptions, heap_epsilon)},
 	};
 
 	return (bytea *) build_reloptions(reloptions, validate, learned_relopt_kind, sizeof(LearnedRawOptions), table,
@@ -164,12 +224,16 @@ learned_options(Relation index)
 	options->model = OMEN_MODEL_PGM;
 	options->epsilon = 64;
 	options->hot_limit = 16384;
+	options->heap_layout = false;
+	options->heap_epsilon = 4;
 	if (raw)
 	{
 		if (raw->model_offset != 0)
 			options->model = model_kind_of((const char *) raw + raw->model_offset);
 		options->epsilon = raw->epsilon;
 		options->hot_limit = raw->hot_limit;
+		options->heap_layout = raw->layout_offset != 0 && strcmp((const char *) raw + raw->layout_offset, "heap") == 0;
+		options->heap_epsilon = raw->heap_epsilon;
 	}
 	return options;
 }

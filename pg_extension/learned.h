@@ -10,6 +10,7 @@
 
 #include "access/amapi.h"
 #include "access/generic_xlog.h"
+#include "access/htup_details.h"
 #include "access/itup.h"
 #include "access/relscan.h"
 #include "access/transam.h"
@@ -27,7 +28,9 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	8
+#define LEARNED_LAYOUT_VERSION	9
+/* Version 8 differs only in the metapage's end: it has no heap model fields (layout = 'heap'). */
+#define LEARNED_LAYOUT_NO_HEAP	8
 /* Version 7 differs only in PGM models (16-byte segment lines, which the library no longer reads): its
  * RMI and linear indexes read on. Version 6 also folded -0.0 and NaN payloads of float keys. */
 #define LEARNED_LAYOUT_WIDE_LINES	7
@@ -237,13 +240,44 @@ typedef struct LearnedMetaPageData
 	TimestampTz last_merge_time;	/* when the last merge switched runs, or 0 */
 	uint64		last_merge_us;	/* how long it took, in microseconds */
 	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
+	/* layout = 'heap' (version 9 on): the heap model, stored on the model chain after the run's bounds.
+	 * Its positions are heap row ordinals: block * heap_stride + line pointer - 1. */
+	uint32		heap_bytes;		/* its size; 0 when no row is covered (always, in the sorted layout) */
+	uint32		heap_stride;
+	uint64		heap_covered;	/* rows it covers */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
 
 #define LearnedPageGetMeta(page) ((LearnedMetaPage) PageGetContents(page))
-/* What learned_read_meta copies: everything before the directory. */
+/* What learned_read_meta copies: everything before the directory, and the heap model's fields. */
 #define LEARNED_META_HEADER_SIZE offsetof(LearnedMetaPageData, hot_ranges)
+
+/* The metapage's size in a layout version: version 8 ends with the directory. */
+static inline Size
+learned_meta_size(uint32 version)
+{
+	return version <= LEARNED_LAYOUT_NO_HEAP ? offsetof(LearnedMetaPageData, heap_bytes) : sizeof(LearnedMetaPageData);
+}
+
+/* Copies the heap model's fields of a metapage (zeros for a version without them) into *dest. */
+static inline void
+learned_copy_meta_heap(LearnedMetaPageData *dest, const LearnedMetaPageData *meta)
+{
+	Size		size = sizeof(LearnedMetaPageData) - offsetof(LearnedMetaPageData, heap_bytes);
+
+	if (meta->version <= LEARNED_LAYOUT_NO_HEAP)
+		memset(&dest->heap_bytes, 0, size);
+	else
+		memcpy(&dest->heap_bytes, &meta->heap_bytes, size);
+}
+
+/* The heap model's size on a metapage, of any layout version. */
+static inline uint32
+learned_meta_heap_bytes(const LearnedMetaPageData *meta)
+{
+	return meta->version <= LEARNED_LAYOUT_NO_HEAP ? 0 : meta->heap_bytes;
+}
 
 /* Free space map entries an allocation tries before it extends the index. */
 #define LEARNED_FREE_TRIES		8
@@ -255,6 +289,8 @@ typedef struct LearnedOptions
 	int			model;			/* OMEN_MODEL_* */
 	int			epsilon;
 	int			hot_limit;
+	bool		heap_layout;	/* layout = 'heap' */
+	int			heap_epsilon;	/* the heap model's maximum error, in heap rows */
 } LearnedOptions;
 
 /*
@@ -358,6 +394,9 @@ typedef struct LearnedModelRef
 	uint64		build_id;
 	uint64		generation;
 	omen_model *model;			/* NULL when the cold run is empty */
+	omen_model *heap_model;		/* layout = 'heap': NULL when no row is covered */
+	char	   *heap_bytes;		/* its serialised form, which a merge carries to the next run's chain */
+	uint32		heap_length;
 	BlockNumber *directory;		/* cold page i lives in block directory[i] */
 	BlockNumber *overflow;		/* group i's overflow page, or InvalidBlockNumber; 0 until first read */
 	uint32		cold_pages;
@@ -786,6 +825,7 @@ typedef struct LearnedSwiftHandles
 {
 	omen_builder *builder;
 	omen_model *model;
+	omen_heap_builder *heap_builder;	/* a build's, layout = 'heap' */
 	MemoryContextCallback callback;
 } LearnedSwiftHandles;
 
@@ -812,6 +852,8 @@ typedef struct LearnedRunWriter
 	uint64		nulls;			/* null entries written */
 	uint64		min_key;		/* the run's smallest and largest non-null keys, once values > 0 */
 	uint64		max_key;
+	const char *heap_bytes;		/* a heap model to store after the run's bounds (set after begin) */
+	uint32		heap_length;
 } LearnedRunWriter;
 
 /* What a finished run writer leaves for the metapage. */

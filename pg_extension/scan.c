@@ -67,6 +67,8 @@ typedef struct ScanRange
 	int			hot_lo;
 	int			hot_hi;
 	bool		nulls;			/* the NULL section: hot indexes refer to the NULL copy */
+	uint64		heap_lo;		/* layout = 'heap': the heap positions [heap_lo, heap_hi) that hold */
+	uint64		heap_hi;		/* every covered row of the range */
 } ScanRange;
 
 /* A position between two entries of the merged sequence, and the entry returned last. */
@@ -120,7 +122,7 @@ typedef struct LearnedScanOpaqueData
 	uint64		value_key[LEARNED_MAX_WORDS];	/* the key it holds, */
 	Size		value_offsets[LEARNED_MAX_COLUMNS];	/* and where each column's datum lies in it */
 	IndexTuple	null_itup;
-	LearnedMetaPageData meta;	/* last: only its fields before the hot directory are read */
+	LearnedMetaPageData meta;	/* last: only its fields before the hot directory, and the heap model's, are read */
 } LearnedScanOpaqueData;
 
 /* What learned_beginscan zeroes: all but the metapage's hot directory, 6 kB a scan never reads. */
@@ -395,6 +397,7 @@ read_meta_and_hot_pages(IndexScanDesc scan, uint64 lo, uint64 hi, bool want_valu
 	learned_check_meta(scan->indexRelation, BufferGetPage(buffer), InvalidBlockNumber);
 	meta = LearnedPageGetMeta(BufferGetPage(buffer));
 	memcpy(&so->meta, meta, LEARNED_META_HEADER_SIZE);
+	learned_copy_meta_heap(&so->meta, meta);
 	pages = palloc((meta->hot_listed + 1) * sizeof(BlockNumber));
 	*npages = 0;
 	for (i = 0; i < meta->hot_listed; i++)
@@ -924,7 +927,7 @@ prepare_composite(IndexScanDesc scan)
 	collect_hot(scan, first_lo, last_hi, count > 0, false);
 	so->guard->ref = learned_pin_model(index, &so->meta);
 	learned_copy_init(so->copy, so->guard->ref, so->keep_pins);
-	so->ranges = palloc((count + 1) * sizeof(ScanRange));
+	so->ranges = palloc0((count + 1) * sizeof(ScanRange));
 	so->nranges = 0;
 	for (r = 0; r < count; r++)
 	{
@@ -939,6 +942,49 @@ prepare_composite(IndexScanDesc scan)
 		range->cold_hi = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, hi[0], hi + 1);
 		range->hot_hi = hot_lower_bound(so, hi[0], hi + 1);
 	}
+}
+
+/* The heap positions holding every row the heap model covers with a key in [first, last]: from the
+ * window of first's lower bound to that of the first key above last (none when no row is covered). */
+static void
+heap_window(const omen_model *model, uint64 first, uint64 last, ScanRange *range)
+{
+	uint64		lo,
+				hi;
+
+	range->heap_lo = range->heap_hi = 0;
+	if (model == NULL)
+		return;
+	learned_check_status(omen_model_window(model, first, &lo, &hi), "heap window");
+	range->heap_lo = lo;
+	if (last == PG_UINT64_MAX)
+		range->heap_hi = omen_model_key_count(model);
+	else
+	{
+		learned_check_status(omen_model_window(model, last + 1, &lo, &hi), "heap window");
+		range->heap_hi = hi;
+	}
+}
+
+/* Adds the heap positions [lo, hi) to the bitmap, block by block, each to be rechecked. */
+static int64
+add_heap_positions(TIDBitmap *tbm, uint64 lo, uint64 hi, uint32 stride)
+{
+	ItemPointerData tids[MaxHeapTuplesPerPage];
+	uint64		position = lo;
+
+	while (position < hi)
+	{
+		BlockNumber blkno = (BlockNumber) (position / stride);
+		uint64		end = Min(hi, ((uint64) blkno + 1) * stride);
+		int			n = 0;
+
+		for (; position < end; position++, n++)
+			ItemPointerSet(&tids[n], blkno, (OffsetNumber) (position % stride + 1));
+		tbm_add_tuples(tbm, tids, n, true);
+		CHECK_FOR_INTERRUPTS();
+	}
+	return (int64) (hi - lo);
 }
 
 /* Turns the scan keys into ranges of cold positions and hot items. */
@@ -995,6 +1041,7 @@ prepare_scan(IndexScanDesc scan)
 				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, above, NULL);
 			range->hot_lo = hot_lower_bound(so, first, NULL);
 			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so, above, NULL);
+			heap_window(so->guard->ref->heap_model, first, last, range);
 		}
 	}
 	if (bounds.want_nulls)
@@ -1006,6 +1053,7 @@ prepare_scan(IndexScanDesc scan)
 		range->cold_hi = (int64) (so->meta.cold_count + so->meta.cold_nulls);
 		range->hot_lo = 0;
 		range->hot_hi = so->nhot_nulls;
+		range->heap_lo = range->heap_hi = 0;
 	}
 	so->prepared = true;
 	MemoryContextSwitchTo(old);
@@ -1277,6 +1325,13 @@ learned_gettuple(IndexScanDesc scan, ScanDirection dir)
 
 	if (!so->prepared)
 		prepare_scan(scan);
+	/* The planner plans only bitmap scans on the heap layout (learned_get_relation_info). */
+	if (so->meta.heap_bytes > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("learned index \"%s\" with layout = 'heap' supports bitmap scans only",
+						RelationGetRelationName(scan->indexRelation)),
+				 errhint("Its rows are found by heap position, not in key order; use the default layout for ordered scans.")));
 	if (scan->kill_prior_tuple && cursor->have_current)
 		kill_current(scan);
 	if (so->nranges == 0)
@@ -1360,6 +1415,8 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			if (i % shape->hot_per_page == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
+		if (so->meta.heap_bytes > 0 && range->heap_hi > range->heap_lo)
+			count += add_heap_positions(tbm, range->heap_lo, range->heap_hi, so->meta.heap_stride);
 		CHECK_FOR_INTERRUPTS();
 	}
 	return count;
@@ -1395,7 +1452,7 @@ learned_canreturn(Relation index, int attno)
 {
 	const LearnedKeyShape *shape = learned_shape(index);
 
-	if (RecoveryInProgress())
+	if (RecoveryInProgress() || learned_options(index)->heap_layout)
 		return false;
 	if (shape->composite)
 		return !shape->folds[attno - 1];

@@ -737,7 +737,7 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
-	if (meta->version != LEARNED_LAYOUT_VERSION &&
+	if (meta->version != LEARNED_LAYOUT_VERSION && meta->version != LEARNED_LAYOUT_NO_HEAP &&
 		!((meta->version == LEARNED_LAYOUT_WIDE_LINES || meta->version == LEARNED_LAYOUT_NO_EXACT_FLOATS) &&
 		  meta->model_kind != OMEN_MODEL_PGM &&
 		  (meta->version == LEARNED_LAYOUT_WIDE_LINES ||
@@ -748,8 +748,11 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 						RelationGetRelationName(index), meta->version, LEARNED_LAYOUT_VERSION),
 				 errhint("Rebuild it with REINDEX INDEX %s.", RelationGetRelationName(index))));
 	if (!checksum_verified(index, LEARNED_METAPAGE_BLKNO, page) ||
-		((PageHeader) page)->pd_lower != (char *) meta + sizeof(LearnedMetaPageData) - (char *) page)
+		((PageHeader) page)->pd_lower != (char *) meta + learned_meta_size(meta->version) - (char *) page)
 		problem = "(the metapage) fails its checksum";
+	else if (meta->version > LEARNED_LAYOUT_NO_HEAP && meta->heap_bytes > 0 &&
+			 (meta->heap_stride == 0 || meta->heap_stride > MaxHeapTuplesPerPage || meta->heap_covered == 0))
+		problem = "(the metapage) describes a heap model that does not match its layout";
 	else if (meta->key_type != (uint32) learned_key_type_of(index->rd_opcintype[0]))
 		problem = "(the metapage) names another key type than the column's";
 	else if (meta->model_kind < OMEN_MODEL_PGM || meta->model_kind > OMEN_MODEL_LINEAR)
@@ -764,7 +767,8 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 			 (meta->hot_head == InvalidBlockNumber) != (meta->hot_tail == InvalidBlockNumber) ||
 			 meta->hot_count > (uint64) meta->hot_pages * shape->hot_per_page)
 		problem = "(the metapage) counts hot pages that do not match its directory";
-	else if ((meta->model_head == InvalidBlockNumber) != (meta->model_bytes == 0 && meta->cold_pages == 0) ||
+	else if ((meta->model_head == InvalidBlockNumber) !=
+			 (meta->model_bytes == 0 && meta->cold_pages == 0 && learned_meta_heap_bytes(meta) == 0) ||
 			 (meta->cold_count > 0 && meta->model_bytes == 0))
 		problem = "(the metapage) describes a model that does not match its run";
 	for (i = 0; problem == NULL && i < meta->hot_listed; i++)
@@ -803,6 +807,8 @@ learned_read_meta_page(Relation index, LearnedMetaPageData *meta, Size size)
 	/* The size is read under the lock: a block the metapage names was added before it was named. */
 	learned_check_meta(index, page, RelationGetNumberOfBlocks(index));
 	memcpy(meta, LearnedPageGetMeta(page), size);
+	/* The heap model's fields follow the directory. */
+	learned_copy_meta_heap(meta, LearnedPageGetMeta(page));
 	UnlockReleaseBuffer(buffer);
 }
 
@@ -1002,6 +1008,10 @@ free_model_ref(LearnedModelRef *ref)
 {
 	if (ref->model)
 		omen_model_free(ref->model);
+	if (ref->heap_model)
+		omen_model_free(ref->heap_model);
+	if (ref->heap_bytes)
+		pfree(ref->heap_bytes);
 	if (ref->directory)
 		pfree(ref->directory);
 	if (ref->overflow)
@@ -1018,7 +1028,7 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 	Size		directory_bytes = (Size) meta->cold_pages * sizeof(BlockNumber);
 	/* A composite run's bounds follow the directory. */
 	Size		bounds_bytes = shape->composite && meta->cold_count > 0 ? sizeof(LearnedRunBounds) : 0;
-	Size		total = (Size) meta->model_bytes + directory_bytes + bounds_bytes;
+	Size		total = (Size) meta->model_bytes + directory_bytes + bounds_bytes + meta->heap_bytes;
 	char	   *bytes = palloc(Max(total, 1));
 	Size		filled = 0;
 	BlockNumber blkno = meta->model_head;
@@ -1074,6 +1084,21 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 			free_model_ref(ref);
 			learned_check_block(index, bad, nblocks, "cold group");
 		}
+	if (meta->heap_bytes > 0)
+	{
+		int			status;
+
+		ref->heap_length = meta->heap_bytes;
+		ref->heap_bytes = MemoryContextAlloc(TopMemoryContext, meta->heap_bytes);
+		memcpy(ref->heap_bytes, bytes + meta->model_bytes + directory_bytes + bounds_bytes, meta->heap_bytes);
+		status = omen_model_load((const uint8_t *) ref->heap_bytes, meta->heap_bytes, &ref->heap_model);
+		if (status != OMEN_OK || omen_model_kind_of(ref->heap_model) != OMEN_MODEL_PGM)
+		{
+			pfree(bytes);
+			free_model_ref(ref);
+			learned_check_status(status != OMEN_OK ? status : OMEN_ERR_CORRUPT, "heap model load");
+		}
+	}
 	if (meta->cold_count > 0)
 	{
 		int			status = omen_model_load((const uint8_t *) bytes, meta->model_bytes, &ref->model);

@@ -651,6 +651,9 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			if (kept_groups > 0)
 				learned_writer_resume(&writer, ref, kept_groups, meta.cold_min_key,
 									  learned_cold_key(index, ref, copy, start - 1));
+			/* The heap model (layout = 'heap') moves to the new run's chain unchanged. */
+			writer.heap_bytes = ref->heap_bytes;
+			writer.heap_length = ref->heap_length;
 
 			/* Merge the cold keys VACUUM has not marked dead with the hot keys; on equal keys, cold first,
 			 * as scans order them. */

@@ -1,0 +1,122 @@
+--
+-- heap: the heap layout (WITH (layout = 'heap')). The index models where the rows of a table loaded in
+-- key order lie in the heap and keeps entries only for the rows out of order; bitmap scans recheck the
+-- rows the model names. Every answer against the sequential scan, and learned_index_check(idx, true),
+-- through loads in and out of order, edge values, inserts, updates that move rows, deletes and refills
+-- of freed space, VACUUM, merges, VACUUM FULL, CLUSTER and TRUNCATE.
+--
+-- hp_ts: 20,000 readings a second apart, each second twice, then +-infinity and NULLs.
+CREATE TABLE hp_ts (id int, v timestamptz) WITH (autovacuum_enabled = false);
+INSERT INTO hp_ts SELECT g, timestamptz '2024-01-01 00:00:00+00' + (g / 2) * interval '1 second' FROM generate_series(1, 20000) g;
+INSERT INTO hp_ts VALUES (20001, 'infinity'), (20002, NULL), (20003, NULL);
+INSERT INTO hp_ts VALUES (0, '-infinity');
+CREATE INDEX hp_ts_v ON hp_ts USING learned (v) WITH (layout = 'heap');
+-- hp_f8: floats in order, with both zeros, NaN and the infinities; the zeros and NaNs are equal to each other.
+CREATE TABLE hp_f8 (id int, v float8) WITH (autovacuum_enabled = false);
+INSERT INTO hp_f8 SELECT g, x FROM unnest(ARRAY['-Infinity', -2.5, -1, '-0', '0', '-0', 1e-300, 1, 1, 2.5, 'Infinity',
+	'NaN', '-NaN']::float8[]) WITH ORDINALITY AS u(x, g);
+INSERT INTO hp_f8 SELECT 100 + g, g / 7.0 FROM generate_series(1, 3000) g;
+CREATE INDEX hp_f8_v ON hp_f8 USING learned (v) WITH (layout = 'heap', heap_epsilon = 0);
+-- hp_late: int8 keys in order but one row in 50 late (a key from far back), one far early, and rows
+-- placed in the order of a random permutation in hp_random (no row in order but by chance).
+CREATE TABLE hp_late (id int, v int8) WITH (autovacuum_enabled = false);
+INSERT INTO hp_late SELECT g, CASE WHEN g % 50 = 0 THEN g - 5000 WHEN g = 777 THEN 9000000 ELSE g * 3 END
+FROM generate_series(1, 10000) g;
+CREATE INDEX hp_late_v ON hp_late USING learned (v) WITH (layout = 'heap', heap_epsilon = 16);
+CREATE TABLE hp_random (id int, v int4) WITH (autovacuum_enabled = false);
+INSERT INTO hp_random SELECT g, (hashint4(g) % 5000) FROM generate_series(1, 8000) g;
+CREATE INDEX hp_random_v ON hp_random USING learned (v) WITH (layout = 'heap');
+-- An empty table and a one-row table.
+CREATE TABLE hp_empty (id int, v int8);
+CREATE INDEX hp_empty_v ON hp_empty USING learned (v) WITH (layout = 'heap');
+CREATE TABLE hp_one (id int, v date);
+INSERT INTO hp_one VALUES (1, '2024-02-29');
+CREATE INDEX hp_one_v ON hp_one USING learned (v) WITH (layout = 'heap');
+VACUUM ANALYZE hp_ts, hp_f8, hp_late, hp_random, hp_empty, hp_one;
+
+CREATE TABLE hp_conds (tbl text, ord int, cond text);
+INSERT INTO hp_conds VALUES
+	('hp_ts', 1, 'v = ''2024-01-01 01:00:00+00'''), ('hp_ts', 2, 'v BETWEEN ''2024-01-01 00:10:00+00'' AND ''2024-01-01 00:20:00+00'''),
+	('hp_ts', 3, 'v < ''2024-01-01 00:00:03+00'''), ('hp_ts', 4, 'v >= ''2024-01-01 02:46:38+00'''), ('hp_ts', 5, 'v IS NULL'),
+	('hp_ts', 6, 'v = ''infinity'''), ('hp_ts', 7, 'v = ''-infinity'''), ('hp_ts', 8, 'v > ''2030-01-01+00'''),
+	('hp_ts', 9, 'v IS NOT NULL'), ('hp_ts', 10, 'v = ANY (ARRAY[''2024-01-01 00:00:07+00'', ''2024-01-01 02:00:00.5+00'', NULL]::timestamptz[])'),
+	('hp_ts', 11, 'v = ''2024-01-01 00:00:07.5+00'''), ('hp_ts', 12, 'v > ''2024-01-01 01:59:59+00'' AND v < ''2024-01-01 02:00:02+00'''),
+	('hp_f8', 1, 'v = 0'), ('hp_f8', 2, 'v = ''NaN'''), ('hp_f8', 3, 'v > 0 AND v < 1'), ('hp_f8', 4, 'v <= ''-Infinity'''),
+	('hp_f8', 5, 'v >= ''Infinity'''), ('hp_f8', 6, 'v = 1'), ('hp_f8', 7, 'v BETWEEN 100 AND 200'), ('hp_f8', 8, 'v < -1'),
+	('hp_late', 1, 'v = 150'), ('hp_late', 2, 'v BETWEEN 1000 AND 2000'), ('hp_late', 3, 'v = 9000000'),
+	('hp_late', 4, 'v = 45000'), ('hp_late', 5, 'v < 100'), ('hp_late', 6, 'v > 29000'),
+	('hp_random', 1, 'v = 42'), ('hp_random', 2, 'v BETWEEN -100 AND 100'), ('hp_random', 3, 'v > 4990'),
+	('hp_empty', 1, 'v = 1'), ('hp_empty', 2, 'v IS NULL'),
+	('hp_one', 1, 'v = ''2024-02-29'''), ('hp_one', 2, 'v > ''2024-02-29'''), ('hp_one', 3, 'v <= ''2024-02-29''');
+-- Bitmap scans only: index and index-only scans are never planned on the heap layout ('none').
+CREATE FUNCTION hp_step(tables text[]) RETURNS TABLE (tbl text, cond text, result text) LANGUAGE sql AS $$
+	SELECT tbl, cond, lt_where(tbl, cond) FROM hp_conds WHERE tbl = ANY (tables) ORDER BY tbl, ord
+$$;
+CREATE FUNCTION hp_ok(tables text[]) RETURNS TABLE (tbl text, check_ok boolean) LANGUAGE sql AS $$
+	SELECT t, lt_index_ok((t || '_v')::regclass) FROM unnest(tables) t ORDER BY t
+$$;
+SELECT * FROM hp_step(ARRAY['hp_ts', 'hp_f8', 'hp_late', 'hp_random', 'hp_empty', 'hp_one']);
+SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_f8', 'hp_late', 'hp_random', 'hp_empty', 'hp_one']);
+-- Sizes: the in-order tables need the metapage and a model page (and a page of explicit entries for
+-- NULLs, infinities and late rows); the random one keeps most rows as entries.
+SELECT c.relname, pg_relation_size(c.oid) / 8192 AS pages FROM pg_class c
+WHERE c.relname IN ('hp_ts_v', 'hp_f8_v', 'hp_late_v', 'hp_one_v', 'hp_empty_v') ORDER BY c.relname;
+SELECT pg_relation_size('hp_random_v') > 8 * 8192 AS random_has_entries;
+-- No ordered plans: ORDER BY sorts, and min() reads the table.
+SELECT lt_uses('SELECT v FROM hp_ts ORDER BY v LIMIT 5', 'Index Scan') AS ordered_scan,
+	lt_uses('SELECT min(v) FROM hp_ts', 'Index Scan') AS min_scan,
+	lt_uses('SELECT v FROM hp_ts WHERE v = ''2024-01-01 01:00:00+00''', 'Bitmap Index Scan') AS bitmap_scan;
+
+-- Inserts after the build: rows appended in order, rows out of order, NULLs; then a merge.
+INSERT INTO hp_ts SELECT g, timestamptz '2024-01-01 00:00:00+00' + (g / 2) * interval '1 second' FROM generate_series(20004, 21000) g;
+INSERT INTO hp_ts VALUES (30000, '2024-01-01 01:00:00+00'), (30001, '2023-06-01+00'), (30002, NULL);
+INSERT INTO hp_late SELECT g, g * 3 FROM generate_series(10001, 10500) g;
+INSERT INTO hp_empty SELECT g, g FROM generate_series(1, 300) g;
+SELECT * FROM hp_step(ARRAY['hp_ts', 'hp_late', 'hp_empty']);
+SELECT learned_merge('hp_ts_v') > 0 AS merged;
+SELECT * FROM hp_step(ARRAY['hp_ts']);
+SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_late', 'hp_empty']);
+
+-- Updates move a tenth of the rows (full pages: not HOT), deletes free a stretch; VACUUM frees their
+-- line pointers, and new rows refill the freed slots inside the covered range.
+UPDATE hp_ts SET id = -id WHERE id % 10 = 3;
+DELETE FROM hp_ts WHERE id BETWEEN 5000 AND 6000;
+SELECT * FROM hp_step(ARRAY['hp_ts']);
+VACUUM hp_ts;
+INSERT INTO hp_ts SELECT 40000 + g, timestamptz '2024-01-01 00:00:00+00' + (g * 37 % 10000) * interval '1 second'
+FROM generate_series(1, 2000) g;
+UPDATE hp_late SET v = v + 1 WHERE id % 7 = 0;
+VACUUM hp_late;
+INSERT INTO hp_late SELECT 20000 + g, g * 5 FROM generate_series(1, 1000) g;
+SELECT * FROM hp_step(ARRAY['hp_ts', 'hp_late']);
+SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_late']);
+SELECT learned_merge('hp_ts_v', rebuild => true) > 0 AS rebuilt;
+SELECT * FROM hp_step(ARRAY['hp_ts']);
+
+-- Rewrites of the heap rebuild the index: VACUUM FULL, CLUSTER (on a btree), TRUNCATE and a reload.
+VACUUM FULL hp_ts;
+SELECT * FROM hp_step(ARRAY['hp_ts']);
+CREATE INDEX hp_late_bt ON hp_late USING btree (v);
+CLUSTER hp_late USING hp_late_bt;
+DROP INDEX hp_late_bt;
+ANALYZE hp_late;
+SELECT * FROM hp_step(ARRAY['hp_late']);
+SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_late']);
+-- After CLUSTER every row is in order: the index is its metapage and model page.
+SELECT pg_relation_size('hp_late_v') / 8192 AS clustered_pages;
+TRUNCATE hp_f8;
+SELECT * FROM hp_step(ARRAY['hp_f8']);
+INSERT INTO hp_f8 SELECT g, g / 3.0 FROM generate_series(1, 500) g;
+SELECT * FROM hp_step(ARRAY['hp_f8']);
+SELECT * FROM hp_ok(ARRAY['hp_f8']);
+
+-- What the heap layout refuses, with a hint.
+CREATE TABLE hp_bad (a int, b int, u uuid);
+CREATE INDEX ON hp_bad USING learned (a, b) WITH (layout = 'heap');
+CREATE INDEX ON hp_bad USING learned (u) WITH (layout = 'heap');
+CREATE UNIQUE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap');
+CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap', model = 'rmi');
+CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'columns');
+CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap', heap_epsilon = -1);
+DROP TABLE hp_bad, hp_conds, hp_ts, hp_f8, hp_late, hp_random, hp_empty, hp_one;
+DROP FUNCTION hp_step(text[]), hp_ok(text[]);
