@@ -101,6 +101,7 @@ for table in $TABLES; do
 	for index in $INDEXES; do
 		case $index in
 		btree | brin) using="$index ($columns)" ;;
+		heap) using="learned ($columns) WITH (layout = ''heap'')" ;;
 		*) using="learned ($columns) WITH (model = ''$index'')" ;;
 		esac
 		build_ms=$(PGOPTIONS= value "DO \$\$ DECLARE t0 timestamptz := clock_timestamp(); BEGIN

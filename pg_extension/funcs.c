@@ -72,7 +72,8 @@ mean_window(Relation index, LearnedModelRef *ref, const LearnedMetaPageData *met
 	return total / samples;
 }
 
-/* One row describing the index: model, size, entries, windows, dead entries, free pages, last merge. */
+/* One row describing the index: model, size, entries, windows, dead entries, free pages, last merge, layout
+ * and heap model. */
 Datum
 learned_index_info(PG_FUNCTION_ARGS)
 {
@@ -82,8 +83,8 @@ learned_index_info(PG_FUNCTION_ARGS)
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
 	TupleDesc	tupdesc;
-	Datum		values[15];
-	bool		nulls[15] = {false};
+	Datum		values[19];
+	bool		nulls[19] = {false};
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	BlockNumber blkno;
 	int64		free_pages = 0;
@@ -122,6 +123,14 @@ learned_index_info(PG_FUNCTION_ARGS)
 		duration->time = (TimeOffset) meta.last_merge_us;
 		values[14] = IntervalPGetDatum(duration);
 	}
+	/* The heap layout: its covered rows, its model, and the heap pages the model's window of a key spans
+	 * (a window of w rows, at a uniform place, crosses into a second block with chance (w - 1) / stride). */
+	values[15] = CStringGetTextDatum(learned_options(index)->heap_layout ? "heap" : "sorted");
+	values[16] = Int64GetDatum((int64) meta.heap_covered);
+	values[17] = Int64GetDatum(ref->heap_model ? (int64) omen_model_byte_count(ref->heap_model) : 0);
+	nulls[18] = ref->heap_model == NULL;
+	if (ref->heap_model)
+		values[18] = Float8GetDatum(1.0 + (double) (omen_model_max_window(ref->heap_model) - 1) / meta.heap_stride);
 	learned_unpin_model(ref);
 	close_index(index, heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

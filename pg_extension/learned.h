@@ -23,7 +23,7 @@
 
 #include "omendb_learned.h"
 
-#define LEARNED_VERSION_STRING "0.3.0"
+#define LEARNED_VERSION_STRING "0.4.0"
 
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0

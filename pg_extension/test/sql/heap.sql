@@ -62,6 +62,12 @@ SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_f8', 'hp_late', 'hp_random', 'hp_empty', 
 SELECT c.relname, pg_relation_size(c.oid) / 8192 AS pages FROM pg_class c
 WHERE c.relname IN ('hp_ts_v', 'hp_f8_v', 'hp_late_v', 'hp_one_v', 'hp_empty_v') ORDER BY c.relname;
 SELECT pg_relation_size('hp_random_v') > 8 * 8192 AS random_has_entries;
+-- learned_index_info: the rows the model covers, the entries (the rows it does not: the infinities and
+-- NULLs of hp_ts, the late and early rows of hp_late), and the heap pages a key's window spans.
+SELECT c.relname, i.layout, i.covered_rows, i.cold_entries, i.null_entries, i.heap_model_bytes > 0 AS has_model,
+	round(i.heap_pages_per_lookup::numeric, 3) AS pages_per_lookup
+FROM pg_class c, learned_index_info(c.oid) i
+WHERE c.relname IN ('hp_ts_v', 'hp_f8_v', 'hp_late_v', 'hp_one_v', 'hp_empty_v', 't_int4_v') ORDER BY c.relname;
 -- No ordered plans: ORDER BY sorts, and min() reads the table.
 SELECT lt_uses('SELECT v FROM hp_ts ORDER BY v LIMIT 5', 'Index Scan') AS ordered_scan,
 	lt_uses('SELECT min(v) FROM hp_ts', 'Index Scan') AS min_scan,

@@ -27,6 +27,14 @@ my @queries = (
 	'SELECT count(*) FROM t WHERE d IS NULL',
 	'SELECT string_agg(d || \':\' || k, \',\' ORDER BY d DESC, k DESC) FROM (SELECT d, k FROM t WHERE d <= 2 ORDER BY d DESC, k DESC LIMIT 20) s');
 my $settings = 'SET enable_seqscan = off; SET enable_bitmapscan = off;';
+# The heap layout (on h): bitmap scans alone, each answer also against the primary's sequential scan.
+my @heap_queries = (
+	'SELECT count(*), sum(k) FROM h WHERE k BETWEEN 1000 AND 2999',
+	'SELECT count(*) FROM h WHERE k = 5000',
+	'SELECT count(*) FROM h WHERE k IS NULL',
+	'SELECT count(*), sum(k) FROM h WHERE k > 19000');
+my $heap_settings = 'SET enable_seqscan = off; SET enable_indexscan = off;';
+my $seq_settings = 'SET enable_bitmapscan = off; SET enable_indexscan = off;';
 
 sub compare
 {
@@ -40,6 +48,14 @@ sub compare
 		like($plan, qr/$index/, "$step: standby plans $index for: $query");
 		is($standby->safe_psql('postgres', "$settings $query"), $expected, "$step: standby equals primary: $query");
 	}
+	for my $query (@heap_queries)
+	{
+		my $expected = $primary->safe_psql('postgres', "$seq_settings $query");
+		like($standby->safe_psql('postgres', "$heap_settings EXPLAIN (COSTS OFF) $query"), qr/Bitmap Index Scan on h_heap/,
+			"$step: standby plans h_heap for: $query");
+		is($primary->safe_psql('postgres', "$heap_settings $query"), $expected, "$step: primary's h_heap equals its seq scan: $query");
+		is($standby->safe_psql('postgres', "$heap_settings $query"), $expected, "$step: standby's h_heap equals primary: $query");
+	}
 }
 
 $primary->safe_psql('postgres', q{
@@ -48,26 +64,32 @@ $primary->safe_psql('postgres', q{
 	INSERT INTO t VALUES (NULL, 'n1', 4), (NULL, 'n2', NULL), (17, 'n4', NULL);
 	CREATE INDEX t_learned ON t USING learned (k) WITH (epsilon = 16);
 	CREATE INDEX t_pair ON t USING learned (d, k) WITH (epsilon = 16);
-	ANALYZE t;
+	CREATE TABLE h (k int8, v text);
+	INSERT INTO h SELECT CASE WHEN g % 97 = 0 THEN g - 3000 ELSE g END, 'v' || g FROM generate_series(1, 20000) g;
+	INSERT INTO h VALUES (NULL, 'n');
+	CREATE INDEX h_heap ON h USING learned (k) WITH (layout = 'heap');
+	ANALYZE t, h;
 });
 compare('build');
 
-$primary->safe_psql('postgres', q{INSERT INTO t SELECT g, 'new', g % 13 FROM generate_series(5000, 12000) g; INSERT INTO t VALUES (NULL, 'n3', 12), (NULL, 'n5', NULL)});
+$primary->safe_psql('postgres', q{INSERT INTO t SELECT g, 'new', g % 13 FROM generate_series(5000, 12000) g; INSERT INTO t VALUES (NULL, 'n3', 12), (NULL, 'n5', NULL);
+	INSERT INTO h SELECT g, 'new' FROM generate_series(19500, 23000) g});
 compare('insert');
 
-$primary->safe_psql('postgres', q{DELETE FROM t WHERE k % 7 = 0});
+$primary->safe_psql('postgres', q{DELETE FROM t WHERE k % 7 = 0; DELETE FROM h WHERE k % 7 = 0});
 compare('delete');
 
-$primary->safe_psql('postgres', q{VACUUM t});
+$primary->safe_psql('postgres', q{VACUUM t; VACUUM h; INSERT INTO h SELECT g * 3, 'refill' FROM generate_series(1, 2000) g});
 compare('vacuum');
 
-$primary->safe_psql('postgres', q{SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair')});
+$primary->safe_psql('postgres', q{SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair'); SELECT learned_merge('h_heap')});
 compare('merge');
 
-$primary->safe_psql('postgres', q{UPDATE t SET k = k + 100000, d = d + 1 WHERE k % 11 = 0; VACUUM t; SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair')});
+$primary->safe_psql('postgres', q{UPDATE t SET k = k + 100000, d = d + 1 WHERE k % 11 = 0; VACUUM t; SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair');
+	UPDATE h SET k = k + 100000 WHERE k % 11 = 0; VACUUM h; SELECT learned_merge('h_heap')});
 compare('update, vacuum and merge');
 
-for my $index ('t_learned', 't_pair')
+for my $index ('t_learned', 't_pair', 'h_heap')
 {
 	is($standby->safe_psql('postgres', "SELECT learned_index_check('$index', true)"), '', "standby $index checks clean");
 }

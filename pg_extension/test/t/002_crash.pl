@@ -1,5 +1,5 @@
-# kill -9 during concurrent inserts and during a merge: after restart the indexes (one column and two)
-# check clean and answer as the sequential scan does. OMENDB_CRASH_CYCLES sets the number of cycles (3 by default; `make stress`
+# kill -9 during concurrent inserts and during a merge: after restart the indexes (one column, two, and
+# one in the heap layout) check clean and answer as the sequential scan does. OMENDB_CRASH_CYCLES sets the number of cycles (3 by default; `make stress`
 # raises it).
 use strict;
 use warnings;
@@ -14,14 +14,15 @@ $node->init;
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION omendb;
-	CREATE TABLE t (k int8, pad int);
-	INSERT INTO t SELECT g, g FROM generate_series(1, 50000) g;
+	CREATE TABLE t (k int8, pad int, ts int8);
+	INSERT INTO t SELECT g, g, g FROM generate_series(1, 50000) g;
 	CREATE INDEX t_learned ON t USING learned (k) WITH (hot_limit = 1000);
 	CREATE INDEX t_pair ON t USING learned (pad, k) WITH (hot_limit = 1000);
+	CREATE INDEX t_heap ON t USING learned (ts) WITH (layout = 'heap', hot_limit = 1000);
 });
 
 my $script = $node->basedir . '/insert.sql';
-PostgreSQL::Test::Utils::append_to_file($script, "INSERT INTO t SELECT (random() * 100000)::int8, 1 FROM generate_series(1, 20);\n");
+PostgreSQL::Test::Utils::append_to_file($script, "INSERT INTO t SELECT (random() * 100000)::int8, 1, (random() * 100000)::int8 FROM generate_series(1, 20);\n");
 
 # kill -9 of the postmaster, then a restart once it and its children are gone (until then the lock file
 # and the shared memory are still in use).
@@ -43,7 +44,7 @@ sub crash_and_restart
 sub verify
 {
 	my ($label) = @_;
-	for my $index ('t_learned', 't_pair')
+	for my $index ('t_learned', 't_pair', 't_heap')
 	{
 		is($node->safe_psql('postgres', "SELECT learned_index_check('$index', true)"), '', "$label: $index checks clean");
 	}
@@ -56,6 +57,11 @@ sub verify
 		my $idx = $node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_bitmapscan = off; $query");
 		is($idx, $seq, "$label: index answers as the sequential scan: $query");
 	}
+	# Only the heap-layout index covers ts: a bitmap scan.
+	my $query = 'SELECT count(*), sum(ts) FROM t WHERE ts BETWEEN 20000 AND 70000';
+	is($node->safe_psql('postgres', "SET enable_seqscan = off; SET enable_indexscan = off; $query"),
+		$node->safe_psql('postgres', "SET enable_indexscan = off; SET enable_bitmapscan = off; $query"),
+		"$label: t_heap answers as the sequential scan: $query");
 }
 
 for my $cycle (1 .. $cycles)
@@ -70,9 +76,9 @@ for my $cycle (1 .. $cycles)
 	verify("cycle $cycle, inserts");
 
 	# A merge, killed while it writes the new run.
-	$node->safe_psql('postgres', q{INSERT INTO t SELECT (random() * 100000)::int8, 2 FROM generate_series(1, 30000)});
+	$node->safe_psql('postgres', q{INSERT INTO t SELECT (random() * 100000)::int8, 2, (random() * 100000)::int8 FROM generate_series(1, 30000)});
 	my $merge = $node->background_psql('postgres');
-	$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_learned');\nSELECT learned_merge('t_pair');\n");
+	$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_learned');\nSELECT learned_merge('t_pair');\nSELECT learned_merge('t_heap');\n");
 	usleep(int(rand(300_000)));
 	crash_and_restart();
 	eval { $merge->quit };
