@@ -24,6 +24,13 @@
 #define LEARNED_PHASE_LOAD		2
 #define LEARNED_PHASE_TRAIN		3
 
+/* Rows the heap layout's build looks ahead of each row to judge whether it follows key order, and the
+ * rows it passes to the heap model at once. */
+#define LEARNED_HEAP_LOOKAHEAD	16
+#define LEARNED_HEAP_BATCH		256
+/* Heap pages read to find how many line pointers a page holds. */
+#define LEARNED_HEAP_STRIDE_SAMPLE 64
+
 /*
  * What the table scan collects. Entries stay in memory while they fit in maintenance_work_mem (with room
  * for a radix sort's second buffer), and already-sorted input (a time series) needs no sort at all; past
@@ -56,15 +63,15 @@ typedef struct LearnedBuildState
 	uint64		max_key[LEARNED_MAX_WORDS];
 	LearnedSwiftHandles *heap;	/* layout = 'heap': its heap_builder judges the rows in heap order */
 	uint32		heap_stride;	/* a row's heap position is block * heap_stride + line pointer - 1 */
+	uint64		heap_keys[LEARNED_HEAP_BATCH];	/* rows waiting to go to the heap model, */
+	uint64		heap_positions[LEARNED_HEAP_BATCH];
+	int			heap_pending;
+	uint64		explicit_keys[LEARNED_HEAP_BATCH];	/* and the rows it hands back */
+	uint64		explicit_positions[LEARNED_HEAP_BATCH];
 	uint64		heap_covered;	/* once the scan ends: the rows the heap model covers, */
 	char	   *heap_bytes;		/* and the model, serialised (NULL when it covers none) */
 	uint32		heap_length;
 } LearnedBuildState;
-
-/* Rows the heap layout's build looks ahead of each row to judge whether it follows key order. */
-#define LEARNED_HEAP_LOOKAHEAD	16
-/* Heap pages read to find how many line pointers a page holds. */
-#define LEARNED_HEAP_STRIDE_SAMPLE 64
 
 /* Names the build phases for pg_stat_progress_create_index. */
 char *
@@ -663,7 +670,7 @@ spill(LearnedBuildState *build)
 	build->nulls = NULL;
 }
 
-static void add_explicit(LearnedBuildState *build, const omen_heap_verdict *verdict);
+static void flush_heap_rows(LearnedBuildState *build);
 static void add_entry(LearnedBuildState *build, const uint64 *words, ItemPointer tid, bool keynull);
 
 /* Table scan callback: every heap tuple becomes an entry (normalised key, TID), NULLs included; in the
@@ -699,29 +706,44 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	}
 	if (build->heap && !keynull && ItemPointerGetOffsetNumber(tid) <= build->heap_stride)
 	{
-		omen_heap_verdict verdict;
-		bool		decided;
-		uint64		position = (uint64) ItemPointerGetBlockNumber(tid) * build->heap_stride +
+		build->heap_keys[build->heap_pending] = words[0];
+		build->heap_positions[build->heap_pending] = (uint64) ItemPointerGetBlockNumber(tid) * build->heap_stride +
 			ItemPointerGetOffsetNumber(tid) - 1;
-
-		learned_check_status(omen_heap_builder_add(build->heap->heap_builder, words[0], position, &verdict, &decided),
-							 "heap model");
-		if (decided && !verdict.covered)
-			add_explicit(build, &verdict);
+		if (++build->heap_pending == LEARNED_HEAP_BATCH)
+			flush_heap_rows(build);
 		return;
 	}
 	add_entry(build, words, tid, keynull);
 }
 
-/* Adds a row the heap model does not cover as an explicit entry. */
+/* Adds the rows the heap model judged not covered (keys and positions of the build's explicit arrays) as
+ * explicit entries. */
 static void
-add_explicit(LearnedBuildState *build, const omen_heap_verdict *verdict)
+add_explicit(LearnedBuildState *build, size_t count)
 {
-	ItemPointerData tid;
+	size_t		i;
 
-	ItemPointerSet(&tid, (BlockNumber) (verdict->position / build->heap_stride),
-				   (OffsetNumber) (verdict->position % build->heap_stride + 1));
-	add_entry(build, &verdict->key, &tid, false);
+	for (i = 0; i < count; i++)
+	{
+		ItemPointerData tid;
+
+		ItemPointerSet(&tid, (BlockNumber) (build->explicit_positions[i] / build->heap_stride),
+					   (OffsetNumber) (build->explicit_positions[i] % build->heap_stride + 1));
+		add_entry(build, &build->explicit_keys[i], &tid, false);
+	}
+}
+
+/* Passes the rows collected for the heap model to it, and keeps those it hands back as entries. */
+static void
+flush_heap_rows(LearnedBuildState *build)
+{
+	size_t		count = 0;
+
+	learned_check_status(omen_heap_builder_add(build->heap->heap_builder, build->heap_keys, build->heap_positions,
+											   build->heap_pending, build->explicit_keys, build->explicit_positions,
+											   &count), "heap model");
+	build->heap_pending = 0;
+	add_explicit(build, count);
 }
 
 /* Adds an entry to what the build sorts and writes: in memory, or in the tuplesort once spilled. */
@@ -928,20 +950,15 @@ heap_stride(Relation heap)
 static void
 finish_heap_model(LearnedBuildState *build)
 {
-	omen_heap_verdict verdict;
-	bool		decided;
 	omen_model *model = NULL;
 	int			status;
 	size_t		size = 0;
+	size_t		count = 0;
 
-	for (;;)
-	{
-		learned_check_status(omen_heap_builder_drain(build->heap->heap_builder, &verdict, &decided), "heap model");
-		if (!decided)
-			break;
-		if (!verdict.covered)
-			add_explicit(build, &verdict);
-	}
+	flush_heap_rows(build);
+	learned_check_status(omen_heap_builder_drain(build->heap->heap_builder, build->explicit_keys,
+												 build->explicit_positions, LEARNED_HEAP_BATCH, &count), "heap model");
+	add_explicit(build, count);
 	build->heap_covered = omen_heap_builder_covered(build->heap->heap_builder);
 	/* finish consumes the builder whether or not it succeeds */
 	status = omen_heap_builder_finish(build->heap->heap_builder, &model);

@@ -202,16 +202,6 @@ private func heapBuilder(_ handle: OpaquePointer?) -> HeapBuilderBox? {
     return Unmanaged<HeapBuilderBox>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
 }
 
-/// Stores a verdict, if there is one, for the caller.
-private func report(
-    _ verdict: HeapOrderBuilder.Verdict?, _ out: UnsafeMutablePointer<omen_heap_verdict>,
-    _ decided: UnsafeMutablePointer<Bool>
-) {
-    decided.pointee = verdict != nil
-    guard let verdict else { return }
-    out.pointee = omen_heap_verdict(key: verdict.key, position: UInt64(verdict.position), covered: verdict.covered)
-}
-
 @_cdecl("omen_heap_builder_create")
 public func omenHeapBuilderCreate(
     _ epsilon: UInt64, _ lookahead: UInt32, _ out: UnsafeMutablePointer<OpaquePointer?>?
@@ -230,40 +220,66 @@ public func omenHeapBuilderCreate(
 
 @_cdecl("omen_heap_builder_add")
 public func omenHeapBuilderAdd(
-    _ handle: OpaquePointer?, _ key: UInt64, _ position: UInt64, _ verdict: UnsafeMutablePointer<omen_heap_verdict>?,
-    _ decided: UnsafeMutablePointer<Bool>?
+    _ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ positions: UnsafePointer<UInt64>?, _ count: UInt,
+    _ explicitKeys: UnsafeMutablePointer<UInt64>?, _ explicitPositions: UnsafeMutablePointer<UInt64>?,
+    _ nexplicit: UnsafeMutablePointer<UInt>?
 ) -> omen_status {
-    guard let box = heapBuilder(handle), let verdict, let decided, var builder = box.builder else {
+    guard let box = heapBuilder(handle), box.builder != nil, let nexplicit else { return OMEN_ERR_INVALID_ARGUMENT }
+    nexplicit.pointee = 0
+    guard count > 0 else { return OMEN_OK }
+    guard let keys, let positions, let explicitKeys, let explicitPositions, count <= UInt(Int.max) else {
         return OMEN_ERR_INVALID_ARGUMENT
     }
-    decided.pointee = false
-    guard position <= UInt64(Int.max) else { return OMEN_ERR_INVALID_ARGUMENT }
+    // Taken out for the batch, so its ring and model stay uniquely referenced and no row pays for an
+    // access to the box.
+    var builder = box.builder!
     box.builder = nil
+    var found = 0
     do {
-        let result = try builder.add(key: key, position: Int(position))
+        for i in 0..<Int(count) {
+            guard positions[i] <= UInt64(Int.max) else {
+                box.builder = builder
+                nexplicit.pointee = UInt(found)
+                return OMEN_ERR_INVALID_ARGUMENT
+            }
+            if let verdict = try builder.add(key: keys[i], position: Int(positions[i])), !verdict.covered {
+                explicitKeys[found] = verdict.key
+                explicitPositions[found] = UInt64(verdict.position)
+                found += 1
+            }
+        }
         box.builder = builder
-        report(result, verdict, decided)
+        nexplicit.pointee = UInt(found)
         return OMEN_OK
     } catch {
+        nexplicit.pointee = UInt(found)
         return omen_status(error)
     }
 }
 
 @_cdecl("omen_heap_builder_drain")
 public func omenHeapBuilderDrain(
-    _ handle: OpaquePointer?, _ verdict: UnsafeMutablePointer<omen_heap_verdict>?, _ decided: UnsafeMutablePointer<Bool>?
+    _ handle: OpaquePointer?, _ explicitKeys: UnsafeMutablePointer<UInt64>?,
+    _ explicitPositions: UnsafeMutablePointer<UInt64>?, _ capacity: UInt, _ nexplicit: UnsafeMutablePointer<UInt>?
 ) -> omen_status {
-    guard let box = heapBuilder(handle), let verdict, let decided, var builder = box.builder else {
+    guard let box = heapBuilder(handle), let lookahead = box.builder?.lookahead, let nexplicit else {
         return OMEN_ERR_INVALID_ARGUMENT
     }
-    decided.pointee = false
-    box.builder = nil
+    nexplicit.pointee = 0
+    guard let explicitKeys, let explicitPositions, capacity >= UInt(lookahead) + 1 else { return OMEN_ERR_INVALID_ARGUMENT }
+    var found = 0
     do {
-        let result = try builder.drain()
-        box.builder = builder
-        report(result, verdict, decided)
+        while let verdict = try box.builder!.drain() {
+            if !verdict.covered {
+                explicitKeys[found] = verdict.key
+                explicitPositions[found] = UInt64(verdict.position)
+                found += 1
+            }
+        }
+        nexplicit.pointee = UInt(found)
         return OMEN_OK
     } catch {
+        box.builder = nil
         return omen_status(error)
     }
 }

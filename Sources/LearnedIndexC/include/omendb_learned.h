@@ -99,24 +99,21 @@ void omen_builder_free(omen_builder *builder);
 
 /* Heap order: fed a table's rows in heap order (key, heap position: a row ordinal, ascending), learns a
  * PGM model from key to position for the rows that follow key order and judges every row covered (the
- * model finds it) or not (the caller keeps it as an explicit entry). A verdict comes lookahead rows
- * after its row (*decided says whether one came); omen_heap_builder_drain gives the rest, one a call.
- * The covered rows of keys [a, b] lie in positions [window(a).lo, window(b + 1).hi) of the finished
- * model (to its key count when b is the largest key). omen_heap_builder_finish releases the builder and
- * fails with OMEN_ERR_EMPTY when no row was covered. */
+ * model finds it) or not (the caller keeps it as an explicit entry). A row is judged lookahead rows after
+ * it arrives: omen_heap_builder_add takes rows in batches and writes the keys and positions of the rows
+ * it judged not covered to explicit_keys and explicit_positions (room for count rows; *nexplicit set);
+ * omen_heap_builder_drain judges the rows still waiting (room for the lookahead's). The covered rows of
+ * keys [a, b] lie in positions [window(a).lo, window(b + 1).hi) of the finished model (to its key count
+ * when b is the largest key). omen_heap_builder_finish releases the builder and fails with OMEN_ERR_EMPTY
+ * when no row was covered. */
 typedef struct omen_heap_builder omen_heap_builder;
 
-typedef struct omen_heap_verdict
-{
-	uint64_t	key;
-	uint64_t	position;
-	bool		covered;
-} omen_heap_verdict;
-
 omen_status omen_heap_builder_create(uint64_t epsilon, uint32_t lookahead, omen_heap_builder **out);
-omen_status omen_heap_builder_add(omen_heap_builder *builder, uint64_t key, uint64_t position,
-								  omen_heap_verdict *verdict, bool *decided);
-omen_status omen_heap_builder_drain(omen_heap_builder *builder, omen_heap_verdict *verdict, bool *decided);
+omen_status omen_heap_builder_add(omen_heap_builder *builder, const uint64_t *keys, const uint64_t *positions,
+								  size_t count, uint64_t *explicit_keys, uint64_t *explicit_positions,
+								  size_t *nexplicit);
+omen_status omen_heap_builder_drain(omen_heap_builder *builder, uint64_t *explicit_keys, uint64_t *explicit_positions,
+									size_t capacity, size_t *nexplicit);
 uint64_t omen_heap_builder_covered(const omen_heap_builder *builder);
 omen_status omen_heap_builder_finish(omen_heap_builder *builder, omen_model **out);
 void omen_heap_builder_free(omen_heap_builder *builder);
