@@ -57,6 +57,20 @@ CREATE FUNCTION hp_ok(tables text[]) RETURNS TABLE (tbl text, check_ok boolean) 
 $$;
 SELECT * FROM hp_step(ARRAY['hp_ts', 'hp_f8', 'hp_late', 'hp_random', 'hp_empty', 'hp_one']);
 SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_f8', 'hp_late', 'hp_random', 'hp_empty', 'hp_one']);
+-- A parallel bitmap heap scan: the leader fills the shared bitmap through the index; the same answer as
+-- the sequential scan.
+BEGIN;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
+SET LOCAL max_parallel_workers_per_gather = 2;
+SET LOCAL enable_seqscan = off;
+SELECT ARRAY['Gather', 'Bitmap Heap Scan', 'Bitmap Index Scan (learned)'] <@ lt_nodes('SELECT count(*), sum(id) FROM hp_ts WHERE v BETWEEN ''2024-01-01 00:10:00+00'' AND ''2024-01-01 02:00:00+00''') AS parallel;
+SELECT count(*), sum(id) FROM hp_ts WHERE v BETWEEN '2024-01-01 00:10:00+00' AND '2024-01-01 02:00:00+00';
+SET LOCAL enable_seqscan = on;
+SET LOCAL enable_bitmapscan = off;
+SELECT count(*), sum(id) FROM hp_ts WHERE v BETWEEN '2024-01-01 00:10:00+00' AND '2024-01-01 02:00:00+00';
+COMMIT;
 -- Sizes: the in-order tables need the metapage and a model page (and a page of explicit entries for
 -- NULLs, infinities and late rows); the random one keeps most rows as entries.
 SELECT c.relname, pg_relation_size(c.oid) / 8192 AS pages FROM pg_class c
