@@ -707,8 +707,7 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	if (build->heap && !keynull && ItemPointerGetOffsetNumber(tid) <= build->heap_stride)
 	{
 		build->heap_keys[build->heap_pending] = words[0];
-		build->heap_positions[build->heap_pending] = (uint64) ItemPointerGetBlockNumber(tid) * build->heap_stride +
-			ItemPointerGetOffsetNumber(tid) - 1;
+		build->heap_positions[build->heap_pending] = learned_heap_position(tid, build->heap_stride);
 		if (++build->heap_pending == LEARNED_HEAP_BATCH)
 			flush_heap_rows(build);
 		return;

@@ -60,18 +60,13 @@ heap_covers(HeapCheckState *state, ItemPointer tid, uint64 key)
 {
 	uint64		position,
 				lo,
-				hi,
-				end;
+				hi;
 
 	if (state->heap_model == NULL || ItemPointerGetOffsetNumber(tid) > state->heap_stride)
 		return false;
-	position = (uint64) ItemPointerGetBlockNumber(tid) * state->heap_stride + ItemPointerGetOffsetNumber(tid) - 1;
-	learned_check_status(omen_model_window(state->heap_model, key, &lo, &hi), "heap window");
-	if (key == PG_UINT64_MAX)
-		end = omen_model_key_count(state->heap_model);
-	else
-		learned_check_status(omen_model_window(state->heap_model, key + 1, &hi, &end), "heap window");
-	return lo <= position && position < end;
+	position = learned_heap_position(tid, state->heap_stride);
+	learned_heap_window(state->heap_model, key, key, &lo, &hi);
+	return lo <= position && position < hi;
 }
 
 /* Every live heap tuple must have an entry with its key, or (layout = 'heap') be found by the heap model. */

@@ -272,6 +272,14 @@ learned_copy_meta_heap(LearnedMetaPageData *dest, const LearnedMetaPageData *met
 		memcpy(&dest->heap_bytes, &meta->heap_bytes, size);
 }
 
+/* The heap position of a row (layout = 'heap'): block * stride + line pointer - 1, for a line pointer
+ * not past stride. */
+static inline uint64
+learned_heap_position(ItemPointer tid, uint32 stride)
+{
+	return (uint64) ItemPointerGetBlockNumber(tid) * stride + ItemPointerGetOffsetNumber(tid) - 1;
+}
+
 /* The heap model's size on a metapage, of any layout version. */
 static inline uint32
 learned_meta_heap_bytes(const LearnedMetaPageData *meta)
@@ -708,6 +716,7 @@ extern int	learned_compare_entries(const void *a, const void *b, void *tail);
 extern LearnedOptions *learned_options(Relation index);
 extern void learned_delete_page(Relation index, BlockNumber blkno, FullTransactionId xid);
 extern bool learned_page_recyclable(Page page);
+extern void learned_heap_window(const omen_model *model, uint64 first, uint64 last, uint64 *lo, uint64 *hi);
 
 /* The metapage's fields before the hot directory, checked. */
 static inline void

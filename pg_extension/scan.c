@@ -944,28 +944,6 @@ prepare_composite(IndexScanDesc scan)
 	}
 }
 
-/* The heap positions holding every row the heap model covers with a key in [first, last]: from the
- * window of first's lower bound to that of the first key above last (none when no row is covered). */
-static void
-heap_window(const omen_model *model, uint64 first, uint64 last, ScanRange *range)
-{
-	uint64		lo,
-				hi;
-
-	range->heap_lo = range->heap_hi = 0;
-	if (model == NULL)
-		return;
-	learned_check_status(omen_model_window(model, first, &lo, &hi), "heap window");
-	range->heap_lo = lo;
-	if (last == PG_UINT64_MAX)
-		range->heap_hi = omen_model_key_count(model);
-	else
-	{
-		learned_check_status(omen_model_window(model, last + 1, &lo, &hi), "heap window");
-		range->heap_hi = hi;
-	}
-}
-
 /* Adds the heap positions [lo, hi) to the bitmap, block by block, each to be rechecked. */
 static int64
 add_heap_positions(TIDBitmap *tbm, uint64 lo, uint64 hi, uint32 stride)
@@ -1041,7 +1019,9 @@ prepare_scan(IndexScanDesc scan)
 				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, above, NULL);
 			range->hot_lo = hot_lower_bound(so, first, NULL);
 			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so, above, NULL);
-			heap_window(so->guard->ref->heap_model, first, last, range);
+			range->heap_lo = range->heap_hi = 0;
+			if (so->guard->ref->heap_model)
+				learned_heap_window(so->guard->ref->heap_model, first, last, &range->heap_lo, &range->heap_hi);
 		}
 	}
 	if (bounds.want_nulls)

@@ -750,7 +750,7 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 	if (!checksum_verified(index, LEARNED_METAPAGE_BLKNO, page) ||
 		((PageHeader) page)->pd_lower != (char *) meta + learned_meta_size(meta->version) - (char *) page)
 		problem = "(the metapage) fails its checksum";
-	else if (meta->version > LEARNED_LAYOUT_NO_HEAP && meta->heap_bytes > 0 &&
+	else if (learned_meta_heap_bytes(meta) > 0 &&
 			 (meta->heap_stride == 0 || meta->heap_stride > MaxHeapTuplesPerPage || meta->heap_covered == 0))
 		problem = "(the metapage) describes a heap model that does not match its layout";
 	else if (meta->key_type != (uint32) learned_key_type_of(index->rd_opcintype[0]))
@@ -810,6 +810,20 @@ learned_read_meta_page(Relation index, LearnedMetaPageData *meta, Size size)
 	/* The heap model's fields follow the directory. */
 	learned_copy_meta_heap(meta, LearnedPageGetMeta(page));
 	UnlockReleaseBuffer(buffer);
+}
+
+/* The heap positions [*lo, *hi) holding every row the heap model covers with a key in [first, last]: from
+ * the window of first's lower bound to that of the first key above last. */
+void
+learned_heap_window(const omen_model *model, uint64 first, uint64 last, uint64 *lo, uint64 *hi)
+{
+	uint64		unused;
+
+	learned_check_status(omen_model_window(model, first, lo, &unused), "heap window");
+	if (last == PG_UINT64_MAX)
+		*hi = omen_model_key_count(model);
+	else
+		learned_check_status(omen_model_window(model, last + 1, &unused, hi), "heap window");
 }
 
 /* Whether page is an initialised page of this access method with flag `kind` set. */
