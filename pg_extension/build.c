@@ -68,7 +68,8 @@ typedef struct LearnedBuildState
 	int			heap_pending;
 	uint64		explicit_keys[LEARNED_HEAP_BATCH];	/* and the rows it hands back */
 	uint64		explicit_positions[LEARNED_HEAP_BATCH];
-	uint64		heap_covered;	/* once the scan ends: the rows the heap model covers, */
+	uint64		heap_covered;	/* once the scan ends: the rows the heap model covers, the largest key, */
+	uint64		heap_last_key;
 	char	   *heap_bytes;		/* and the model, serialised (NULL when it covers none) */
 	uint32		heap_length;
 } LearnedBuildState;
@@ -945,13 +946,27 @@ heap_stride(Relation heap)
 	return stride;
 }
 
+/* Serialises the heap model in handles (then freed) into a palloc'ed *bytes of *length bytes. */
+static void
+serialize_heap_model(LearnedSwiftHandles *handles, char **bytes, uint32 *length)
+{
+	size_t		size = 0;
+
+	if (omen_model_serialize(handles->model, NULL, 0, &size) != OMEN_ERR_BUFFER_TOO_SMALL || size > PG_UINT32_MAX)
+		elog(ERROR, "learned index heap model cannot be serialised");
+	*bytes = palloc(size);
+	learned_check_status(omen_model_serialize(handles->model, (uint8 *) *bytes, size, &size), "serialisation");
+	*length = (uint32) size;
+	omen_model_free(handles->model);
+	handles->model = NULL;
+}
+
 /* Ends the heap layout's scan: the rows still waiting for a verdict, then the heap model, serialised. */
 static void
 finish_heap_model(LearnedBuildState *build)
 {
 	omen_model *model = NULL;
 	int			status;
-	size_t		size = 0;
 	size_t		count = 0;
 
 	flush_heap_rows(build);
@@ -959,6 +974,7 @@ finish_heap_model(LearnedBuildState *build)
 												 build->explicit_positions, LEARNED_HEAP_BATCH, &count), "heap model");
 	add_explicit(build, count);
 	build->heap_covered = omen_heap_builder_covered(build->heap->heap_builder);
+	build->heap_last_key = omen_heap_builder_last_key(build->heap->heap_builder);
 	/* finish consumes the builder whether or not it succeeds */
 	status = omen_heap_builder_finish(build->heap->heap_builder, &model);
 	build->heap->heap_builder = NULL;
@@ -966,13 +982,154 @@ finish_heap_model(LearnedBuildState *build)
 		return;
 	learned_check_status(status, "heap model");
 	build->heap->model = model;
-	if (omen_model_serialize(model, NULL, 0, &size) != OMEN_ERR_BUFFER_TOO_SMALL || size > PG_UINT32_MAX)
-		elog(ERROR, "learned index heap model cannot be serialised");
-	build->heap_bytes = palloc(size);
-	learned_check_status(omen_model_serialize(model, (uint8 *) build->heap_bytes, size, &size), "serialisation");
-	build->heap_length = (uint32) size;
-	omen_model_free(model);
-	build->heap->model = NULL;
+	serialize_heap_model(build->heap, &build->heap_bytes, &build->heap_length);
+}
+
+/* A candidate for the heap model: a hot entry's heap position and key, and where it is in the entries. */
+typedef struct HeapCandidate
+{
+	uint64		position;
+	uint64		key;
+	int64		entry;
+} HeapCandidate;
+
+/* Orders candidates by heap position (then by place in the entries: a TID twice keeps its order). */
+static int
+compare_candidates(const void *a, const void *b)
+{
+	const HeapCandidate *x = (const HeapCandidate *) a;
+	const HeapCandidate *y = (const HeapCandidate *) b;
+
+	if (x->position != y->position)
+		return x->position < y->position ? -1 : 1;
+	return x->entry < y->entry ? -1 : x->entry > y->entry;
+}
+
+/*
+ * layout = 'heap', at a merge: extends the heap model by the entries (non-null, sorted by key, nentries of
+ * them: the hot area's) that follow its rows in heap and key order, judged as the build judges rows: a
+ * table appended to in key order stays covered, the size of its model. The entries it covers leave
+ * `entries`, whose order is kept; *extension describes the extended model. Returns false, changing
+ * nothing, when it covers none of them, or when the metapage (layout 9) does not know the model's last key.
+ * With no row covered yet, the stride is chosen anew from the entries' line pointers (a build over an
+ * empty table had none to sample).
+ */
+bool
+learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const LearnedModelRef *ref,
+						  LearnedKeyTid *entries, int64 *nentries, LearnedHeapExtension *extension)
+{
+	const LearnedKeyShape *shape = learned_shape(index);
+	LearnedSwiftHandles *handles;
+	HeapCandidate *candidates;
+	uint64		keys[LEARNED_HEAP_BATCH];
+	uint64		positions[LEARNED_HEAP_BATCH];
+	uint64	   *explicit_keys;
+	uint64	   *explicit_positions;
+	bool	   *covered;
+	uint32		stride = Max(meta->heap_stride, 1);
+	int64		ncandidates = 0,
+				nexplicit = 0,
+				capacity,
+				kept = 0,
+				i,
+				j;
+	size_t		count;
+	int			status;
+
+	if (*nentries == 0 || meta->version < LEARNED_LAYOUT_VERSION || (meta->heap_covered > 0 && ref->heap_model == NULL))
+		return false;
+	if (meta->heap_covered == 0)
+		for (i = 0; i < *nentries; i++)
+			stride = Max(stride, ItemPointerGetOffsetNumber(&LearnedEntryAt(entries, i, shape->tail)->tid));
+	candidates = palloc_extended((Size) *nentries * sizeof(HeapCandidate), MCXT_ALLOC_HUGE);
+	for (i = 0; i < *nentries; i++)
+	{
+		LearnedKeyTid *entry = LearnedEntryAt(entries, i, shape->tail);
+
+		if (ItemPointerGetOffsetNumber(&entry->tid) > stride)
+			continue;
+		candidates[ncandidates].position = learned_heap_position(&entry->tid, stride);
+		candidates[ncandidates].key = entry->key;
+		candidates[ncandidates++].entry = i;
+	}
+	if (ncandidates == 0)
+	{
+		pfree(candidates);
+		return false;
+	}
+	qsort(candidates, ncandidates, sizeof(HeapCandidate), compare_candidates);
+
+	handles = palloc0(sizeof(LearnedSwiftHandles));
+	handles->callback.func = writer_cleanup;
+	handles->callback.arg = handles;
+	MemoryContextRegisterResetCallback(CurrentMemoryContext, &handles->callback);
+	if (meta->heap_covered > 0)
+		learned_check_status(omen_heap_builder_resume(ref->heap_model, meta->heap_last_key, meta->heap_covered,
+													  LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder), "heap model");
+	else
+		learned_check_status(omen_heap_builder_create((uint64) learned_options(index)->heap_epsilon,
+													  LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder), "heap model");
+	/* The builder hands back, in heap order, the candidates it does not cover. */
+	capacity = ncandidates + LEARNED_HEAP_LOOKAHEAD + 1;
+	explicit_keys = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	explicit_positions = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	for (i = 0; i < ncandidates; i += LEARNED_HEAP_BATCH)
+	{
+		int			n = (int) Min(LEARNED_HEAP_BATCH, ncandidates - i);
+		int			k;
+
+		for (k = 0; k < n; k++)
+		{
+			keys[k] = candidates[i + k].key;
+			positions[k] = candidates[i + k].position;
+		}
+		learned_check_status(omen_heap_builder_add(handles->heap_builder, keys, positions, n, explicit_keys + nexplicit,
+												   explicit_positions + nexplicit, &count), "heap model");
+		nexplicit += (int64) count;
+		CHECK_FOR_INTERRUPTS();
+	}
+	learned_check_status(omen_heap_builder_drain(handles->heap_builder, explicit_keys + nexplicit,
+												 explicit_positions + nexplicit, capacity - nexplicit, &count),
+						 "heap model");
+	nexplicit += (int64) count;
+	extension->covered = omen_heap_builder_covered(handles->heap_builder);
+	if (extension->covered == meta->heap_covered)
+	{
+		writer_cleanup(handles);
+		pfree(candidates);
+		return false;
+	}
+	extension->last_key = omen_heap_builder_last_key(handles->heap_builder);
+	extension->stride = stride;
+	/* finish consumes the builder whether or not it succeeds */
+	status = omen_heap_builder_finish(handles->heap_builder, &handles->model);
+	handles->heap_builder = NULL;
+	learned_check_status(status, "heap model");
+	serialize_heap_model(handles, &extension->bytes, &extension->length);
+
+	/* Every candidate not handed back is covered (a TID twice stays explicit: only one could be). */
+	covered = palloc_extended((Size) *nentries * sizeof(bool), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
+	for (i = 0, j = 0; i < ncandidates; i++)
+	{
+		while (j < nexplicit && explicit_positions[j] < candidates[i].position)
+			j++;
+		covered[candidates[i].entry] = !(j < nexplicit && explicit_positions[j] == candidates[i].position);
+	}
+	for (i = 0; i < *nentries; i++)
+	{
+		if (covered[i])
+			continue;
+		if (kept != i)
+			memcpy(LearnedEntryAt(entries, kept, shape->tail), LearnedEntryAt(entries, i, shape->tail),
+				   LearnedEntrySize(shape->tail));
+		kept++;
+	}
+	*nentries = kept;
+	pfree(covered);
+	pfree(candidates);
+	pfree(explicit_keys);
+	pfree(explicit_positions);
+	return true;
 }
 
 /* Builds the index: collect and sort the entries, then write the run and train as pages fill. */
@@ -1147,6 +1304,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_bytes = build.heap_length;
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_stride = build.heap_stride;
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_covered = build.heap_covered;
+	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_last_key = build.heap_last_key;
 	learned_set_checksum(BufferGetPage(metabuf));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);

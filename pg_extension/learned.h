@@ -28,8 +28,10 @@
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	9
-/* Version 8 differs only in the metapage's end: it has no heap model fields (layout = 'heap'). */
+#define LEARNED_LAYOUT_VERSION	10
+/* Version 9 differs only in the metapage's end: no heap_last_key, so its heap models are not extended by
+ * the rows appended since the build. Version 8 has no heap model fields at all (layout = 'heap'). */
+#define LEARNED_LAYOUT_NO_LAST_KEY	9
 #define LEARNED_LAYOUT_NO_HEAP	8
 /* Version 7 differs only in PGM models (16-byte segment lines, which the library no longer reads): its
  * RMI and linear indexes read on. Version 6 also folded -0.0 and NaN payloads of float keys. */
@@ -245,6 +247,7 @@ typedef struct LearnedMetaPageData
 	uint32		heap_bytes;		/* its size; 0 when no row is covered (always, in the sorted layout) */
 	uint32		heap_stride;
 	uint64		heap_covered;	/* rows it covers */
+	uint64		heap_last_key;	/* the largest key it covers (version 10 on): merges extend it from there */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -253,23 +256,25 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 /* What learned_read_meta copies: everything before the directory, and the heap model's fields. */
 #define LEARNED_META_HEADER_SIZE offsetof(LearnedMetaPageData, hot_ranges)
 
-/* The metapage's size in a layout version: version 8 ends with the directory. */
+/* The metapage's size in a layout version: version 8 ends with the directory, version 9 before
+ * heap_last_key. */
 static inline Size
 learned_meta_size(uint32 version)
 {
-	return version <= LEARNED_LAYOUT_NO_HEAP ? offsetof(LearnedMetaPageData, heap_bytes) : sizeof(LearnedMetaPageData);
+	if (version <= LEARNED_LAYOUT_NO_HEAP)
+		return offsetof(LearnedMetaPageData, heap_bytes);
+	return version == LEARNED_LAYOUT_NO_LAST_KEY ? offsetof(LearnedMetaPageData, heap_last_key) : sizeof(LearnedMetaPageData);
 }
 
-/* Copies the heap model's fields of a metapage (zeros for a version without them) into *dest. */
+/* Copies the heap model's fields of a metapage (zeros for those its version lacks) into *dest. */
 static inline void
 learned_copy_meta_heap(LearnedMetaPageData *dest, const LearnedMetaPageData *meta)
 {
-	Size		size = sizeof(LearnedMetaPageData) - offsetof(LearnedMetaPageData, heap_bytes);
+	Size		start = offsetof(LearnedMetaPageData, heap_bytes);
+	Size		size = Max(learned_meta_size(meta->version), start) - start;
 
-	if (meta->version <= LEARNED_LAYOUT_NO_HEAP)
-		memset(&dest->heap_bytes, 0, size);
-	else
-		memcpy(&dest->heap_bytes, &meta->heap_bytes, size);
+	memcpy(&dest->heap_bytes, &meta->heap_bytes, size);
+	memset((char *) &dest->heap_bytes + size, 0, sizeof(LearnedMetaPageData) - start - size);
 }
 
 /* The heap position of a row (layout = 'heap'): block * stride + line pointer - 1, for a line pointer
@@ -864,6 +869,19 @@ typedef struct LearnedRunWriter
 	const char *heap_bytes;		/* a heap model to store after the run's bounds (set after begin) */
 	uint32		heap_length;
 } LearnedRunWriter;
+
+/* A heap model a merge extended (layout = 'heap'): what its metapage fields become. */
+typedef struct LearnedHeapExtension
+{
+	char	   *bytes;			/* serialised */
+	uint32		length;
+	uint32		stride;
+	uint64		covered;
+	uint64		last_key;
+} LearnedHeapExtension;
+
+extern bool learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const LearnedModelRef *ref,
+									  LearnedKeyTid *entries, int64 *nentries, LearnedHeapExtension *extension);
 
 /* What a finished run writer leaves for the metapage. */
 typedef struct LearnedRunResult

@@ -737,7 +737,8 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
-	if (meta->version != LEARNED_LAYOUT_VERSION && meta->version != LEARNED_LAYOUT_NO_HEAP &&
+	if (meta->version != LEARNED_LAYOUT_VERSION && meta->version != LEARNED_LAYOUT_NO_LAST_KEY &&
+		meta->version != LEARNED_LAYOUT_NO_HEAP &&
 		!((meta->version == LEARNED_LAYOUT_WIDE_LINES || meta->version == LEARNED_LAYOUT_NO_EXACT_FLOATS) &&
 		  meta->model_kind != OMEN_MODEL_PGM &&
 		  (meta->version == LEARNED_LAYOUT_WIDE_LINES ||

@@ -588,6 +588,8 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 	BlockList	old = {0};
 	int			i;
 	bool		full;
+	bool		extended;
+	LearnedHeapExtension extension;
 	Buffer		metabuf;
 	GenericXLogState *state;
 	Page		metapage;
@@ -633,6 +635,8 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 		{
 			detach_hot(index, &detach, reason != LEARNED_MERGE_INSERT);
 			hot = gather_hot(index, &detach, meta.generation, &nhot, &hot_nulls, &nhot_nulls);
+			/* layout = 'heap': the rows appended in heap and key order join the heap model instead. */
+			extended = options->heap_layout && learned_extend_heap_model(index, &meta, ref, hot, &nhot, &extension);
 
 			/* Keep every full group below the smallest hot key; rewrite from there. */
 			if (!full)
@@ -651,9 +655,9 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			if (kept_groups > 0)
 				learned_writer_resume(&writer, ref, kept_groups, meta.cold_min_key,
 									  learned_cold_key(index, ref, copy, start - 1));
-			/* The heap model (layout = 'heap') moves to the new run's chain unchanged. */
-			writer.heap_bytes = ref->heap_bytes;
-			writer.heap_length = ref->heap_length;
+			/* The heap model (layout = 'heap'), extended or not, goes on the new run's chain. */
+			writer.heap_bytes = extended ? extension.bytes : ref->heap_bytes;
+			writer.heap_length = extended ? extension.length : ref->heap_length;
 
 			/* Merge the cold keys VACUUM has not marked dead with the hot keys; on equal keys, cold first,
 			 * as scans order them. */
@@ -718,6 +722,13 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 			newmeta->generation++;
 			newmeta->cold_dead = kept_groups == 0 || dropped > newmeta->cold_dead ? 0 : newmeta->cold_dead - dropped;
 			replace_detached(index, newmeta, &detach, InvalidBlockNumber, NULL, 0, 0);
+			if (extended)
+			{
+				newmeta->heap_bytes = extension.length;
+				newmeta->heap_stride = extension.stride;
+				newmeta->heap_covered = extension.covered;
+				newmeta->heap_last_key = extension.last_key;
+			}
 			newmeta->last_merge_time = GetCurrentTimestamp();
 			newmeta->last_merge_us = (uint64) Max(0, newmeta->last_merge_time - merge_start);
 			learned_set_checksum(metapage);

@@ -43,6 +43,24 @@ public struct HeapOrderBuilder {
         positions = Array(repeating: 0, count: lookahead + 1)
     }
 
+    /// Continues `model`, learned by a builder over `covered` rows up to its key count, the last of them
+    /// with key `lastKey`: rows added from here on are judged and learned as if they had followed those
+    /// rows, which need not be seen again (a heap layout so extends its model by the rows appended since).
+    /// The model's windows for keys up to `lastKey` keep holding the rows it covered.
+    public init(
+        resuming model: PiecewiseLinearModel, lastKey: UInt64, covered: Int, lookahead: Int
+    ) throws(LearnedIndexError) {
+        guard covered >= 1 && covered <= model.keyCount else { throw .invalidArgument }
+        try self.init(epsilon: model.epsilon, lookahead: lookahead)
+        self.model = try PiecewiseLinearModel.Builder(resuming: model, count: model.keyCount, lastKey: lastKey)
+        self.lastKey = lastKey
+        lastPosition = model.keyCount &- 1
+        coveredCount = covered
+    }
+
+    /// The largest key covered so far (0 before any row is).
+    public var lastCoveredKey: UInt64 { lastKey }
+
     /// Adds the next row in heap order (positions ascending, below `PiecewiseLinearModel.maximumKeyCount`
     /// to be covered); returns the verdict on the row `lookahead` rows back, once there is one.
     public mutating func add(key: UInt64, position: Int) throws(LearnedIndexError) -> Verdict? {

@@ -218,6 +218,26 @@ public func omenHeapBuilderCreate(
     }
 }
 
+@_cdecl("omen_heap_builder_resume")
+public func omenHeapBuilderResume(
+    _ handle: OpaquePointer?, _ lastKey: UInt64, _ covered: UInt64, _ lookahead: UInt32,
+    _ out: UnsafeMutablePointer<OpaquePointer?>?
+) -> omen_status {
+    guard let out else { return OMEN_ERR_INVALID_ARGUMENT }
+    out.pointee = nil
+    guard let box = model(handle), case .piecewiseLinear(let resumed) = box.model, covered <= UInt64(Int.max) else {
+        return OMEN_ERR_INVALID_ARGUMENT
+    }
+    do {
+        let builder = try HeapOrderBuilder(
+            resuming: resumed, lastKey: lastKey, covered: Int(covered), lookahead: Int(lookahead))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(HeapBuilderBox(builder)).toOpaque())
+        return OMEN_OK
+    } catch {
+        return omen_status(error)
+    }
+}
+
 @_cdecl("omen_heap_builder_add")
 public func omenHeapBuilderAdd(
     _ handle: OpaquePointer?, _ keys: UnsafePointer<UInt64>?, _ positions: UnsafePointer<UInt64>?, _ count: UInt,
@@ -287,6 +307,11 @@ public func omenHeapBuilderDrain(
 @_cdecl("omen_heap_builder_covered")
 public func omenHeapBuilderCovered(_ handle: OpaquePointer?) -> UInt64 {
     UInt64(heapBuilder(handle)?.builder?.coveredCount ?? 0)
+}
+
+@_cdecl("omen_heap_builder_last_key")
+public func omenHeapBuilderLastKey(_ handle: OpaquePointer?) -> UInt64 {
+    heapBuilder(handle)?.builder?.lastCoveredKey ?? 0
 }
 
 @_cdecl("omen_heap_builder_finish")

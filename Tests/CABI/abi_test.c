@@ -302,6 +302,9 @@ main(void)
 	{
 		omen_heap_builder *heap = NULL;
 		omen_model *model = NULL;
+		omen_model *extended = NULL;
+		uint64_t	last_key,
+					covered;
 		uint64_t *positions = malloc(n * sizeof(uint64_t));
 		uint64_t *heap_keys = malloc(n * sizeof(uint64_t));
 		uint64_t *out_keys = malloc(n * sizeof(uint64_t));
@@ -348,6 +351,12 @@ main(void)
 		out_positions[0] = UINT64_MAX;
 		CHECK(omen_heap_builder_add(heap, heap_keys, out_positions, 1, out_keys, out_positions, &count) ==
 			  OMEN_ERR_INVALID_ARGUMENT, "position past the range refused");
+		last_key = omen_heap_builder_last_key(heap);
+		for (i = n; i-- > 0;)
+			if (!handed_back[i])
+				break;
+		CHECK(last_key == heap_keys[i], "last covered key");
+		covered = omen_heap_builder_covered(heap);
 		CHECK(omen_heap_builder_finish(heap, &model) == OMEN_OK && model != NULL, "heap model");
 		for (i = 0; i < n; i++)
 		{
@@ -360,6 +369,39 @@ main(void)
 				missed++;
 		}
 		CHECK(missed == 0, "heap windows start at or before their rows: %llu missed", (unsigned long long) missed);
+
+		/* Resumed, the builder covers rows appended after the model's in key order, and the windows of
+		 * the rows it covered before stay where they were. */
+		CHECK(omen_heap_builder_resume(model, last_key, 0, 16, &heap) == OMEN_ERR_INVALID_ARGUMENT && heap == NULL,
+			  "resume over no row refused");
+		CHECK(omen_heap_builder_resume(model, last_key, covered, 16, &heap) == OMEN_OK, "heap builder resumed");
+		for (i = 0; i < 1000; i++)
+		{
+			out_keys[i] = last_key + 1 + i * 7;
+			out_positions[i] = positions[n - 1] + 1 + i;
+		}
+		CHECK(omen_heap_builder_add(heap, out_keys, out_positions, 1000, out_keys + 1000, out_positions + 1000,
+									&count) == OMEN_OK && count == 0, "appended rows covered");
+		CHECK(omen_heap_builder_drain(heap, out_keys + 1000, out_positions + 1000, 17, &count) == OMEN_OK && count == 0,
+			  "appended rows drained, covered");
+		CHECK(omen_heap_builder_covered(heap) == covered + 1000, "resumed covered count");
+		CHECK(omen_heap_builder_last_key(heap) == out_keys[999], "resumed last key");
+		CHECK(omen_heap_builder_finish(heap, &extended) == OMEN_OK, "extended heap model");
+		for (i = 0, missed = 0; i < n + 1000; i++)
+		{
+			uint64_t lo, hi;
+			uint64_t key = i < n ? heap_keys[i] : out_keys[i - n];
+			uint64_t position = i < n ? positions[i] : out_positions[i - n];
+
+			if (i < n && handed_back[i])
+				continue;
+			omen_model_window(extended, key, &lo, &hi);
+			if (lo > position)
+				missed++;
+		}
+		CHECK(missed == 0, "extended heap windows start at or before their rows: %llu missed", (unsigned long long) missed);
+		CHECK(omen_model_key_count(extended) == out_positions[999] + 1, "extended key count");
+		omen_model_free(extended);
 		omen_model_free(model);
 		CHECK(omen_heap_builder_create(4, 1u << 20, &heap) == OMEN_ERR_INVALID_ARGUMENT && heap == NULL,
 			  "lookahead too long refused");

@@ -97,8 +97,13 @@ let heapRowSets: [HeapRows] = {
             return
         }
         #expect(model.keyCount == covered.last!.position + 1)
+        Self.expectWindowsHold(covered, model, seed: UInt64(rows.keys.count))
+    }
+
+    /// Probes random key ranges: the model's window of each must hold every covered row of the range.
+    static func expectWindowsHold(_ covered: [HeapOrderBuilder.Verdict], _ model: PiecewiseLinearModel, seed: UInt64) {
         let sortedKeys = covered.map(\.key)
-        var random = SplitMix64(seed: UInt64(rows.keys.count))
+        var random = SplitMix64(seed: seed)
         let points = probes(for: sortedKeys, random: 300)
         var failures: [String] = []
         for _ in 0..<3_000 {
@@ -114,6 +119,34 @@ let heapRowSets: [HeapRows] = {
             }
         }
         #expect(failures.isEmpty, "\(failures.count) failures, first: \(failures.prefix(3))")
+    }
+
+    @Test("a resumed builder extends a model over the rows after it", arguments: heapRowSets, [1, 3])
+    func resumedModelsHoldCoveredRows(_ rows: HeapRows, _ tenths: Int) throws {
+        let cut = max(1, rows.keys.count * tenths / 10)
+        var builder = try HeapOrderBuilder(epsilon: 4, lookahead: 16)
+        var verdicts: [HeapOrderBuilder.Verdict] = []
+        for i in 0..<cut {
+            if let verdict = try builder.add(key: rows.keys[i], position: rows.positions[i]) { verdicts.append(verdict) }
+        }
+        while let verdict = try builder.drain() { verdicts.append(verdict) }
+        let lastKey = builder.lastCoveredKey
+        let covered = builder.coveredCount
+        guard covered > 0 else { return }
+        let first = try builder.finish()
+        var resumed = try HeapOrderBuilder(resuming: first, lastKey: lastKey, covered: covered, lookahead: 16)
+        for i in cut..<rows.keys.count {
+            if let verdict = try resumed.add(key: rows.keys[i], position: rows.positions[i]) { verdicts.append(verdict) }
+        }
+        while let verdict = try resumed.drain() { verdicts.append(verdict) }
+        let all = verdicts.filter { $0.covered }
+        #expect(resumed.coveredCount == all.count)
+        #expect(zip(all, all.dropFirst()).allSatisfy { $0.key <= $1.key && $0.position < $1.position })
+        let model = try resumed.finish()
+        #expect(model.keyCount == all.last!.position + 1)
+        Self.expectWindowsHold(all, model, seed: UInt64(cut))
+        // Rows in key order after the cut are covered as if the builder had never stopped.
+        if rows.name == heapRowSets[0].name { #expect(all.count == rows.keys.count) }
     }
 
     @Test("rows in key order are all covered, and the model stays small")
@@ -160,5 +193,13 @@ let heapRowSets: [HeapRows] = {
         var heap = try HeapOrderBuilder(epsilon: 4, lookahead: 0)
         let verdict = try heap.add(key: 1, position: PiecewiseLinearModel.maximumKeyCount)
         #expect(verdict?.covered == false)
+        // A model resumes only over rows it covered.
+        let model = try [UInt64]([1, 2, 3]).withUnsafeBufferPointer { try PiecewiseLinearModel(keys: $0, epsilon: 4) }
+        #expect(throws: LearnedIndexError.invalidArgument) {
+            try HeapOrderBuilder(resuming: model, lastKey: 3, covered: 0, lookahead: 4)
+        }
+        #expect(throws: LearnedIndexError.invalidArgument) {
+            try HeapOrderBuilder(resuming: model, lastKey: 3, covered: 4, lookahead: 4)
+        }
     }
 }

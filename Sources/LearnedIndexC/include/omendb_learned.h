@@ -109,12 +109,18 @@ void omen_builder_free(omen_builder *builder);
 typedef struct omen_heap_builder omen_heap_builder;
 
 omen_status omen_heap_builder_create(uint64_t epsilon, uint32_t lookahead, omen_heap_builder **out);
+/* A builder that continues model (a heap model that covered `covered` rows up to its key count, the
+ * last with key last_key): the rows added judged as if they had followed those. */
+omen_status omen_heap_builder_resume(const omen_model *model, uint64_t last_key, uint64_t covered, uint32_t lookahead,
+									 omen_heap_builder **out);
 omen_status omen_heap_builder_add(omen_heap_builder *builder, const uint64_t *keys, const uint64_t *positions,
 								  size_t count, uint64_t *explicit_keys, uint64_t *explicit_positions,
 								  size_t *nexplicit);
 omen_status omen_heap_builder_drain(omen_heap_builder *builder, uint64_t *explicit_keys, uint64_t *explicit_positions,
 									size_t capacity, size_t *nexplicit);
 uint64_t omen_heap_builder_covered(const omen_heap_builder *builder);
+/* The largest key covered so far (0 before any row is). */
+uint64_t omen_heap_builder_last_key(const omen_heap_builder *builder);
 omen_status omen_heap_builder_finish(omen_heap_builder *builder, omen_model **out);
 void omen_heap_builder_free(omen_heap_builder *builder);
 

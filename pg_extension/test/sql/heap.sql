@@ -96,6 +96,37 @@ SELECT * FROM hp_step(ARRAY['hp_ts', 'hp_late', 'hp_empty']);
 SELECT learned_merge('hp_ts_v') > 0 AS merged;
 SELECT * FROM hp_step(ARRAY['hp_ts']);
 SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_late', 'hp_empty']);
+-- Merges extend the heap model by the rows appended in key order (hp_empty's too, with a stride chosen
+-- from their line pointers); rows out of order and NULLs stay entries.
+SELECT learned_merge('hp_late_v') >= 0 AS merged, learned_merge('hp_empty_v') >= 0 AS merged;
+SELECT c.relname, i.covered_rows, i.cold_entries, i.hot_entries, i.null_entries
+FROM pg_class c, learned_index_info(c.oid) i
+WHERE c.relname IN ('hp_ts_v', 'hp_late_v', 'hp_empty_v') ORDER BY c.relname;
+SELECT * FROM hp_step(ARRAY['hp_ts', 'hp_late', 'hp_empty']);
+SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_late', 'hp_empty']);
+-- Continuous ingest: an index built on an empty table, then 40 statements of 250 readings in order
+-- (one row in 100 late), merged by the inserts themselves (hot_limit 300): the model covers the rows in
+-- order and the index stays a few pages.
+CREATE TABLE hp_feed (id int, v timestamptz) WITH (autovacuum_enabled = false);
+CREATE INDEX hp_feed_v ON hp_feed USING learned (v) WITH (layout = 'heap', hot_limit = 300);
+\set ECHO none
+SELECT format('INSERT INTO hp_feed SELECT g, timestamptz ''2024-03-01 00:00:00+00'' + '
+	'(CASE WHEN g %% 100 = 50 THEN g - 900 ELSE g END) * interval ''1 second'' FROM generate_series(%s, %s) g',
+	b * 250 + 1, b * 250 + 250) FROM generate_series(0, 39) b \gexec
+\set ECHO all
+ANALYZE hp_feed;
+-- The hot area holds the rows since the last merge (at most hot_limit and a page); a merge takes them.
+SELECT i.covered_rows >= 9000 AS mostly_covered, i.cold_entries <= 200 AS few_entries,
+	pg_relation_size('hp_feed_v') / 8192 < 16 AS small
+FROM learned_index_info('hp_feed_v') i;
+SELECT learned_merge('hp_feed_v') >= 0 AS merged;
+SELECT i.covered_rows >= 9800 AS mostly_covered, i.cold_entries <= 200 AS few_entries, i.hot_entries
+FROM learned_index_info('hp_feed_v') i;
+INSERT INTO hp_conds VALUES ('hp_feed', 1, 'v = ''2024-03-01 01:00:00+00'''),
+	('hp_feed', 2, 'v BETWEEN ''2024-03-01 00:10:00+00'' AND ''2024-03-01 00:30:00+00'''),
+	('hp_feed', 3, 'v >= ''2024-03-01 02:46:00+00'''), ('hp_feed', 4, 'v < ''2024-03-01 00:01:00+00''');
+SELECT * FROM hp_step(ARRAY['hp_feed']);
+SELECT * FROM hp_ok(ARRAY['hp_feed']);
 
 -- Updates move a tenth of the rows (full pages: not HOT), deletes free a stretch; VACUUM frees their
 -- line pointers, and new rows refill the freed slots inside the covered range.
@@ -138,5 +169,5 @@ CREATE UNIQUE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap');
 CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap', model = 'rmi');
 CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'columns');
 CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap', heap_epsilon = -1);
-DROP TABLE hp_bad, hp_conds, hp_ts, hp_f8, hp_late, hp_random, hp_empty, hp_one;
+DROP TABLE hp_bad, hp_conds, hp_feed, hp_ts, hp_f8, hp_late, hp_random, hp_empty, hp_one;
 DROP FUNCTION hp_step(text[]), hp_ok(text[]);

@@ -183,8 +183,11 @@ sub set_layout_version
 	sysread($fh, my $page, 8192) == 8192 or die 'read';
 	my $was = unpack('V', substr($page, 24 + 4, 4));
 	substr($page, 24 + 4, 4) = pack('V', $version);	# after the page header and the magic
-	# Versions before 9 end the metapage with the hot directory: 16 bytes (the heap model's fields) short.
-	substr($page, 12, 2) = pack('v', unpack('v', substr($page, 12, 2)) - 16) if $version <= 8 && $was > 8;
+	# The metapage ends with the hot directory before version 9, then the heap model's fields: 16 bytes
+	# in version 9, 24 (with heap_last_key) from version 10.
+	my $heap_fields = sub { $_[0] <= 8 ? 0 : $_[0] == 9 ? 16 : 24 };
+	substr($page, 12, 2) = pack('v', unpack('v', substr($page, 12, 2)) - ($heap_fields->($was) - $heap_fields->($version)))
+	  if $heap_fields->($was) > $heap_fields->($version);
 	if ($reseal)
 	{
 		# The special space's fields before `checksum` (36 bytes), then the contents up to pd_lower.
@@ -224,6 +227,22 @@ set_layout_version('c_k', 8, 1);
 is($node->safe_psql('postgres', "$plans{index} SELECT count(*) FROM c WHERE k < 100"), '99', 'a PGM index of layout 8 reads on');
 is($node->safe_psql('postgres', "SELECT learned_index_check('c_k', true)"), '', 'a PGM index of layout 8 checks clean');
 $node->safe_psql('postgres', 'REINDEX INDEX c_k');
+# A heap-layout index of layout 9 (no heap_last_key) reads on; its merges keep its heap model as it was,
+# the rows appended since staying explicit entries.
+$node->safe_psql('postgres', "CREATE TABLE h (k int8); INSERT INTO h SELECT generate_series(1, 20000);
+	CREATE INDEX h_k ON h USING learned (k) WITH (layout = 'heap')");
+set_layout_version('h_k', 9, 1);
+$node->safe_psql('postgres', "INSERT INTO h SELECT generate_series(20001, 30000); SELECT learned_merge('h_k')");
+is($node->safe_psql('postgres', "$plans{bitmap} SELECT count(*) FROM h WHERE k > 19990 AND k <= 20010"), '20',
+	'a heap index of layout 9 reads on');
+is($node->safe_psql('postgres', "SELECT covered_rows, cold_entries FROM learned_index_info('h_k')"), '20000|10000',
+	'its merge keeps the model, the appended rows explicit');
+is($node->safe_psql('postgres', "SELECT learned_index_check('h_k', true)"), '', 'a heap index of layout 9 checks clean');
+$node->safe_psql('postgres', 'REINDEX INDEX h_k');
+$node->safe_psql('postgres', "INSERT INTO h SELECT generate_series(30001, 40000); SELECT learned_merge('h_k')");
+is($node->safe_psql('postgres', "SELECT covered_rows, cold_entries FROM learned_index_info('h_k')"), '40000|0',
+	'rebuilt, its merges extend the model by the appended rows');
+$node->safe_psql('postgres', 'DROP TABLE h');
 
 # An index of an older layout version: refused everywhere with the REINDEX hint.
 set_layout_version('c_k', 5);
