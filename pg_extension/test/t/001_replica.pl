@@ -84,6 +84,10 @@ compare('vacuum');
 
 $primary->safe_psql('postgres', q{SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair'); SELECT learned_merge('h_heap')});
 compare('merge');
+my $covered = $primary->safe_psql('postgres', q{SELECT covered_rows FROM learned_index_info('h_heap')});
+cmp_ok($covered, '>', 20000, 'the merge extended the heap model by the rows appended in order');
+is($standby->safe_psql('postgres', q{SELECT covered_rows FROM learned_index_info('h_heap')}), $covered,
+	'the standby reads the extended heap model');
 
 $primary->safe_psql('postgres', q{UPDATE t SET k = k + 100000, d = d + 1 WHERE k % 11 = 0; VACUUM t; SELECT learned_merge('t_learned'); SELECT learned_merge('t_pair');
 	UPDATE h SET k = k + 100000 WHERE k % 11 = 0; VACUUM h; SELECT learned_merge('h_heap')});
