@@ -87,6 +87,15 @@ SELECT lt_uses('SELECT v FROM hp_ts ORDER BY v LIMIT 5', 'Index Scan') AS ordere
 	lt_uses('SELECT min(v) FROM hp_ts', 'Index Scan') AS min_scan,
 	lt_uses('SELECT v FROM hp_ts WHERE v = ''2024-01-01 01:00:00+00''', 'Bitmap Index Scan') AS bitmap_scan;
 
+-- The costs count the heap rows the model's windows read: of two heap-layout indexes on one column, the
+-- planner takes the one of narrower windows, whichever was built first.
+CREATE INDEX hp_late_wide ON hp_late USING learned (v) WITH (layout = 'heap', heap_epsilon = 4096);
+EXPLAIN (COSTS OFF) SELECT id FROM hp_late WHERE v = 150;
+DROP INDEX hp_late_v;
+CREATE INDEX hp_late_v ON hp_late USING learned (v) WITH (layout = 'heap', heap_epsilon = 16);
+EXPLAIN (COSTS OFF) SELECT id FROM hp_late WHERE v = 150;
+DROP INDEX hp_late_wide;
+
 -- Inserts after the build: rows appended in order, rows out of order, NULLs; then a merge.
 INSERT INTO hp_ts SELECT g, timestamptz '2024-01-01 00:00:00+00' + (g / 2) * interval '1 second' FROM generate_series(20004, 21000) g;
 INSERT INTO hp_ts VALUES (30000, '2024-01-01 01:00:00+00'), (30001, '2023-06-01+00'), (30002, NULL);
