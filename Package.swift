@@ -11,6 +11,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.65.0"),
     ],
     targets: [
         .target(name: "LearnedIndex"),
@@ -22,12 +23,20 @@ let package = Package(
             exclude: ["include"]
         ),
         .target(name: "OmenEngine", dependencies: ["LearnedIndex"]),
+        // `omendb serve`: PostgreSQL's wire protocol in front of the engine.
+        .target(
+            name: "OmenServer",
+            dependencies: [
+                "OmenEngine", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         .target(name: "Datasets"),
         .systemLibrary(name: "CSQLite", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CEditLine", providers: [.apt(["libedit-dev"])]),
         .executableTarget(
             name: "omendb",
-            dependencies: ["OmenEngine", "CSQLite", "CEditLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: ["OmenEngine", "OmenServer", "CSQLite", "CEditLine", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "learned-bench",

@@ -11,7 +11,7 @@ struct OmenDB: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "omendb",
         abstract: "OmenDB: an embedded database for ordered data on learned indexes.",
-        subcommands: [Shell.self, Import.self, Bench.self, Version.self, CrashWriter.self, CrashCheck.self],
+        subcommands: [Shell.self, Import.self, Serve.self, Bench.self, Version.self, CrashWriter.self, CrashCheck.self],
         defaultSubcommand: Shell.self)
 }
 

@@ -27,8 +27,8 @@ struct Executor {
         switch statement {
         case .query(let query):
             let plan = try Planner(self).plan(query, outer: nil)
-            let rows = try plan.rows()
-            return QueryResult(columns: plan.names, rows: rows, tag: "SELECT \(rows.count)")
+            let (rows, types) = try plan.result()
+            return QueryResult(columns: plan.names, rows: rows, tag: "SELECT \(rows.count)", types: types)
         case .insert(let table, let columns, let source, let onConflict, let returning):
             return try insert(table, columns, source, onConflict, returning)
         case .update(let table, let assignments, let filter, let returning): return try update(table, assignments, filter, returning)

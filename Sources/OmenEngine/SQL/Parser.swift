@@ -217,22 +217,15 @@ public struct Parser {
         if accept("INTERVAL") { return .interval }
         guard case .identifier(let word) = token.kind else { throw unexpected("a type") }
         _ = next()
-        switch word {
-        case "bigint", "int8", "integer", "int", "int4", "smallint", "int2": return .int64
-        case "date": return .date
-        case "interval": return .interval
-        case "double":
-            guard case .identifier("precision") = current.kind else { return .double }
-            _ = next()
+        if word == "double" {
+            if case .identifier("precision") = current.kind { _ = next() }
             return .double
-        case "float", "float8", "real", "float4", "numeric", "decimal": return .double
-        case "text", "varchar", "string": return .text
-        case "boolean", "bool": return .bool
-        case "timestamp", "timestamptz": return .timestamp
-        case "uuid": return .uuid
-        default: throw SQLError("42704", "type \"\(word)\" does not exist", at: token,
-                                hint: "Types: BIGINT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMP, DATE, INTERVAL, UUID.")
         }
+        guard let type = word == "string" ? .text : ColumnType(sqlTypeName: word) else {
+            throw SQLError("42704", "type \"\(word)\" does not exist", at: token,
+                           hint: "Types: BIGINT, INTEGER, DOUBLE PRECISION, TEXT, BOOLEAN, TIMESTAMP, DATE, INTERVAL, UUID.")
+        }
+        return type
     }
 
     private mutating func dropTable() throws(SQLError) -> Statement {

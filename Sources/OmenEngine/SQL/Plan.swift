@@ -37,12 +37,17 @@ struct QueryPlan {
     var width: Int { names.count }
 
     /// The output rows.
-    func rows() throws(SQLError) -> [[Value]] {
+    func rows() throws(SQLError) -> [[Value]] { try result().rows }
+
+    /// The output rows and the columns' types: the batches' own, or where no batch came, the scope's.
+    func result() throws(SQLError) -> (rows: [[Value]], types: [ColumnType?]) {
         var rows: [[Value]] = []
+        var types = root.scope.columns.prefix(width).map(\.type)
         for batch in try root.run() {
+            types = batch.columns.prefix(width).map(\.type)
             for row in 0..<batch.count { rows.append((0..<width).map { batch.columns[$0].value(at: row) }) }
         }
-        return rows
+        return (rows, types)
     }
 }
 

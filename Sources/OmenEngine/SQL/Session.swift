@@ -11,12 +11,16 @@ public struct QueryResult: Equatable, Sendable {
     public var tag: String
     /// COPY ... TO STDOUT's CSV.
     public var copyData: [UInt8]?
+    /// Each column's type where the statement fixes one (nil: the column holds only NULLs, or nothing
+    /// says); as many as `columns`.
+    public var types: [ColumnType?]
 
-    public init(columns: [String], rows: [[Value]], tag: String, copyData: [UInt8]? = nil) {
+    public init(columns: [String], rows: [[Value]], tag: String, copyData: [UInt8]? = nil, types: [ColumnType?]? = nil) {
         self.columns = columns
         self.rows = rows
         self.tag = tag
         self.copyData = copyData
+        self.types = types ?? columns.indices.map { column in rows.lazy.compactMap { $0[column].type }.first }
     }
 }
 
@@ -34,6 +38,11 @@ public final class SQLSession {
     public init(database: Database) { self.database = database }
 
     public var inTransaction: Bool { transaction != nil }
+
+    /// Whether the open transaction failed and waits for ROLLBACK (ReadyForQuery's 'E').
+    public var transactionFailed: Bool { aborted }
+
+    var openTransaction: Transaction? { transaction }
 
     /// Cancels the running statement (57014) at its next check: safe from a signal handler, as it only
     /// sets an atomic flag. A statement that starts clears it.
