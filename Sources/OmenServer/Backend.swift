@@ -109,11 +109,17 @@ final class Backend {
         if session.inTransaction { _ = try? session.execute("ROLLBACK") }
     }
 
+    /// The answer to a command the server takes itself (SET, SHOW, catalog queries), nil for SQL the
+    /// engine runs; with `run` false it only recognises.
+    private func serverAnswer(_ sql: String, run: Bool) throws(SQLError) -> QueryResult? {
+        try settings.answer(sql, session: run ? session : nil) ?? CatalogQueries.answer(sql, database: session.database)
+    }
+
     // MARK: Simple query
 
     private func simpleQuery(_ sql: String) {
         do {
-            if let answer = try settings.answer(sql, session: session) {
+            if let answer = try serverAnswer(sql, run: true) {
                 _ = sendSimple(answer)
                 readyForQuery()
                 return
@@ -181,7 +187,7 @@ final class Backend {
             declared.append(type)
         }
         var prepared = PreparedStatement(sql: sql, statement: nil, parameterTypes: [])
-        if (try? settings.answer(sql, session: nil)) == nil {
+        if (try? serverAnswer(sql, run: false)) == nil {
             do {
                 let parsed = try Parser.parse(sql)
                 guard parsed.count <= 1 else {
@@ -283,7 +289,7 @@ final class Backend {
     private func run(_ portal: inout Portal) -> Bool {
         guard let statement = portal.prepared.statement else {
             do {
-                portal.result = try settings.answer(portal.prepared.sql, session: session) ?? QueryResult(columns: [], rows: [], tag: "")
+                portal.result = try serverAnswer(portal.prepared.sql, run: true) ?? QueryResult(columns: [], rows: [], tag: "")
             } catch {
                 self.error(error, extended: true)
                 return false

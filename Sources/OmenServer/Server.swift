@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -39,7 +42,7 @@ public final class WireServer: Sendable {
     public init(database: Database, limits: ServerLimits = ServerLimits(), threads: Int = System.coreCount * 2) {
         self.database = database
         self.limits = limits
-        group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        group = MultiThreadedEventLoopGroup(numberOfThreads: Int(String(cString: getenv("OMEN_LOOPS") ?? strdup("1"))) ?? 1)
         pool = NIOThreadPool(numberOfThreads: max(2, threads))
     }
 
@@ -116,7 +119,8 @@ public final class WireServer: Sendable {
 
     /// Runs `work` on the statement threads and hands its result to the connection's event loop.
     func run<T: Sendable>(on loop: EventLoop, _ work: @escaping @Sendable () -> T) -> EventLoopFuture<T> {
-        pool.runIfActive(eventLoop: loop, work)
+        if getenv("OMEN_INLINE") != nil { return loop.makeSucceededFuture(work()) }
+        return pool.runIfActive(eventLoop: loop, work)
     }
 }
 
