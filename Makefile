@@ -38,7 +38,7 @@ export PGUSER ?= postgres
 export PATH := /usr/lib/postgresql/15/bin:$(PATH)
 CLUSTER := pg_extension/test/cluster.sh
 
-.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli test-c test-pg test-tap demo bench pgm-headers bench-engine bench-sql bench-import bench-pg bench-unique bench-ingest stress clean
+.PHONY: all setup swift extension install installcheck test test-swift test-sql-duckdb duckdb-venv test-engine-crash test-cli serve-venv test-serve bench-serve test-c test-pg test-tap demo bench pgm-headers bench-engine bench-sql bench-import bench-pg bench-unique bench-ingest stress clean
 
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
@@ -67,7 +67,7 @@ install: extension
 installcheck:
 	$(MAKE) -C pg_extension installcheck TAP_TESTS=
 
-test: setup test-swift test-sql-duckdb test-engine-crash test-cli test-c test-pg test-tap
+test: setup test-swift test-sql-duckdb test-engine-crash test-cli test-serve test-c test-pg test-tap
 
 # Installs the extension, runs the regression suite on a throwaway cluster, and always stops it.
 test-pg: install
@@ -137,6 +137,23 @@ test-engine-crash: setup
 	Tests/engine/crash.sh .build/$(CRASH_CONFIG)/omendb
 	Tests/engine/diskfull.sh .build/$(CRASH_CONFIG)/omendb
 
+# psycopg 3 and asyncpg from PyPI, pinned, in the same virtual environment: test-serve's clients.
+PSYCOPG_VERSION := 3.3.9
+ASYNCPG_VERSION := 0.32.0
+serve-venv: duckdb-venv
+	@$(VENV)/bin/python -c "import psycopg, asyncpg, sys; sys.exit(psycopg.__version__ != '$(PSYCOPG_VERSION)' or asyncpg.__version__ != '$(ASYNCPG_VERSION)')" 2>/dev/null || \
+		$(VENV)/bin/pip install -q --disable-pip-version-check "psycopg[binary]==$(PSYCOPG_VERSION)" asyncpg==$(ASYNCPG_VERSION)
+
+# `omendb serve` against psql, psycopg, asyncpg and pgbench; its fuzzer takes OMEN_SERVE_FUZZ messages
+# (3,000 by default, 100,000 in make stress).
+test-serve: serve-venv
+	$(SWIFT) build --product omendb
+	$(VENV)/bin/python Tests/serve/test_serve.py .build/debug/omendb
+
+# pgbench against `omendb serve` and PostgreSQL 15 with a btree, lookups and inserts (benchmarks/bench-serve.sh).
+bench-serve: setup
+	benchmarks/bench-serve.sh
+
 # The omendb tool as a process: -c, exit codes, import, the shell on a pseudo-terminal.
 test-cli: setup
 	$(SWIFT) build --product omendb
@@ -204,6 +221,7 @@ stress:
 	OMEN_ENGINE_OPERATIONS=2000000 OMEN_ENGINE_TRANSFERS=20000 OMEN_SQL_FUZZ=1000000 OMEN_SQL_EXTREMES=1000000 \
 		OMEN_ENGINE_FAULTS=2000 OMEN_READONLY_ROUNDS=100000 $(SWIFT) test -c release --filter OmenEngineTests
 	OMEN_ENGINE_CRASH_CYCLES=$${OMEN_ENGINE_CRASH_CYCLES:-100} $(MAKE) test-engine-crash CRASH_CONFIG=release
+	OMEN_SERVE_FUZZ=$${OMEN_SERVE_FUZZ:-100000} $(MAKE) test-serve
 	OMENDB_CRASH_CYCLES=$${OMENDB_CRASH_CYCLES:-50} OMENDB_CONCURRENCY_SECONDS=120 OMENDB_RANDOM_ROUNDS=20 \
 		$(MAKE) test-tap
 

@@ -112,7 +112,17 @@ final class Backend {
     /// The answer to a command the server takes itself (SET, SHOW, catalog queries), nil for SQL the
     /// engine runs; with `run` false it only recognises.
     private func serverAnswer(_ sql: String, run: Bool) throws(SQLError) -> QueryResult? {
-        try settings.answer(sql, session: run ? session : nil) ?? CatalogQueries.answer(sql, database: session.database)
+        let words = sql.split(whereSeparator: { $0.isWhitespace || $0 == ";" }).map { $0.lowercased() }
+        if words.first == "deallocate", (2...3).contains(words.count), words.count == 2 || words[1] == "prepare" {
+            let name = words.last!
+            if run {
+                if name == "all" { statements = [:] } else if statements.removeValue(forKey: name) == nil {
+                    throw SQLError("26000", "prepared statement \"\(name)\" does not exist")
+                }
+            }
+            return QueryResult(columns: [], rows: [], tag: name == "all" ? "DEALLOCATE ALL" : "DEALLOCATE")
+        }
+        return try settings.answer(sql, session: run ? session : nil) ?? CatalogQueries.answer(sql, database: session.database)
     }
 
     // MARK: Simple query
