@@ -32,6 +32,26 @@ final class Backend {
         return bytes
     }
 
+    /// Whether every message of `messages` is quick work: the extended protocol's steps for point reads of
+    /// prepared statements (Bind, Describe, Execute, Sync...), no simple query, no other statement, no COPY.
+    /// The connection handler runs such a batch on its event loop instead of a statement thread.
+    func isQuick(_ messages: [FrontendMessage]) -> Bool {
+        guard copyIn == nil, !skippingUntilSync else { return false }
+        var bound: Set<String> = []
+        for message in messages {
+            switch message {
+            case .bind(let portal, let statement, _, _, _):
+                guard statements[statement]?.isPointRead == true else { return false }
+                bound.insert(portal)
+            case .execute(let portal, _), .describe(UInt8(ascii: "P"), let portal):
+                guard bound.contains(portal) || portals[portal]?.prepared.isPointRead == true else { return false }
+            case .sync, .flush, .close: break
+            default: return false
+            }
+        }
+        return true
+    }
+
     /// Whether the backend waits for CopyData (its messages then go on without a ReadyForQuery).
     var inCopy: Bool { copyIn != nil }
 
@@ -209,6 +229,7 @@ final class Backend {
             }
             if let statement = prepared.statement {
                 prepared.parameterTypes = session.parameterTypes(statement, sql: sql, declared: declared)
+                prepared.isPointRead = session.isPointRead(statement)
             }
         }
         statements[name] = prepared
@@ -472,6 +493,8 @@ struct PreparedStatement {
     var statement: Statement?
     var parameterTypes: [ColumnType?]
     var result: ResultDescription?
+    /// A one-row read by primary key (SQLSession.isPointRead).
+    var isPointRead = false
 }
 
 /// A bound statement: its parameter values and result formats, and once run, its result and how many

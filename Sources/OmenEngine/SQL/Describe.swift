@@ -58,6 +58,42 @@ extension SQLSession {
         }
     }
 
+    /// Whether `statement` reads at most one row by its table's primary key and computes nothing costly:
+    /// `SELECT columns FROM t WHERE key = value [AND comparisons]`, of columns, values and casts only. Such
+    /// a statement takes a few microseconds, so a server may run it without handing it to another thread.
+    public func isPointRead(_ statement: Statement) -> Bool {
+        guard case .query(let query) = statement, query.with.isEmpty, query.orderBy.isEmpty, query.limit == nil, query.offset == nil,
+              case .select(let select) = query.body, !select.distinct, select.distinctOn.isEmpty, case .table(let table)? = select.from,
+              select.groupBy.isEmpty, select.having == nil, select.limit == nil, select.offset == nil, let filter = select.filter,
+              let schema = try? database.schema(table.name), !schema.hasRowIDs else { return false }
+        let key = schema.columns[schema.primaryKey].name
+        func isKey(_ expression: Expression) -> Bool {
+            if case .column(let label, let name, _) = expression { return name == key && (label == nil || label == table.label) }
+            return false
+        }
+        func isValue(_ expression: Expression) -> Bool {
+            switch expression {
+            case .literal, .parameter: return true
+            default: return false
+            }
+        }
+        func isPlain(_ expression: Expression) -> Bool {
+            switch expression {
+            case .literal, .parameter, .column: return true
+            case .function("cast", let arguments, _, _): return arguments.count == 2 && isPlain(arguments[0])
+            case .binary(let op, let left, let right, _): return op.isComparison && isPlain(left) && isPlain(right)
+            case .isNull(let value, _): return isPlain(value)
+            default: return false
+            }
+        }
+        let terms = KeyRange.conjuncts(filter)
+        guard terms.allSatisfy(isPlain), select.items.allSatisfy({ $0.expression.map(isPlain) ?? true }) else { return false }
+        return terms.contains { term in
+            guard case .binary(.equal, let left, let right, _) = term else { return false }
+            return isKey(left) && isValue(right) || isKey(right) && isValue(left)
+        }
+    }
+
     /// `query` planned with these parameter values, in the open transaction or a read-only one.
     private func plan(_ query: Query, parameters: [Value]) throws(SQLError) -> QueryPlan {
         if let open = openTransaction {
