@@ -30,6 +30,9 @@ final class WriteAheadLog: @unchecked Sendable {
     /// of its own, so that a bulk load's record is never copied.
     private var pending: [[UInt8]] = []
     private var pendingCount = 0
+    /// Bytes a flush is writing (taken from `pending`, not yet in `written`): positions handed out during
+    /// the flush lie past them.
+    private var inFlight = 0
     private static let largePayload = 1 << 16
     private var durable: LogPosition
     private var flushing = false
@@ -64,7 +67,7 @@ final class WriteAheadLog: @unchecked Sendable {
 
     /// The position after everything appended so far.
     var end: LogPosition {
-        monitor.withLock { LogPosition(file: sequence, offset: written + UInt64(pendingCount)) }
+        monitor.withLock { LogPosition(file: sequence, offset: written + UInt64(inFlight + pendingCount)) }
     }
 
     /// The largest payload a record's 32-bit length can frame.
@@ -84,7 +87,7 @@ final class WriteAheadLog: @unchecked Sendable {
                 pending[pending.count - 1].append(contentsOf: payload)
             }
             pendingCount += frame.bytes.count + payload.count
-            return LogPosition(file: sequence, offset: written + UInt64(pendingCount))
+            return LogPosition(file: sequence, offset: written + UInt64(inFlight + pendingCount))
         }
     }
 
@@ -103,6 +106,7 @@ final class WriteAheadLog: @unchecked Sendable {
             let count = pendingCount
             pending = []
             pendingCount = 0
+            inFlight = count
             let target = LogPosition(file: sequence, offset: written + UInt64(count))
             let fd = self.fd
             let path = self.path
@@ -114,6 +118,7 @@ final class WriteAheadLog: @unchecked Sendable {
             } catch { result = error }
             monitor.lock()
             flushing = false
+            inFlight = 0
             if let result {
                 fail(result)
             } else {
