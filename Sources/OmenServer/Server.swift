@@ -23,6 +23,8 @@ public struct ServerLimits: Sendable {
 public final class WireServer: Sendable {
     public let database: Database
     let limits: ServerLimits
+    /// With a password file, every connection authenticates by SCRAM-SHA-256; without, all are trusted.
+    let passwords: PasswordFile?
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let state = NIOLockedValueBox(State())
@@ -36,9 +38,10 @@ public final class WireServer: Sendable {
         var count = 0
     }
 
-    public init(database: Database, limits: ServerLimits = ServerLimits(), threads: Int = System.coreCount * 2) {
+    public init(database: Database, limits: ServerLimits = ServerLimits(), passwords: PasswordFile? = nil, threads: Int = System.coreCount * 2) {
         self.database = database
         self.limits = limits
+        self.passwords = passwords
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         pool = NIOThreadPool(numberOfThreads: max(2, threads))
     }
@@ -129,11 +132,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Touched only on the event loop, except `backend`, which a statement thread uses while `running`.
     private var backend: Backend?
     private var processID: Int32?
+    private var secret: Int32 = 0
     private var queue: [FrontendMessage] = []
     private var running = false
     private var terminating = false
     private var context: ChannelHandlerContext?
     private var closed = false
+    /// A SCRAM exchange under way: the startup's parameters, the session it will open, and the exchange
+    /// (nil until the client's first message).
+    private var authenticating: (parameters: [String: String], session: SQLSession, exchange: ScramExchange, started: Bool)?
 
     init(server: WireServer) { self.server = server }
 
@@ -207,32 +214,72 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .failure(let error): fatal(context, error)
             case .success(let (processID, secret)):
                 self.processID = processID
-                let backend = Backend(session: session, limits: server.limits, allocator: context.channel.allocator)
-                var buffer = context.channel.allocator.buffer(capacity: 512)
-                buffer.writeMessage(UInt8(ascii: "R")) { $0.writeInteger(Int32(0)) }
-                for (name, value) in ServerSettings.reported {
-                    let shown = name == "application_name" ? parameters["application_name"] ?? value : value
-                    buffer.writeMessage(UInt8(ascii: "S")) { body in
-                        body.writeCString(name)
-                        body.writeCString(shown)
+                self.secret = secret
+                guard let passwords = server.passwords else { return welcome(context, parameters, session) }
+                authenticating = (parameters, session, ScramExchange(verifier: passwords.verifiers[parameters["user"] ?? ""]), false)
+                var buffer = context.channel.allocator.buffer(capacity: 32)
+                buffer.writeMessage(UInt8(ascii: "R")) { body in
+                    body.writeInteger(Int32(10))
+                    body.writeCString("SCRAM-SHA-256")
+                    body.writeInteger(UInt8(0))
+                }
+                context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            }
+        case .password(let data) where authenticating != nil:
+            var state = authenticating!
+            let user = state.parameters["user"] ?? ""
+            do {
+                var buffer = context.channel.allocator.buffer(capacity: 128)
+                if !state.started {
+                    let serverFirst = try state.exchange.first(data)
+                    state.started = true
+                    authenticating = state
+                    buffer.writeMessage(UInt8(ascii: "R")) { body in
+                        body.writeInteger(Int32(11))
+                        body.writeString(serverFirst)
                     }
+                    return context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
                 }
-                buffer.writeMessage(UInt8(ascii: "S")) { body in
-                    body.writeCString("session_authorization")
-                    body.writeCString(parameters["user"] ?? "omendb")
-                }
-                buffer.writeMessage(UInt8(ascii: "K")) { body in
-                    body.writeInteger(processID)
-                    body.writeInteger(secret)
+                let serverFinal = try state.exchange.final(data, user: user)
+                authenticating = nil
+                buffer.writeMessage(UInt8(ascii: "R")) { body in
+                    body.writeInteger(Int32(12))
+                    body.writeString(serverFinal)
                 }
                 context.write(wrapOutboundOut(buffer), promise: nil)
-                backend.readyForQuery()
-                context.writeAndFlush(wrapOutboundOut(backend.takeOutput()), promise: nil)
-                self.backend = backend
+                welcome(context, state.parameters, state.session)
+            } catch {
+                fatal(context, error)
             }
         default:
             fatal(context, SQLError("08P01", "expected a startup message"))
         }
+    }
+
+    /// AuthenticationOk, the parameters, the cancel key and the first ReadyForQuery: the connection is open.
+    private func welcome(_ context: ChannelHandlerContext, _ parameters: [String: String], _ session: SQLSession) {
+        let backend = Backend(session: session, limits: server.limits, allocator: context.channel.allocator)
+        var buffer = context.channel.allocator.buffer(capacity: 512)
+        buffer.writeMessage(UInt8(ascii: "R")) { $0.writeInteger(Int32(0)) }
+        for (name, value) in ServerSettings.reported {
+            let shown = name == "application_name" ? parameters["application_name"] ?? value : value
+            buffer.writeMessage(UInt8(ascii: "S")) { body in
+                body.writeCString(name)
+                body.writeCString(shown)
+            }
+        }
+        buffer.writeMessage(UInt8(ascii: "S")) { body in
+            body.writeCString("session_authorization")
+            body.writeCString(parameters["user"] ?? "omendb")
+        }
+        buffer.writeMessage(UInt8(ascii: "K")) { [processID, secret] body in
+            body.writeInteger(processID ?? 0)
+            body.writeInteger(secret)
+        }
+        context.write(wrapOutboundOut(buffer), promise: nil)
+        backend.readyForQuery()
+        context.writeAndFlush(wrapOutboundOut(backend.takeOutput()), promise: nil)
+        self.backend = backend
     }
 
     /// Hands the queued messages to a statement thread, unless one is at work for this connection.

@@ -11,7 +11,9 @@ struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Serve the database over PostgreSQL's wire protocol (psql, psycopg, asyncpg, JDBC, pgbench).",
         discussion: """
-        Connections are trusted (loopback by default). Each connection runs its own transactions; SIGTERM or \
+        Without --password-file connections are trusted, so the address must be a loopback one; with it, \
+        every connection authenticates by SCRAM-SHA-256 (lines `user:password`, or `user:` and a verifier \
+        as PostgreSQL's pg_authid keeps it, SCRAM-SHA-256$...). Each connection runs its own transactions; SIGTERM or \
         SIGINT stops listening, lets running statements finish, rolls back open transactions and closes \
         the database.
         """)
@@ -30,11 +32,24 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Close a connection idle this many seconds (0: never).")
     var idleTimeout = 0
 
+    @Option(name: .customLong("password-file"), help: "Authenticate users by SCRAM-SHA-256 against this file's user:password (or user:verifier) lines.")
+    var passwordFile: String?
+
     func run() throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen takes HOST:PORT")
         }
-        let host = String(listen[..<colon])
+        let host = String(listen[..<colon]).trimmingBrackets()
+        var passwords: PasswordFile?
+        if let passwordFile {
+            do { passwords = try PasswordFile(text: String(decoding: try readFile(passwordFile), as: UTF8.self)) } catch let error as Abort {
+                throw ValidationError(error.message)
+            } catch let error as SQLError {
+                throw ValidationError("\(passwordFile): \(error.message)")
+            }
+        } else if !["127.0.0.1", "::1", "localhost"].contains(host) {
+            throw ValidationError("listening on \(host) trusts every client on the network: give --password-file, or listen on 127.0.0.1")
+        }
         // The signals are taken by sigwait below; blocked before any thread starts, so that none takes them.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -46,7 +61,7 @@ struct Serve: ParsableCommand {
         limits.maxConnections = maxConnections
         limits.statementMemory = statementMemory
         limits.idleTimeout = idleTimeout > 0 ? .seconds(Int64(idleTimeout)) : nil
-        let server = WireServer(database: db, limits: limits)
+        let server = WireServer(database: db, limits: limits, passwords: passwords)
         let bound: Int
         do { bound = try server.start(host: host, port: port) } catch {
             printError("omendb: could not listen on \(listen): \(error)")
@@ -62,4 +77,9 @@ struct Serve: ParsableCommand {
         db.close()
         print("omendb: shut down")
     }
+}
+
+extension String {
+    /// An IPv6 address without the brackets of `[::1]:5433`.
+    func trimmingBrackets() -> String { hasPrefix("[") && hasSuffix("]") ? String(dropFirst().dropLast()) : self }
 }

@@ -5,7 +5,8 @@ statements, the binary protocol) and pgbench (custom scripts in simple, extended
 clients); every answer compared with the same statement run embedded (`omendb --read-only --csv`, beside
 the server). Then the bounds (connection limit, idle timeout, statement memory), a protocol fuzzer
 (OMEN_SERVE_FUZZ messages, 3,000 by default: no crash, other connections unaffected), kill -9 under a
-pgbench load (every acknowledged commit present after restart) and SIGTERM (open transactions roll back).
+pgbench load (every acknowledged commit present after restart), SCRAM-SHA-256 with a password file and
+SIGTERM (open transactions roll back).
 Usage: test_serve.py path/to/omendb [python with psycopg and asyncpg]
 """
 import asyncio
@@ -554,6 +555,71 @@ def test_sigterm(db):
     check("SIGTERM: committed kept, open transaction rolled back", rows == [["-2"]], rows)
 
 
+# MARK: SCRAM-SHA-256
+
+# What PostgreSQL 15 stored for `CREATE ROLE carol PASSWORD 'pencil'` (password_encryption scram-sha-256):
+# a login with it shows that the verifiers are PostgreSQL's own.
+POSTGRES_VERIFIER = ("SCRAM-SHA-256$4096:YiYamjoLkymS1wsqPj6eag==$czoY4kWm0ttTGHalDcjxsYwS2E9669opKtvs9gaq2sE="
+                     ":dBra1gwWx74RUMKmQz9qMJP4MYpdq72Oo9z0/C5GmEA=")
+
+
+def test_scram(db):
+    passwords = os.path.join(work, "passwords")
+    with open(passwords, "w") as file:
+        file.write(f"# users\nalice:s3cret:with:colons\ncarol:{POSTGRES_VERIFIER}\n")
+    server = Server(db, "--password-file", passwords)
+    try:
+        def attempt(user, password):
+            try:
+                with psycopg.connect(f"host=127.0.0.1 port={server.port} user={user} dbname=omendb", password=password) as conn:
+                    return conn.execute("SELECT count(*) FROM readings").fetchone()[0]
+            except psycopg.Error as error:
+                return error.sqlstate or str(error)
+        expected = int(embedded(db, "SELECT count(*) FROM readings")[0][0])
+        check("SCRAM: plain password from the file", attempt("alice", "s3cret:with:colons") == expected)
+        check("SCRAM: PostgreSQL's verifier", attempt("carol", "pencil") == expected)
+        # libpq reports a failed connection without its SQLSTATE: the message here, the code by asyncpg below.
+        check("SCRAM: wrong password refused", 'password authentication failed for user "alice"' in str(attempt("alice", "s3cret")))
+        check("SCRAM: unknown user refused alike", 'password authentication failed for user "mallory"' in str(attempt("mallory", "pencil")))
+        env = dict(os.environ, PGHOST="127.0.0.1", PGPORT=str(server.port), PGUSER="carol", PGDATABASE="omendb")
+        out = subprocess.run(["psql", "-X", "-w", "-c", "SELECT 1"], capture_output=True, text=True, env=dict(env, PGPASSWORD=""), timeout=30)
+        check("SCRAM: psql without a password is refused", out.returncode != 0 and "password" in out.stderr, out.stderr)
+        out = subprocess.run(["psql", "-X", "-w", "-Atc", "SELECT 41 + 1"], capture_output=True, text=True, env=dict(env, PGPASSWORD="pencil"), timeout=30)
+        check("SCRAM: psql with the password", out.stdout.strip() == "42", out.stderr)
+
+        async def by_asyncpg():
+            conn = await asyncpg.connect(host="127.0.0.1", port=server.port, user="alice", password="s3cret:with:colons", database="omendb")
+            try:
+                return await conn.fetchval("SELECT count(*) FROM readings")
+            finally:
+                await conn.close()
+        check("SCRAM: asyncpg", asyncio.run(by_asyncpg()) == expected)
+
+        async def refused_by_asyncpg(user, password):
+            try:
+                await asyncpg.connect(host="127.0.0.1", port=server.port, user=user, password=password, database="omendb")
+                return "connected"
+            except asyncpg.PostgresError as error:
+                return error.sqlstate
+        for user, password in (("alice", "wrong"), ("nobody", "pencil")):
+            state = asyncio.run(refused_by_asyncpg(user, password))
+            check(f"SCRAM: {user} with a wrong password is 28P01", state == "28P01", state)
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as raw:
+            raw.sendall(startup_packet())
+            reply = raw.recv(64)
+            raw.sendall(message(b"p", b"SCRAM-SHA-256\0" + struct.pack("!i", 5) + b"n,,x="))
+            answer = raw.recv(4096)
+            check("SCRAM: a client-first without a nonce is an error", reply[:1] == b"R" and answer[:1] == b"E" and b"08P01" in answer, answer)
+    finally:
+        check("SCRAM: clean exit", server.stop() == 0)
+    refused = subprocess.run([binary, "serve", "--db", db, "--listen", "0.0.0.0:0"], capture_output=True, text=True, timeout=30)
+    check("trust on a non-loopback address is refused", refused.returncode != 0 and "--password-file" in refused.stderr, refused.stderr)
+    with open(passwords, "w") as file:
+        file.write("no colon here\n")
+    bad = subprocess.run([binary, "serve", "--db", db, "--listen", "127.0.0.1:0", "--password-file", passwords], capture_output=True, text=True, timeout=30)
+    check("a malformed password file is refused", bad.returncode != 0 and "line 1" in bad.stderr, bad.stderr)
+
+
 def main():
     db = os.path.join(work, "db")
     server = Server(db)
@@ -571,10 +637,10 @@ def main():
     finally:
         status = server.stop()
     check("server shut down cleanly", status == 0, status)
-    for test in (test_bounds, test_kill, test_sigterm):
+    for test in (test_bounds, test_scram, test_kill, test_sigterm):
         started = time.time()
         try:
-            test(db if test is test_bounds else os.path.join(work, "crash"))
+            test(db if test in (test_bounds, test_scram) else os.path.join(work, "crash"))
         except Exception as error:
             check(test.__name__, False, repr(error))
         print(f"{test.__name__}: {time.time() - started:.1f} s", flush=True)
