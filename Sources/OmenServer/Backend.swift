@@ -131,7 +131,7 @@ final class Backend {
 
     /// The answer to a command the server takes itself (SET, SHOW, catalog queries), nil for SQL the
     /// engine runs; with `run` false it only recognises.
-    private func serverAnswer(_ sql: String, run: Bool) throws(SQLError) -> QueryResult? {
+    private func serverAnswer(_ sql: String, parameters: [Value] = [], run: Bool) throws(SQLError) -> QueryResult? {
         let words = sql.split(whereSeparator: { $0.isWhitespace || $0 == ";" }).map { $0.lowercased() }
         if words.first == "deallocate", (2...3).contains(words.count), words.count == 2 || words[1] == "prepare" {
             let name = words.last!
@@ -142,7 +142,8 @@ final class Backend {
             }
             return QueryResult(columns: [], rows: [], tag: name == "all" ? "DEALLOCATE ALL" : "DEALLOCATE")
         }
-        return try settings.answer(sql, session: run ? session : nil) ?? CatalogQueries.answer(sql, database: session.database)
+        return try settings.answer(sql, session: run ? session : nil)
+            ?? CatalogQueries.answer(sql, parameters: parameters, database: session.database)
     }
 
     // MARK: Simple query
@@ -160,7 +161,7 @@ final class Backend {
             return
         }
         let statements: [Statement]
-        do { statements = try Parser.parse(sql) } catch {
+        do { statements = try Parser.parse(settings.substituted(sql)) } catch {
             self.error(error, sql: sql)
             readyForQuery()
             return
@@ -204,6 +205,23 @@ final class Backend {
 
     // MARK: Extended query
 
+    /// The highest `$n` in `sql`, outside quotes: how many parameters a server answer's text takes.
+    static func parameterCount(_ sql: String) -> Int {
+        var highest = 0, quote: Character?
+        var rest = sql[...]
+        while let character = rest.popFirst() {
+            if let open = quote {
+                if character == open { quote = nil }
+            } else if character == "'" || character == "\"" {
+                quote = character
+            } else if character == "$" {
+                let digits = rest.prefix { $0.isASCII && $0.isNumber }
+                highest = max(highest, Int(digits.prefix(5)) ?? 0)
+            }
+        }
+        return highest
+    }
+
     private func parse(_ name: String, _ sql: String, _ declaredOIDs: [Int32]) {
         if !name.isEmpty && statements[name] != nil {
             return error(SQLError("42P05", "prepared statement \"\(name)\" already exists"), extended: true)
@@ -217,9 +235,12 @@ final class Backend {
             declared.append(type)
         }
         var prepared = PreparedStatement(sql: sql, statement: nil, parameterTypes: [])
-        if (try? serverAnswer(sql, run: false)) == nil {
+        if (try? serverAnswer(sql, run: false)) != nil {
+            // The server's own answers take their parameters as text.
+            prepared.parameterTypes = (0..<Self.parameterCount(sql)).map { $0 < declared.count ? declared[$0] : nil }
+        } else {
             do {
-                let parsed = try Parser.parse(sql)
+                let parsed = try Parser.parse(settings.substituted(sql))
                 guard parsed.count <= 1 else {
                     return error(SQLError("42601", "cannot insert multiple commands into a prepared statement"), extended: true)
                 }
@@ -279,7 +300,11 @@ final class Backend {
                 for type in prepared.parameterTypes { body.writeInteger(TypeOID.of(type)) }
             }
             guard let statement = prepared.statement else {
-                return output.writeMessage(UInt8(ascii: "n")) { _ in }
+                let nulls = [Value](repeating: .null, count: prepared.parameterTypes.count)
+                guard let answer = try? serverAnswer(prepared.sql, parameters: nulls, run: false), !answer.columns.isEmpty else {
+                    return output.writeMessage(UInt8(ascii: "n")) { _ in }
+                }
+                return rowDescription(answer.columns, answer.types, formats: [])
             }
             do {
                 prepared.result = try session.describe(statement, parameterCount: prepared.parameterTypes.count)
@@ -320,7 +345,8 @@ final class Backend {
     private func run(_ portal: inout Portal) -> Bool {
         guard let statement = portal.prepared.statement else {
             do {
-                portal.result = try serverAnswer(portal.prepared.sql, run: true) ?? QueryResult(columns: [], rows: [], tag: "")
+                portal.result = try serverAnswer(portal.prepared.sql, parameters: portal.parameters, run: true)
+                    ?? QueryResult(columns: [], rows: [], tag: "")
             } catch {
                 self.error(error, extended: true)
                 return false

@@ -24,6 +24,7 @@ struct ServerSettings {
         values["transaction_isolation"] = "repeatable read"
         values["default_transaction_isolation"] = "repeatable read"
         values["search_path"] = "public"
+        values["server_version_num"] = "150000"
         values["statement_timeout"] = "0"
     }
 
@@ -73,6 +74,26 @@ struct ServerSettings {
         default:
             return nil
         }
+    }
+
+    /// `sql` with each `current_setting('name')` replaced by the setting's value as a string literal, so that
+    /// the engine runs a query that reads settings (Grafana's `current_setting('server_version_num')::int`).
+    func substituted(_ sql: String) -> String {
+        guard sql.contains("current_setting") else { return sql }
+        var result = "", rest = sql[...]
+        while let call = rest.firstRange(of: "current_setting(") {
+            let inside = rest[call.upperBound...].drop { $0 == " " }
+            guard inside.first == "'", let close = inside.dropFirst().firstIndex(of: "'") else { break }
+            let after = inside[inside.index(after: close)...].drop { $0 == " " }
+            guard after.first == ")" else { break }
+            var start = call.lowerBound
+            if rest[..<start].hasSuffix("pg_catalog.") { start = rest.index(start, offsetBy: -"pg_catalog.".count) }
+            let name = inside[inside.index(after: inside.startIndex)..<close].lowercased()
+            let value = values[name] ?? ""
+            result += rest[..<start] + "'" + value.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "''") + "'"
+            rest = after.dropFirst()
+        }
+        return result + rest
     }
 
     private mutating func set(_ name: String, _ value: String, _ session: SQLSession) throws(SQLError) -> QueryResult {

@@ -378,6 +378,51 @@ def test_pgbench(server):
                      server.connect().execute("SELECT count(*), min(k), max(k) FROM bench").fetchall())
 
 
+# MARK: Catalog queries of psycopg and Grafana
+
+# The schema-constraint that Grafana's PostgreSQL data source puts into its table and column lists.
+GRAFANA_SEARCH_PATH = """quote_ident(table_schema) IN (SELECT CASE WHEN trim(s[i]) = '"$user"' THEN user ELSE trim(s[i]) END
+  FROM generate_series(array_lower(string_to_array(current_setting('search_path'),','),1),
+                       array_upper(string_to_array(current_setting('search_path'),','),1)) as i,
+       string_to_array(current_setting('search_path'),',') s)"""
+
+
+def test_catalog(server):
+    from psycopg.types import TypeInfo
+    with server.connect() as conn:
+        for name, oid, array_oid in (("int8", 20, 1016), ("bigint", 20, 1016), ("uuid", 2950, 2951), ("timestamptz", 1184, 1185)):
+            info = TypeInfo.fetch(conn, name)
+            check(f"psycopg TypeInfo {name}", info is not None and (info.oid, info.array_oid) == (oid, array_oid), info and (info.oid, info.array_oid))
+        check("psycopg TypeInfo of an unknown type is None", TypeInfo.fetch(conn, "hstore") is None)
+        version = conn.execute("SELECT current_setting('server_version_num')::int/100 as version").fetchone()[0]
+        check("Grafana: server version", version == 1500, version)
+        check("Grafana: no timescaledb", conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchall() == [])
+        schemata = conn.execute("""SELECT schema_name AS "name" FROM information_schema.schemata
+            WHERE schema_name NOT IN ('information_schema', 'pg_catalog', 'pg_toast') ORDER BY schema_name""").fetchall()
+        check("Grafana: schemas", schemata == [("public",)], schemata)
+        cur = conn.execute(f"""SELECT CASE WHEN {GRAFANA_SEARCH_PATH} THEN quote_ident(table_name)
+              ELSE quote_ident(table_schema) || '.' || quote_ident(table_name) END AS "table"
+            FROM information_schema.tables WHERE quote_ident(table_schema) NOT IN ('information_schema', 'pg_catalog')
+            ORDER BY CASE WHEN {GRAFANA_SEARCH_PATH} THEN 0 ELSE 1 END, 1""")
+        listed = [row[0] for row in cur.fetchall()]
+        check("Grafana: table list column", cur.description[0].name == "table", cur.description[0].name)
+        check("Grafana: table list", "readings" in listed and listed == sorted(listed), listed)
+        in_public = [row[0] for row in conn.execute("""SELECT quote_ident(table_name) AS "table" FROM information_schema.tables
+            WHERE quote_ident(table_schema) = 'public' ORDER BY 1""").fetchall()]
+        check("Grafana: tables of schema public", in_public == listed, in_public)
+        elsewhere = conn.execute("""SELECT quote_ident(table_name) AS "table" FROM information_schema.tables
+            WHERE quote_ident(table_schema) = 'other' ORDER BY 1""").fetchall()
+        check("Grafana: tables of another schema", elsewhere == [], elsewhere)
+        columns = conn.execute(f"""SELECT quote_ident(column_name) AS "column", data_type AS "type" FROM information_schema.columns
+            WHERE CASE WHEN array_length(parse_ident('readings'),1) = 2
+              THEN quote_ident(table_schema) = (parse_ident('readings'))[1] AND quote_ident(table_name) = (parse_ident('readings'))[2]
+              ELSE quote_ident(table_name) = 'readings' AND {GRAFANA_SEARCH_PATH} END""").fetchall()
+        expected = [("id", "bigint"), ("device", "bigint"), ("ts", "timestamp without time zone"), ("value", "double precision"), ("note", "text")]
+        check("Grafana: columns of readings", columns == expected, columns)
+        out = psql(server, "-Atc", "SELECT table_name FROM information_schema.tables WHERE table_name = 'readings'")
+        check("psql: information_schema.tables", out.stdout.strip() == "readings", out.stdout + out.stderr)
+
+
 # MARK: Bounds
 
 def test_bounds(db):
@@ -624,7 +669,7 @@ def main():
     db = os.path.join(work, "db")
     server = Server(db)
     try:
-        for test in (test_psql, test_psycopg, test_asyncpg, test_pgbench, test_fuzz):
+        for test in (test_psql, test_psycopg, test_catalog, test_asyncpg, test_pgbench, test_fuzz):
             started = time.time()
             try:
                 test(server)
