@@ -161,7 +161,7 @@ final class Backend {
             return
         }
         let statements: [Statement]
-        do { statements = try Parser.parse(settings.substituted(sql)) } catch {
+        do { statements = try Parser.parse(settings.substituted(sql)).map(Self.textCopyByDefault) } catch {
             self.error(error, sql: sql)
             readyForQuery()
             return
@@ -183,7 +183,7 @@ final class Backend {
     private func runSimple(_ statements: ArraySlice<Statement>) {
         var rest = statements
         while let statement = rest.popFirst() {
-            if case .copyFrom(_, let columns, nil, _) = statement {
+            if case .copyFrom(_, let columns, nil, _, _) = statement {
                 copyIn = (statement, [], rest)
                 let count = columns?.count ?? 0
                 output.writeMessage(UInt8(ascii: "G")) { body in
@@ -194,7 +194,7 @@ final class Backend {
                 return
             }
             do {
-                guard sendSimple(try session.run(statement)) else { break }
+                guard sendSimple(try session.run(statement), of: statement) else { break }
             } catch {
                 self.error(error, sql: currentSQL)
                 break
@@ -204,6 +204,16 @@ final class Backend {
     }
 
     // MARK: Extended query
+
+    /// COPY without a FORMAT is text, PostgreSQL's default, which its clients write and read (psycopg's
+    /// `write_row`, psql's `\copy` without options, pg_dump); the embedded engine's default is CSV.
+    static func textCopyByDefault(_ statement: Statement) -> Statement {
+        switch statement {
+        case .copyFrom(let table, let columns, let path, let header, nil): .copyFrom(table: table, columns: columns, path: path, header: header, format: .text)
+        case .copyTo(let table, let path, let header, nil): .copyTo(table: table, path: path, header: header, format: .text)
+        default: statement
+        }
+    }
 
     /// The highest `$n` in `sql`, outside quotes: how many parameters a server answer's text takes.
     static func parameterCount(_ sql: String) -> Int {
@@ -244,7 +254,7 @@ final class Backend {
                 guard parsed.count <= 1 else {
                     return error(SQLError("42601", "cannot insert multiple commands into a prepared statement"), extended: true)
                 }
-                prepared.statement = parsed.first
+                prepared.statement = parsed.first.map(Self.textCopyByDefault)
             } catch {
                 return self.error(error, sql: sql, extended: true)
             }
@@ -354,7 +364,7 @@ final class Backend {
             portal.types = portal.result!.types
             return true
         }
-        if case .copyFrom(_, _, nil, _) = statement {
+        if case .copyFrom(_, _, nil, _, _) = statement {
             error(SQLError("0A000", "COPY FROM STDIN is taken by the simple query protocol only",
                            hint: "Send the COPY statement as a simple query (psql's \\copy and psycopg's cursor.copy do)."), extended: true)
             return false
@@ -382,7 +392,7 @@ final class Backend {
             return output.writeMessage(UInt8(ascii: "I")) { _ in }
         }
         if let data = result.copyData {
-            copyOut(data)
+            copyOut(data, of: portal.prepared.statement)
             return complete(result.tag)
         }
         let end = maxRows > 0 ? min(result.rows.count, portal.sent + Int(maxRows)) : result.rows.count
@@ -397,9 +407,9 @@ final class Backend {
 
     /// Sends a simple query statement's result: RowDescription and rows, or COPY TO STDOUT's data, then
     /// CommandComplete; false (an error sent instead) when the rows pass the statement memory limit.
-    private func sendSimple(_ result: QueryResult) -> Bool {
+    private func sendSimple(_ result: QueryResult, of statement: Statement? = nil) -> Bool {
         if let data = result.copyData {
-            copyOut(data)
+            copyOut(data, of: statement)
         } else if !result.columns.isEmpty {
             rowDescription(result.columns, result.types, formats: [])
             guard dataRows(result.rows[...], types: result.types, formats: [], extended: false) else { return false }
@@ -408,17 +418,27 @@ final class Backend {
         return true
     }
 
-    private func copyOut(_ data: [UInt8]) {
+    /// COPY TO STDOUT's data, one CopyData message per row as PostgreSQL sends it (psycopg's `rows()`
+    /// reads a row from each); a CSV row ends at a newline outside quotes.
+    private func copyOut(_ data: [UInt8], of statement: Statement?) {
+        var columns = 0, csv = false
+        if case .copyTo(let table, _, _, let format) = statement {
+            columns = session.database.schemas.first { $0.name == table.name }?.visibleColumns.count ?? 0
+            csv = format == .csv
+        }
         output.writeMessage(UInt8(ascii: "H")) { body in
             body.writeInteger(UInt8(0))
-            body.writeInteger(Int16(0))
+            body.writeInteger(Int16(columns))
+            for _ in 0..<columns { body.writeInteger(Int16(0)) }
         }
-        var start = 0
-        while start < data.count {
-            let end = min(data.count, start + 65_536)
-            output.writeMessage(UInt8(ascii: "d")) { $0.writeBytes(data[start..<end]) }
-            start = end
+        var start = 0, quoted = false
+        for (index, byte) in data.enumerated() {
+            if csv && byte == UInt8(ascii: "\"") { quoted.toggle() }
+            guard byte == UInt8(ascii: "\n"), !quoted else { continue }
+            output.writeMessage(UInt8(ascii: "d")) { $0.writeBytes(data[start...index]) }
+            start = index + 1
         }
+        if start < data.count { output.writeMessage(UInt8(ascii: "d")) { $0.writeBytes(data[start...]) } }
         output.writeMessage(UInt8(ascii: "c")) { _ in }
     }
 

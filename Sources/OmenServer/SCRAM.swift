@@ -35,7 +35,7 @@ public struct ScramVerifier: Sendable, Equatable {
     }
 
     public var text: String {
-        "SCRAM-SHA-256$\(iterations):\(String(base64Encoding: salt))$\(String(base64Encoding: storedKey)):\(String(base64Encoding: serverKey))"
+        "SCRAM-SHA-256$\(iterations):\(Base64.encodeToString(bytes: salt))$\(Base64.encodeToString(bytes: storedKey)):\(Base64.encodeToString(bytes: serverKey))"
     }
 
     static func hmac(_ key: [UInt8], _ message: [UInt8]) -> [UInt8] {
@@ -115,8 +115,8 @@ struct ScramExchange {
         }
         var random = [UInt8](repeating: 0, count: 18)
         for index in random.indices { random[index] = UInt8.random(in: 0...255) }
-        nonce = clientNonce + String(base64Encoding: random)
-        serverFirst = "r=\(nonce),s=\(String(base64Encoding: verifier.salt)),i=\(verifier.iterations)"
+        nonce = clientNonce + Base64.encodeToString(bytes: random)
+        serverFirst = "r=\(nonce),s=\(Base64.encodeToString(bytes: verifier.salt)),i=\(verifier.iterations)"
         return serverFirst
     }
 
@@ -131,7 +131,7 @@ struct ScramExchange {
         let signature = ScramVerifier.hmac(verifier.storedKey, authMessage)
         let clientKey = zip(proof, signature).map { $0 ^ $1 }
         guard known, Array(SHA256.hash(data: clientKey)) == verifier.storedKey else { throw Self.failed(user) }
-        return "v=" + String(base64Encoding: ScramVerifier.hmac(verifier.serverKey, authMessage))
+        return "v=" + Base64.encodeToString(bytes: ScramVerifier.hmac(verifier.serverKey, authMessage))
     }
 
     /// The value of `name=` among a SCRAM message's comma-separated attributes.

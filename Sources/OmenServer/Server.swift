@@ -60,7 +60,7 @@ public final class WireServer: Sendable {
                         try channel.pipeline.syncOperations.addHandler(IdleStateHandler(readTimeout: timeout))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrontendDecoder(maxMessageSize: limits.statementMemory)))
-                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self))
+                    try channel.pipeline.syncOperations.addHandler(ConnectionHandler(server: self, eventLoop: channel.eventLoop))
                 }
             }
         let bound = try bootstrap.bind(host: host, port: port).wait()
@@ -142,7 +142,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// (nil until the client's first message).
     private var authenticating: (parameters: [String: String], session: SQLSession, exchange: ScramExchange, started: Bool)?
 
-    init(server: WireServer) { self.server = server }
+    /// The connection's event loop, where everything above but `backend` is touched.
+    private let eventLoop: EventLoop
+
+    init(server: WireServer, eventLoop: EventLoop) {
+        self.server = server
+        self.eventLoop = eventLoop
+    }
 
     func channelActive(context: ChannelHandlerContext) {
         self.context = context
@@ -171,7 +177,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         let failure = (error as? ProtocolError).map { SQLError($0.code, $0.message) } ?? SQLError("08006", "\(error)")
         buffer.writeMessage(UInt8(ascii: "E")) { Backend.fields(of: failure, severity: "FATAL", sql: nil, into: &$0) }
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in bound.value.close(promise: nil) }
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -186,17 +193,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Shutdown: close now if idle, else after the running statement.
     func terminate() {
-        guard let context else { return }
-        context.eventLoop.execute { [self] in
+        eventLoop.execute { [self] in
             terminating = true
-            if !running { fatal(context, SQLError("57P01", "terminating connection due to administrator command")) }
+            if !running, let context { fatal(context, SQLError("57P01", "terminating connection due to administrator command")) }
         }
     }
 
     private func fatal(_ context: ChannelHandlerContext, _ error: SQLError) {
         var buffer = context.channel.allocator.buffer(capacity: 256)
         buffer.writeMessage(UInt8(ascii: "E")) { Backend.fields(of: error, severity: "FATAL", sql: nil, into: &$0) }
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in context.close(promise: nil) }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in bound.value.close(promise: nil) }
     }
 
     private func startup(_ context: ChannelHandlerContext, _ message: FrontendMessage) {
@@ -298,7 +305,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         // Point reads take microseconds: the event loop runs them, saving two thread wake-ups each.
         let future = backend.isQuick(messages) ? context.eventLoop.makeSucceededFuture(work()) : server.run(on: context.eventLoop, work)
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         future.whenComplete { [self] result in
+            let context = bound.value
             running = false
             if closed { return finish() }
             switch result {

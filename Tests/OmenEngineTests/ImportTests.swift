@@ -243,4 +243,26 @@ import Testing
         let stored = try session.execute("SELECT extract(epoch FROM ts), n, x FROM t")[0].rows
         #expect(stored == [[.double(Self.newYear), .int64(4), .null]])
     }
+
+    /// COPY's text format: tabs between fields, `\N` for NULL, backslash escapes (PostgreSQL's list,
+    /// octal and hex included), `\.` ending the data; COPY TO writes what COPY FROM reads back.
+    @Test func copyTextFormat() throws {
+        let scratch = try ScratchSession(Self.table)
+        defer { scratch.close() }
+        let session = scratch.session
+        let data = "2024-01-01 00:00:00\t1\t\\N\ttab\\there\r\n2024-01-01 00:00:01\t\\N\t2.5\t\\\\N, \\101\\x42\\q \"x\"\n"
+            + "2024-01-01 00:00:02\t3\t-0\t\n\\.\nnot read\n"
+        #expect(try session.execute("COPY t FROM STDIN (FORMAT text)", copyData: bytes(data))[0].tag == "COPY 3")
+        let stored = try session.execute("SELECT n, x, s FROM t ORDER BY ts")[0].rows
+        #expect(stored == [[.int64(1), .null, .text("tab\there")], [.null, .double(2.5), .text("\\N, ABq \"x\"")],
+                           [.int64(3), .double(-0.0), .text("")]])
+        let out = try session.execute("COPY t TO STDOUT (FORMAT text)")[0].copyData ?? []
+        try session.execute("DELETE FROM t")
+        _ = try session.execute("COPY t FROM STDIN (FORMAT text)", copyData: out)
+        #expect(try session.execute("SELECT n, x, s FROM t ORDER BY ts")[0].rows == stored)
+        do throws(SQLError) {
+            _ = try session.execute("COPY t FROM STDIN (FORMAT text)", copyData: bytes("2024-01-02 00:00:00\t1\t1\tends in \\"))
+            Issue.record("a lone backslash was read")
+        } catch { #expect(error.code == "22P04") }
+    }
 }

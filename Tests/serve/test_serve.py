@@ -143,6 +143,21 @@ def test_psql(server):
         lines = f.read().splitlines()
     check("psql \\copy to", out.returncode == 0 and len(lines) == 2000 and lines[0].startswith("1,1,2024-01-01 00:01:00,0.25,"),
           out.stderr + repr(lines[:2]))
+    tsv = os.path.join(work, "more.tsv")
+    with open(tsv, "w") as f:
+        f.write("3001\t1\t2024-03-01 00:00:00\t\\N\ttab\\there\n3002\t\\N\t\\N\t2.5\t\\\\N and \\101\\x42\n\\.\n")
+    out = psql(server, "-c", f"\\copy readings FROM '{tsv}'")
+    check("psql \\copy from, text format", out.returncode == 0 and "COPY 2" in out.stdout, out.stdout + out.stderr)
+    out = psql(server, "-At", "-F", "|", "-c", "SELECT id, device IS NULL, value IS NULL, note FROM readings WHERE id > 3000 ORDER BY id")
+    check("psql \\copy text: NULLs and escapes", out.stdout == "3001|f|t|tab\there\n3002|t|f|\\N and AB\n", repr(out.stdout))
+    out = psql(server, "-c", "\\copy (SELECT 1) TO STDOUT")
+    check("psql \\copy of a query is refused clearly", out.returncode != 0 and "ERROR" in out.stderr, out.stderr)
+    exported = os.path.join(work, "out.tsv")
+    out = psql(server, "-c", f"\\copy readings TO '{exported}'")
+    with open(exported) as f:
+        lines = f.read().splitlines()
+    check("psql \\copy to, text format", out.returncode == 0 and lines[-1] == "3002\t\\N\t\\N\t2.5\t\\\\N and AB", repr(lines[-2:]))
+    psql(server, "-c", "DELETE FROM readings WHERE id > 3000")
     out = psql(server, "-c", "\\d readings")
     check("psql \\d table", 'Table "public.readings"' in out.stdout and "timestamp without time zone" in out.stdout
           and '"readings_pkey" PRIMARY KEY, learned (id)' in out.stdout, out.stdout + out.stderr)
@@ -216,6 +231,24 @@ def test_psycopg(server):
                     out += block
             lines = out.decode().splitlines()
             check("psycopg COPY TO", len(lines) == 5000 and lines[1] == '1,"v,1"', lines[:2])
+        # COPY in and out, text (PostgreSQL's default format, which write_row and rows() speak).
+        conn.execute("CREATE TABLE texts (k bigint PRIMARY KEY, v text, d double precision, ts timestamp)")
+        tricky = ["tab\there", "line\nbreak", "cr\rreturn", "back\\slash", '"quoted", comma', "", "\\N", "naïve ✓", " spaced "]
+        rows = [(i, tricky[i % len(tricky)] if i % 7 else None, i / 4 if i % 5 else None,
+                 datetime.datetime(2024, 3, 1) + datetime.timedelta(seconds=i) if i % 3 else None) for i in range(300)]
+        with conn.cursor() as cur:
+            with cur.copy("COPY texts FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            check("psycopg COPY FROM text rowcount", cur.rowcount == 300, cur.rowcount)
+            back = conn.execute("SELECT k, v, d, ts FROM texts ORDER BY k").fetchall()
+            check("psycopg COPY FROM text: the values written", back == rows, [(a, b) for a, b in zip(back, rows) if a != b][:3])
+            with cur.copy("COPY texts TO STDOUT") as copy:
+                copy.set_types(["int8", "text", "float8", "timestamp"])
+                out_rows = list(copy.rows())
+            check("psycopg COPY TO text: rows() reads them back", out_rows == rows, [(a, b) for a, b in zip(out_rows, rows) if a != b][:3])
+        same_as_embedded("COPY text vs embedded", server.db, "SELECT k, v, d FROM texts ORDER BY k",
+                         conn.execute("SELECT k, v, d FROM texts ORDER BY k").fetchall())
         try:
             with conn.cursor() as cur:
                 with cur.copy("COPY copied FROM STDIN WITH (FORMAT csv)") as copy:

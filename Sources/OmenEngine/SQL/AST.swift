@@ -249,9 +249,10 @@ public indirect enum Statement: Equatable, Sendable {
     case dropIndex(String, ifExists: Bool, Token)
     case insert(table: TableReference, columns: [String]?, source: InsertSource, onConflict: ConflictAction?, returning: [SelectItem])
     /// `path` nil: STDIN (FROM) or STDOUT (TO), the data passed with the statement or returned with its result.
-    /// `columns`: the file's fields in order (COPY t (a, b) FROM), nil for the table's columns.
-    case copyFrom(table: TableReference, columns: [String]?, path: String?, header: CSV.Header)
-    case copyTo(table: TableReference, path: String?, header: Bool)
+    /// `columns`: the file's fields in order (COPY t (a, b) FROM), nil for the table's columns. `format`
+    /// nil: none given, which the engine reads as CSV and `omendb serve` as text (PostgreSQL's default).
+    case copyFrom(table: TableReference, columns: [String]?, path: String?, header: CSV.Header, format: CopyFormat?)
+    case copyTo(table: TableReference, path: String?, header: Bool, format: CopyFormat?)
     case query(Query)
     case update(table: TableReference, assignments: [Assignment], filter: Expression?, returning: [SelectItem])
     case delete(table: TableReference, filter: Expression?, returning: [SelectItem])
@@ -266,8 +267,9 @@ public indirect enum Statement: Equatable, Sendable {
         case (.dropIndex(let x, let i, _), .dropIndex(let y, let j, _)): return x == y && i == j
         case (.insert(let t, let c, let r, let o, let x), .insert(let u, let d, let s, let p, let y)):
             return t == u && c == d && r == s && o == p && x == y
-        case (.copyFrom(let t, let c, let p, let h), .copyFrom(let u, let d, let q, let i)): return t == u && c == d && p == q && h == i
-        case (.copyTo(let t, let p, let h), .copyTo(let u, let q, let i)): return t == u && p == q && h == i
+        case (.copyFrom(let t, let c, let p, let h, let f), .copyFrom(let u, let d, let q, let i, let g)):
+            return t == u && c == d && p == q && h == i && f == g
+        case (.copyTo(let t, let p, let h, let f), .copyTo(let u, let q, let i, let g)): return t == u && p == q && h == i && f == g
         case (.query(let x), .query(let y)): return x == y
         case (.update(let t, let a, let f, let r), .update(let u, let b, let g, let s)): return t == u && a == b && f == g && r == s
         case (.delete(let t, let f, let r), .delete(let u, let g, let s)): return t == u && f == g && r == s

@@ -545,16 +545,28 @@ public enum CSV {
     }
 
     /// COPY FROM a file, or (`path` nil) from the data passed with the statement: the same load as
-    /// `omendb import`, into the statement's transaction.
+    /// `omendb import`, into the statement's transaction; text-format data is read as the CSV it stands for.
     static func copyFrom(_ executor: Executor, _ table: TableReference, columns: [String]?, path: String?, data: [UInt8]?,
-                         header: Header) throws(SQLError) -> QueryResult {
+                         header: Header, format: CopyFormat) throws(SQLError) -> QueryResult {
         let schema = try executor.schema(table)
         var loader = try Loader(schema: schema, options: Options(columns: columns, header: header))
         let insert = { (batch: RowBatch) throws(SQLError) in
             try executor.checkCancelled()
             try executor.engine { () throws(EngineError) in try executor.transaction.insert(table.name, batch: batch) }
         }
-        if let path {
+        if format == .text {
+            let text: [UInt8]
+            if let path {
+                do { text = try Files.read(path) } catch { throw SQLError("58P01", "could not read file \"\(path)\": \(error)") }
+            } else {
+                guard let data else {
+                    throw SQLError("57P03", "COPY FROM STDIN needs its data passed with the statement", at: table.token,
+                                   hint: "SQLSession.execute(_:copyData:) takes it; the omendb shell reads it from its input.")
+                }
+                text = data
+            }
+            try loader.load(try CopyText.csv(fromText: text), insert: insert)
+        } else if let path {
             try loader.load(file: path, insert: insert, progress: { _, _ in }, reject: { _ throws(SQLError) in })
         } else {
             guard let data else {
@@ -567,14 +579,16 @@ public enum CSV {
     }
 
     /// COPY TO a file, or (`path` nil) into the result's `copyData`.
-    static func copyTo(_ executor: Executor, _ table: TableReference, path: String?, header: Bool) throws(SQLError) -> QueryResult {
+    static func copyTo(_ executor: Executor, _ table: TableReference, path: String?, header: Bool, format: CopyFormat) throws(SQLError) -> QueryResult {
         let schema = try executor.schema(table)
         let batches = try executor.engine { () throws(EngineError) in try executor.transaction.scanBatches(table.name) }
-        var text = header ? schema.visibleColumns.map(\.name).joined(separator: ",") + "\n" : ""
+        let separator = format == .csv ? "," : "\t"
+        let field = format == .csv ? field : CopyText.field
+        var text = header ? schema.visibleColumns.map { field(.text($0.name)) }.joined(separator: separator) + "\n" : ""
         var count = 0
         for batch in batches {
             for row in 0..<batch.count {
-                text += batch.columns.prefix(schema.visibleColumns.count).map { field($0.value(at: row)) }.joined(separator: ",") + "\n"
+                text += batch.columns.prefix(schema.visibleColumns.count).map { field($0.value(at: row)) }.joined(separator: separator) + "\n"
                 count += 1
             }
             try executor.checkCancelled()

@@ -33,9 +33,10 @@ struct Executor {
             return try insert(table, columns, source, onConflict, returning)
         case .update(let table, let assignments, let filter, let returning): return try update(table, assignments, filter, returning)
         case .delete(let table, let filter, let returning): return try delete(table, filter, returning)
-        case .copyFrom(let table, let columns, let path, let header):
-            return try CSV.copyFrom(self, table, columns: columns, path: path, data: copyData, header: header)
-        case .copyTo(let table, let path, let header): return try CSV.copyTo(self, table, path: path, header: header)
+        case .copyFrom(let table, let columns, let path, let header, let format):
+            return try CSV.copyFrom(self, table, columns: columns, path: path, data: copyData, header: header, format: format ?? .csv)
+        case .copyTo(let table, let path, let header, let format):
+            return try CSV.copyTo(self, table, path: path, header: header, format: format ?? .csv)
         case .explain(let inner): return try explain(inner)
         default: throw SQLError("0A000", "statement not supported here")
         }

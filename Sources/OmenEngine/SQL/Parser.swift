@@ -361,6 +361,7 @@ public struct Parser {
         }
         if columns != nil && !from { throw unexpected("FROM (COPY TO takes no column list)") }
         var header = CSV.Header.none
+        var format: CopyFormat?
         _ = accept("WITH")
         if accept(symbol: "(") {
             repeat {
@@ -370,16 +371,17 @@ public struct Parser {
                     else if accept(word: "match") { header = .match }
                 } else if case .identifier("format") = current.kind {
                     _ = next()
-                    guard case .identifier("csv") = current.kind else { throw unexpected("csv") }
-                    _ = next()
+                    if accept(word: "csv") { format = .csv } else if accept(word: "text") { format = .text } else {
+                        throw unexpected("csv or text")
+                    }
                 } else {
-                    throw unexpected("HEADER or FORMAT csv")
+                    throw unexpected("HEADER or FORMAT csv|text")
                 }
             } while accept(symbol: ",")
             try expect(symbol: ")")
         }
-        return from ? .copyFrom(table: table, columns: columns, path: path, header: header)
-            : .copyTo(table: table, path: path, header: header != .none)
+        return from ? .copyFrom(table: table, columns: columns, path: path, header: header, format: format)
+            : .copyTo(table: table, path: path, header: header != .none, format: format)
     }
 
     private mutating func update() throws(SQLError) -> Statement {
