@@ -70,6 +70,7 @@ final class Backend {
                     copyIn = nil
                     error(SQLError("54000", "COPY data exceeds the statement memory limit of \(limits.statementMemory) bytes",
                                    hint: "Split the data into several COPY statements, or raise --statement-memory."))
+                    endImplicitTransaction(commit: false)
                     readyForQuery()
                     return
                 }
@@ -81,17 +82,20 @@ final class Backend {
                     runSimple(copy.rest)
                 } catch {
                     self.error(error)
+                    endImplicitTransaction(commit: false)
                     readyForQuery()
                 }
             case .copyFail(let reason):
                 copyIn = nil
                 error(SQLError("57014", "COPY from stdin failed: \(reason)"))
+                endImplicitTransaction(commit: false)
                 readyForQuery()
             case .flush, .sync: break
             case .terminate: closing = true
             default:
                 copyIn = nil
                 error(SQLError("08P01", "unexpected message during COPY from stdin"))
+                endImplicitTransaction(commit: false)
                 readyForQuery()
             }
             return
@@ -172,7 +176,32 @@ final class Backend {
             return
         }
         currentSQL = sql
+        if statements.count > 1 && !session.inTransaction && !statements.contains(where: Self.controlsTransaction) {
+            do { _ = try session.run(.begin) } catch {
+                self.error(error)
+                return readyForQuery()
+            }
+            implicitTransaction = true
+        }
         runSimple(statements[...])
+    }
+
+    /// A simple query of several statements outside BEGIN runs as one transaction, as in PostgreSQL: when
+    /// one fails, the ones before it roll back too.
+    private var implicitTransaction = false
+
+    private static func controlsTransaction(_ statement: Statement) -> Bool {
+        switch statement {
+        case .begin, .commit, .rollback: true
+        default: false
+        }
+    }
+
+    /// Commits or rolls back the implicit transaction of a multi-statement query, if one is open.
+    private func endImplicitTransaction(commit: Bool) {
+        guard implicitTransaction else { return }
+        implicitTransaction = false
+        do { _ = try session.run(commit && !session.transactionFailed ? .commit : .rollback) } catch { self.error(error) }
     }
 
     /// The query text errors point into.
@@ -194,12 +223,17 @@ final class Backend {
                 return
             }
             do {
-                guard sendSimple(try session.run(statement), of: statement) else { break }
+                guard sendSimple(try session.run(statement), of: statement) else {
+                    endImplicitTransaction(commit: false)
+                    return readyForQuery()
+                }
             } catch {
                 self.error(error, sql: currentSQL)
-                break
+                endImplicitTransaction(commit: false)
+                return readyForQuery()
             }
         }
+        endImplicitTransaction(commit: true)
         readyForQuery()
     }
 

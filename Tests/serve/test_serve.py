@@ -143,6 +143,16 @@ def test_psql(server):
         lines = f.read().splitlines()
     check("psql \\copy to", out.returncode == 0 and len(lines) == 2000 and lines[0].startswith("1,1,2024-01-01 00:01:00,0.25,"),
           out.stderr + repr(lines[:2]))
+    # One simple query of several statements is one transaction, as in PostgreSQL: a failure undoes them all.
+    out = psql(server, "-c", "INSERT INTO readings (id) VALUES (4001); INSERT INTO readings (id) VALUES (4002), (4001)")
+    check("psql -c: a failing multi-statement query errs", out.returncode != 0 and "23505" not in out.stdout and "duplicate" in out.stderr, out.stderr)
+    out = psql(server, "-At", "-c", "SELECT count(*) FROM readings WHERE id > 4000")
+    check("psql -c: a failing multi-statement query rolls back whole", out.stdout.strip() == "0", out.stdout)
+    out = psql(server, "-At", "-c", "INSERT INTO readings (id) VALUES (4001); SELECT count(*) FROM readings WHERE id > 4000; DELETE FROM readings WHERE id > 4000")
+    check("psql -c: a multi-statement query sees its own writes", out.returncode == 0 and out.stdout == "INSERT 0 1\n1\nDELETE 1\n", out.stdout + out.stderr)
+    out = psql(server, "-At", "-c", "BEGIN; INSERT INTO readings (id) VALUES (4003); COMMIT; SELECT count(*) FROM readings WHERE id = 4003")
+    check("psql -c: explicit BEGIN/COMMIT inside one query", out.returncode == 0 and out.stdout.split()[-1:] == ["1"], out.stdout + out.stderr)
+    psql(server, "-c", "DELETE FROM readings WHERE id > 4000")
     tsv = os.path.join(work, "more.tsv")
     with open(tsv, "w") as f:
         f.write("3001\t1\t2024-03-01 00:00:00\t\\N\ttab\\there\n3002\t\\N\t\\N\t2.5\t\\\\N and \\101\\x42\n\\.\n")
