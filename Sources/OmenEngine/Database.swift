@@ -277,12 +277,16 @@ public final class Database: @unchecked Sendable {
             if !isReadOnly {
                 do throws(EngineError) { try checkpointLocked() } catch { backgroundError = error }
             }
-            directoryLock = nil
         }
+        // Commits waiting to hear that they are durable hear it (their records were written above) before
+        // the directory is let go.
+        wal?.stopFlusher()
+        state.withLock { directoryLock = nil }
     }
 
     deinit {
         compactor?.stop()
+        wal?.stopFlusher()
     }
 
     // MARK: Catalog
@@ -558,11 +562,48 @@ public final class Database: @unchecked Sendable {
 
     /// Validates and installs a transaction's writes, then waits for its log record to be durable.
     func commit(_ transaction: Transaction) throws(EngineError) {
+        guard let installed = try install(transaction) else { return }
+        var failure: EngineError?
+        do { try wal.waitDurable(installed.end) } catch { failure = error }
+        if try settle(transaction, installed, failure) { flushAfterCommit() }
+    }
+
+    /// `commit`, except that it returns once the writes are installed: `done` gets the outcome, nil once
+    /// the log record is durable or the log's failure, from the log's flusher thread. The writes stay
+    /// invisible to other transactions until then; conflicts and other refusals are thrown here.
+    func commit(_ transaction: Transaction, whenDurable done: @escaping @Sendable (EngineError?) -> Void) throws(EngineError) {
+        guard let installed = try install(transaction) else { return done(nil) }
+        let pending = UncheckedSendable(transaction)
+        wal.whenDurable(installed.end) { [self] failure in
+            do throws(EngineError) {
+                let toFlush = try settle(pending.value, installed, failure)
+                done(nil)
+                if toFlush { flushAfterCommit() }
+            } catch {
+                done(error)
+            }
+        }
+    }
+
+    /// A commit's writes installed and its record appended: where the record ends, and whether a flush
+    /// is due once it is durable.
+    struct InstalledCommit: Sendable {
+        var end: LogPosition
+        var toFlush: Bool
+        var ddl: Bool
+    }
+
+    /// Validates a transaction's writes (first committer wins), appends its commit record and installs
+    /// them, still invisible (the transaction is running); nil when there was nothing to write.
+    private func install(_ transaction: Transaction) throws(EngineError) -> InstalledCommit? {
         let writes = transaction.writes.filter { !$0.value.isEmpty }
         // The hot buffer may take the writes' arrays as they are; no other reference may keep them shared.
         transaction.writes = [:]
         let ddl = !transaction.createdTables.isEmpty || !transaction.droppedTables.isEmpty
-        if writes.isEmpty && !ddl { return finish(transaction.id) }
+        if writes.isEmpty && !ddl {
+            finish(transaction.id)
+            return nil
+        }
         var toFlush = false
         let end = try state.withLock { () throws(EngineError) -> LogPosition in
             do throws(EngineError) {
@@ -643,19 +684,23 @@ public final class Database: @unchecked Sendable {
                 throw error
             }
         }
-        do {
-            try wal.waitDurable(end)
-        } catch {
+        return InstalledCommit(end: end, toFlush: toFlush, ddl: ddl)
+    }
+
+    /// After the wait for the log: a failed commit undone (and its failure thrown), or a durable one made
+    /// visible, its DDL everyone's. Returns whether a flush is due.
+    private func settle(_ transaction: Transaction, _ installed: InstalledCommit, _ failure: EngineError?) throws(EngineError) -> Bool {
+        if let failure {
             state.withLock {
                 failed.insert(transaction.id)
                 running[transaction.id] = nil
                 for id in transaction.createdTables where pendingTables[id] == transaction.id { removeTableLocked(id) }
                 ddlInFlight[transaction.id] = nil
             }
-            throw error
+            throw failure
         }
         // Durable: the tables it created are everyone's, the ones it dropped are gone.
-        if ddl {
+        if installed.ddl {
             state.withLock {
                 ddlInFlight[transaction.id] = nil
                 for id in transaction.createdTables { pendingTables[id] = nil }
@@ -663,11 +708,13 @@ public final class Database: @unchecked Sendable {
             }
         }
         finish(transaction.id)
-        // The commit is durable: a failed flush after it is the flush's, reported in backgroundError (the
-        // rows stay in memory and in the log), never the commit's.
-        if toFlush {
-            do throws(EngineError) { try checkpoint() } catch { state.withLock { backgroundError = error } }
-        }
+        return installed.toFlush
+    }
+
+    /// The flush a durable commit found due: its failure is the flush's, reported in backgroundError (the
+    /// rows stay in memory and in the log), never the commit's.
+    private func flushAfterCommit() {
+        do throws(EngineError) { try checkpoint() } catch { state.withLock { backgroundError = error } }
     }
 
     /// The primary key, as a value, of the row stored under `key` (caller holds the lock): for a table
@@ -902,4 +949,10 @@ final class BackgroundWorker: @unchecked Sendable {
             work(table)
         }
     }
+}
+
+/// A value handed to a closure that runs on another thread once the value's owner is done with it.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
 }

@@ -390,6 +390,16 @@ public final class Transaction {
         try database.commit(self)
     }
 
+    /// `commit`, without waiting for the disk: refusals (a write conflict) are thrown here, and `done` gets
+    /// nil once the writes are durable and visible, or the log's failure, from the log's flusher thread,
+    /// which writes for all such commits at once. Until then the writes are invisible to others, as any
+    /// uncommitted writes are.
+    public func commit(whenDurable done: @escaping @Sendable (EngineError?) -> Void) throws(EngineError) {
+        guard !finished else { throw .transactionFinished }
+        finished = true
+        try database.commit(self, whenDurable: done)
+    }
+
     /// Discards the writes.
     public func rollback() {
         guard !finished else { return }

@@ -101,32 +101,104 @@ final class WriteAheadLog: @unchecked Sendable {
                 monitor.wait()
                 continue
             }
-            flushing = true
-            let batch = pending
-            let count = pendingCount
-            pending = []
-            pendingCount = 0
-            inFlight = count
-            let target = LogPosition(file: sequence, offset: written + UInt64(count))
-            let fd = self.fd
-            let path = self.path
-            monitor.unlock()
-            var result: EngineError?
-            do throws(EngineError) {
-                for chunk in batch { try Files.writeAll(fd, chunk, path: path) }
-                try Files.sync(fd, path: path)
-            } catch { result = error }
-            monitor.lock()
-            flushing = false
-            inFlight = 0
-            if let result {
-                fail(result)
-            } else {
-                written += UInt64(count)
-                durable = max(durable, target)
-            }
-            monitor.broadcast()
+            flushLocked()
         }
+    }
+
+    /// Writes and fsyncs everything appended so far (caller holds the lock, which is let go meanwhile, and
+    /// no flush runs); wakes the waiters.
+    private func flushLocked() {
+        flushing = true
+        let batch = pending
+        let count = pendingCount
+        pending = []
+        pendingCount = 0
+        inFlight = count
+        let target = LogPosition(file: sequence, offset: written + UInt64(count))
+        let fd = self.fd
+        let path = self.path
+        monitor.unlock()
+        var result: EngineError?
+        do throws(EngineError) {
+            for chunk in batch { try Files.writeAll(fd, chunk, path: path) }
+            try Files.sync(fd, path: path)
+        } catch { result = error }
+        monitor.lock()
+        flushing = false
+        inFlight = 0
+        if let result {
+            fail(result)
+        } else {
+            written += UInt64(count)
+            durable = max(durable, target)
+        }
+        monitor.broadcast()
+    }
+
+    // MARK: Durability without waiting
+
+    /// Commits that asked to be told when their record is durable, and the thread that tells them.
+    private var callbacks: [(position: LogPosition, done: @Sendable (EngineError?) -> Void)] = []
+    private var flusher: pthread_t?
+    private var stopping = false
+
+    /// Calls `done` once everything up to `position` is on disk (nil), or the log has failed (the error),
+    /// from the log's flusher thread, which writes and fsyncs for all such commits together while their
+    /// threads go on with other work. The flusher starts at the first call.
+    func whenDurable(_ position: LogPosition, _ done: @escaping @Sendable (EngineError?) -> Void) {
+        monitor.lock()
+        if durable >= position || failure != nil || stopping {
+            let error = durable >= position ? nil : failure ?? .closed
+            monitor.unlock()
+            return done(error)
+        }
+        callbacks.append((position, done))
+        if flusher == nil {
+            var thread = pthread_t()
+            pthread_create(&thread, nil, { context in
+                Unmanaged<WriteAheadLog>.fromOpaque(context!).takeUnretainedValue().runFlusher()
+                return nil
+            }, Unmanaged.passUnretained(self).toOpaque())
+            flusher = thread
+        }
+        monitor.broadcast()
+        monitor.unlock()
+    }
+
+    /// Tells every waiting commit whose record is durable (all of them once the log has failed), and
+    /// flushes for the rest, until `stopFlusher`.
+    private func runFlusher() {
+        monitor.lock()
+        while true {
+            let failed = failure
+            let ready = callbacks.filter { failed != nil || $0.position <= durable }
+            if !ready.isEmpty {
+                callbacks.removeAll { failed != nil || $0.position <= durable }
+                monitor.unlock()
+                for callback in ready { callback.done(failed) }
+                monitor.lock()
+                continue
+            }
+            if stopping && callbacks.isEmpty { break }
+            if callbacks.isEmpty || flushing {
+                monitor.wait()
+                continue
+            }
+            flushLocked()
+        }
+        monitor.unlock()
+    }
+
+    /// Tells the waiting commits their outcome, flushing for them first, and joins the flusher; later
+    /// `whenDurable` calls are answered at once.
+    func stopFlusher() {
+        let thread = monitor.withLock { () -> pthread_t? in
+            stopping = true
+            monitor.broadcast()
+            return flusher
+        }
+        if let thread { pthread_join(thread, nil) }
+        monitor.withLock { flusher = nil }
     }
 
     /// Makes everything durable and starts file `sequence + 1`; returns where it begins.

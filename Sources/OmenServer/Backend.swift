@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import NIOCore
 import OmenEngine
 
@@ -32,8 +33,9 @@ final class Backend {
         return bytes
     }
 
-    /// Whether every message of `messages` is quick work: the extended protocol's steps for point reads of
-    /// prepared statements (Bind, Describe, Execute, Sync...), no simple query, no other statement, no COPY.
+    /// Whether every message of `messages` is quick work: the extended protocol's steps (Bind, Describe,
+    /// Execute, Sync...) for prepared point reads and quick writes, no simple query, no other statement,
+    /// no COPY.
     /// The connection handler runs such a batch on its event loop instead of a statement thread.
     func isQuick(_ messages: [FrontendMessage]) -> Bool {
         guard copyIn == nil, !skippingUntilSync else { return false }
@@ -41,10 +43,11 @@ final class Backend {
         for message in messages {
             switch message {
             case .bind(let portal, let statement, _, _, _):
-                guard statements[statement]?.isPointRead == true else { return false }
+                guard let prepared = statements[statement], prepared.isPointRead || prepared.isQuickWrite else { return false }
                 bound.insert(portal)
+            // A quick write returns no rows, so Describe does not run it (libpq describes every portal).
             case .execute(let portal, _), .describe(UInt8(ascii: "P"), let portal):
-                guard bound.contains(portal) || portals[portal]?.prepared.isPointRead == true else { return false }
+                guard bound.contains(portal) || portals[portal].map({ $0.prepared.isPointRead || $0.prepared.isQuickWrite }) == true else { return false }
             case .sync, .flush, .close: break
             default: return false
             }
@@ -295,6 +298,7 @@ final class Backend {
             if let statement = prepared.statement {
                 prepared.parameterTypes = session.parameterTypes(statement, sql: sql, declared: declared)
                 prepared.isPointRead = session.isPointRead(statement)
+                prepared.isQuickWrite = session.isQuickWrite(statement)
             }
         }
         statements[name] = prepared
@@ -418,9 +422,48 @@ final class Backend {
         guard var portal = portals[name] else {
             return error(SQLError("34000", "portal \"\(name)\" does not exist"), extended: true)
         }
-        if portal.result == nil {
+        if portal.result == nil, deferringCommits, portal.prepared.isQuickWrite, let statement = portal.prepared.statement {
+            let pending = PendingCommit()
+            do {
+                guard let result = try session.run(statement, parameters: portal.parameters, whenDurable: pending.deliver) else {
+                    pendingCommit = (name, maxRows, pending)
+                    return
+                }
+                portal.result = result
+                portal.types = portal.prepared.result?.types ?? result.types
+            } catch {
+                return self.error(error, sql: portal.prepared.sql, extended: true)
+            }
+        } else if portal.result == nil {
             guard run(&portal) else { return }
         }
+        send(&portal, name, maxRows)
+    }
+
+    /// Whether a quick write's commit may leave its Execute waiting for the disk (`pendingCommit`) rather
+    /// than block the thread: set while the connection's event loop runs the messages.
+    var deferringCommits = false
+
+    /// The Execute whose commit waits for the disk: the portal, its row limit, and the outcome to come.
+    private(set) var pendingCommit: (portal: String, maxRows: Int32, commit: PendingCommit)?
+
+    /// Ends the Execute that waited for its commit, now that the outcome has come: its rows and
+    /// CommandComplete, or the commit's error.
+    func resumeAfterCommit() {
+        guard let (name, maxRows, pending) = pendingCommit, let outcome = pending.outcome, var portal = portals[name] else { return }
+        pendingCommit = nil
+        switch outcome {
+        case .success(let result):
+            portal.result = result
+            portal.types = portal.prepared.result?.types ?? result.types
+            send(&portal, name, maxRows)
+        case .failure(let error):
+            self.error(error, sql: portal.prepared.sql, extended: true)
+        }
+    }
+
+    /// Sends up to `maxRows` more of a portal's result (all for 0), then CommandComplete or PortalSuspended.
+    private func send(_ portal: inout Portal, _ name: String, _ maxRows: Int32) {
         let result = portal.result!
         if portal.prepared.statement == nil && result.tag.isEmpty {
             return output.writeMessage(UInt8(ascii: "I")) { _ in }
@@ -575,6 +618,8 @@ struct PreparedStatement {
     var result: ResultDescription?
     /// A one-row read by primary key (SQLSession.isPointRead).
     var isPointRead = false
+    /// A few rows written, or BEGIN, COMMIT, ROLLBACK (SQLSession.isQuickWrite).
+    var isQuickWrite = false
 }
 
 /// A bound statement: its parameter values and result formats, and once run, its result and how many
@@ -591,5 +636,31 @@ struct Portal {
         self.prepared = prepared
         self.parameters = parameters
         self.resultFormats = resultFormats
+    }
+}
+
+/// A commit's outcome, delivered by the log's flusher thread to the connection that waits for it.
+final class PendingCommit: @unchecked Sendable {
+    private let lock = NIOLock()
+    private var result: Result<QueryResult, SQLError>?
+    private var waiter: (@Sendable () -> Void)?
+
+    var outcome: Result<QueryResult, SQLError>? { lock.withLock { result } }
+
+    @Sendable func deliver(_ outcome: Result<QueryResult, SQLError>) {
+        let waiter = lock.withLock { () -> (@Sendable () -> Void)? in
+            result = outcome
+            return self.waiter
+        }
+        waiter?()
+    }
+
+    /// Calls `body` once the outcome is in (at once if it is already).
+    func whenDelivered(_ body: @escaping @Sendable () -> Void) {
+        let ready = lock.withLock { () -> Bool in
+            if result == nil { waiter = body }
+            return result != nil
+        }
+        if ready { body() }
     }
 }

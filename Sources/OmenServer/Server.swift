@@ -38,7 +38,9 @@ public final class WireServer: Sendable {
         var count = 0
     }
 
-    public init(database: Database, limits: ServerLimits = ServerLimits(), passwords: PasswordFile? = nil, threads: Int = System.coreCount * 2) {
+    /// `threads`: the statement threads; many, since a statement that commits holds its thread while the
+    /// log's fsync runs.
+    public init(database: Database, limits: ServerLimits = ServerLimits(), passwords: PasswordFile? = nil, threads: Int = System.coreCount * 16) {
         self.database = database
         self.limits = limits
         self.passwords = passwords
@@ -289,12 +291,14 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.backend = backend
     }
 
-    /// Hands the queued messages to a statement thread, unless one is at work for this connection.
+    /// Hands the queued messages to a statement thread, unless one is at work for this connection; quick
+    /// ones (point reads, small inserts, BEGIN and COMMIT of prepared statements) run on the event loop.
     private func dispatch() {
         guard !running, !queue.isEmpty, !closed, !terminating, let backend, let context else { return }
         let messages = queue
         queue = []
         running = true
+        if backend.isQuick(messages) { return runHere(messages[...]) }
         let box = UncheckedBox(backend)
         let work: @Sendable () -> UncheckedBox<(ByteBuffer, Bool)> = {
             for message in messages {
@@ -303,24 +307,52 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             }
             return UncheckedBox((box.value.takeOutput(), box.value.closing))
         }
-        // Point reads take microseconds: the event loop runs them, saving two thread wake-ups each.
-        let future = backend.isQuick(messages) ? context.eventLoop.makeSucceededFuture(work()) : server.run(on: context.eventLoop, work)
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        future.whenComplete { [self] result in
-            let context = bound.value
-            running = false
-            if closed { return finish() }
+        server.run(on: context.eventLoop, work).whenComplete { [self] result in
             switch result {
-            case .success(let box):
-                let (output, closing) = box.value
-                if output.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(output), promise: nil) }
-                if closing { return context.close(promise: nil) }
-            case .failure:
-                return context.close(promise: nil)
+            case .success(let box): ran(output: box.value.0, closing: box.value.1)
+            case .failure: ran(output: nil, closing: true)
             }
-            if terminating { return fatal(context, SQLError("57P01", "terminating connection due to administrator command")) }
-            dispatch()
         }
+    }
+
+    /// Runs quick messages on the event loop, saving two thread wake-ups each. A commit among them does
+    /// not block the loop: the messages after it wait while the loop serves other connections, and go on
+    /// when the log's flusher thread, which writes and fsyncs for all waiting commits at once, says the
+    /// commit is durable.
+    private func runHere(_ messages: ArraySlice<FrontendMessage>) {
+        guard let backend else { return }
+        var rest = messages
+        backend.deferringCommits = true
+        defer { backend.deferringCommits = false }
+        while let message = rest.popFirst() {
+            backend.handle(message)
+            if backend.closing { break }
+            if let pending = backend.pendingCommit?.commit {
+                pending.whenDelivered { [self, rest] in
+                    eventLoop.execute {
+                        if self.closed {
+                            self.running = false
+                            return self.finish()
+                        }
+                        self.backend?.resumeAfterCommit()
+                        self.runHere(rest)
+                    }
+                }
+                return
+            }
+        }
+        ran(output: backend.takeOutput(), closing: backend.closing)
+    }
+
+    /// A batch of messages is done: its answers go out, and the next batch in.
+    private func ran(output: ByteBuffer?, closing: Bool) {
+        running = false
+        if closed { return finish() }
+        guard let context else { return }
+        if let output, output.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(output), promise: nil) }
+        if closing { return context.close(promise: nil) }
+        if terminating { return fatal(context, SQLError("57P01", "terminating connection due to administrator command")) }
+        dispatch()
     }
 
     /// The connection is gone: once no statement runs, its open transaction rolls back and it leaves the

@@ -257,7 +257,7 @@ import Testing
         #expect(stored == [[.int64(1), .null, .text("tab\there")], [.null, .double(2.5), .text("\\N, ABq \"x\"")],
                            [.int64(3), .double(-0.0), .text("")]])
         let out = try session.execute("COPY t TO STDOUT (FORMAT text)")[0].copyData ?? []
-        try session.execute("DELETE FROM t")
+        _ = try session.execute("DELETE FROM t")
         _ = try session.execute("COPY t FROM STDIN (FORMAT text)", copyData: out)
         #expect(try session.execute("SELECT n, x, s FROM t ORDER BY ts")[0].rows == stored)
         do throws(SQLError) {

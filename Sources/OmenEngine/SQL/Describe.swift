@@ -58,6 +58,27 @@ extension SQLSession {
         }
     }
 
+    /// Whether `statement` writes a few rows and computes nothing costly: BEGIN, COMMIT, ROLLBACK, or
+    /// `INSERT ... VALUES` of at most 64 rows of values, parameters and casts, with no ON CONFLICT DO
+    /// UPDATE and no RETURNING. Its work takes microseconds; a commit's wait for the disk is
+    /// `run(_:whenDurable:)`'s.
+    public func isQuickWrite(_ statement: Statement) -> Bool {
+        func isValue(_ expression: Expression) -> Bool {
+            switch expression {
+            case .literal, .parameter: return true
+            case .unary(_, let operand, _): return isValue(operand)
+            case .function("cast", let arguments, _, _): return arguments.count == 2 && isValue(arguments[0])
+            default: return false
+            }
+        }
+        switch statement {
+        case .begin, .commit, .rollback: return true
+        case .insert(_, _, .values(let rows), let onConflict, let returning):
+            return rows.count <= 64 && (onConflict?.assignments.isEmpty ?? true) && returning.isEmpty && rows.allSatisfy { $0.allSatisfy(isValue) }
+        default: return false
+        }
+    }
+
     /// Whether `statement` reads at most one row by its table's primary key and computes nothing costly:
     /// `SELECT columns FROM t WHERE key = value [AND comparisons]`, of columns, values and casts only. Such
     /// a statement takes a few microseconds, so a server may run it without handing it to another thread.

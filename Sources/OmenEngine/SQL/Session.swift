@@ -159,6 +159,38 @@ public final class SQLSession {
         }
     }
 
+    /// `run`, except that a commit (an autocommit INSERT, UPDATE or DELETE, or COMMIT) does not wait for
+    /// the disk: it returns nil, and `done` gets the statement's result once the commit is durable, or the
+    /// commit's failure, from the log's flusher thread. Refusals before the wait (a write
+    /// conflict) are thrown as by `run`. The session must take no other statement until `done` is called.
+    public func run(_ statement: Statement, parameters: [Value] = [],
+                    whenDurable done: @escaping @Sendable (Result<QueryResult, SQLError>) -> Void) throws(SQLError) -> QueryResult? {
+        func outcome(_ result: QueryResult) -> @Sendable (EngineError?) -> Void {
+            { error in done(error.map { .failure(SQLError($0)) } ?? .success(result)) }
+        }
+        switch statement {
+        case .commit where transaction != nil && !aborted:
+            cancellation.start(timeout: statementTimeout)
+            let open = transaction!
+            transaction = nil
+            droppedInTransaction = []
+            try engine { () throws(EngineError) in try open.commit(whenDurable: outcome(QueryResult(columns: [], rows: [], tag: "COMMIT"))) }
+            return nil
+        case .insert where transaction == nil, .update where transaction == nil, .delete where transaction == nil:
+            cancellation.start(timeout: statementTimeout)
+            let autocommit = try engine { () throws(EngineError) in try database.begin() }
+            let result: QueryResult
+            do { result = try Executor(session: self, transaction: autocommit, parameters: parameters, copyData: nil).run(statement) } catch {
+                autocommit.rollback()
+                throw error
+            }
+            try engine { () throws(EngineError) in try autocommit.commit(whenDurable: outcome(result)) }
+            return nil
+        default:
+            return try run(statement, parameters: parameters)
+        }
+    }
+
     func engine<T>(_ body: () throws(EngineError) -> T) throws(SQLError) -> T {
         do { return try body() } catch { throw SQLError(error) }
     }
