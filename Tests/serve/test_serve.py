@@ -591,7 +591,9 @@ def test_kill(db):
             with server.connect() as conn:
                 k = number
                 while not stop.is_set():
-                    conn.execute("INSERT INTO acked VALUES (%s, %s)", (k, number))
+                    # Prepared (Bind, Execute, Sync only): the event loop runs the insert and the flusher
+                    # thread acknowledges its commit; unprepared, a statement thread runs and waits.
+                    conn.execute("INSERT INTO acked VALUES (%s, %s)", (k, number), prepare=number > 0)
                     acknowledged[number].append(k)
                     k += 3
         except psycopg.Error:
