@@ -299,6 +299,7 @@ final class Backend {
                 prepared.parameterTypes = session.parameterTypes(statement, sql: sql, declared: declared)
                 prepared.isPointRead = session.isPointRead(statement)
                 prepared.isQuickWrite = session.isQuickWrite(statement)
+                prepared.pointRead = session.pointRead(statement)
             }
         }
         statements[name] = prepared
@@ -334,7 +335,7 @@ final class Backend {
                 return self.error(error, extended: true)
             }
         }
-        portals[name] = Portal(prepared: prepared, parameters: values, resultFormats: resultFormats)
+        portals[name] = Portal(prepared: prepared, statement: statementName, parameters: values, resultFormats: resultFormats)
         output.writeMessage(UInt8(ascii: "2")) { _ in }
     }
 
@@ -408,7 +409,17 @@ final class Backend {
             return false
         }
         do {
-            portal.result = try session.run(statement, parameters: portal.parameters)
+            if let read = portal.prepared.pointRead, let shape = portal.prepared.pointReadShape,
+               let rows = try session.readRow(read, parameters: portal.parameters) {
+                portal.result = QueryResult(columns: shape.names, rows: rows, tag: "SELECT \(rows.count)", types: shape.types)
+            } else {
+                let result = try session.run(statement, parameters: portal.parameters)
+                portal.result = result
+                if portal.prepared.pointRead != nil, portal.prepared.pointReadShape == nil, !result.types.contains(nil),
+                   statements[portal.statement]?.sql == portal.prepared.sql {
+                    statements[portal.statement]?.pointReadShape = (result.columns, result.types)
+                }
+            }
         } catch {
             self.error(error, sql: portal.prepared.sql, extended: true)
             return false
@@ -620,20 +631,27 @@ struct PreparedStatement {
     var isPointRead = false
     /// A few rows written, or BEGIN, COMMIT, ROLLBACK (SQLSession.isQuickWrite).
     var isQuickWrite = false
+    /// `SELECT columns FROM t WHERE key = $n`, run without the planner once its first run gave the
+    /// result's column names and types (`pointReadShape`).
+    var pointRead: PointRead?
+    var pointReadShape: (names: [String], types: [ColumnType?])?
 }
 
 /// A bound statement: its parameter values and result formats, and once run, its result and how many
 /// rows Execute has sent.
 struct Portal {
     var prepared: PreparedStatement
+    /// The prepared statement's name.
+    var statement: String
     var parameters: [Value]
     var resultFormats: [Int16]
     var result: QueryResult?
     var types: [ColumnType?] = []
     var sent = 0
 
-    init(prepared: PreparedStatement, parameters: [Value], resultFormats: [Int16]) {
+    init(prepared: PreparedStatement, statement: String, parameters: [Value], resultFormats: [Int16]) {
         self.prepared = prepared
+        self.statement = statement
         self.parameters = parameters
         self.resultFormats = resultFormats
     }

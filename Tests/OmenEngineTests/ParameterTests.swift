@@ -67,3 +67,45 @@ import Testing
         }
     }
 }
+
+/// The plannerless point read (`SQLSession.pointRead`, `readRow`) that `omendb serve` runs for prepared
+/// lookups: the same rows as the planned statement, in and out of transactions, or nil where it does not
+/// apply.
+@Suite struct PointReadTests {
+    @Test func sameRowsAsThePlannedStatement() throws {
+        let scratch = try ScratchSession("CREATE TABLE kv (k BIGINT PRIMARY KEY, v TEXT, d DOUBLE PRECISION)")
+        defer { scratch.close() }
+        let session = scratch.session
+        for k in 1...50 { _ = try session.execute("INSERT INTO kv VALUES ($1, $2, $3)", parameters: [.int64(Int64(k)), k % 7 == 0 ? .null : .text("v\(k)"), .double(Double(k) / 4)]) }
+        let eligible = ["SELECT v FROM kv WHERE k = $1", "SELECT * FROM kv WHERE $1 = k", "SELECT d, v, k FROM kv t WHERE t.k = $1", "SELECT t.* FROM kv t WHERE k = $1"]
+        let reads = try eligible.map { sql in (try Parser.parse(sql)[0], sql) }
+        func compare(_ context: String) throws {
+            for (statement, sql) in reads {
+                let read = try #require(session.pointRead(statement), "\(sql)")
+                for key: Value in [.int64(1), .int64(7), .int64(50), .int64(51), .int64(-3), .int64(1000), .int64(5)] {
+                    let expected = try session.run(statement, parameters: [key]).rows
+                    #expect(try session.readRow(read, parameters: [key]) == expected, "\(context): \(sql) with \(key)")
+                }
+                #expect(try session.readRow(read, parameters: [.null]) == nil && session.readRow(read, parameters: [.double(2)]) == nil)
+            }
+        }
+        try compare("autocommit")
+        _ = try session.execute("BEGIN; INSERT INTO kv VALUES (1000, 'mine', 0); DELETE FROM kv WHERE k = 5")
+        try compare("own writes in a transaction")
+        _ = try session.execute("ROLLBACK")
+        try compare("after the rollback")
+        let read = try #require(session.pointRead(reads[0].0))
+        _ = try session.execute("BEGIN")
+        do { _ = try session.execute("SELECT 1 / 0") } catch {}
+        do throws(SQLError) {
+            _ = try session.readRow(read, parameters: [.int64(1)])
+            Issue.record("read in an aborted transaction")
+        } catch { #expect(error.code == "25P02") }
+        _ = try session.execute("ROLLBACK; DROP TABLE kv; CREATE TABLE kv (k BIGINT PRIMARY KEY, w BIGINT)")
+        #expect(try session.readRow(read, parameters: [.int64(1)]) == nil, "a read prepared for the dropped table")
+        for sql in ["SELECT v FROM kv WHERE k = $1 AND d > 0", "SELECT w + 1 FROM kv WHERE k = $1", "SELECT w FROM kv WHERE k = 3",
+                    "SELECT w FROM kv WHERE k >= $1", "SELECT count(*) FROM kv WHERE k = $1"] {
+            #expect(session.pointRead(try Parser.parse(sql)[0]) == nil, "\(sql)")
+        }
+    }
+}

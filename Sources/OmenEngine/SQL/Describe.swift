@@ -58,6 +58,56 @@ extension SQLSession {
         }
     }
 
+    /// The plannerless form of `SELECT columns FROM t WHERE key = $n` (columns plain or `*`): nil for any
+    /// other statement. `readRow` runs it.
+    public func pointRead(_ statement: Statement) -> PointRead? {
+        guard isPointRead(statement), case .query(let query) = statement, case .select(let select) = query.body,
+              case .table(let table)? = select.from, let filter = select.filter,
+              let schema = try? database.schema(table.name) else { return nil }
+        let key = schema.columns[schema.primaryKey]
+        func isKey(_ expression: Expression) -> Bool {
+            if case .column(let label, let name, _) = expression { return name == key.name && (label == nil || label == table.label) }
+            return false
+        }
+        guard case .binary(.equal, let left, let right, _) = filter else { return nil }
+        let parameter: Int
+        if isKey(left), case .parameter(let n, _) = right { parameter = n - 1 }
+        else if isKey(right), case .parameter(let n, _) = left { parameter = n - 1 }
+        else { return nil }
+        var columns: [Int] = []
+        for item in select.items {
+            switch item.expression {
+            case nil where item.table == nil || item.table == table.label:
+                columns += schema.visibleColumns.indices
+            case .column(let label, let name, _)? where label == nil || label == table.label:
+                guard let index = schema.columnIndex(name) else { return nil }
+                columns.append(index)
+            default:
+                return nil
+            }
+        }
+        return PointRead(schema: schema, parameter: parameter, keyType: key.type, columns: columns)
+    }
+
+    /// The rows of a point read with these parameters, in the open transaction or an autocommit one, as
+    /// `run` would return them but for the column names (the caller has them from `run`'s first answer);
+    /// nil, for `run` to take, when the parameter is not a value of the key's type or the table is no
+    /// longer the one the read was made for.
+    public func readRow(_ read: PointRead, parameters: [Value]) throws(SQLError) -> [[Value]]? {
+        guard read.parameter < parameters.count, parameters[read.parameter].type == read.keyType,
+              (try? database.schema(read.table)) == read.schema else { return nil }
+        if transactionFailed { throw SQLError("25P02", "current transaction is aborted, commands ignored until end of transaction block") }
+        let row: [Value]?
+        if let open = openTransaction {
+            row = try engine { () throws(EngineError) in try open.get(read.table, primaryKey: parameters[read.parameter]) }
+        } else {
+            let snapshot = try engine { () throws(EngineError) in try database.begin() }
+            defer { snapshot.rollback() }
+            row = try engine { () throws(EngineError) in try snapshot.get(read.table, primaryKey: parameters[read.parameter]) }
+        }
+        return row.map { row in [read.columns.map { row[$0] }] } ?? []
+    }
+
     /// Whether `statement` writes a few rows and computes nothing costly: BEGIN, COMMIT, ROLLBACK, or
     /// `INSERT ... VALUES` of at most 64 rows of values, parameters and casts, with no ON CONFLICT DO
     /// UPDATE and no RETURNING. Its work takes microseconds; a commit's wait for the disk is
@@ -353,4 +403,16 @@ extension Value {
     public init(parsing text: String, as type: ColumnType) throws(SQLError) {
         self = try Evaluate.cast(.text(text), to: type.sqlName, nil)
     }
+}
+
+/// A prepared `SELECT columns FROM t WHERE key = $n`, run without planning (`SQLSession.readRow`).
+public struct PointRead: Sendable, Equatable {
+    /// The table as it was when the statement was prepared.
+    let schema: TableSchema
+    var table: String { schema.name }
+    /// The parameter's index (from 0).
+    let parameter: Int
+    let keyType: ColumnType
+    /// The stored columns the result shows, in order.
+    let columns: [Int]
 }
