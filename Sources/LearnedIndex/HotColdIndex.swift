@@ -70,6 +70,7 @@ public struct HotColdIndex: Sendable {
 
 extension Array {
     /// The first index whose element satisfies `predicate`, which must be false then true along the array.
+    @inlinable
     public func partitionPoint(where predicate: (Element) -> Bool) -> Int {
         var low = 0
         var high = count
