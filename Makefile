@@ -43,8 +43,8 @@ CLUSTER := pg_extension/test/cluster.sh
 # What a fresh Debian 12 machine with Swift needs besides: PostgreSQL 15, its server headers, the
 # Perl module the TAP tests use, SQLite (the engine's baseline and oracle), libedit (the shell's line
 # editing and history), Python with venv (the CLI test; DuckDB from PyPI), the sqlite3 shell and GNU time
-# (bench-import's peer and its peak memory).
-PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3 python3-venv sqlite3 time
+# (bench-import's peer and its peak memory), and openssl (test-serve's TLS certificate).
+PACKAGES := build-essential postgresql-15 postgresql-server-dev-15 libipc-run-perl libsqlite3-dev libedit-dev python3 python3-venv sqlite3 time openssl
 setup:
 	@if ! dpkg -s $(PACKAGES) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

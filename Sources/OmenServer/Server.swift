@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import NIOSSL
 import OmenEngine
 
 /// The bounds a server keeps to.
@@ -25,6 +26,8 @@ public final class WireServer: Sendable {
     let limits: ServerLimits
     /// With a password file, every connection authenticates by SCRAM-SHA-256; without, all are trusted.
     let passwords: PasswordFile?
+    /// With a certificate, SSLRequest is answered 'S' and the connection goes on in TLS.
+    let tls: NIOSSLContext?
     private let group: MultiThreadedEventLoopGroup
     private let pool: NIOThreadPool
     private let state = NIOLockedValueBox(State())
@@ -40,10 +43,12 @@ public final class WireServer: Sendable {
 
     /// `threads`: the statement threads; many, since a statement that commits holds its thread while the
     /// log's fsync runs.
-    public init(database: Database, limits: ServerLimits = ServerLimits(), passwords: PasswordFile? = nil, threads: Int = System.coreCount * 16) {
+    public init(database: Database, limits: ServerLimits = ServerLimits(), passwords: PasswordFile? = nil, tls: NIOSSLContext? = nil,
+                threads: Int = System.coreCount * 16) {
         self.database = database
         self.limits = limits
         self.passwords = passwords
+        self.tls = tls
         group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         pool = NIOThreadPool(numberOfThreads: max(2, threads))
     }
@@ -135,6 +140,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var backend: Backend?
     private var processID: Int32?
     private var secret: Int32 = 0
+    /// Whether the connection runs in TLS.
+    private var encrypted = false
     private var queue: [FrontendMessage] = []
     private var running = false
     private var terminating = false
@@ -210,6 +217,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     private func startup(_ context: ChannelHandlerContext, _ message: FrontendMessage) {
         switch message {
+        case .sslRequest where server.tls != nil && !encrypted:
+            // 'S' goes out in the clear; every byte after it, both ways, through TLS.
+            var buffer = context.channel.allocator.buffer(capacity: 1)
+            buffer.writeInteger(UInt8(ascii: "S"))
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            do {
+                try context.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: server.tls!), position: .first)
+                encrypted = true
+            } catch {
+                context.close(promise: nil)
+            }
         case .sslRequest, .gssRequest:
             var buffer = context.channel.allocator.buffer(capacity: 1)
             buffer.writeInteger(UInt8(ascii: "N"))

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import NIOCore
+import NIOSSL
 import OmenEngine
 import OmenServer
 
@@ -13,7 +14,8 @@ struct Serve: ParsableCommand {
         discussion: """
         Without --password-file connections are trusted, so the address must be a loopback one; with it, \
         every connection authenticates by SCRAM-SHA-256 (lines `user:password`, or `user:` and a verifier \
-        as PostgreSQL's pg_authid keeps it, SCRAM-SHA-256$...). Each connection runs its own transactions; SIGTERM or \
+        as PostgreSQL's pg_authid keeps it, SCRAM-SHA-256$...). With --tls-cert and --tls-key, clients that ask \
+        for TLS get it. Each connection runs its own transactions; SIGTERM or \
         SIGINT stops listening, lets running statements finish, rolls back open transactions and closes \
         the database.
         """)
@@ -35,6 +37,12 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("password-file"), help: "Authenticate users by SCRAM-SHA-256 against this file's user:password (or user:verifier) lines.")
     var passwordFile: String?
 
+    @Option(name: .customLong("tls-cert"), help: "A PEM certificate chain: clients that ask for TLS (sslmode=require) get it.")
+    var tlsCertificate: String?
+
+    @Option(name: .customLong("tls-key"), help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
     func run() throws {
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]) else {
             throw ValidationError("--listen takes HOST:PORT")
@@ -50,6 +58,21 @@ struct Serve: ParsableCommand {
         } else if !["127.0.0.1", "::1", "localhost"].contains(host) {
             throw ValidationError("listening on \(host) trusts every client on the network: give --password-file, or listen on 127.0.0.1")
         }
+        var tls: NIOSSLContext?
+        switch (tlsCertificate, tlsKey) {
+        case (nil, nil): break
+        case (let certificate?, let key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+                let configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain, privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem)))
+                tls = try NIOSSLContext(configuration: configuration)
+            } catch {
+                throw ValidationError("--tls-cert \(certificate) --tls-key \(key): \(error)")
+            }
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
         // The signals are taken by sigwait below; blocked before any thread starts, so that none takes them.
         var signals = sigset_t()
         sigemptyset(&signals)
@@ -61,7 +84,7 @@ struct Serve: ParsableCommand {
         limits.maxConnections = maxConnections
         limits.statementMemory = statementMemory
         limits.idleTimeout = idleTimeout > 0 ? .seconds(Int64(idleTimeout)) : nil
-        let server = WireServer(database: db, limits: limits, passwords: passwords)
+        let server = WireServer(database: db, limits: limits, passwords: passwords, tls: tls)
         let bound: Int
         do { bound = try server.start(host: host, port: port) } catch {
             printError("omendb: could not listen on \(listen): \(error)")

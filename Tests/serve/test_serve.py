@@ -5,8 +5,8 @@ statements, the binary protocol) and pgbench (custom scripts in simple, extended
 clients); every answer compared with the same statement run embedded (`omendb --read-only --csv`, beside
 the server). Then the bounds (connection limit, idle timeout, statement memory), a protocol fuzzer
 (OMEN_SERVE_FUZZ messages, 3,000 by default: no crash, other connections unaffected), kill -9 under a
-pgbench load (every acknowledged commit present after restart), SCRAM-SHA-256 with a password file and
-SIGTERM (open transactions roll back).
+pgbench load (every acknowledged commit present after restart), SCRAM-SHA-256 with a password file, TLS
+with a certificate openssl makes, and SIGTERM (open transactions roll back).
 Usage: test_serve.py path/to/omendb [python with psycopg and asyncpg]
 """
 import asyncio
@@ -710,6 +710,53 @@ def test_scram(db):
     check("a malformed password file is refused", bad.returncode != 0 and "line 1" in bad.stderr, bad.stderr)
 
 
+# MARK: TLS
+
+def test_tls(db):
+    tls = os.path.join(work, "tls")
+    os.makedirs(tls, exist_ok=True)
+    cert, key = os.path.join(tls, "cert.pem"), os.path.join(tls, "key.pem")
+    made = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                           "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2", "-keyout", key, "-out", cert],
+                          capture_output=True, text=True, timeout=60)
+    check("TLS: a certificate made by openssl", made.returncode == 0, made.stderr)
+    passwords = os.path.join(work, "tls-passwords")
+    with open(passwords, "w") as file:
+        file.write("alice:s3cret\n")
+    server = Server(db, "--tls-cert", cert, "--tls-key", key, "--password-file", passwords)
+    try:
+        expected = int(embedded(db, "SELECT count(*) FROM readings")[0][0])
+        env = dict(os.environ, PGPASSWORD="s3cret")
+        dsn = f"host=localhost port={server.port} user=alice dbname=omendb sslmode=verify-full sslrootcert={cert}"
+        out = subprocess.run(["psql", "-X", "-w", dsn, "-c", "\\conninfo", "-c", "SELECT count(*) FROM readings"],
+                             capture_output=True, text=True, env=env, timeout=30)
+        check("TLS: psql verify-full", out.returncode == 0 and "SSL connection (protocol: TLS" in out.stdout and f" {expected}\n" in out.stdout,
+              out.stdout + out.stderr)
+        with psycopg.connect(f"host=127.0.0.1 port={server.port} user=alice dbname=omendb sslmode=require", password="s3cret") as conn:
+            check("TLS: psycopg sslmode=require", conn.pgconn.ssl_in_use and conn.execute("SELECT count(*) FROM readings").fetchone()[0] == expected)
+        with psycopg.connect(f"host=127.0.0.1 port={server.port} user=alice dbname=omendb sslmode=disable", password="s3cret") as conn:
+            check("TLS: a client that does not ask stays in the clear", not conn.pgconn.ssl_in_use)
+
+        async def by_asyncpg():
+            import ssl
+            context = ssl.create_default_context(cafile=cert)
+            conn = await asyncpg.connect(host="localhost", port=server.port, user="alice", password="s3cret", database="omendb", ssl=context)
+            try:
+                return await conn.fetchval("SELECT count(*) FROM readings")
+            finally:
+                await conn.close()
+        check("TLS: asyncpg with a verified certificate", asyncio.run(by_asyncpg()) == expected)
+        out = subprocess.run(["psql", "-X", "-w", dsn + " channel_binding=require", "-c", "SELECT 1"],
+                             capture_output=True, text=True, env=env, timeout=30)
+        check("TLS: channel binding is refused clearly", out.returncode != 0 and "channel binding" in out.stderr, out.stderr)
+    finally:
+        check("TLS: clean exit", server.stop() == 0)
+    for name, args, says in (("a certificate without its key", ["--tls-cert", cert], "go together"),
+                             ("a certificate as its own key", ["--tls-cert", cert, "--tls-key", cert], "--tls-key")):
+        refused = subprocess.run([binary, "serve", "--db", db, "--listen", "127.0.0.1:0", *args], capture_output=True, text=True, timeout=30)
+        check(f"TLS: {name} is refused", refused.returncode != 0 and says in refused.stderr, refused.stderr)
+
+
 def main():
     db = os.path.join(work, "db")
     server = Server(db)
@@ -727,10 +774,10 @@ def main():
     finally:
         status = server.stop()
     check("server shut down cleanly", status == 0, status)
-    for test in (test_bounds, test_scram, test_kill, test_sigterm):
+    for test in (test_bounds, test_scram, test_tls, test_kill, test_sigterm):
         started = time.time()
         try:
-            test(db if test in (test_bounds, test_scram) else os.path.join(work, "crash"))
+            test(db if test in (test_bounds, test_scram, test_tls) else os.path.join(work, "crash"))
         except Exception as error:
             check(test.__name__, False, repr(error))
         print(f"{test.__name__}: {time.time() - started:.1f} s", flush=True)
