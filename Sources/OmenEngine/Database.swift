@@ -565,7 +565,7 @@ public final class Database: @unchecked Sendable {
         guard let installed = try install(transaction) else { return }
         var failure: EngineError?
         do { try wal.waitDurable(installed.end) } catch { failure = error }
-        if try settle(transaction, installed, failure) { flushAfterCommit() }
+        if try settle(installed, failure) { flushAfterCommit() }
     }
 
     /// `commit`, except that it returns once the writes are installed: `done` gets the outcome, nil once
@@ -573,10 +573,9 @@ public final class Database: @unchecked Sendable {
     /// invisible to other transactions until then; conflicts and other refusals are thrown here.
     func commit(_ transaction: Transaction, whenDurable done: @escaping @Sendable (EngineError?) -> Void) throws(EngineError) {
         guard let installed = try install(transaction) else { return done(nil) }
-        let pending = UncheckedSendable(transaction)
         wal.whenDurable(installed.end) { [self] failure in
             do throws(EngineError) {
-                let toFlush = try settle(pending.value, installed, failure)
+                let toFlush = try settle(installed, failure)
                 done(nil)
                 if toFlush { flushAfterCommit() }
             } catch {
@@ -585,10 +584,13 @@ public final class Database: @unchecked Sendable {
         }
     }
 
-    /// A commit's writes installed and its record appended: where the record ends, and whether a flush
-    /// is due once it is durable.
+    /// A commit's writes installed and its record appended: whose, where the record ends, the tables it
+    /// creates and drops, and whether a flush is due once it is durable.
     struct InstalledCommit: Sendable {
+        var transaction: TransactionID
         var end: LogPosition
+        var createdTables: [UInt32]
+        var droppedTables: [UInt32]
         var toFlush: Bool
         var ddl: Bool
     }
@@ -684,30 +686,31 @@ public final class Database: @unchecked Sendable {
                 throw error
             }
         }
-        return InstalledCommit(end: end, toFlush: toFlush, ddl: ddl)
+        return InstalledCommit(transaction: transaction.id, end: end, createdTables: transaction.createdTables,
+                               droppedTables: transaction.droppedTables, toFlush: toFlush, ddl: ddl)
     }
 
     /// After the wait for the log: a failed commit undone (and its failure thrown), or a durable one made
     /// visible, its DDL everyone's. Returns whether a flush is due.
-    private func settle(_ transaction: Transaction, _ installed: InstalledCommit, _ failure: EngineError?) throws(EngineError) -> Bool {
+    private func settle(_ installed: InstalledCommit, _ failure: EngineError?) throws(EngineError) -> Bool {
         if let failure {
             state.withLock {
-                failed.insert(transaction.id)
-                running[transaction.id] = nil
-                for id in transaction.createdTables where pendingTables[id] == transaction.id { removeTableLocked(id) }
-                ddlInFlight[transaction.id] = nil
+                failed.insert(installed.transaction)
+                running[installed.transaction] = nil
+                for id in installed.createdTables where pendingTables[id] == installed.transaction { removeTableLocked(id) }
+                ddlInFlight[installed.transaction] = nil
             }
             throw failure
         }
         // Durable: the tables it created are everyone's, the ones it dropped are gone.
         if installed.ddl {
             state.withLock {
-                ddlInFlight[transaction.id] = nil
-                for id in transaction.createdTables { pendingTables[id] = nil }
-                for id in transaction.droppedTables { removeTableLocked(id) }
+                ddlInFlight[installed.transaction] = nil
+                for id in installed.createdTables { pendingTables[id] = nil }
+                for id in installed.droppedTables { removeTableLocked(id) }
             }
         }
-        finish(transaction.id)
+        finish(installed.transaction)
         return installed.toFlush
     }
 
@@ -949,10 +952,4 @@ final class BackgroundWorker: @unchecked Sendable {
             work(table)
         }
     }
-}
-
-/// A value handed to a closure that runs on another thread once the value's owner is done with it.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
 }
