@@ -411,10 +411,10 @@ final class Backend {
         do {
             if let read = portal.prepared.pointRead, let shape = portal.prepared.pointReadShape,
                let rows = try session.readRow(read, parameters: portal.parameters) {
-                portal.result = QueryResult(columns: shape.names, rows: rows, tag: "SELECT \(rows.count)", types: shape.types)
+                portal.take(QueryResult(columns: shape.names, rows: rows, tag: "SELECT \(rows.count)", types: shape.types))
             } else {
                 let result = try session.run(statement, parameters: portal.parameters)
-                portal.result = result
+                portal.take(result)
                 if portal.prepared.pointRead != nil, portal.prepared.pointReadShape == nil, !result.types.contains(nil),
                    statements[portal.statement]?.sql == portal.prepared.sql {
                     statements[portal.statement]?.pointReadShape = (result.columns, result.types)
@@ -424,8 +424,6 @@ final class Backend {
             self.error(error, sql: portal.prepared.sql, extended: true)
             return false
         }
-        // Rows go with the types Describe gave the client, if it described the statement.
-        portal.types = portal.prepared.result?.types ?? portal.result!.types
         return true
     }
 
@@ -440,8 +438,7 @@ final class Backend {
                     pendingCommit = (name, maxRows, pending)
                     return
                 }
-                portal.result = result
-                portal.types = portal.prepared.result?.types ?? result.types
+                portal.take(result)
             } catch {
                 return self.error(error, sql: portal.prepared.sql, extended: true)
             }
@@ -461,12 +458,12 @@ final class Backend {
     /// Ends the Execute that waited for its commit, now that the outcome has come: its rows and
     /// CommandComplete, or the commit's error.
     func resumeAfterCommit() {
-        guard let (name, maxRows, pending) = pendingCommit, let outcome = pending.outcome, var portal = portals[name] else { return }
+        guard let (name, maxRows, pending) = pendingCommit, let outcome = pending.outcome else { return }
         pendingCommit = nil
+        guard var portal = portals[name] else { return }
         switch outcome {
         case .success(let result):
-            portal.result = result
-            portal.types = portal.prepared.result?.types ?? result.types
+            portal.take(result)
             send(&portal, name, maxRows)
         case .failure(let error):
             self.error(error, sql: portal.prepared.sql, extended: true)
@@ -654,6 +651,13 @@ struct Portal {
         self.statement = statement
         self.parameters = parameters
         self.resultFormats = resultFormats
+    }
+
+    /// The statement's result, its rows going out with the types Describe gave the client, if it
+    /// described the statement.
+    mutating func take(_ result: QueryResult) {
+        self.result = result
+        types = prepared.result?.types ?? result.types
     }
 }
 

@@ -183,11 +183,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        var buffer = context.channel.allocator.buffer(capacity: 256)
-        let failure = (error as? ProtocolError).map { SQLError($0.code, $0.message) } ?? SQLError("08006", "\(error)")
-        buffer.writeMessage(UInt8(ascii: "E")) { Backend.fields(of: failure, severity: "FATAL", sql: nil, into: &$0) }
-        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in bound.value.close(promise: nil) }
+        fatal(context, (error as? ProtocolError).map { SQLError($0.code, $0.message) } ?? SQLError("08006", "\(error)"))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
@@ -200,11 +196,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireUserInboundEventTriggered(event)
     }
 
+    static let shutdown = SQLError("57P01", "terminating connection due to administrator command")
+
     /// Shutdown: close now if idle, else after the running statement.
     func terminate() {
         eventLoop.execute { [self] in
             terminating = true
-            if !running, let context { fatal(context, SQLError("57P01", "terminating connection due to administrator command")) }
+            if !running, let context { fatal(context, Self.shutdown) }
         }
     }
 
@@ -369,7 +367,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let context else { return }
         if let output, output.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(output), promise: nil) }
         if closing { return context.close(promise: nil) }
-        if terminating { return fatal(context, SQLError("57P01", "terminating connection due to administrator command")) }
+        if terminating { return fatal(context, Self.shutdown) }
         dispatch()
     }
 

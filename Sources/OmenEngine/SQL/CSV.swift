@@ -554,26 +554,19 @@ public enum CSV {
             try executor.checkCancelled()
             try executor.engine { () throws(EngineError) in try executor.transaction.insert(table.name, batch: batch) }
         }
-        if format == .text {
-            let text: [UInt8]
-            if let path {
-                do { text = try Files.read(path) } catch { throw SQLError("58P01", "could not read file \"\(path)\": \(error)") }
-            } else {
-                guard let data else {
-                    throw SQLError("57P03", "COPY FROM STDIN needs its data passed with the statement", at: table.token,
-                                   hint: "SQLSession.execute(_:copyData:) takes it; the omendb shell reads it from its input.")
-                }
-                text = data
-            }
-            try loader.load(try CopyText.csv(fromText: text), insert: insert)
-        } else if let path {
+        if let path, format == .csv {
             try loader.load(file: path, insert: insert, progress: { _, _ in }, reject: { _ throws(SQLError) in })
         } else {
-            guard let data else {
+            let bytes: [UInt8]
+            if let path {
+                do { bytes = try Files.read(path) } catch { throw SQLError("58P01", "could not read file \"\(path)\": \(error)") }
+            } else if let data {
+                bytes = data
+            } else {
                 throw SQLError("57P03", "COPY FROM STDIN needs its data passed with the statement", at: table.token,
                                hint: "SQLSession.execute(_:copyData:) takes it; the omendb shell reads it from its input.")
             }
-            try loader.load(data, insert: insert)
+            try loader.load(format == .text ? try CopyText.csv(fromText: bytes) : bytes, insert: insert)
         }
         return QueryResult(columns: [], rows: [], tag: "COPY \(loader.rows)")
     }

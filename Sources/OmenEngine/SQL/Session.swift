@@ -147,15 +147,26 @@ public final class SQLSession {
                     throw error
                 }
             }
-            let autocommit = try engine { () throws(EngineError) in try database.begin() }
-            do {
-                let result = try Executor(session: self, transaction: autocommit, parameters: parameters, copyData: copyData).run(statement)
-                try engine { () throws(EngineError) in try autocommit.commit() }
-                return result
-            } catch {
-                autocommit.rollback()
-                throw error
+            return try autocommit(statement, parameters: parameters, copyData: copyData) { transaction, _ throws(EngineError) in
+                try transaction.commit()
             }
+        }
+    }
+
+    /// Runs `statement` in a transaction of its own, ended by `commit` with the statement's result; rolled
+    /// back if either fails.
+    private func autocommit(
+        _ statement: Statement, parameters: [Value], copyData: [UInt8]?,
+        commit: (Transaction, QueryResult) throws(EngineError) -> Void
+    ) throws(SQLError) -> QueryResult {
+        let autocommit = try engine { () throws(EngineError) in try database.begin() }
+        do {
+            let result = try Executor(session: self, transaction: autocommit, parameters: parameters, copyData: copyData).run(statement)
+            try engine { () throws(EngineError) in try commit(autocommit, result) }
+            return result
+        } catch {
+            autocommit.rollback()
+            throw error
         }
     }
 
@@ -178,13 +189,9 @@ public final class SQLSession {
             return nil
         case .insert where transaction == nil, .update where transaction == nil, .delete where transaction == nil:
             cancellation.start(timeout: statementTimeout)
-            let autocommit = try engine { () throws(EngineError) in try database.begin() }
-            let result: QueryResult
-            do { result = try Executor(session: self, transaction: autocommit, parameters: parameters, copyData: nil).run(statement) } catch {
-                autocommit.rollback()
-                throw error
+            _ = try autocommit(statement, parameters: parameters, copyData: nil) { transaction, result throws(EngineError) in
+                try transaction.commit(whenDurable: outcome(result))
             }
-            try engine { () throws(EngineError) in try autocommit.commit(whenDurable: outcome(result)) }
             return nil
         default:
             return try run(statement, parameters: parameters)
