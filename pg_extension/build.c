@@ -28,6 +28,8 @@
  * rows it passes to the heap model at once. */
 #define LEARNED_HEAP_LOOKAHEAD	16
 #define LEARNED_HEAP_BATCH		256
+/* The fewest rows a new run of the heap model covers: each run costs every scan a window of heap rows. */
+#define LEARNED_HEAP_RUN_MIN	1024
 /* Heap pages read to find how many line pointers a page holds. */
 #define LEARNED_HEAP_STRIDE_SAMPLE 64
 
@@ -1006,37 +1008,87 @@ compare_candidates(const void *a, const void *b)
 }
 
 /*
+ * Feeds count rows (keys and positions, in heap order) to builder, then drains it; the rows it does not
+ * cover come back, in heap order, in explicit_keys and explicit_positions (room for count + lookahead + 1).
+ * Returns how many came back.
+ */
+static int64
+feed_heap_builder(omen_heap_builder *builder, const uint64 *keys, const uint64 *positions, int64 count,
+				  uint64 *explicit_keys, uint64 *explicit_positions)
+{
+	int64		nexplicit = 0,
+				i;
+	size_t		n;
+
+	for (i = 0; i < count; i += LEARNED_HEAP_BATCH)
+	{
+		learned_check_status(omen_heap_builder_add(builder, keys + i, positions + i, (size_t) Min(LEARNED_HEAP_BATCH, count - i),
+												   explicit_keys + nexplicit, explicit_positions + nexplicit, &n),
+							 "heap model");
+		nexplicit += (int64) n;
+		CHECK_FOR_INTERRUPTS();
+	}
+	learned_check_status(omen_heap_builder_drain(builder, explicit_keys + nexplicit, explicit_positions + nexplicit,
+												 (size_t) (count + LEARNED_HEAP_LOOKAHEAD + 1 - nexplicit), &n),
+						 "heap model");
+	return nexplicit + (int64) n;
+}
+
+/* Finishes the builder in handles into its serialised model; the builder is released either way. */
+static void
+finish_heap_run(LearnedSwiftHandles *handles, char **bytes, uint32 *length)
+{
+	/* finish consumes the builder whether or not it succeeds */
+	int			status = omen_heap_builder_finish(handles->heap_builder, &handles->model);
+
+	handles->heap_builder = NULL;
+	learned_check_status(status, "heap model");
+	serialize_heap_model(handles, bytes, length);
+}
+
+/*
  * layout = 'heap', at a merge: extends the heap model by the entries (non-null, sorted by key, nentries of
- * them: the hot area's) that follow its rows in heap and key order, judged as the build judges rows: a
- * table appended to in key order stays covered, the size of its model. The entries it covers leave
- * `entries`, whose order is kept; *extension describes the extended model. Returns false, changing
- * nothing, when it covers none of them, or when the metapage (layout 9) does not know the model's last key.
- * With no row covered yet, the stride is chosen anew from the entries' line pointers (a build over an
- * empty table had none to sample).
+ * them: the hot area's), judged in heap order as the build judges rows. Its last run takes those that
+ * follow its rows in heap and key order: a table appended to in key order stays covered, the size of its
+ * model. Those it leaves start a new run when enough of them follow one another (rows an UPDATE moved
+ * to the heap's end in key order, a second load), up to LEARNED_HEAP_MAX_RUNS runs. The entries covered
+ * leave `entries`, whose order is kept; *extension describes the extended model. Returns false, changing
+ * nothing, when no entry is covered, or when the metapage (layout 9) does not know the last run's last
+ * key. With no row covered yet, the stride is chosen anew from the entries' line pointers (a build over
+ * an empty table had none to sample).
  */
 bool
 learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const LearnedModelRef *ref,
 						  LearnedKeyTid *entries, int64 *nentries, LearnedHeapExtension *extension)
 {
 	const LearnedKeyShape *shape = learned_shape(index);
+	uint64		epsilon = (uint64) learned_options(index)->heap_epsilon;
 	LearnedSwiftHandles *handles;
 	HeapCandidate *candidates;
-	uint64		keys[LEARNED_HEAP_BATCH];
-	uint64		positions[LEARNED_HEAP_BATCH];
-	uint64	   *explicit_keys;
+	uint64	   *keys;
+	uint64	   *positions;
+	uint64	   *left_keys;
+	uint64	   *left_positions;
 	uint64	   *explicit_positions;
+	char	   *last_bytes = NULL;
+	char	   *new_bytes = NULL;
+	uint32		last_length = 0,
+				new_length = 0,
+				kept_length;
+	uint64		added,
+				added_new = 0;
 	bool	   *covered;
 	uint32		stride = Max(meta->heap_stride, 1);
+	int			nruns = ref->heap_nruns;
 	int64		ncandidates = 0,
-				nexplicit = 0,
+				nleft,
+				nexplicit,
 				capacity,
 				kept = 0,
 				i,
 				j;
-	size_t		count;
-	int			status;
 
-	if (*nentries == 0 || meta->version < LEARNED_LAYOUT_VERSION || (meta->heap_covered > 0 && ref->heap_model == NULL))
+	if (*nentries == 0 || meta->version < LEARNED_LAYOUT_ONE_RUN || (meta->heap_covered > 0 && nruns == 0))
 		return false;
 	if (meta->heap_covered == 0)
 		for (i = 0; i < *nentries; i++)
@@ -1058,54 +1110,88 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 		return false;
 	}
 	qsort(candidates, ncandidates, sizeof(HeapCandidate), compare_candidates);
+	capacity = ncandidates + LEARNED_HEAP_LOOKAHEAD + 1;
+	keys = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	positions = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	left_keys = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	left_positions = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	for (i = 0; i < ncandidates; i++)
+	{
+		keys[i] = candidates[i].key;
+		positions[i] = candidates[i].position;
+	}
 
 	handles = palloc0(sizeof(LearnedSwiftHandles));
 	handles->callback.func = writer_cleanup;
 	handles->callback.arg = handles;
 	MemoryContextRegisterResetCallback(CurrentMemoryContext, &handles->callback);
-	if (meta->heap_covered > 0)
-		learned_check_status(omen_heap_builder_resume(ref->heap_model, meta->heap_last_key, meta->heap_covered,
+
+	/* The last run goes on from its last row (with none, this is the first run). */
+	if (nruns > 0)
+		learned_check_status(omen_heap_builder_resume(ref->heap_runs[nruns - 1], meta->heap_last_key,
 													  LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder), "heap model");
 	else
-		learned_check_status(omen_heap_builder_create((uint64) learned_options(index)->heap_epsilon,
-													  LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder), "heap model");
-	/* The builder hands back, in heap order, the candidates it does not cover. */
-	capacity = ncandidates + LEARNED_HEAP_LOOKAHEAD + 1;
-	explicit_keys = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
-	explicit_positions = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
-	for (i = 0; i < ncandidates; i += LEARNED_HEAP_BATCH)
+		learned_check_status(omen_heap_builder_create(epsilon, LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder),
+							 "heap model");
+	nleft = feed_heap_builder(handles->heap_builder, keys, positions, ncandidates, left_keys, left_positions);
+	added = omen_heap_builder_covered(handles->heap_builder);
+	extension->last_key = meta->heap_last_key;
+	if (added > 0)
 	{
-		int			n = (int) Min(LEARNED_HEAP_BATCH, ncandidates - i);
-		int			k;
-
-		for (k = 0; k < n; k++)
-		{
-			keys[k] = candidates[i + k].key;
-			positions[k] = candidates[i + k].position;
-		}
-		learned_check_status(omen_heap_builder_add(handles->heap_builder, keys, positions, n, explicit_keys + nexplicit,
-												   explicit_positions + nexplicit, &count), "heap model");
-		nexplicit += (int64) count;
-		CHECK_FOR_INTERRUPTS();
+		extension->last_key = omen_heap_builder_last_key(handles->heap_builder);
+		finish_heap_run(handles, &last_bytes, &last_length);
+		if (nruns == 0)
+			nruns = 1;
 	}
-	learned_check_status(omen_heap_builder_drain(handles->heap_builder, explicit_keys + nexplicit,
-												 explicit_positions + nexplicit, capacity - nexplicit, &count),
-						 "heap model");
-	nexplicit += (int64) count;
-	extension->covered = omen_heap_builder_covered(handles->heap_builder);
-	if (extension->covered == meta->heap_covered)
-	{
+	else
 		writer_cleanup(handles);
+	explicit_positions = left_positions;
+	nexplicit = nleft;
+
+	/* The rows it left start a new run if it would cover at least half of them, and many. */
+	if (nruns > 0 && nruns < LEARNED_HEAP_MAX_RUNS && nleft >= LEARNED_HEAP_RUN_MIN)
+	{
+		learned_check_status(omen_heap_builder_create(epsilon, LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder),
+							 "heap model");
+		nexplicit = feed_heap_builder(handles->heap_builder, left_keys, left_positions, nleft, keys, positions);
+		added_new = omen_heap_builder_covered(handles->heap_builder);
+		if (added_new >= LEARNED_HEAP_RUN_MIN && 2 * added_new >= (uint64) nleft)
+		{
+			extension->last_key = omen_heap_builder_last_key(handles->heap_builder);
+			finish_heap_run(handles, &new_bytes, &new_length);
+			explicit_positions = positions;
+		}
+		else
+		{
+			writer_cleanup(handles);
+			added_new = 0;
+			nexplicit = nleft;
+		}
+	}
+	if (added == 0 && added_new == 0)
+	{
 		pfree(candidates);
+		pfree(keys);
+		pfree(positions);
+		pfree(left_keys);
+		pfree(left_positions);
 		return false;
 	}
-	extension->last_key = omen_heap_builder_last_key(handles->heap_builder);
+
+	/* The runs before the last are kept as they are; the last, extended or not; the new one. */
+	kept_length = ref->heap_nruns > 0 ? ref->heap_run_offsets[ref->heap_nruns - 1] : 0;
+	if (added == 0)
+		kept_length = ref->heap_length;
+	extension->length = kept_length + last_length + new_length;
+	extension->bytes = palloc(extension->length);
+	if (kept_length > 0)
+		memcpy(extension->bytes, ref->heap_bytes, kept_length);
+	if (last_length > 0)
+		memcpy(extension->bytes + kept_length, last_bytes, last_length);
+	if (new_length > 0)
+		memcpy(extension->bytes + kept_length + last_length, new_bytes, new_length);
+	extension->covered = meta->heap_covered + added + added_new;
 	extension->stride = stride;
-	/* finish consumes the builder whether or not it succeeds */
-	status = omen_heap_builder_finish(handles->heap_builder, &handles->model);
-	handles->heap_builder = NULL;
-	learned_check_status(status, "heap model");
-	serialize_heap_model(handles, &extension->bytes, &extension->length);
 
 	/* Every candidate not handed back is covered (a TID twice stays explicit: only one could be). */
 	covered = palloc_extended((Size) *nentries * sizeof(bool), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
@@ -1127,8 +1213,10 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 	*nentries = kept;
 	pfree(covered);
 	pfree(candidates);
-	pfree(explicit_keys);
-	pfree(explicit_positions);
+	pfree(keys);
+	pfree(positions);
+	pfree(left_keys);
+	pfree(left_positions);
 	return true;
 }
 

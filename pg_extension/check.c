@@ -39,7 +39,7 @@ typedef struct HeapCheckState
 	HTAB	   *entries;
 	const LearnedKeyShape *shape;
 	int64		checked;
-	const omen_model *heap_model;
+	const LearnedModelRef *ref;
 	uint32		heap_stride;
 } HeapCheckState;
 
@@ -54,19 +54,25 @@ remember(HTAB *entries, const LearnedKeyShape *shape, ItemPointer tid, uint64 ke
 	entry->isnull = isnull;
 }
 
-/* Whether the heap model (layout = 'heap') finds the row at tid when a scan asks for its key. */
+/* Whether a run of the heap model (layout = 'heap') finds the row at tid when a scan asks for its key. */
 static bool
 heap_covers(HeapCheckState *state, ItemPointer tid, uint64 key)
 {
 	uint64		position,
 				lo,
 				hi;
+	int			run;
 
-	if (state->heap_model == NULL || ItemPointerGetOffsetNumber(tid) > state->heap_stride)
+	if (ItemPointerGetOffsetNumber(tid) > state->heap_stride)
 		return false;
 	position = learned_heap_position(tid, state->heap_stride);
-	learned_heap_window(state->heap_model, key, key, &lo, &hi);
-	return lo <= position && position < hi;
+	for (run = 0; run < state->ref->heap_nruns; run++)
+	{
+		learned_heap_window(state->ref->heap_runs[run], key, key, &lo, &hi);
+		if (lo <= position && position < hi)
+			return true;
+	}
+	return false;
 }
 
 /* Every live heap tuple must have an entry with its key, or (layout = 'heap') be found by the heap model. */
@@ -292,7 +298,7 @@ learned_index_check(PG_FUNCTION_ARGS)
 		if (entries)
 		{
 			IndexInfo  *indexInfo = BuildIndexInfo(index);
-			HeapCheckState state = {index, entries, shape, 0, ref->heap_model, meta.heap_stride};
+			HeapCheckState state = {index, entries, shape, 0, ref, meta.heap_stride};
 
 			table_index_build_scan(heap, index, indexInfo, true, false, heap_callback, &state, NULL);
 		}

@@ -83,8 +83,8 @@ learned_index_info(PG_FUNCTION_ARGS)
 	LearnedMetaPageData meta;
 	LearnedModelRef *ref;
 	TupleDesc	tupdesc;
-	Datum		values[19];
-	bool		nulls[19] = {false};
+	Datum		values[20];
+	bool		nulls[20] = {false};
 	BlockNumber nblocks = RelationGetNumberOfBlocks(index);
 	BlockNumber blkno;
 	int64		free_pages = 0;
@@ -127,10 +127,22 @@ learned_index_info(PG_FUNCTION_ARGS)
 	 * (a window of w rows, at a uniform place, crosses into a second block with chance (w - 1) / stride). */
 	values[15] = CStringGetTextDatum(learned_options(index)->heap_layout ? "heap" : "sorted");
 	values[16] = Int64GetDatum((int64) meta.heap_covered);
-	values[17] = Int64GetDatum(ref->heap_model ? (int64) omen_model_byte_count(ref->heap_model) : 0);
-	nulls[18] = ref->heap_model == NULL;
-	if (ref->heap_model)
-		values[18] = Float8GetDatum(1.0 + (double) (omen_model_max_window(ref->heap_model) - 1) / meta.heap_stride);
+	{
+		int64		model_bytes = 0;
+		double		pages = 0;
+		int			run;
+
+		/* A lookup reads the window of every run. */
+		for (run = 0; run < ref->heap_nruns; run++)
+		{
+			model_bytes += (int64) omen_model_byte_count(ref->heap_runs[run]);
+			pages += 1.0 + (double) (omen_model_max_window(ref->heap_runs[run]) - 1) / meta.heap_stride;
+		}
+		values[17] = Int64GetDatum(model_bytes);
+		values[19] = Int32GetDatum(ref->heap_nruns);
+		nulls[18] = ref->heap_nruns == 0;
+		values[18] = Float8GetDatum(pages);
+	}
 	learned_unpin_model(ref);
 	close_index(index, heap, AccessShareLock);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));

@@ -363,14 +363,16 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 
 	lookup_pages = (double) meta.max_window / learned_shape(rel)->group_size + hot_pages;
 	lookup_cpu = (log2(Max(meta.max_window, 2)) + hot_entries) * cpu_operator_cost;
-	/* layout = 'heap': a key interval's rows are found by the model's windows at its two ends, whose rows
+	/* layout = 'heap': a key interval's rows are found by each run's windows at its two ends, whose rows
 	 * (up to 2 heap_epsilon + 2 each, on their share of heap pages) are read and rechecked beside the matches. */
 	if (learned_meta_heap_bytes(&meta) > 0)
 	{
+		LearnedModelRef *ref = learned_pin_model(rel, &meta);
 		double		window = 2.0 * learned_options(rel)->heap_epsilon + 2;
 
-		lookup_pages += 2 * window / meta.heap_stride;
-		lookup_cpu += 2 * window * (cpu_tuple_cost + cpu_operator_cost);
+		lookup_pages += 2 * window * ref->heap_nruns / meta.heap_stride;
+		lookup_cpu += 2 * window * ref->heap_nruns * (cpu_tuple_cost + cpu_operator_cost);
+		learned_unpin_model(ref);
 	}
 	costs.indexStartupCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 	costs.indexTotalCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;

@@ -23,12 +23,15 @@
 
 #include "omendb_learned.h"
 
-#define LEARNED_VERSION_STRING "0.4.0"
+#define LEARNED_VERSION_STRING "0.5.0"
 
 /* Block 0 is the metapage. */
 #define LEARNED_METAPAGE_BLKNO	0
 #define LEARNED_MAGIC			0x4C524E44	/* "LRND" */
-#define LEARNED_LAYOUT_VERSION	10
+#define LEARNED_LAYOUT_VERSION	11
+/* Version 10 differs only in its heap model (layout = 'heap'): always one run, where version 11 stores a
+ * sequence of runs (one run is stored alike, so a merge that adds a run makes a version 10 index 11). */
+#define LEARNED_LAYOUT_ONE_RUN	10
 /* Version 9 differs only in the metapage's end: no heap_last_key, so its heap models are not extended by
  * the rows appended since the build. Version 8 has no heap model fields at all (layout = 'heap'). */
 #define LEARNED_LAYOUT_NO_LAST_KEY	9
@@ -242,12 +245,15 @@ typedef struct LearnedMetaPageData
 	TimestampTz last_merge_time;	/* when the last merge switched runs, or 0 */
 	uint64		last_merge_us;	/* how long it took, in microseconds */
 	LearnedHotRange hot_ranges[LEARNED_HOT_DIRECTORY];
-	/* layout = 'heap' (version 9 on): the heap model, stored on the model chain after the run's bounds.
-	 * Its positions are heap row ordinals: block * heap_stride + line pointer - 1. */
+	/* layout = 'heap' (version 9 on): the heap model, stored on the model chain after the run's bounds:
+	 * one to LEARNED_HEAP_MAX_RUNS serialised models, one after another, each over the rows of one run
+	 * (rows whose keys follow heap order). Its positions are heap row ordinals: block * heap_stride + line
+	 * pointer - 1. */
 	uint32		heap_bytes;		/* its size; 0 when no row is covered (always, in the sorted layout) */
 	uint32		heap_stride;
-	uint64		heap_covered;	/* rows it covers */
-	uint64		heap_last_key;	/* the largest key it covers (version 10 on): merges extend it from there */
+	uint64		heap_covered;	/* rows its runs cover */
+	uint64		heap_last_key;	/* the largest key the last run covers (version 10 on): merges extend it
+								 * from there */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -284,6 +290,9 @@ learned_heap_position(ItemPointer tid, uint32 stride)
 {
 	return (uint64) ItemPointerGetBlockNumber(tid) * stride + ItemPointerGetOffsetNumber(tid) - 1;
 }
+
+/* The most runs a heap model keeps: each costs a scan one window of heap rows per key interval. */
+#define LEARNED_HEAP_MAX_RUNS	8
 
 /* The heap model's size on a metapage, of any layout version. */
 static inline uint32
@@ -407,8 +416,10 @@ typedef struct LearnedModelRef
 	uint64		build_id;
 	uint64		generation;
 	omen_model *model;			/* NULL when the cold run is empty */
-	omen_model *heap_model;		/* layout = 'heap': NULL when no row is covered */
-	char	   *heap_bytes;		/* its serialised form, which a merge carries to the next run's chain */
+	int			heap_nruns;		/* layout = 'heap': the heap model's runs (0 when no row is covered), */
+	omen_model *heap_runs[LEARNED_HEAP_MAX_RUNS];
+	uint32		heap_run_offsets[LEARNED_HEAP_MAX_RUNS + 1];	/* where each starts in heap_bytes */
+	char	   *heap_bytes;		/* their serialised form, which a merge carries to the next run's chain */
 	uint32		heap_length;
 	BlockNumber *directory;		/* cold page i lives in block directory[i] */
 	BlockNumber *overflow;		/* group i's overflow page, or InvalidBlockNumber; 0 until first read */

@@ -67,8 +67,8 @@ typedef struct ScanRange
 	int			hot_lo;
 	int			hot_hi;
 	bool		nulls;			/* the NULL section: hot indexes refer to the NULL copy */
-	uint64		heap_lo;		/* layout = 'heap': the heap positions [heap_lo, heap_hi) that hold */
-	uint64		heap_hi;		/* every covered row of the range */
+	uint64		first;			/* its keys (not the NULL section): layout = 'heap' finds the rows the */
+	uint64		last;			/* heap model covers by them */
 } ScanRange;
 
 /* A position between two entries of the merged sequence, and the entry returned last. */
@@ -944,25 +944,35 @@ prepare_composite(IndexScanDesc scan)
 	}
 }
 
-/* Adds the heap positions [lo, hi) to the bitmap, block by block, each to be rechecked. */
+/* layout = 'heap': adds to the bitmap the heap positions where each run of the heap model has its rows
+ * of keys [first, last], block by block, each to be rechecked. Returns how many. */
 static int64
-add_heap_positions(TIDBitmap *tbm, uint64 lo, uint64 hi, uint32 stride)
+add_heap_positions(TIDBitmap *tbm, const LearnedModelRef *ref, uint64 first, uint64 last, uint32 stride)
 {
 	ItemPointerData tids[MaxHeapTuplesPerPage];
-	uint64		position = lo;
+	int64		count = 0;
+	int			run;
 
-	while (position < hi)
+	for (run = 0; run < ref->heap_nruns; run++)
 	{
-		BlockNumber blkno = (BlockNumber) (position / stride);
-		uint64		end = Min(hi, ((uint64) blkno + 1) * stride);
-		int			n = 0;
+		uint64		position,
+					hi;
 
-		for (; position < end; position++, n++)
-			ItemPointerSet(&tids[n], blkno, (OffsetNumber) (position % stride + 1));
-		tbm_add_tuples(tbm, tids, n, true);
-		CHECK_FOR_INTERRUPTS();
+		learned_heap_window(ref->heap_runs[run], first, last, &position, &hi);
+		count += (int64) (hi - Min(position, hi));
+		while (position < hi)
+		{
+			BlockNumber blkno = (BlockNumber) (position / stride);
+			uint64		end = Min(hi, ((uint64) blkno + 1) * stride);
+			int			n = 0;
+
+			for (; position < end; position++, n++)
+				ItemPointerSet(&tids[n], blkno, (OffsetNumber) (position % stride + 1));
+			tbm_add_tuples(tbm, tids, n, true);
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
-	return (int64) (hi - lo);
+	return count;
 }
 
 /* Turns the scan keys into ranges of cold positions and hot items. */
@@ -1019,9 +1029,8 @@ prepare_scan(IndexScanDesc scan)
 				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, above, NULL);
 			range->hot_lo = hot_lower_bound(so, first, NULL);
 			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so, above, NULL);
-			range->heap_lo = range->heap_hi = 0;
-			if (so->guard->ref->heap_model)
-				learned_heap_window(so->guard->ref->heap_model, first, last, &range->heap_lo, &range->heap_hi);
+			range->first = first;
+			range->last = last;
 		}
 	}
 	if (bounds.want_nulls)
@@ -1033,7 +1042,7 @@ prepare_scan(IndexScanDesc scan)
 		range->cold_hi = (int64) (so->meta.cold_count + so->meta.cold_nulls);
 		range->hot_lo = 0;
 		range->hot_hi = so->nhot_nulls;
-		range->heap_lo = range->heap_hi = 0;
+		range->first = range->last = 0;
 	}
 	so->prepared = true;
 	MemoryContextSwitchTo(old);
@@ -1395,8 +1404,8 @@ learned_getbitmap(IndexScanDesc scan, TIDBitmap *tbm)
 			if (i % shape->hot_per_page == 0)
 				CHECK_FOR_INTERRUPTS();
 		}
-		if (so->meta.heap_bytes > 0 && range->heap_hi > range->heap_lo)
-			count += add_heap_positions(tbm, range->heap_lo, range->heap_hi, so->meta.heap_stride);
+		if (!range->nulls)
+			count += add_heap_positions(tbm, so->guard->ref, range->first, range->last, so->meta.heap_stride);
 		CHECK_FOR_INTERRUPTS();
 	}
 	return count;

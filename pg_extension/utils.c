@@ -737,7 +737,8 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 				(errcode(ERRCODE_INDEX_CORRUPTED),
 				 errmsg("index \"%s\" is not a learned index", RelationGetRelationName(index)),
 				 errhint("Rebuild it with REINDEX.")));
-	if (meta->version != LEARNED_LAYOUT_VERSION && meta->version != LEARNED_LAYOUT_NO_LAST_KEY &&
+	if (meta->version != LEARNED_LAYOUT_VERSION && meta->version != LEARNED_LAYOUT_ONE_RUN &&
+		meta->version != LEARNED_LAYOUT_NO_LAST_KEY &&
 		meta->version != LEARNED_LAYOUT_NO_HEAP &&
 		!((meta->version == LEARNED_LAYOUT_WIDE_LINES || meta->version == LEARNED_LAYOUT_NO_EXACT_FLOATS) &&
 		  meta->model_kind != OMEN_MODEL_PGM &&
@@ -1021,10 +1022,12 @@ static int	model_cache_next;
 static void
 free_model_ref(LearnedModelRef *ref)
 {
+	int			i;
+
 	if (ref->model)
 		omen_model_free(ref->model);
-	if (ref->heap_model)
-		omen_model_free(ref->heap_model);
+	for (i = 0; i < ref->heap_nruns; i++)
+		omen_model_free(ref->heap_runs[i]);
 	if (ref->heap_bytes)
 		pfree(ref->heap_bytes);
 	if (ref->directory)
@@ -1101,17 +1104,39 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 		}
 	if (meta->heap_bytes > 0)
 	{
-		int			status;
+		int			status = OMEN_OK;
+		uint32		offset = 0;
 
 		ref->heap_length = meta->heap_bytes;
 		ref->heap_bytes = MemoryContextAlloc(TopMemoryContext, meta->heap_bytes);
 		memcpy(ref->heap_bytes, bytes + meta->model_bytes + directory_bytes + bounds_bytes, meta->heap_bytes);
-		status = omen_model_load((const uint8_t *) ref->heap_bytes, meta->heap_bytes, &ref->heap_model);
-		if (status != OMEN_OK || omen_model_kind_of(ref->heap_model) != OMEN_MODEL_PGM)
+		/* The runs, one after another; a version 10 metapage names exactly one. */
+		while (offset < meta->heap_bytes && status == OMEN_OK)
+		{
+			size_t		consumed = 0;
+
+			if (ref->heap_nruns == LEARNED_HEAP_MAX_RUNS ||
+				(ref->heap_nruns == 1 && meta->version < LEARNED_LAYOUT_VERSION))
+			{
+				status = OMEN_ERR_CORRUPT;
+				break;
+			}
+			ref->heap_run_offsets[ref->heap_nruns] = offset;
+			status = omen_model_load_prefix((const uint8_t *) ref->heap_bytes + offset, meta->heap_bytes - offset,
+											&ref->heap_runs[ref->heap_nruns], &consumed);
+			if (status != OMEN_OK)
+				break;
+			ref->heap_nruns++;
+			offset += (uint32) consumed;
+			if (omen_model_kind_of(ref->heap_runs[ref->heap_nruns - 1]) != OMEN_MODEL_PGM)
+				status = OMEN_ERR_CORRUPT;
+		}
+		ref->heap_run_offsets[ref->heap_nruns] = offset;
+		if (status != OMEN_OK)
 		{
 			pfree(bytes);
 			free_model_ref(ref);
-			learned_check_status(status != OMEN_OK ? status : OMEN_ERR_CORRUPT, "heap model load");
+			learned_check_status(status, "heap model load");
 		}
 	}
 	if (meta->cold_count > 0)

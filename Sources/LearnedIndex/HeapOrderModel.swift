@@ -29,7 +29,7 @@ public struct HeapOrderBuilder {
     private var model: PiecewiseLinearModel.Builder
     private var lastKey: UInt64 = 0
     private var lastPosition = -1
-    /// Rows covered so far.
+    /// Rows covered so far (since the resumption, for a resumed model).
     public private(set) var coveredCount = 0
 
     /// The most rows a verdict waits for.
@@ -43,19 +43,15 @@ public struct HeapOrderBuilder {
         positions = Array(repeating: 0, count: lookahead + 1)
     }
 
-    /// Continues `model`, learned by a builder over `covered` rows up to its key count, the last of them
-    /// with key `lastKey`: rows added from here on are judged and learned as if they had followed those
-    /// rows, which need not be seen again (a heap layout so extends its model by the rows appended since).
-    /// The model's windows for keys up to `lastKey` keep holding the rows it covered.
-    public init(
-        resuming model: PiecewiseLinearModel, lastKey: UInt64, covered: Int, lookahead: Int
-    ) throws(LearnedIndexError) {
-        guard covered >= 1 && covered <= model.keyCount else { throw .invalidArgument }
+    /// Continues `model`, learned by a builder over rows up to its key count, the last of them with key
+    /// `lastKey`: rows added from here on are judged and learned as if they had followed those rows, which
+    /// need not be seen again (a heap layout so extends its model by the rows appended since). The model's
+    /// windows for keys up to `lastKey` keep holding the rows it covered.
+    public init(resuming model: PiecewiseLinearModel, lastKey: UInt64, lookahead: Int) throws(LearnedIndexError) {
         try self.init(epsilon: model.epsilon, lookahead: lookahead)
         self.model = try PiecewiseLinearModel.Builder(resuming: model, count: model.keyCount, lastKey: lastKey)
         self.lastKey = lastKey
         lastPosition = model.keyCount &- 1
-        coveredCount = covered
     }
 
     /// The largest key covered so far (0 before any row is).
@@ -93,7 +89,7 @@ public struct HeapOrderBuilder {
             if keys[slot] >= key { notBelow &+= 1 }
         }
         let covered = position > lastPosition && position < PiecewiseLinearModel.maximumKeyCount
-            && (coveredCount == 0 || key >= lastKey) && 2 &* notBelow >= pending &- 1
+            && (lastPosition < 0 || key >= lastKey) && 2 &* notBelow >= pending &- 1
         if covered {
             try model.add(key, at: position)
             lastKey = key

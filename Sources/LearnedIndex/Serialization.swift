@@ -100,8 +100,8 @@ extension LearnedModel {
         self = try Self.decode(bytes).model
     }
 
-    /// Reads a model and says how many bytes it took.
-    static func decode(_ bytes: UnsafeRawBufferPointer) throws(LearnedIndexError) -> (model: LearnedModel, size: Int) {
+    /// Reads the model at the start of `bytes` (others may follow it) and says how many bytes it took.
+    public static func decode(_ bytes: UnsafeRawBufferPointer) throws(LearnedIndexError) -> (model: LearnedModel, size: Int) {
         let (kind, body, size) = try Envelope.open(bytes, magic: magic)
         var reader = ByteReader(blob: body)
         let maximumKeys = Int(Int32.max) << 16

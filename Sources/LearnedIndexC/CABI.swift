@@ -220,17 +220,15 @@ public func omenHeapBuilderCreate(
 
 @_cdecl("omen_heap_builder_resume")
 public func omenHeapBuilderResume(
-    _ handle: OpaquePointer?, _ lastKey: UInt64, _ covered: UInt64, _ lookahead: UInt32,
-    _ out: UnsafeMutablePointer<OpaquePointer?>?
+    _ handle: OpaquePointer?, _ lastKey: UInt64, _ lookahead: UInt32, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> omen_status {
     guard let out else { return OMEN_ERR_INVALID_ARGUMENT }
     out.pointee = nil
-    guard let box = model(handle), case .piecewiseLinear(let resumed) = box.model, covered <= UInt64(Int.max) else {
+    guard let box = model(handle), case .piecewiseLinear(let resumed) = box.model else {
         return OMEN_ERR_INVALID_ARGUMENT
     }
     do {
-        let builder = try HeapOrderBuilder(
-            resuming: resumed, lastKey: lastKey, covered: Int(covered), lookahead: Int(lookahead))
+        let builder = try HeapOrderBuilder(resuming: resumed, lastKey: lastKey, lookahead: Int(lookahead))
         out.pointee = OpaquePointer(Unmanaged.passRetained(HeapBuilderBox(builder)).toOpaque())
         return OMEN_OK
     } catch {
@@ -454,12 +452,24 @@ public func omenModelSerialize(
 public func omenModelLoad(
     _ buffer: UnsafePointer<UInt8>?, _ length: UInt, _ out: UnsafeMutablePointer<OpaquePointer?>?
 ) -> omen_status {
-    guard let out, length <= UInt(Int.max), buffer != nil || length == 0 else { return OMEN_ERR_INVALID_ARGUMENT }
+    var consumed: UInt = 0
+    return omenModelLoadPrefix(buffer, length, out, &consumed)
+}
+
+@_cdecl("omen_model_load_prefix")
+public func omenModelLoadPrefix(
+    _ buffer: UnsafePointer<UInt8>?, _ length: UInt, _ out: UnsafeMutablePointer<OpaquePointer?>?,
+    _ consumed: UnsafeMutablePointer<UInt>?
+) -> omen_status {
+    guard let out, let consumed, length <= UInt(Int.max), buffer != nil || length == 0 else {
+        return OMEN_ERR_INVALID_ARGUMENT
+    }
     out.pointee = nil
+    consumed.pointee = 0
     do {
-        let bytes = UnsafeRawBufferPointer(start: buffer, count: Int(length))
-        let box = ModelBox(try LearnedModel(deserializing: bytes))
-        out.pointee = OpaquePointer(Unmanaged.passRetained(box).toOpaque())
+        let decoded = try LearnedModel.decode(UnsafeRawBufferPointer(start: buffer, count: Int(length)))
+        out.pointee = OpaquePointer(Unmanaged.passRetained(ModelBox(decoded.model)).toOpaque())
+        consumed.pointee = UInt(decoded.size)
         return OMEN_OK
     } catch {
         return omen_status(error)

@@ -134,13 +134,13 @@ let heapRowSets: [HeapRows] = {
         let covered = builder.coveredCount
         guard covered > 0 else { return }
         let first = try builder.finish()
-        var resumed = try HeapOrderBuilder(resuming: first, lastKey: lastKey, covered: covered, lookahead: 16)
+        var resumed = try HeapOrderBuilder(resuming: first, lastKey: lastKey, lookahead: 16)
         for i in cut..<rows.keys.count {
             if let verdict = try resumed.add(key: rows.keys[i], position: rows.positions[i]) { verdicts.append(verdict) }
         }
         while let verdict = try resumed.drain() { verdicts.append(verdict) }
         let all = verdicts.filter { $0.covered }
-        #expect(resumed.coveredCount == all.count)
+        #expect(covered + resumed.coveredCount == all.count)
         #expect(zip(all, all.dropFirst()).allSatisfy { $0.key <= $1.key && $0.position < $1.position })
         let model = try resumed.finish()
         #expect(model.keyCount == all.last!.position + 1)
@@ -193,13 +193,14 @@ let heapRowSets: [HeapRows] = {
         var heap = try HeapOrderBuilder(epsilon: 4, lookahead: 0)
         let verdict = try heap.add(key: 1, position: PiecewiseLinearModel.maximumKeyCount)
         #expect(verdict?.covered == false)
-        // A model resumes only over rows it covered.
+        // A resumed model goes on only past its last row and key.
         let model = try [UInt64]([1, 2, 3]).withUnsafeBufferPointer { try PiecewiseLinearModel(keys: $0, epsilon: 4) }
+        var resumed = try HeapOrderBuilder(resuming: model, lastKey: 3, lookahead: 0)
+        #expect(try resumed.add(key: 4, position: 2)?.covered == false)
+        #expect(try resumed.add(key: 2, position: 3)?.covered == false)
+        #expect(try resumed.add(key: 3, position: 3)?.covered == true)
         #expect(throws: LearnedIndexError.invalidArgument) {
-            try HeapOrderBuilder(resuming: model, lastKey: 3, covered: 0, lookahead: 4)
-        }
-        #expect(throws: LearnedIndexError.invalidArgument) {
-            try HeapOrderBuilder(resuming: model, lastKey: 3, covered: 4, lookahead: 4)
+            try HeapOrderBuilder(resuming: model, lastKey: 3, lookahead: -1)
         }
     }
 }

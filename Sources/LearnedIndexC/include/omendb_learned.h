@@ -109,15 +109,16 @@ void omen_builder_free(omen_builder *builder);
 typedef struct omen_heap_builder omen_heap_builder;
 
 omen_status omen_heap_builder_create(uint64_t epsilon, uint32_t lookahead, omen_heap_builder **out);
-/* A builder that continues model (a heap model that covered `covered` rows up to its key count, the
- * last with key last_key): the rows added judged as if they had followed those. */
-omen_status omen_heap_builder_resume(const omen_model *model, uint64_t last_key, uint64_t covered, uint32_t lookahead,
+/* A builder that continues model (a heap model of rows up to its key count, the last with key
+ * last_key): the rows added judged as if they had followed those. */
+omen_status omen_heap_builder_resume(const omen_model *model, uint64_t last_key, uint32_t lookahead,
 									 omen_heap_builder **out);
 omen_status omen_heap_builder_add(omen_heap_builder *builder, const uint64_t *keys, const uint64_t *positions,
 								  size_t count, uint64_t *explicit_keys, uint64_t *explicit_positions,
 								  size_t *nexplicit);
 omen_status omen_heap_builder_drain(omen_heap_builder *builder, uint64_t *explicit_keys, uint64_t *explicit_positions,
 									size_t capacity, size_t *nexplicit);
+/* The rows covered so far (since the resumption, for a resumed builder). */
 uint64_t omen_heap_builder_covered(const omen_heap_builder *builder);
 /* The largest key covered so far (0 before any row is). */
 uint64_t omen_heap_builder_last_key(const omen_heap_builder *builder);
@@ -149,6 +150,8 @@ omen_status omen_model_segment(const omen_model *model, uint64_t index, uint64_t
  * to the size needed. */
 omen_status omen_model_serialize(const omen_model *model, uint8_t *buf, size_t capacity, size_t *written);
 omen_status omen_model_load(const uint8_t *buf, size_t length, omen_model **out);
+/* Loads the model at the start of buf (models may follow it) and sets *consumed to its size. */
+omen_status omen_model_load_prefix(const uint8_t *buf, size_t length, omen_model **out, size_t *consumed);
 void omen_model_free(omen_model *model);
 
 /* A fixed English message for a status code. */

@@ -153,6 +153,37 @@ SELECT * FROM hp_ok(ARRAY['hp_ts', 'hp_late']);
 SELECT learned_merge('hp_ts_v', rebuild => true) > 0 AS rebuilt;
 SELECT * FROM hp_step(ARRAY['hp_ts']);
 
+-- Runs: an UPDATE moves a fifth of 20,000 rows to the heap's end in key order; the inserts' merges
+-- (hot_limit 1500) start a second run of the heap model with them, and extend it, so no row becomes an
+-- entry. Each later load of rows in key order behind the last run (a backfill) starts a run of its own,
+-- up to 8; the rows of a ninth stay entries, as do loads too small for a run (500 rows). A lookup reads
+-- one window of heap rows per run (pages_per_lookup).
+CREATE TABLE hp_runs (id int, v int8) WITH (autovacuum_enabled = false);
+INSERT INTO hp_runs SELECT g, g * 10 FROM generate_series(1, 20000) g;
+CREATE INDEX hp_runs_v ON hp_runs USING learned (v) WITH (layout = 'heap', hot_limit = 1500);
+UPDATE hp_runs SET id = -id WHERE id % 5 = 0;
+SELECT learned_merge('hp_runs_v') >= 0 AS merged;
+SELECT i.covered_rows, i.cold_entries, i.hot_entries, i.heap_runs, round(i.heap_pages_per_lookup::numeric, 1) AS pages_per_lookup
+FROM learned_index_info('hp_runs_v') i;
+INSERT INTO hp_conds VALUES ('hp_runs', 1, 'v = 1000'), ('hp_runs', 2, 'v BETWEEN 995 AND 1500'),
+	('hp_runs', 3, 'v > 199950'), ('hp_runs', 4, 'v % 10 <> 0 AND v < 20000'), ('hp_runs', 5, 'v = ANY (ARRAY[3, 10, 61, 199991])'),
+	('hp_runs', 6, 'v IS NOT NULL');
+SELECT * FROM hp_step(ARRAY['hp_runs']);
+\set ECHO none
+SELECT format('INSERT INTO hp_runs SELECT -g, g * 10 + %s FROM generate_series(1, 1500) g', b) FROM generate_series(1, 4) b \gexec
+\set ECHO all
+SELECT learned_merge('hp_runs_v') >= 0 AS merged;
+SELECT i.covered_rows, i.cold_entries, i.heap_runs, round(i.heap_pages_per_lookup::numeric, 1) AS pages_per_lookup FROM learned_index_info('hp_runs_v') i;
+\set ECHO none
+SELECT format('INSERT INTO hp_runs SELECT -g, g * 10 + %s FROM generate_series(1, 1500) g', b) ||
+	'; SELECT learned_merge(''hp_runs_v'')' FROM generate_series(5, 9) b \gexec
+\set ECHO all
+INSERT INTO hp_runs SELECT -g, g * 20 + 5 FROM generate_series(1, 500) g;
+SELECT learned_merge('hp_runs_v') >= 0 AS merged;
+SELECT i.covered_rows, i.cold_entries, i.heap_runs, round(i.heap_pages_per_lookup::numeric, 1) AS pages_per_lookup FROM learned_index_info('hp_runs_v') i;
+SELECT * FROM hp_step(ARRAY['hp_runs']);
+SELECT * FROM hp_ok(ARRAY['hp_runs']);
+
 -- Rewrites of the heap rebuild the index: VACUUM FULL, CLUSTER (on a btree), TRUNCATE and a reload.
 VACUUM FULL hp_ts;
 SELECT * FROM hp_step(ARRAY['hp_ts']);

@@ -12,7 +12,7 @@ CREATE INDEX up_v ON up_t USING learned (v);
 INSERT INTO up_t SELECT g FROM generate_series(3001, 3100) g;
 ALTER EXTENSION omendb UPDATE;
 SELECT extversion FROM pg_extension WHERE extname = 'omendb';
--- 0.3.0's uuid operator class is there (the update runs on to 0.4.0).
+-- 0.3.0's uuid operator class is there (the update runs on to 0.5.0).
 SELECT c.opcname FROM pg_opclass c JOIN pg_am a ON a.oid = c.opcmethod WHERE a.amname = 'learned' AND c.opcintype = 'uuid'::regtype;
 SELECT cold_entries, hot_entries, dead_entries, last_merge FROM learned_index_info('up_v');
 SET enable_seqscan = off;

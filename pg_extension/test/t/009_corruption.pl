@@ -242,6 +242,19 @@ $node->safe_psql('postgres', 'REINDEX INDEX h_k');
 $node->safe_psql('postgres', "INSERT INTO h SELECT generate_series(30001, 40000); SELECT learned_merge('h_k')");
 is($node->safe_psql('postgres', "SELECT covered_rows, cold_entries FROM learned_index_info('h_k')"), '40000|0',
 	'rebuilt, its merges extend the model by the appended rows');
+# Layout 10 stores its one run as 11 does: it reads on, and the merge that adds a run (rows in key order
+# behind the model's, a backfill) makes it layout 11. Set back to 10, its two runs are refused.
+set_layout_version('h_k', 10, 1);
+is($node->safe_psql('postgres', "$plans{bitmap} SELECT count(*) FROM h WHERE k > 19990 AND k <= 20010"), '20',
+	'a heap index of layout 10 reads on');
+$node->safe_psql('postgres', "INSERT INTO h SELECT generate_series(-3000, -1); SELECT learned_merge('h_k')");
+is($node->safe_psql('postgres', "SELECT covered_rows, cold_entries, heap_runs FROM learned_index_info('h_k')"), '43000|0|2',
+	'its merge adds a run for the backfill');
+is($node->safe_psql('postgres', "$plans{bitmap} SELECT count(*) FROM h WHERE k < 10"), '3009', 'both runs answer');
+is($node->safe_psql('postgres', "SELECT learned_index_check('h_k', true)"), '', 'the index of two runs checks clean');
+set_layout_version('h_k', 10, 1);
+my ($h_ret, $h_out, $h_err) = $node->psql('postgres', "$plans{bitmap} SELECT count(*) FROM h WHERE k < 10");
+like($h_err, qr/heap model load.*HINT:/s, 'a layout-10 metapage naming two runs is refused as corrupt');
 $node->safe_psql('postgres', 'DROP TABLE h');
 
 # An index of an older layout version: refused everywhere with the REINDEX hint.
