@@ -900,20 +900,27 @@ check_unique(LearnedBuildState *build, Relation heap, Relation index, const uint
 	memcpy(build->live_key, key, shape->words * sizeof(uint64));
 }
 
-/* Refuses what the heap layout cannot be: it keeps one column's keys, whole, in heap order. */
+/* Why the index cannot have the heap layout (it keeps one column's keys, whole, in heap order), or NULL. */
+static const char *
+heap_layout_problem(Relation index, bool unique, bool exclusion, const LearnedOptions *options)
+{
+	if (learned_shape(index)->composite)
+		return "on several columns";
+	if (learned_key_is_lossy(index->rd_opcintype[0]))
+		return "on a uuid column";
+	if (unique || exclusion)
+		return "for a unique index or an exclusion constraint";
+	if (options->model != OMEN_MODEL_PGM)
+		return "with a model other than pgm";
+	return NULL;
+}
+
+/* Refuses what the heap layout cannot be. */
 static void
 check_heap_layout(Relation index, IndexInfo *indexInfo, const LearnedOptions *options)
 {
-	const char *problem = NULL;
+	const char *problem = heap_layout_problem(index, indexInfo->ii_Unique, indexInfo->ii_ExclusionOps != NULL, options);
 
-	if (learned_shape(index)->composite)
-		problem = "on several columns";
-	else if (learned_key_is_lossy(index->rd_opcintype[0]))
-		problem = "on a uuid column";
-	else if (indexInfo->ii_Unique || indexInfo->ii_ExclusionOps != NULL)
-		problem = "for a unique index or an exclusion constraint";
-	else if (options->model != OMEN_MODEL_PGM)
-		problem = "with a model other than pgm";
 	if (problem)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -1081,6 +1088,7 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 	uint32		stride = Max(meta->heap_stride, 1);
 	int			nruns = ref->heap_nruns;
 	int64		ncandidates = 0,
+				nfed,
 				nleft,
 				nexplicit,
 				capacity,
@@ -1088,7 +1096,10 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 				i,
 				j;
 
-	if (*nentries == 0 || meta->version < LEARNED_LAYOUT_ONE_RUN || (meta->heap_covered > 0 && nruns == 0))
+	/* ALTER INDEX ... SET (layout = 'heap') must not give a model to an index the layout cannot serve. */
+	if (*nentries == 0 || meta->version < LEARNED_LAYOUT_ONE_RUN || (meta->heap_covered > 0 && nruns == 0) ||
+		heap_layout_problem(index, index->rd_index->indisunique, index->rd_index->indisexclusion,
+							learned_options(index)) != NULL)
 		return false;
 	if (meta->heap_covered == 0)
 		for (i = 0; i < *nentries; i++)
@@ -1115,11 +1126,14 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 	positions = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
 	left_keys = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
 	left_positions = palloc_extended((Size) capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
-	for (i = 0; i < ncandidates; i++)
-	{
-		keys[i] = candidates[i].key;
-		positions[i] = candidates[i].position;
-	}
+	/* A TID twice (only one of them can be covered) goes to the builders once; the other copy stays explicit. */
+	for (i = 0, j = 0; i < ncandidates; i++)
+		if (i == 0 || candidates[i].position != candidates[i - 1].position)
+		{
+			keys[j] = candidates[i].key;
+			positions[j++] = candidates[i].position;
+		}
+	nfed = j;
 
 	handles = palloc0(sizeof(LearnedSwiftHandles));
 	handles->callback.func = writer_cleanup;
@@ -1133,7 +1147,7 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 	else
 		learned_check_status(omen_heap_builder_create(epsilon, LEARNED_HEAP_LOOKAHEAD, &handles->heap_builder),
 							 "heap model");
-	nleft = feed_heap_builder(handles->heap_builder, keys, positions, ncandidates, left_keys, left_positions);
+	nleft = feed_heap_builder(handles->heap_builder, keys, positions, nfed, left_keys, left_positions);
 	added = omen_heap_builder_covered(handles->heap_builder);
 	extension->last_key = meta->heap_last_key;
 	if (added > 0)
@@ -1192,11 +1206,14 @@ learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const
 		memcpy(extension->bytes + kept_length + last_length, new_bytes, new_length);
 	extension->covered = meta->heap_covered + added + added_new;
 	extension->stride = stride;
+	extension->runs = (uint32) nruns + (added_new > 0 ? 1 : 0);
 
-	/* Every candidate not handed back is covered (a TID twice stays explicit: only one could be). */
+	/* Every candidate fed and not handed back is covered. */
 	covered = palloc_extended((Size) *nentries * sizeof(bool), MCXT_ALLOC_HUGE | MCXT_ALLOC_ZERO);
 	for (i = 0, j = 0; i < ncandidates; i++)
 	{
+		if (i > 0 && candidates[i].position == candidates[i - 1].position)
+			continue;
 		while (j < nexplicit && explicit_positions[j] < candidates[i].position)
 			j++;
 		covered[candidates[i].entry] = !(j < nexplicit && explicit_positions[j] == candidates[i].position);
@@ -1393,6 +1410,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_stride = build.heap_stride;
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_covered = build.heap_covered;
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_last_key = build.heap_last_key;
+	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_runs = build.heap_length > 0 ? 1 : 0;
 	learned_set_checksum(BufferGetPage(metabuf));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);

@@ -367,12 +367,11 @@ learned_costestimate(PlannerInfo *root, IndexPath *path, double loop_count, Cost
 	 * (up to 2 heap_epsilon + 2 each, on their share of heap pages) are read and rechecked beside the matches. */
 	if (learned_meta_heap_bytes(&meta) > 0)
 	{
-		LearnedModelRef *ref = learned_pin_model(rel, &meta);
 		double		window = 2.0 * learned_options(rel)->heap_epsilon + 2;
+		uint32		runs = learned_meta_heap_runs(&meta);
 
-		lookup_pages += 2 * window * ref->heap_nruns / meta.heap_stride;
-		lookup_cpu += 2 * window * ref->heap_nruns * (cpu_tuple_cost + cpu_operator_cost);
-		learned_unpin_model(ref);
+		lookup_pages += 2 * window * runs / meta.heap_stride;
+		lookup_cpu += 2 * window * runs * (cpu_tuple_cost + cpu_operator_cost);
 	}
 	costs.indexStartupCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;
 	costs.indexTotalCost += (lookup_pages * spc_random_page_cost + lookup_cpu) * costs.num_sa_scans;

@@ -254,6 +254,7 @@ typedef struct LearnedMetaPageData
 	uint64		heap_covered;	/* rows its runs cover */
 	uint64		heap_last_key;	/* the largest key the last run covers (version 10 on): merges extend it
 								 * from there */
+	uint32		heap_runs;		/* how many runs (version 11 on; a version 10 model is one) */
 } LearnedMetaPageData;
 
 typedef LearnedMetaPageData *LearnedMetaPage;
@@ -263,13 +264,15 @@ typedef LearnedMetaPageData *LearnedMetaPage;
 #define LEARNED_META_HEADER_SIZE offsetof(LearnedMetaPageData, hot_ranges)
 
 /* The metapage's size in a layout version: version 8 ends with the directory, version 9 before
- * heap_last_key. */
+ * heap_last_key, version 10 before heap_runs. */
 static inline Size
 learned_meta_size(uint32 version)
 {
 	if (version <= LEARNED_LAYOUT_NO_HEAP)
 		return offsetof(LearnedMetaPageData, heap_bytes);
-	return version == LEARNED_LAYOUT_NO_LAST_KEY ? offsetof(LearnedMetaPageData, heap_last_key) : sizeof(LearnedMetaPageData);
+	if (version == LEARNED_LAYOUT_NO_LAST_KEY)
+		return offsetof(LearnedMetaPageData, heap_last_key);
+	return version == LEARNED_LAYOUT_ONE_RUN ? offsetof(LearnedMetaPageData, heap_runs) : sizeof(LearnedMetaPageData);
 }
 
 /* Copies the heap model's fields of a metapage (zeros for those its version lacks) into *dest. */
@@ -299,6 +302,15 @@ static inline uint32
 learned_meta_heap_bytes(const LearnedMetaPageData *meta)
 {
 	return meta->version <= LEARNED_LAYOUT_NO_HEAP ? 0 : meta->heap_bytes;
+}
+
+/* The heap model's runs on a metapage, of any layout version. */
+static inline uint32
+learned_meta_heap_runs(const LearnedMetaPageData *meta)
+{
+	if (learned_meta_heap_bytes(meta) == 0)
+		return 0;
+	return meta->version < LEARNED_LAYOUT_VERSION ? 1 : meta->heap_runs;
 }
 
 /* Free space map entries an allocation tries before it extends the index. */
@@ -889,6 +901,7 @@ typedef struct LearnedHeapExtension
 	uint32		stride;
 	uint64		covered;
 	uint64		last_key;
+	uint32		runs;
 } LearnedHeapExtension;
 
 extern bool learned_extend_heap_model(Relation index, const LearnedMetaPageData *meta, const LearnedModelRef *ref,

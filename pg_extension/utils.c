@@ -753,7 +753,8 @@ learned_check_meta(Relation index, Page page, BlockNumber nblocks)
 		((PageHeader) page)->pd_lower != (char *) meta + learned_meta_size(meta->version) - (char *) page)
 		problem = "(the metapage) fails its checksum";
 	else if (learned_meta_heap_bytes(meta) > 0 &&
-			 (meta->heap_stride == 0 || meta->heap_stride > MaxHeapTuplesPerPage || meta->heap_covered == 0))
+			 (meta->heap_stride == 0 || meta->heap_stride > MaxHeapTuplesPerPage || meta->heap_covered == 0 ||
+			  learned_meta_heap_runs(meta) == 0 || learned_meta_heap_runs(meta) > LEARNED_HEAP_MAX_RUNS))
 		problem = "(the metapage) describes a heap model that does not match its layout";
 	else if (meta->key_type != (uint32) learned_key_type_of(index->rd_opcintype[0]))
 		problem = "(the metapage) names another key type than the column's";
@@ -1110,13 +1111,12 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 		ref->heap_length = meta->heap_bytes;
 		ref->heap_bytes = MemoryContextAlloc(TopMemoryContext, meta->heap_bytes);
 		memcpy(ref->heap_bytes, bytes + meta->model_bytes + directory_bytes + bounds_bytes, meta->heap_bytes);
-		/* The runs, one after another; a version 10 metapage names exactly one. */
+		/* The runs, one after another, as many as the metapage names. */
 		while (offset < meta->heap_bytes && status == OMEN_OK)
 		{
 			size_t		consumed = 0;
 
-			if (ref->heap_nruns == LEARNED_HEAP_MAX_RUNS ||
-				(ref->heap_nruns == 1 && meta->version < LEARNED_LAYOUT_VERSION))
+			if ((uint32) ref->heap_nruns == learned_meta_heap_runs(meta))
 			{
 				status = OMEN_ERR_CORRUPT;
 				break;
@@ -1132,6 +1132,8 @@ load_model_ref(Relation index, const LearnedMetaPageData *meta)
 				status = OMEN_ERR_CORRUPT;
 		}
 		ref->heap_run_offsets[ref->heap_nruns] = offset;
+		if (status == OMEN_OK && (uint32) ref->heap_nruns != learned_meta_heap_runs(meta))
+			status = OMEN_ERR_CORRUPT;
 		if (status != OMEN_OK)
 		{
 			pfree(bytes);

@@ -728,8 +728,14 @@ learned_merge_index(Relation index, LearnedMergeReason reason)
 				newmeta->heap_stride = extension.stride;
 				newmeta->heap_covered = extension.covered;
 				newmeta->heap_last_key = extension.last_key;
-				/* Version 10 stores its one run as 11 does; only 11 may hold more. */
-				newmeta->version = LEARNED_LAYOUT_VERSION;
+				/* Version 10 stores its one run as 11 does; only 11 holds more, and counts them. */
+				if (extension.runs > 1 && newmeta->version == LEARNED_LAYOUT_ONE_RUN)
+				{
+					newmeta->version = LEARNED_LAYOUT_VERSION;
+					((PageHeader) metapage)->pd_lower = (char *) newmeta + learned_meta_size(newmeta->version) - (char *) metapage;
+				}
+				if (newmeta->version >= LEARNED_LAYOUT_VERSION)
+					newmeta->heap_runs = extension.runs;
 			}
 			newmeta->last_merge_time = GetCurrentTimestamp();
 			newmeta->last_merge_us = (uint64) Max(0, newmeta->last_merge_time - merge_start);

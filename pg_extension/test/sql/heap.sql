@@ -252,5 +252,16 @@ CREATE UNIQUE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap');
 CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap', model = 'rmi');
 CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'columns');
 CREATE INDEX ON hp_bad USING learned (a) WITH (layout = 'heap', heap_epsilon = -1);
-DROP TABLE hp_bad, hp_conds, hp_feed, hp_ts, hp_f8, hp_late, hp_random, hp_empty, hp_one;
+-- ALTER INDEX ... SET (layout = 'heap') on an index the layout cannot serve gives it no heap model: its
+-- merges keep every row an entry (a composite scan or a unique check would not find covered rows).
+CREATE INDEX hp_bad_ab ON hp_bad USING learned (a, b);
+CREATE UNIQUE INDEX hp_bad_a ON hp_bad USING learned (a);
+ALTER INDEX hp_bad_ab SET (layout = 'heap');
+ALTER INDEX hp_bad_a SET (layout = 'heap');
+INSERT INTO hp_bad SELECT g, g FROM generate_series(1, 3000) g;
+SELECT learned_merge('hp_bad_ab') AS merged, learned_merge('hp_bad_a') AS merged;
+SELECT c.relname, i.covered_rows, i.cold_entries FROM pg_class c, learned_index_info(c.oid) i
+WHERE c.relname IN ('hp_bad_ab', 'hp_bad_a') ORDER BY c.relname;
+INSERT INTO hp_bad VALUES (17, 0);
+DROP TABLE hp_bad, hp_conds, hp_feed, hp_runs, hp_ts, hp_f8, hp_late, hp_random, hp_empty, hp_one;
 DROP FUNCTION hp_step(text[]), hp_ok(text[]);

@@ -184,8 +184,8 @@ sub set_layout_version
 	my $was = unpack('V', substr($page, 24 + 4, 4));
 	substr($page, 24 + 4, 4) = pack('V', $version);	# after the page header and the magic
 	# The metapage ends with the hot directory before version 9, then the heap model's fields: 16 bytes
-	# in version 9, 24 (with heap_last_key) from version 10.
-	my $heap_fields = sub { $_[0] <= 8 ? 0 : $_[0] == 9 ? 16 : 24 };
+	# in version 9, 24 (with heap_last_key) in version 10, 32 (with heap_runs) from version 11.
+	my $heap_fields = sub { $_[0] <= 8 ? 0 : $_[0] == 9 ? 16 : $_[0] == 10 ? 24 : 32 };
 	substr($page, 12, 2) = pack('v', unpack('v', substr($page, 12, 2)) - ($heap_fields->($was) - $heap_fields->($version)))
 	  if $heap_fields->($was) > $heap_fields->($version);
 	if ($reseal)
