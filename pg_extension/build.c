@@ -970,12 +970,23 @@ serialize_heap_model(LearnedSwiftHandles *handles, char **bytes, uint32 *length)
 	handles->model = NULL;
 }
 
-/* Ends the heap layout's scan: the rows still waiting for a verdict, then the heap model, serialised. */
+/* Finishes the builder in handles into its serialised model; the builder is released either way. */
+static void
+finish_heap_run(LearnedSwiftHandles *handles, char **bytes, uint32 *length)
+{
+	/* finish consumes the builder whether or not it succeeds */
+	int			status = omen_heap_builder_finish(handles->heap_builder, &handles->model);
+
+	handles->heap_builder = NULL;
+	learned_check_status(status, "heap model");
+	serialize_heap_model(handles, bytes, length);
+}
+
+/* Ends the heap layout's scan: the rows still waiting for a verdict, then the heap model (its first run),
+ * serialised, unless it covers no row. */
 static void
 finish_heap_model(LearnedBuildState *build)
 {
-	omen_model *model = NULL;
-	int			status;
 	size_t		count = 0;
 
 	flush_heap_rows(build);
@@ -984,14 +995,10 @@ finish_heap_model(LearnedBuildState *build)
 	add_explicit(build, count);
 	build->heap_covered = omen_heap_builder_covered(build->heap->heap_builder);
 	build->heap_last_key = omen_heap_builder_last_key(build->heap->heap_builder);
-	/* finish consumes the builder whether or not it succeeds */
-	status = omen_heap_builder_finish(build->heap->heap_builder, &model);
-	build->heap->heap_builder = NULL;
-	if (status == OMEN_ERR_EMPTY)
-		return;
-	learned_check_status(status, "heap model");
-	build->heap->model = model;
-	serialize_heap_model(build->heap, &build->heap_bytes, &build->heap_length);
+	if (build->heap_covered == 0)
+		writer_cleanup(build->heap);
+	else
+		finish_heap_run(build->heap, &build->heap_bytes, &build->heap_length);
 }
 
 /* A candidate for the heap model: a hot entry's heap position and key, and where it is in the entries. */
@@ -1039,18 +1046,6 @@ feed_heap_builder(omen_heap_builder *builder, const uint64 *keys, const uint64 *
 												 (size_t) (count + LEARNED_HEAP_LOOKAHEAD + 1 - nexplicit), &n),
 						 "heap model");
 	return nexplicit + (int64) n;
-}
-
-/* Finishes the builder in handles into its serialised model; the builder is released either way. */
-static void
-finish_heap_run(LearnedSwiftHandles *handles, char **bytes, uint32 *length)
-{
-	/* finish consumes the builder whether or not it succeeds */
-	int			status = omen_heap_builder_finish(handles->heap_builder, &handles->model);
-
-	handles->heap_builder = NULL;
-	learned_check_status(status, "heap model");
-	serialize_heap_model(handles, bytes, length);
 }
 
 /*
