@@ -28,6 +28,8 @@
  * rows it passes to the heap model at once. */
 #define LEARNED_HEAP_LOOKAHEAD	16
 #define LEARNED_HEAP_BATCH		256
+/* Room for a batch and the rows of one more heap page, which wait until their page has been read. */
+#define LEARNED_HEAP_PENDING	(LEARNED_HEAP_BATCH + MaxHeapTuplesPerPage)
 /* The fewest rows a new run of the heap model covers: each run costs every scan a window of heap rows. */
 #define LEARNED_HEAP_RUN_MIN	1024
 /* Heap pages read to find how many line pointers a page holds. */
@@ -65,15 +67,25 @@ typedef struct LearnedBuildState
 	uint64		max_key[LEARNED_MAX_WORDS];
 	LearnedSwiftHandles *heap;	/* layout = 'heap': its heap_builder judges the rows in heap order */
 	uint32		heap_stride;	/* a row's heap position is block * heap_stride + line pointer - 1 */
-	uint64		heap_keys[LEARNED_HEAP_BATCH];	/* rows waiting to go to the heap model, */
-	uint64		heap_positions[LEARNED_HEAP_BATCH];
+	uint64		heap_keys[LEARNED_HEAP_PENDING];	/* rows waiting to go to the heap model, */
+	uint64		heap_positions[LEARNED_HEAP_PENDING];
 	int			heap_pending;
-	uint64		explicit_keys[LEARNED_HEAP_BATCH];	/* and the rows it hands back */
-	uint64		explicit_positions[LEARNED_HEAP_BATCH];
-	uint64		heap_covered;	/* once the scan ends: the rows the heap model covers, the largest key, */
-	uint64		heap_last_key;
-	char	   *heap_bytes;		/* and the model, serialised (NULL when it covers none) */
+	int			heap_block_start;	/* where the rows of heap_block begin among them */
+	BlockNumber heap_block;
+	uint64		explicit_keys[LEARNED_HEAP_PENDING];	/* and the rows it hands back, */
+	uint64		explicit_positions[LEARNED_HEAP_PENDING];
+	uint64		heap_epsilon;
+	uint64	   *left_keys;		/* kept, in heap order, for the runs after the first (up to left_limit) */
+	uint64	   *left_positions;
+	int64		nleft;
+	int64		left_capacity;
+	int64		left_limit;
+	bool		left_overflowed;	/* more than left_limit: they went to the entries, no further run */
+	uint64		heap_covered;	/* once the scan ends: the rows the heap model covers, the last run's */
+	uint64		heap_last_key;	/* largest key, */
+	char	   *heap_bytes;		/* and its runs, serialised one after another (NULL when it covers none) */
 	uint32		heap_length;
+	uint32		heap_runs;
 } LearnedBuildState;
 
 /* Names the build phases for pg_stat_progress_create_index. */
@@ -674,6 +686,7 @@ spill(LearnedBuildState *build)
 }
 
 static void flush_heap_rows(LearnedBuildState *build);
+static void sort_block_rows(LearnedBuildState *build);
 static void add_entry(LearnedBuildState *build, const uint64 *words, ItemPointer tid, bool keynull);
 
 /* Table scan callback: every heap tuple becomes an entry (normalised key, TID), NULLs included; in the
@@ -709,33 +722,94 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 	}
 	if (build->heap && !keynull && ItemPointerGetOffsetNumber(tid) <= build->heap_stride)
 	{
+		if (ItemPointerGetBlockNumber(tid) != build->heap_block)
+		{
+			sort_block_rows(build);
+			if (build->heap_pending >= LEARNED_HEAP_BATCH)
+				flush_heap_rows(build);
+			build->heap_block = ItemPointerGetBlockNumber(tid);
+			build->heap_block_start = build->heap_pending;
+		}
 		build->heap_keys[build->heap_pending] = words[0];
-		build->heap_positions[build->heap_pending] = learned_heap_position(tid, build->heap_stride);
-		if (++build->heap_pending == LEARNED_HEAP_BATCH)
-			flush_heap_rows(build);
+		build->heap_positions[build->heap_pending++] = learned_heap_position(tid, build->heap_stride);
 		return;
 	}
 	add_entry(build, words, tid, keynull);
 }
 
-/* Adds the rows the heap model judged not covered (keys and positions of the build's explicit arrays) as
- * explicit entries. */
+/* Adds count rows the heap model does not cover (keys and heap positions) as explicit entries. */
 static void
-add_explicit(LearnedBuildState *build, size_t count)
+add_explicit(LearnedBuildState *build, const uint64 *keys, const uint64 *positions, int64 count)
 {
-	size_t		i;
+	int64		i;
 
 	for (i = 0; i < count; i++)
 	{
 		ItemPointerData tid;
 
-		ItemPointerSet(&tid, (BlockNumber) (build->explicit_positions[i] / build->heap_stride),
-					   (OffsetNumber) (build->explicit_positions[i] % build->heap_stride + 1));
-		add_entry(build, &build->explicit_keys[i], &tid, false);
+		ItemPointerSet(&tid, (BlockNumber) (positions[i] / build->heap_stride),
+					   (OffsetNumber) (positions[i] % build->heap_stride + 1));
+		add_entry(build, &keys[i], &tid, false);
 	}
 }
 
-/* Passes the rows collected for the heap model to it, and keeps those it hands back as entries. */
+/* Keeps the rows the first run handed back (the build's explicit arrays) for the runs after it, or, past
+ * left_limit of them, makes them all entries. */
+static void
+keep_left(LearnedBuildState *build, size_t count)
+{
+	if (!build->left_overflowed && build->nleft + (int64) count > build->left_limit)
+	{
+		add_explicit(build, build->left_keys, build->left_positions, build->nleft);
+		build->nleft = 0;
+		build->left_overflowed = true;
+	}
+	if (build->left_overflowed)
+	{
+		add_explicit(build, build->explicit_keys, build->explicit_positions, (int64) count);
+		return;
+	}
+	if (build->nleft + (int64) count > build->left_capacity)
+	{
+		build->left_capacity = Max(build->left_capacity * 2, build->nleft + (int64) count + 1024);
+		build->left_keys = build->left_keys ? repalloc_huge(build->left_keys, build->left_capacity * sizeof(uint64))
+			: palloc_extended(build->left_capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+		build->left_positions = build->left_positions ? repalloc_huge(build->left_positions, build->left_capacity * sizeof(uint64))
+			: palloc_extended(build->left_capacity * sizeof(uint64), MCXT_ALLOC_HUGE);
+	}
+	memcpy(build->left_keys + build->nleft, build->explicit_keys, count * sizeof(uint64));
+	memcpy(build->left_positions + build->nleft, build->explicit_positions, count * sizeof(uint64));
+	build->nleft += (int64) count;
+}
+
+/*
+ * Puts the rows of the heap page last read in line pointer order. The scan reports a heap-only tuple
+ * (a HOT update's) under its chain's root, where its row lives, but in the order of its own line
+ * pointer, after the page's others: sorted, the row follows key order where its root does. An
+ * insertion sort, since a page holds few rows and most are in order.
+ */
+static void
+sort_block_rows(LearnedBuildState *build)
+{
+	int			i,
+				j;
+
+	for (i = build->heap_block_start + 1; i < build->heap_pending; i++)
+	{
+		uint64		key = build->heap_keys[i];
+		uint64		position = build->heap_positions[i];
+
+		for (j = i; j > build->heap_block_start && build->heap_positions[j - 1] > position; j--)
+		{
+			build->heap_keys[j] = build->heap_keys[j - 1];
+			build->heap_positions[j] = build->heap_positions[j - 1];
+		}
+		build->heap_keys[j] = key;
+		build->heap_positions[j] = position;
+	}
+}
+
+/* Passes the rows collected for the heap model to it, and keeps those it hands back. */
 static void
 flush_heap_rows(LearnedBuildState *build)
 {
@@ -745,7 +819,8 @@ flush_heap_rows(LearnedBuildState *build)
 											   build->heap_pending, build->explicit_keys, build->explicit_positions,
 											   &count), "heap model");
 	build->heap_pending = 0;
-	add_explicit(build, count);
+	build->heap_block_start = 0;
+	keep_left(build, count);
 }
 
 /* Adds an entry to what the build sorts and writes: in memory, or in the tuplesort once spilled. */
@@ -982,25 +1057,6 @@ finish_heap_run(LearnedSwiftHandles *handles, char **bytes, uint32 *length)
 	serialize_heap_model(handles, bytes, length);
 }
 
-/* Ends the heap layout's scan: the rows still waiting for a verdict, then the heap model (its first run),
- * serialised, unless it covers no row. */
-static void
-finish_heap_model(LearnedBuildState *build)
-{
-	size_t		count = 0;
-
-	flush_heap_rows(build);
-	learned_check_status(omen_heap_builder_drain(build->heap->heap_builder, build->explicit_keys,
-												 build->explicit_positions, LEARNED_HEAP_BATCH, &count), "heap model");
-	add_explicit(build, count);
-	build->heap_covered = omen_heap_builder_covered(build->heap->heap_builder);
-	build->heap_last_key = omen_heap_builder_last_key(build->heap->heap_builder);
-	if (build->heap_covered == 0)
-		writer_cleanup(build->heap);
-	else
-		finish_heap_run(build->heap, &build->heap_bytes, &build->heap_length);
-}
-
 /* A candidate for the heap model: a hot entry's heap position and key, and where it is in the entries. */
 typedef struct HeapCandidate
 {
@@ -1046,6 +1102,88 @@ feed_heap_builder(omen_heap_builder *builder, const uint64 *keys, const uint64 *
 												 (size_t) (count + LEARNED_HEAP_LOOKAHEAD + 1 - nexplicit), &n),
 						 "heap model");
 	return nexplicit + (int64) n;
+}
+
+/* Appends a finished run (length bytes) to the build's serialised heap model. */
+static void
+append_heap_run(LearnedBuildState *build, char *bytes, uint32 length)
+{
+	if (build->heap_bytes == NULL)
+		build->heap_bytes = bytes;
+	else
+	{
+		build->heap_bytes = repalloc(build->heap_bytes, (Size) build->heap_length + length);
+		memcpy(build->heap_bytes + build->heap_length, bytes, length);
+		pfree(bytes);
+	}
+	build->heap_length += length;
+	build->heap_runs++;
+}
+
+/*
+ * Ends the heap layout's scan: the rows still waiting for a verdict, then the heap model's first run,
+ * unless it covers no row. The rows it left, in heap order, start the runs after it, as at merges: the
+ * rows each UPDATE moved to the heap's end in key order, a second load; so a REINDEX or VACUUM FULL
+ * after them keeps them covered. A run is kept while it covers at least LEARNED_HEAP_RUN_MIN of the rows
+ * offered to it and an eighth (not a merge's half: here one run takes one UPDATE's rows of several),
+ * up to LEARNED_HEAP_MAX_RUNS; what the last leaves are explicit entries.
+ */
+static void
+finish_heap_model(LearnedBuildState *build)
+{
+	size_t		count = 0;
+	char	   *bytes;
+	uint32		length;
+	uint64	   *keys;
+	uint64	   *positions;
+
+	sort_block_rows(build);
+	flush_heap_rows(build);
+	learned_check_status(omen_heap_builder_drain(build->heap->heap_builder, build->explicit_keys,
+												 build->explicit_positions, LEARNED_HEAP_PENDING, &count), "heap model");
+	keep_left(build, count);
+	build->heap_covered = omen_heap_builder_covered(build->heap->heap_builder);
+	build->heap_last_key = omen_heap_builder_last_key(build->heap->heap_builder);
+	if (build->heap_covered == 0)
+	{
+		writer_cleanup(build->heap);
+		add_explicit(build, build->left_keys, build->left_positions, build->nleft);
+		return;
+	}
+	finish_heap_run(build->heap, &bytes, &length);
+	append_heap_run(build, bytes, length);
+	if (build->nleft >= LEARNED_HEAP_RUN_MIN)
+	{
+		keys = palloc_extended((Size) (build->nleft + LEARNED_HEAP_LOOKAHEAD + 1) * sizeof(uint64), MCXT_ALLOC_HUGE);
+		positions = palloc_extended((Size) (build->nleft + LEARNED_HEAP_LOOKAHEAD + 1) * sizeof(uint64), MCXT_ALLOC_HUGE);
+		while (build->heap_runs < LEARNED_HEAP_MAX_RUNS && build->nleft >= LEARNED_HEAP_RUN_MIN)
+		{
+			int64		nexplicit;
+			uint64		covered;
+
+			learned_check_status(omen_heap_builder_create(build->heap_epsilon, LEARNED_HEAP_LOOKAHEAD,
+														  &build->heap->heap_builder), "heap model");
+			nexplicit = feed_heap_builder(build->heap->heap_builder, build->left_keys, build->left_positions,
+										  build->nleft, keys, positions);
+			covered = omen_heap_builder_covered(build->heap->heap_builder);
+			if (covered < LEARNED_HEAP_RUN_MIN || covered * LEARNED_HEAP_MAX_RUNS < (uint64) build->nleft)
+			{
+				writer_cleanup(build->heap);
+				break;
+			}
+			build->heap_covered += covered;
+			build->heap_last_key = omen_heap_builder_last_key(build->heap->heap_builder);
+			finish_heap_run(build->heap, &bytes, &length);
+			append_heap_run(build, bytes, length);
+			/* What this run left goes to the next: the two buffers change places. */
+			memcpy(build->left_keys, keys, nexplicit * sizeof(uint64));
+			memcpy(build->left_positions, positions, nexplicit * sizeof(uint64));
+			build->nleft = nexplicit;
+		}
+		pfree(keys);
+		pfree(positions);
+	}
+	add_explicit(build, build->left_keys, build->left_positions, build->nleft);
 }
 
 /*
@@ -1315,9 +1453,12 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 		build.heap->callback.func = writer_cleanup;
 		build.heap->callback.arg = build.heap;
 		MemoryContextRegisterResetCallback(CurrentMemoryContext, &build.heap->callback);
-		learned_check_status(omen_heap_builder_create((uint64) options->heap_epsilon, LEARNED_HEAP_LOOKAHEAD,
+		build.heap_epsilon = (uint64) options->heap_epsilon;
+		learned_check_status(omen_heap_builder_create(build.heap_epsilon, LEARNED_HEAP_LOOKAHEAD,
 													  &build.heap->heap_builder), "heap model");
 		build.heap_stride = heap_stride(heap);
+		build.heap_block = InvalidBlockNumber;
+		build.left_limit = build.limit;
 	}
 	/* The heap layout reads the table from its first block (no synchronised scan): in heap order. */
 	reltuples = table_index_build_scan(heap, index, indexInfo, !options->heap_layout, true, build_callback, &build,
@@ -1405,7 +1546,7 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_stride = build.heap_stride;
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_covered = build.heap_covered;
 	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_last_key = build.heap_last_key;
-	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_runs = build.heap_length > 0 ? 1 : 0;
+	LearnedPageGetMeta(BufferGetPage(metabuf))->heap_runs = build.heap_runs;
 	learned_set_checksum(BufferGetPage(metabuf));
 	MarkBufferDirty(metabuf);
 	UnlockReleaseBuffer(metabuf);

@@ -184,6 +184,37 @@ SELECT i.covered_rows, i.cold_entries, i.heap_runs, round(i.heap_pages_per_looku
 SELECT * FROM hp_step(ARRAY['hp_runs']);
 SELECT * FROM hp_ok(ARRAY['hp_runs']);
 
+-- A build makes runs too: REINDEX gives the rows an UPDATE moved to the heap's end a run of their own,
+-- where a build made them entries before. Three UPDATEs move a tenth of 20,000 rows each: the first to
+-- the heap's end, the others mostly HOT, into the room the first left on each page; the build reads a
+-- page's rows in line pointer order of their chains' roots, so HOT rows stay covered. A load of 900
+-- rows, too few for a run, stays entries. A build keeps a run while it covers an eighth of the rows left
+-- (hp_runs: its nine interleaved loads of 1,500, which the merges gave runs one at a time, are entries
+-- after REINDEX, and lookups read two windows, not eight). VACUUM FULL writes each page's HOT rows after
+-- the page's others, out of key order: fewer rows stay covered.
+CREATE TABLE hp_rebuild (id int, v int8) WITH (autovacuum_enabled = false);
+INSERT INTO hp_rebuild SELECT g, g * 10 FROM generate_series(1, 20000) g;
+CREATE INDEX hp_rebuild_v ON hp_rebuild USING learned (v) WITH (layout = 'heap', hot_limit = 100000);
+UPDATE hp_rebuild SET id = -id WHERE id % 10 = 1;
+UPDATE hp_rebuild SET id = -id WHERE id % 10 = 2;
+UPDATE hp_rebuild SET id = -id WHERE id % 10 = 3;
+INSERT INTO hp_rebuild SELECT -g, g * 10 + 5 FROM generate_series(1, 900) g;
+SELECT i.covered_rows, i.cold_entries, i.hot_entries, i.heap_runs FROM learned_index_info('hp_rebuild_v') i;
+REINDEX INDEX hp_rebuild_v;
+SELECT i.covered_rows, i.cold_entries, i.hot_entries, i.heap_runs, round(i.heap_pages_per_lookup::numeric, 1) AS pages_per_lookup
+FROM learned_index_info('hp_rebuild_v') i;
+INSERT INTO hp_conds VALUES ('hp_rebuild', 1, 'v = 1010'), ('hp_rebuild', 2, 'v BETWEEN 995 AND 3000'),
+	('hp_rebuild', 3, 'v > 199950'), ('hp_rebuild', 4, 'v % 10 = 5'), ('hp_rebuild', 5, 'v = ANY (ARRAY[15, 20, 30, 199991])'),
+	('hp_rebuild', 6, 'v IS NOT NULL'), ('hp_rebuild', 7, 'v < 100');
+SELECT * FROM hp_step(ARRAY['hp_rebuild']);
+REINDEX INDEX hp_runs_v;
+SELECT i.covered_rows, i.cold_entries, i.heap_runs, round(i.heap_pages_per_lookup::numeric, 1) AS pages_per_lookup FROM learned_index_info('hp_runs_v') i;
+SELECT * FROM hp_step(ARRAY['hp_runs']);
+VACUUM FULL hp_rebuild;
+SELECT i.covered_rows, i.cold_entries, i.heap_runs FROM learned_index_info('hp_rebuild_v') i;
+SELECT * FROM hp_step(ARRAY['hp_rebuild']);
+SELECT * FROM hp_ok(ARRAY['hp_rebuild', 'hp_runs']);
+
 -- Rewrites of the heap rebuild the index: VACUUM FULL, CLUSTER (on a btree), TRUNCATE and a reload.
 VACUUM FULL hp_ts;
 SELECT * FROM hp_step(ARRAY['hp_ts']);
