@@ -1175,7 +1175,7 @@ finish_heap_model(LearnedBuildState *build)
 			build->heap_last_key = omen_heap_builder_last_key(build->heap->heap_builder);
 			finish_heap_run(build->heap, &bytes, &length);
 			append_heap_run(build, bytes, length);
-			/* What this run left goes to the next: the two buffers change places. */
+			/* What this run left goes to the next. */
 			memcpy(build->left_keys, keys, nexplicit * sizeof(uint64));
 			memcpy(build->left_positions, positions, nexplicit * sizeof(uint64));
 			build->nleft = nexplicit;

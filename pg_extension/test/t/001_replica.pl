@@ -101,6 +101,14 @@ my $runs = $primary->safe_psql('postgres', q{SELECT heap_runs FROM learned_index
 cmp_ok($runs, '>', 1, 'the backfill started a run');
 is($standby->safe_psql('postgres', q{SELECT heap_runs FROM learned_index_info('h_heap')}), $runs, 'the standby reads every run');
 
+# A REINDEX builds the runs anew (the moved rows and the backfill each their own); the standby reads the
+# rebuilt index.
+$primary->safe_psql('postgres', q{REINDEX INDEX h_heap});
+compare('reindex');
+my $rebuilt = $primary->safe_psql('postgres', q{SELECT heap_runs FROM learned_index_info('h_heap')});
+cmp_ok($rebuilt, '>', 1, 'the rebuild made runs');
+is($standby->safe_psql('postgres', q{SELECT heap_runs FROM learned_index_info('h_heap')}), $rebuilt, 'the standby reads the rebuilt runs');
+
 for my $index ('t_learned', 't_pair', 'h_heap')
 {
 	is($standby->safe_psql('postgres', "SELECT learned_index_check('$index', true)"), '', "standby $index checks clean");

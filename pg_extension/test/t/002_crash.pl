@@ -45,6 +45,18 @@ sub crash_and_restart
 	BAIL_OUT('server did not restart after kill -9');
 }
 
+# Starts learned_merge of each index in turn in a session of its own, and kills the server up to
+# $max_us microseconds later.
+sub merge_and_crash
+{
+	my ($max_us, @indexes) = @_;
+	my $merge = $node->background_psql('postgres');
+	$merge->query_until(qr/started/, "\\echo started\n" . join('', map { "SELECT learned_merge('$_');\n" } @indexes));
+	usleep(int(rand($max_us)));
+	crash_and_restart();
+	eval { $merge->quit };
+}
+
 sub verify
 {
 	my ($label) = @_;
@@ -83,11 +95,7 @@ for my $cycle (1 .. $cycles)
 
 	# A merge, killed while it writes the new run.
 	$node->safe_psql('postgres', q{INSERT INTO t SELECT (random() * 100000)::int8, 2, nextval('ts_seq') FROM generate_series(1, 30000)});
-	my $merge = $node->background_psql('postgres');
-	$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_learned');\nSELECT learned_merge('t_pair');\nSELECT learned_merge('t_heap');\n");
-	usleep(int(rand(300_000)));
-	crash_and_restart();
-	eval { $merge->quit };
+	merge_and_crash(300_000, 't_learned', 't_pair', 't_heap');
 	verify("cycle $cycle, merge");
 }
 
@@ -96,11 +104,7 @@ for my $cycle (1 .. $cycles)
 # merge: at hot_limit 1000 each merge would hold fewer rows than a run takes.)
 $node->safe_psql('postgres', q{SET learned.merge_on_insert = off; INSERT INTO t SELECT g, 3, g - 200000 FROM generate_series(1, 5000) g});
 my $runs_before = $node->safe_psql('postgres', q{SELECT heap_runs FROM learned_index_info('t_heap')});
-my $merge = $node->background_psql('postgres');
-$merge->query_until(qr/started/, "\\echo started\nSELECT learned_merge('t_heap');\n");
-usleep(int(rand(200_000)));
-crash_and_restart();
-eval { $merge->quit };
+merge_and_crash(200_000, 't_heap');
 verify('a merge starting a run, killed');
 $node->safe_psql('postgres', q{SELECT learned_merge('t_heap')});
 my $runs = $node->safe_psql('postgres', q{SELECT heap_runs FROM learned_index_info('t_heap')});
