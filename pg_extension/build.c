@@ -19,6 +19,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/tuplesort.h"
+#include "utils/typcache.h"
 
 /* Build phases reported in pg_stat_progress_create_index. */
 #define LEARNED_PHASE_LOAD		2
@@ -57,6 +58,7 @@ typedef struct LearnedBuildState
 	TupleDesc	sortdesc;
 	TupleTableSlot *slot;		/* what goes into the sort */
 	bool		unique;			/* CREATE UNIQUE INDEX: live entries must not repeat a key */
+	Tuplesortstate *live_values;	/* a unique index of lossy keys: the live values, which must not repeat */
 	ItemPointerData *dead;		/* rows the scan found dead, which may repeat a key; sorted after the scan */
 	int64		ndead;
 	int64		dead_capacity;
@@ -702,6 +704,8 @@ build_callback(Relation index, ItemPointer tid, Datum *values, bool *isnull, boo
 
 	learned_form_key(shape, values, isnull, words);
 	build->tuples += 1;
+	if (build->live_values && tupleIsAlive && !keynull)
+		tuplesort_putdatum(build->live_values, values[0], false);
 	if (shape->composite)
 	{
 		if (!build->have_bounds || learned_compare_keys(words[0], words + 1, build->min_key[0], build->min_key + 1, shape->tail) < 0)
@@ -973,6 +977,38 @@ check_unique(LearnedBuildState *build, Relation heap, Relation index, const uint
 	}
 	build->have_live = true;
 	memcpy(build->live_key, key, shape->words * sizeof(uint64));
+}
+
+/* A unique build of lossy keys: two equal live values (adjacent once sorted) are an error, as in nbtree. */
+static void
+check_unique_values(Tuplesortstate *sort, Relation heap, Relation index)
+{
+	TypeCacheEntry *type = lookup_type_cache(index->rd_opcintype[0], TYPECACHE_EQ_OPR_FINFO);
+	Oid			collation = index->rd_indcollation[0];
+	Datum		last = (Datum) 0;
+	Datum		value;
+	bool		isnull;
+	bool		have_last = false;
+
+	tuplesort_performsort(sort);
+	while (tuplesort_getdatum(sort, true, &value, &isnull, NULL))
+	{
+		if (have_last && DatumGetBool(FunctionCall2Coll(&type->eq_opr_finfo, collation, last, value)))
+		{
+			char	   *description = BuildIndexValueDescription(index, &value, &isnull);
+
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("could not create unique index \"%s\"", RelationGetRelationName(index)),
+					 description ? errdetail("Key %s is duplicated.", description) : 0,
+					 errtableconstraint(heap, RelationGetRelationName(index))));
+		}
+		if (have_last && !type->typbyval)
+			pfree(DatumGetPointer(last));
+		last = value;
+		have_last = true;
+	}
+	tuplesort_end(sort);
 }
 
 /* Why the index cannot have the heap layout (it keeps one column's keys, whole, in heap order), or NULL. */
@@ -1414,12 +1450,6 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("learned index \"%s\" cannot be NULLS NOT DISTINCT", RelationGetRelationName(index)),
 				 errhint("A unique learned index treats NULLs as distinct, the SQL default; to allow no NULL at all, make the column NOT NULL.")));
-	if (indexInfo->ii_Unique && !shape->composite && learned_key_is_lossy(typid))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("learned index \"%s\" on type %s cannot be unique", RelationGetRelationName(index),
-						format_type_be(typid)),
-				 errhint("Its keys are the values' leading 64 bits, which distinct values may share. Enforce uniqueness with a btree index or with EXCLUDE USING learned (column WITH =).")));
 
 	if (options->heap_layout)
 		check_heap_layout(index, indexInfo, options);
@@ -1440,7 +1470,12 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 	build.typid = typid;
 	build.shape = shape;
 	build.ascending = true;
-	build.unique = indexInfo->ii_Unique;
+	/* Distinct values may share a lossy key (a uuid's leading 64 bits): their values are compared instead. */
+	build.unique = indexInfo->ii_Unique && !learned_key_is_lossy(typid);
+	if (indexInfo->ii_Unique && !build.unique)
+		build.live_values = tuplesort_begin_datum(typid, lookup_type_cache(typid, TYPECACHE_LT_OPR)->lt_opr,
+												  index->rd_indcollation[0], false, maintenance_work_mem, NULL,
+												  TUPLESORT_NONE);
 	/* Half of maintenance_work_mem for the entries, half for the radix sort's second buffer. */
 	build.limit = Max((int64) maintenance_work_mem * 1024 / (2 * (int64) LearnedEntrySize(shape->tail)), 1024);
 	build.capacity = 1024;
@@ -1465,6 +1500,8 @@ learned_build(Relation heap, Relation index, IndexInfo *indexInfo)
 									   NULL);
 	if (build.heap)
 		finish_heap_model(&build);
+	if (build.live_values)
+		check_unique_values(build.live_values, heap, index);
 	pgstat_progress_update_param(PROGRESS_CREATEIDX_TUPLES_TOTAL, (int64) build.tuples);
 
 	if (build.sort)

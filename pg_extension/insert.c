@@ -11,12 +11,14 @@
 #include "access/xact.h"
 #include "access/xloginsert.h"
 #include "common/hashfn.h"
+#include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/typcache.h"
 
 /* Appends one entry to the hot page: the entry and its key's tail words, and pd_lower past them. */
 static void
@@ -384,18 +386,48 @@ key_lock_block(const LearnedKeyShape *shape, const uint64 *words)
 }
 
 /*
+ * Whether the heap row in `slot` holds `value` in the index's one column: what a lossy key (a uuid's
+ * leading 64 bits) leaves to be compared. `estate` evaluates an expression column, made on first use.
+ */
+static bool
+row_holds_value(Relation index, IndexInfo *indexInfo, TupleTableSlot *slot, Datum value, EState **estate)
+{
+	TypeCacheEntry *type = lookup_type_cache(index->rd_opcintype[0], TYPECACHE_EQ_OPR_FINFO);
+	AttrNumber	attno = indexInfo->ii_IndexAttrNumbers[0];
+	Datum		held;
+	bool		isnull;
+
+	if (attno != 0)
+		held = slot_getattr(slot, attno, &isnull);
+	else
+	{
+		ExprContext *econtext;
+
+		if (*estate == NULL)
+			*estate = CreateExecutorState();
+		econtext = GetPerTupleExprContext(*estate);
+		econtext->ecxt_scantuple = slot;
+		held = ExecEvalExprSwitchContext(ExecPrepareExpr(linitial(indexInfo->ii_Expressions), *estate),
+										 econtext, &isnull);
+	}
+	return !isnull && DatumGetBool(FunctionCall2Coll(&type->eq_opr_finfo, index->rd_indcollation[0], held, value));
+}
+
+/*
  * Whether another live row holds `value`, as nbtree's _bt_check_unique decides: an index scan for the
  * key with a dirty snapshot, which sees in-progress inserts and deletes. A row another transaction is
  * inserting or deleting is waited for (the key lock released meanwhile) and the scan retried, except in
  * UNIQUE_CHECK_PARTIAL, which reports the possible conflict instead. `self` (the row being checked by
- * UNIQUE_CHECK_EXISTING) is skipped.
+ * UNIQUE_CHECK_EXISTING) is skipped, and so is a row whose lossy key stands for another value.
  */
 static bool
-unique_conflict(Relation index, Relation heap, const Datum *values, ItemPointer self, IndexUniqueCheck mode,
-				BlockNumber lock)
+unique_conflict(Relation index, Relation heap, IndexInfo *indexInfo, const Datum *values, ItemPointer self,
+				IndexUniqueCheck mode, BlockNumber lock)
 {
 	const LearnedKeyShape *shape = learned_shape(index);
 	TupleTableSlot *slot = table_slot_create(heap, NULL);
+	bool		lossy = !shape->composite && learned_key_is_lossy(shape->typids[0]);
+	EState	   *estate = NULL;
 	SnapshotData dirty;
 	ScanKeyData skeys[LEARNED_MAX_COLUMNS];
 	bool		conflict = false;
@@ -419,6 +451,8 @@ unique_conflict(Relation index, Relation heap, const Datum *values, ItemPointer 
 		{
 			if (self && ItemPointerEquals(&slot->tts_tid, self))
 				continue;
+			if (lossy && !row_holds_value(index, indexInfo, slot, values[0], &estate))
+				continue;
 			xwait = TransactionIdIsValid(dirty.xmin) ? dirty.xmin : dirty.xmax;
 			token = dirty.speculativeToken;
 			waited = slot->tts_tid;
@@ -436,6 +470,8 @@ unique_conflict(Relation index, Relation heap, const Datum *values, ItemPointer 
 		LockPage(index, lock, ExclusiveLock);
 	}
 	ExecDropSingleTupleTableSlot(slot);
+	if (estate)
+		FreeExecutorState(estate);
 	return conflict;
 }
 
@@ -477,7 +513,7 @@ learned_insert(Relation index, Datum *values, bool *isnull, ItemPointer ht_ctid,
 		return insert_entry(index, words, ht_ctid, !shape->composite && isnull[0]);
 	lock = key_lock_block(shape, words);
 	LockPage(index, lock, ExclusiveLock);
-	if (unique_conflict(index, heap, values, checkUnique == UNIQUE_CHECK_EXISTING ? ht_ctid : NULL,
+	if (unique_conflict(index, heap, indexInfo, values, checkUnique == UNIQUE_CHECK_EXISTING ? ht_ctid : NULL,
 						checkUnique, lock))
 	{
 		if (checkUnique != UNIQUE_CHECK_PARTIAL)

@@ -255,3 +255,21 @@ SELECT lt_where('lt_selftest', 'v = 5');
 DROP TABLE lt_selftest;
 DROP FUNCTION lt_lie(int);
 DROP TABLE lt_knob;
+
+-- Runs one statement (%I for the table) on a table with a learned unique index and on a copy with a
+-- btree one: what both did ('ok' or 'unique_violation'), or how they differ.
+CREATE FUNCTION lt_both(sql text, learned text, btree text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+	outcome text[] := '{}';
+	target text;
+BEGIN
+	FOREACH target IN ARRAY ARRAY[learned, btree] LOOP
+		BEGIN
+			EXECUTE format(sql, target);
+			outcome := outcome || 'ok'::text;
+		EXCEPTION WHEN unique_violation THEN
+			outcome := outcome || 'unique_violation'::text;
+		END;
+	END LOOP;
+	RETURN CASE WHEN outcome[1] = outcome[2] THEN outcome[1] ELSE 'learned ' || outcome[1] || ', btree ' || outcome[2] END;
+END $$;

@@ -1,7 +1,8 @@
 --
 -- uuid: keys are the leading 64 bits, so the index serves = alone and every match is rechecked on the
 -- heap. Time-ordered (version 7) and random (version 4) uuids, uuids that share their leading 64 bits,
--- repeated values and NULLs, in the cold run and the hot area, against the sequential scan.
+-- repeated values and NULLs, in the cold run and the hot area, against the sequential scan; a unique
+-- index against btree's on the same statements.
 --
 -- A version 7 uuid: millisecond ms and 12 bits of r lead (the key), then 62 bits from s.
 CREATE FUNCTION uu_v7(ms bigint, r int, s int) RETURNS uuid LANGUAGE sql IMMUTABLE AS $$
@@ -58,12 +59,46 @@ SELECT learned_merge('uu_v') > 0 AS merged;
 SELECT cond, lt_where('uu', cond) FROM uu_conds ORDER BY ord;
 SELECT lt_index_ok('uu_v');
 
--- Uniqueness cannot rest on shared leading bits: refused with the alternatives; the exclusion
--- constraint rechecks whole values, so uuids sharing leading bits coexist and a repeat conflicts.
+-- A unique index compares whole values where keys are shared. The repeated v4 values fail the build,
+-- with the value named; uuids sharing leading bits do not, nor do dead repeats.
 CREATE UNIQUE INDEX uu_u ON uu USING learned (v);
+DELETE FROM uu WHERE id > 60000;
+CREATE UNIQUE INDEX uu_u ON uu USING learned (v) WITH (hot_limit = 300);
+-- The same statements on a copy with a btree unique index: the same outcome and rows.
+CREATE TABLE uu_b AS SELECT * FROM uu WHERE id <= 60000;
+CREATE UNIQUE INDEX uu_b_v ON uu_b USING btree (v);
+CREATE TABLE uu_stmts (ord int, stmt text);
+INSERT INTO uu_stmts VALUES
+	(1, format('INSERT INTO %%I VALUES (70001, %L)', uu_v7(1700000000010, 10, 77))),
+	(2, format('INSERT INTO %%I VALUES (70002, %L)', uu_v7(1700000000010, 10, 10))),
+	(3, format('INSERT INTO %%I VALUES (70003, %L)', uu_v7(1700000000010, 10, 77))),
+	(4, format('INSERT INTO %%I VALUES (70004, %L)', uu_v4(7))),
+	(5, format('INSERT INTO %%I VALUES (70005, %L), (70006, %L)', uu_v4(90001), uu_v4(90001))),
+	(6, 'INSERT INTO %I VALUES (70007, NULL), (70008, NULL)'),
+	(7, format('DELETE FROM %%I WHERE v = %L', uu_v7(1700000000020, 20, 20))),
+	(8, format('INSERT INTO %%I VALUES (70009, %L)', uu_v7(1700000000020, 20, 20))),
+	(9, format('INSERT INTO %%I VALUES (70010, %L)', uu_v7(1700000000020, 20, 50020))),
+	(10, format('UPDATE %%I SET v = %L WHERE id = 1', uu_v7(1700000000002, 2, 2))),
+	(11, format('UPDATE %%I SET v = %L WHERE id = 1', uu_v7(1700000000001, 1, 5))),
+	(12, 'INSERT INTO %I SELECT 80000 + g, uu_v7(1700000008000 + g / 2, g / 2, g) FROM generate_series(1, 2000) g'),
+	(13, 'INSERT INTO %I SELECT 90000 + g, uu_v7(1700000008000 + g / 2, g / 2, g) FROM generate_series(1990, 2010) g');
+SELECT ord, lt_both(stmt, 'uu', 'uu_b') FROM uu_stmts ORDER BY ord;
+SELECT learned_merge('uu_u') > 0 AS merged;
+SELECT lt_both(format('INSERT INTO %%I VALUES (70011, %L)', uu_v7(1700000008001, 1, 3)), 'uu', 'uu_b');
+SELECT lt_both(format('INSERT INTO %%I VALUES (70012, %L)', uu_v7(1700000008001, 1, 99999)), 'uu', 'uu_b');
+SELECT (SELECT array_agg(id ORDER BY id) FROM uu) = (SELECT array_agg(id ORDER BY id) FROM uu_b) AS same_rows;
+SELECT cond, lt_where('uu', cond) FROM uu_conds ORDER BY ord;
+SELECT lt_index_ok('uu_u');
+-- An index on an expression compares the expression's values.
+CREATE TABLE uu_x (doc text);
+CREATE UNIQUE INDEX uu_x_id ON uu_x USING learned ((doc::uuid));
+INSERT INTO uu_x VALUES (uu_v7(1700000000010, 10, 10)::text), (uu_v7(1700000000010, 10, 11)::text);
+INSERT INTO uu_x VALUES (upper(uu_v7(1700000000010, 10, 10)::text));
+SELECT count(*) FROM uu_x;
+-- The exclusion constraint: uuids sharing leading bits coexist and a repeat conflicts.
 CREATE TABLE uu_ex (v uuid, EXCLUDE USING learned (v WITH =));
 INSERT INTO uu_ex VALUES (uu_v7(1700000000010, 10, 10)), (uu_v7(1700000000010, 10, 10010));
 INSERT INTO uu_ex VALUES (uu_v7(1700000000010, 10, 10));
 SELECT count(*) FROM uu_ex;
-DROP TABLE uu, uu_conds, uu_ex;
+DROP TABLE uu, uu_b, uu_stmts, uu_conds, uu_x, uu_ex;
 DROP FUNCTION uu_v7(bigint, int, int), uu_v4(int);

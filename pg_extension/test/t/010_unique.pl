@@ -2,8 +2,8 @@
 # then fails (23505) if it commits, or succeeds if it rolls back; four clients inserting, deleting and
 # rolling back keys of a small range at once, with VACUUM and merges between, leave each key exactly as
 # often as the committed inserts and deletes logged beside them say (never twice); then the same on a
-# unique index of two columns (int4, timestamptz). OMENDB_UNIQUE_ROUNDS sets each client's operations
-# (1,500 by default).
+# unique index of two columns (int4, timestamptz), and on one of uuids whose keys (leading 64 bits) two
+# values share. OMENDB_UNIQUE_ROUNDS sets each client's operations (1,500 by default).
 use strict;
 use warnings;
 use PostgreSQL::Test::Cluster;
@@ -23,6 +23,11 @@ $node->safe_psql('postgres', q{
 	-- Key k of 1..40 as (device, ts): k % 5 and minute k / 5.
 	CREATE TABLE t2 (device int, ts timestamptz, k int8, client int);
 	CREATE UNIQUE INDEX t2_key ON t2 USING learned (device, ts) WITH (hot_limit = 300);
+	-- Key k as a uuid; k and k + 1 share the leading 64 bits when k is even.
+	CREATE FUNCTION key_uuid(k int8) RETURNS uuid IMMUTABLE LANGUAGE sql AS
+		$$ SELECT format('%s-0000-7000-8000-%s', lpad(to_hex(k / 2), 8, '0'), lpad(to_hex(k), 12, '0'))::uuid $$;
+	CREATE TABLE t3 (u uuid, k int8, client int);
+	CREATE UNIQUE INDEX t3_u ON t3 USING learned (u) WITH (hot_limit = 300);
 	CREATE TABLE events (tbl text, k int8, change int);
 });
 
@@ -67,6 +72,8 @@ $node->safe_psql('postgres', q{
 	BEGIN
 		IF tbl = 't' THEN
 			INSERT INTO t VALUES (key, who);
+		ELSIF tbl = 't3' THEN
+			INSERT INTO t3 VALUES (key_uuid(key), key, who);
 		ELSE
 			INSERT INTO t2 VALUES (key % 5, timestamptz '2026-01-01 00:00+00' + interval '1 minute' * (key / 5), key, who);
 		END IF;
@@ -87,6 +94,8 @@ $node->safe_psql('postgres', q{
 			IF random() < 0.15 THEN
 				IF tbl = 't' THEN
 					DELETE FROM t WHERE k = key;
+				ELSIF tbl = 't3' THEN
+					DELETE FROM t3 WHERE u = key_uuid(key);
 				ELSE
 					DELETE FROM t2 WHERE device = key % 5
 						AND ts = timestamptz '2026-01-01 00:00+00' + interval '1 minute' * (key / 5);
@@ -110,7 +119,7 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 
-for my $case (['t', 't_k', 'k'], ['t2', 't2_key', 'device, ts'])
+for my $case (['t', 't_k', 'k'], ['t2', 't2_key', 'device, ts'], ['t3', 't3_u', 'u'])
 {
 	my ($tbl, $idx, $key) = @$case;
 	my (@handles, @errors);
@@ -142,7 +151,10 @@ for my $case (['t', 't_k', 'k'], ['t2', 't2_key', 'device, ts'])
 		FULL JOIN (SELECT k, count(*) AS n FROM $tbl GROUP BY k) r USING (k)
 		WHERE coalesce(e.n, 0) <> coalesce(r.n, 0)}), '0', "$tbl: every key as the committed inserts and deletes say");
 	is($node->safe_psql('postgres', qq{SELECT learned_index_check('$idx', true)}), '', "$tbl: the index checks clean");
-	my $where = $tbl eq 't' ? 'k > 0' : 'device >= 0';
+	cmp_ok($node->safe_psql('postgres', 'SELECT count(*) FROM t3 a JOIN t3 b ON a.k = b.k + 1 AND b.k % 2 = 0'),
+		'>', 0, 't3: uuids that share a key stand side by side') if $tbl eq 't3';
+	my $where = $tbl eq 't' ? 'k > 0' : $tbl eq 't2' ? 'device >= 0'
+		: 'u = ANY (ARRAY(SELECT key_uuid(g) FROM generate_series(1, 40) g))';
 	is($node->safe_psql('postgres', qq{SET enable_seqscan = off; SELECT count(*), sum(k) FROM $tbl WHERE $where}),
 		$node->safe_psql('postgres', qq{SET enable_indexscan = off; SET enable_bitmapscan = off; SELECT count(*), sum(k) FROM $tbl WHERE $where}),
 		"$tbl: the index answers as the sequential scan");
