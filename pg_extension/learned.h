@@ -739,6 +739,9 @@ extern uint64 learned_cold_key(Relation index, const LearnedModelRef *ref, Learn
 extern int64 learned_cold_lower_bound(Relation index, const LearnedModelRef *ref,
 									  const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, uint64 key,
 									  const uint64 *tail);
+extern int64 learned_cold_lower_bound_from(Relation index, const LearnedModelRef *ref,
+										   const LearnedMetaPageData *meta, LearnedColdPageCopy *copy, int64 start,
+										   uint64 key, const uint64 *tail);
 extern void learned_check_status(int status, const char *what);
 extern int	learned_compare_entries(const void *a, const void *b, void *tail);
 extern LearnedOptions *learned_options(Relation index);

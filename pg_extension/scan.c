@@ -939,7 +939,8 @@ prepare_composite(IndexScanDesc scan)
 		range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, lo[0], lo + 1);
 		range->hot_lo = hot_lower_bound(so, lo[0], lo + 1);
 		key_increment(hi, nwords);
-		range->cold_hi = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, hi[0], hi + 1);
+		range->cold_hi = learned_cold_lower_bound_from(index, so->guard->ref, &so->meta, so->copy, range->cold_lo,
+													   hi[0], hi + 1);
 		range->hot_hi = hot_lower_bound(so, hi[0], hi + 1);
 	}
 }
@@ -1026,7 +1027,7 @@ prepare_scan(IndexScanDesc scan)
 			range->nulls = false;
 			range->cold_lo = learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, first, NULL);
 			range->cold_hi = last == PG_UINT64_MAX ? (int64) so->meta.cold_count :
-				learned_cold_lower_bound(index, so->guard->ref, &so->meta, so->copy, above, NULL);
+				learned_cold_lower_bound_from(index, so->guard->ref, &so->meta, so->copy, range->cold_lo, above, NULL);
 			range->hot_lo = hot_lower_bound(so, first, NULL);
 			range->hot_hi = last == PG_UINT64_MAX ? so->nhot : hot_lower_bound(so, above, NULL);
 			range->first = first;

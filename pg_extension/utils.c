@@ -1515,6 +1515,27 @@ learned_cold_lower_bound(Relation index, const LearnedModelRef *ref, const Learn
 	return (int64) lo;
 }
 
+/* Positions learned_cold_lower_bound_from steps through before it asks the model. */
+#define LEARNED_FORWARD_STEPS 8
+
+/*
+ * learned_cold_lower_bound for a key whose positions before `start` are all below it (the upper end of
+ * an interval whose lower end's bound is `start`). A point's few equal keys lie within a few steps of
+ * it, already copied; past those steps, the model.
+ */
+int64
+learned_cold_lower_bound_from(Relation index, const LearnedModelRef *ref, const LearnedMetaPageData *meta,
+							  LearnedColdPageCopy *copy, int64 start, uint64 key, const uint64 *tail)
+{
+	int64		count = (int64) meta->cold_count;
+	int64		p;
+
+	for (p = start; p < count && p < start + LEARNED_FORWARD_STEPS; p++)
+		if (!cold_below(index, ref, copy, p, key, tail, p - LEARNED_SEARCH_MARGIN, p + LEARNED_SEARCH_MARGIN))
+			return p;
+	return p >= count ? count : learned_cold_lower_bound(index, ref, meta, copy, key, tail);
+}
+
 /* The hint bitmaps must lie wholly in the hole, past everything WAL carries. */
 StaticAssertDecl(LEARNED_PACKED_LOWER <= MAXALIGN(SizeOfPageHeaderData) + LEARNED_PAGE_DATA_SIZE - LEARNED_COLD_BITMAP_BYTES,
 				 "packed hint bitmap overlaps logged data");
