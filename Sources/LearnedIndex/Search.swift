@@ -118,15 +118,20 @@ public enum BoundedSearch {
         return base
     }
 
-    /// The lower bound of `key` given a window that contains it. A narrow window (a PGM's `2ε + 2`) is
-    /// sampled; a wide one is galloped from the prediction, so an accurate model touches one or two cache
-    /// lines instead of halving the whole window.
+    /// The lower bound of `key` given a window that contains it. An exact prediction (a linear run, or the
+    /// first of a key's repeats) is confirmed by its key and the one before. Otherwise a narrow window (a
+    /// PGM's `2ε + 2`) is sampled, and a wide one galloped from the prediction, so an accurate model
+    /// touches one or two cache lines instead of halving the whole window.
     @inlinable
     public static func lowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, window: SearchWindow
     ) -> Int {
         let lo = window.lo
         let hi = window.hi
+        let predicted = window.predicted
+        if predicted < hi && keys[predicted] >= key && (predicted == lo || keys[predicted &- 1] < key) {
+            return predicted
+        }
         if hi &- lo <= coarseSamplingLimit { return sampledLowerBound(of: key, in: keys, lo: lo, hi: hi) }
         let start = min(window.predicted, hi &- 1)
         guard start >= lo else { return lo }
