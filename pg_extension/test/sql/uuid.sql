@@ -89,6 +89,12 @@ SELECT lt_both(format('INSERT INTO %%I VALUES (70012, %L)', uu_v7(1700000008001,
 SELECT (SELECT array_agg(id ORDER BY id) FROM uu) = (SELECT array_agg(id ORDER BY id) FROM uu_b) AS same_rows;
 SELECT cond, lt_where('uu', cond) FROM uu_conds ORDER BY ord;
 SELECT lt_index_ok('uu_u');
+-- Built concurrently, and rebuilt by REINDEX: each build compares values where keys are shared.
+CREATE UNIQUE INDEX CONCURRENTLY uu_uc ON uu USING learned (v);
+REINDEX INDEX uu_u;
+SELECT lt_both(format('INSERT INTO %%I VALUES (70013, %L)', uu_v7(1700000008001, 1, 3)), 'uu', 'uu_b');
+SELECT lt_both(format('INSERT INTO %%I VALUES (70014, %L)', uu_v7(1700000008001, 1, 99998)), 'uu', 'uu_b');
+DROP INDEX uu_uc;
 -- An index on an expression compares the expression's values.
 CREATE TABLE uu_x (doc text);
 CREATE UNIQUE INDEX uu_x_id ON uu_x USING learned ((doc::uuid));
