@@ -64,6 +64,27 @@ public enum BoundedSearch {
         return before(keys[base]) ? base &+ 1 : base
     }
 
+    /// The first position in `lo..<hi` whose key is greater than `key`, or `hi`, for long ranges (a
+    /// model's segment starts): each step compares three keys, independent loads, and keeps a quarter of
+    /// the range, so a lookup waits on half as many loads in a row as halving takes.
+    @inlinable
+    public static func quaternaryUpperBound(
+        of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
+    ) -> Int {
+        var base = lo
+        var count = hi &- lo
+        // The answer always lies in base...base+count.
+        while count > 16 {
+            let quarter = count &>> 2
+            let passed = (keys[base &+ quarter &- 1] <= key ? 1 : 0) &+ (keys[base &+ 2 &* quarter &- 1] <= key ? 1 : 0)
+                &+ (keys[base &+ 3 &* quarter &- 1] <= key ? 1 : 0)
+            base &+= passed &* quarter
+            // Below the last quarter, the first key that is greater lies at most a quarter on.
+            count = passed == 3 ? count &- 3 &* quarter : quarter &- 1
+        }
+        return partitionPoint(in: keys, lo: base, hi: base &+ count) { $0 <= key }
+    }
+
     /// The lower bound of `key` over the whole buffer, with no model: the binary-search baseline.
     @inlinable
     public static func lowerBound(of key: UInt64, in keys: UnsafeBufferPointer<UInt64>) -> Int {

@@ -304,6 +304,23 @@ import Testing
         }
     }
 
+    @Test("the quaternary upper bound (segment routing) equals the oracle's in any range")
+    func quaternaryUpperBoundEqualsOracle() {
+        let keys = keysWithRepeats(count: 5_000, seed: 31)
+        var random = SplitMix64(seed: 32)
+        keys.withUnsafeBufferPointer { buffer in
+            for trial in 0..<20_000 {
+                let lo = trial % 4 == 0 ? 0 : Int(random.next() % UInt64(keys.count))
+                let hi = trial % 4 == 0 ? keys.count : lo + Int(random.next() % UInt64(keys.count - lo + 1))
+                let key = keys[0] &- 1 &+ random.next() % (keys[keys.count - 1] - keys[0] + 3)
+                let expected = lo + keys[lo..<hi].prefix(while: { $0 <= key }).count
+                if BoundedSearch.quaternaryUpperBound(of: key, in: buffer, lo: lo, hi: hi) != expected {
+                    Issue.record("key \(key) in \(lo)..<\(hi)")
+                }
+            }
+        }
+    }
+
     @Test func boundedSearchEqualsOracleInsideAnyContainingWindow() {
         let keys: [UInt64] = [1, 3, 3, 3, 7, 9, 9, 12, 40, 41, 41, 41, 41, 90]
         keys.withUnsafeBufferPointer { buffer in
