@@ -925,6 +925,19 @@ compare_tids(const void *a, const void *b)
 	return ItemPointerCompare((ItemPointer) a, (ItemPointer) b);
 }
 
+/* Raises nbtree's error for a unique build that meets `values` twice. */
+static void
+report_build_duplicate(Relation heap, Relation index, Datum *values, bool *isnull)
+{
+	char	   *description = BuildIndexValueDescription(index, values, isnull);
+
+	ereport(ERROR,
+			(errcode(ERRCODE_UNIQUE_VIOLATION),
+			 errmsg("could not create unique index \"%s\"", RelationGetRelationName(index)),
+			 description ? errdetail("Key %s is duplicated.", description) : 0,
+			 errtableconstraint(heap, RelationGetRelationName(index))));
+}
+
 /*
  * A unique build: two live entries with equal keys are an error, as in nbtree (dead rows may repeat one).
  * Equal floats may have different keys (0.0 and -0.0): their first key stands for them all. A composite
@@ -956,8 +969,6 @@ check_unique(LearnedBuildState *build, Relation heap, Relation index, const uint
 		}
 	if (build->have_live && learned_compare_keys(build->live_key[0], build->live_key + 1, key[0], key + 1, shape->tail) == 0)
 	{
-		char	   *description;
-
 		for (c = 0; c < shape->natts; c++)
 		{
 			uint128		value;
@@ -968,12 +979,7 @@ check_unique(LearnedBuildState *build, Relation heap, Relation index, const uint
 				learned_denormalize(learned_key_type_of(build->typid), key[0]);
 			isnull[c] = false;
 		}
-		description = BuildIndexValueDescription(index, values, isnull);
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("could not create unique index \"%s\"", RelationGetRelationName(index)),
-				 description ? errdetail("Key %s is duplicated.", description) : 0,
-				 errtableconstraint(heap, RelationGetRelationName(index))));
+		report_build_duplicate(heap, index, values, isnull);
 	}
 	build->have_live = true;
 	memcpy(build->live_key, key, shape->words * sizeof(uint64));
@@ -994,15 +1000,7 @@ check_unique_values(Tuplesortstate *sort, Relation heap, Relation index)
 	while (tuplesort_getdatum(sort, true, &value, &isnull, NULL))
 	{
 		if (have_last && DatumGetBool(FunctionCall2Coll(&type->eq_opr_finfo, collation, last, value)))
-		{
-			char	   *description = BuildIndexValueDescription(index, &value, &isnull);
-
-			ereport(ERROR,
-					(errcode(ERRCODE_UNIQUE_VIOLATION),
-					 errmsg("could not create unique index \"%s\"", RelationGetRelationName(index)),
-					 description ? errdetail("Key %s is duplicated.", description) : 0,
-					 errtableconstraint(heap, RelationGetRelationName(index))));
-		}
+			report_build_duplicate(heap, index, &value, &isnull);
 		if (have_last && !type->typbyval)
 			pfree(DatumGetPointer(last));
 		last = value;

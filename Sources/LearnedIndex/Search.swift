@@ -154,7 +154,7 @@ public enum BoundedSearch {
             return predicted
         }
         if hi &- lo <= coarseSamplingLimit { return sampledLowerBound(of: key, in: keys, lo: lo, hi: hi) }
-        let start = min(window.predicted, hi &- 1)
+        let start = min(predicted, hi &- 1)
         guard start >= lo else { return lo }
         if keys[start] < key {
             // The answer lies in start+1...hi: double the step until a key is not below `key`.
