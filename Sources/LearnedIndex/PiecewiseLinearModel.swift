@@ -118,7 +118,11 @@ public struct PiecewiseLinearModel: Equatable, Sendable {
                         // The level's window holds the key's lower bound among its first keys; the upper
                         // bound, one further when the key is a first key itself, may be one past it.
                         let whi = min(hi &- lo, predicted &+ internalEpsilon &+ 2)
-                        segment = max(lo, BoundedSearch.upperBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi) &- 1)
+                        // The default ε gives windows of at most 34 keys, searched without a branch.
+                        let next = whi &- wlo < 64
+                            ? BoundedSearch.shortUpperBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi, firstStep: 32)
+                            : BoundedSearch.upperBound(of: key, in: starts, lo: lo &+ wlo, hi: lo &+ whi)
+                        segment = max(lo, next &- 1)
                         level &-= 1
                     }
                     let predicted = Self.predict(key, segment: segment, levelEnd: offsets[1], starts, lines, limit: keyCount)

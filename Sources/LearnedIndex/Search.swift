@@ -45,9 +45,9 @@ public enum BoundedSearch {
     }
 
     /// The first position in `lo..<hi` whose key fails `before` (which holds for a prefix), or `hi`.
-    /// Halving with a select, not a branch, on the key: the loop runs a number of times that depends only
-    /// on `hi - lo`, so lookups over windows of one width take one path and independent lookups overlap
-    /// their cache misses.
+    /// Halving: the loop runs a number of times that depends only on `hi - lo`. The select on the key is
+    /// compiled as a branch on x86 (LLVM converts selects in loops), which suits windows whose keys come
+    /// from memory: the predicted side's load is issued before the comparison is known.
     @inlinable @inline(__always)
     static func partitionPoint(
         in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, _ before: (UInt64) -> Bool
@@ -74,7 +74,7 @@ public enum BoundedSearch {
         var base = lo
         var count = hi &- lo
         // The answer always lies in base...base+count.
-        while count > 16 {
+        while count > 15 {
             let quarter = count &>> 2
             let passed = (keys[base &+ quarter &- 1] <= key ? 1 : 0) &+ (keys[base &+ 2 &* quarter &- 1] <= key ? 1 : 0)
                 &+ (keys[base &+ 3 &* quarter &- 1] <= key ? 1 : 0)
@@ -82,7 +82,30 @@ public enum BoundedSearch {
             // Below the last quarter, the first key that is greater lies at most a quarter on.
             count = passed == 3 ? count &- 3 &* quarter : quarter &- 1
         }
-        return partitionPoint(in: keys, lo: base, hi: base &+ count) { $0 <= key }
+        return shortUpperBound(of: key, in: keys, lo: base, hi: base &+ count, firstStep: 8)
+    }
+
+    /// The first position in `lo..<hi` whose key is greater than `key`, or `hi`, for fewer than
+    /// `2 * firstStep` keys held in cache (a routing level's): halving steps of `firstStep`, half that, ...,
+    /// 1, each a select. A constant `firstStep` lets the compiler unroll them; in a loop whose trip count
+    /// it does not know, LLVM's x86 backend turns the select into a branch, which mispredicts half the time
+    /// on a search (as `partitionPoint` is compiled). Both tests of a step are evaluated, so neither
+    /// becomes a branch of its own.
+    @inlinable @inline(__always)
+    static func shortUpperBound(
+        of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int, firstStep: Int
+    ) -> Int {
+        guard lo < hi else { return lo }
+        let last = hi &- 1
+        var base = lo
+        var step = firstStep
+        while step > 0 {
+            let passed = keys[min(base &+ step &- 1, last)] <= key
+            let inside = base &+ step <= hi
+            base &+= passed && inside ? step : 0
+            step &>>= 1
+        }
+        return base
     }
 
     /// The lower bound of `key` over the whole buffer, with no model: the binary-search baseline.

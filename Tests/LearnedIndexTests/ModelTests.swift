@@ -312,7 +312,9 @@ import Testing
                 // The keys are sorted, so the answer in lo..<hi is the whole run's, clamped.
                 let whole = keys.filter { $0 <= key }.count
                 for lo in stride(from: 0, through: keys.count, by: 23) {
-                    for hi in stride(from: lo, through: keys.count, by: 19) {
+                    // Long ranges, and every short one (the last steps' range, up to 15 keys, and just past it).
+                    let ends = Array(stride(from: lo, through: keys.count, by: 19)) + Array(lo...min(lo + 17, keys.count))
+                    for hi in ends {
                         let expected = min(max(whole, lo), hi)
                         if BoundedSearch.quaternaryUpperBound(of: key, in: buffer, lo: lo, hi: hi) != expected {
                             Issue.record("key \(key) in \(lo)..<\(hi)")
