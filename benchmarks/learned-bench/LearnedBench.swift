@@ -62,36 +62,32 @@ func milliseconds(_ duration: Duration) -> Double {
     Double(duration.components.seconds) * 1e3 + Double(duration.components.attoseconds) * 1e-15
 }
 
-/// Median nanoseconds per lookup over `runs` passes of every probe, and the sum of the positions found.
+/// One timed pass of a structure over every probe: nanoseconds a lookup, and the sum of the positions found.
+typealias LookupPass = () throws -> (ns: Double, checksum: UInt64)
+
+/// Nanoseconds per lookup over one pass of every probe, and the sum of the positions found.
 @inline(never)
 func timeLookups<Index: LowerBoundIndex>(
-    _ index: Index, keys: UnsafeBufferPointer<UInt64>, probes: UnsafeBufferPointer<UInt64>, runs: Int
+    _ index: Index, keys: UnsafeBufferPointer<UInt64>, probes: UnsafeBufferPointer<UInt64>
 ) -> (ns: Double, checksum: UInt64) {
-    var times: [Double] = []
-    var checksum: UInt64 = 0
-    let clock = ContinuousClock()
-    for _ in 0..<runs {
-        var sum: UInt64 = 0
-        let elapsed = clock.measure {
-            for probe in probes { sum &+= UInt64(index.lowerBound(of: probe, in: keys)) }
-        }
-        checksum = sum
-        times.append(milliseconds(elapsed) * 1e6 / Double(max(1, probes.count)))
+    var sum: UInt64 = 0
+    let elapsed = ContinuousClock().measure {
+        for probe in probes { sum &+= UInt64(index.lowerBound(of: probe, in: keys)) }
     }
-    return (median(times), checksum)
+    return (milliseconds(elapsed) * 1e6 / Double(max(1, probes.count)), sum)
 }
 
-/// Median build time in milliseconds over `runs` builds, and the last structure built.
-func timeBuild<T>(runs: Int, _ build: () throws -> T) rethrows -> (ms: Double, value: T) {
-    let clock = ContinuousClock()
-    var times: [Double] = []
-    var value: T?
-    for _ in 0..<max(1, runs) {
-        let start = clock.now
-        value = try build()
-        times.append(milliseconds(clock.now - start))
-    }
-    return (median(times), value!)
+/// A structure under test: `build` builds it once and returns the milliseconds it took and the model's bytes;
+/// `pass` times one pass over the probes with the structure built last.
+struct Candidate {
+    let name: String
+    let build: () throws -> (ms: Double, bytes: Int)
+    let pass: LookupPass
+}
+
+/// The structure a candidate built last.
+final class Built<Value> {
+    var value: Value?
 }
 
 @main
@@ -112,7 +108,7 @@ struct LearnedBench: ParsableCommand {
     @Option(help: "Random probes (drawn from the keys) per timing run.")
     var probes: Int = 10_000_000
 
-    @Option(help: "Timing runs per structure; the median is reported.")
+    @Option(help: "Timing runs per structure, taken in rounds over all structures; the median is reported.")
     var runs: Int = 5
 
     @Option(help: "Builds per structure; the median time is reported.")
@@ -164,33 +160,61 @@ struct LearnedBench: ParsableCommand {
     func measure(
         _ distribution: Distribution, keys: UnsafeBufferPointer<UInt64>, probes: UnsafeBufferPointer<UInt64>
     ) throws -> [Row] {
-        var rows: [Row] = []
-        func add<Index: LowerBoundIndex>(_ name: String, _ build: Double, _ bytes: Int, _ index: Index) {
-            let (ns, checksum) = timeLookups(index, keys: keys, probes: probes, runs: runs)
-            rows.append(Row(structure: name, dist: distribution.rawValue, keys: keys.count, buildMs: build,
-                            modelBytes: bytes, lookupNs: ns, checksum: checksum))
+        var candidates: [Candidate] = []
+        func add<Index: LowerBoundIndex>(_ name: String, _ bytes: @escaping (Index) -> Int, _ make: @escaping () throws -> Index) {
+            let built = Built<Index>()
+            let clock = ContinuousClock()
+            candidates.append(Candidate(name: name, build: {
+                let start = clock.now
+                let index = try make()
+                let ms = milliseconds(clock.now - start)
+                built.value = index
+                return (ms, bytes(index))
+            }, pass: { timeLookups(built.value!, keys: keys, probes: probes) }))
         }
-        add("binary", 0, 0, BinarySearch())
+        add("binary", { _ in 0 }) { BinarySearch() }
         // Unselected structures are not built either, so a profile of one shows only it.
-        if selected("btree16") {
-            let tree = timeBuild(runs: builds) { StaticBPlusTree(keys: keys) }
-            add("btree16", tree.ms, tree.value.byteCount, tree.value)
-        }
+        if selected("btree16") { add("btree16", { $0.byteCount }) { StaticBPlusTree(keys: keys) } }
         for epsilon in [16, 32, 64, 128] where selected("pgm\(epsilon)") {
-            let pgm = try timeBuild(runs: builds) { try PiecewiseLinearModel(keys: keys, epsilon: epsilon) }
-            add("pgm\(epsilon)", pgm.ms, pgm.value.byteCount, pgm.value)
+            add("pgm\(epsilon)", { $0.byteCount }) { try PiecewiseLinearModel(keys: keys, epsilon: epsilon) }
         }
         for leaves in [1 << 12, 1 << 16, 1 << 20] where selected("rmi\(leaves)") {
-            let rmi = try timeBuild(runs: builds) { try RecursiveModelIndex(keys: keys, leafCount: leaves) }
-            add("rmi\(leaves)", rmi.ms, rmi.value.byteCount, rmi.value)
+            add("rmi\(leaves)", { $0.byteCount }) { try RecursiveModelIndex(keys: keys, leafCount: leaves) }
         }
-        if selected("linear") {
-            let linear = try timeBuild(runs: builds) { try LinearModel(keys: keys) }
-            add("linear", linear.ms, linear.value.byteCount, linear.value)
+        if selected("linear") { add("linear", { $0.byteCount }) { try LinearModel(keys: keys) } }
+        let peer = try peers.map { try PeerHarness(path: $0, keys: keys, probes: probes) }
+        if let peer {
+            for epsilon in [16, 32, 64, 128] where selected("pgmref\(epsilon)") {
+                candidates.append(Candidate(name: "pgmref\(epsilon)", build: { try peer.build(epsilon) },
+                                            pass: { try peer.pass(epsilon) }))
+            }
         }
-        if let peers {
-            rows += try PeerHarness(path: peers).rows(dist: distribution.rawValue, keys: keys, probes: probes,
-                                                       runs: runs, builds: builds).filter { selected($0.structure) }
+        // Builds, then passes, go in rounds: each structure takes one a round, so a change in the machine's
+        // speed (large on a shared machine) falls on all of them alike rather than on whichever ran then.
+        var rows = candidates.map {
+            Row(structure: $0.name, dist: distribution.rawValue, keys: keys.count, buildMs: 0, modelBytes: 0,
+                lookupNs: 0, checksum: 0)
+        }
+        var buildTimes = [[Double]](repeating: [], count: rows.count)
+        for _ in 0..<builds {
+            for (index, candidate) in candidates.enumerated() {
+                let (ms, bytes) = try candidate.build()
+                buildTimes[index].append(ms)
+                rows[index].modelBytes = bytes
+            }
+        }
+        var lookupTimes = [[Double]](repeating: [], count: rows.count)
+        for _ in 0..<runs {
+            for (index, candidate) in candidates.enumerated() {
+                let (ns, checksum) = try candidate.pass()
+                lookupTimes[index].append(ns)
+                rows[index].checksum = checksum
+            }
+        }
+        for index in rows.indices {
+            // Binary search has nothing to build.
+            rows[index].buildMs = index == 0 ? 0 : median(buildTimes[index])
+            rows[index].lookupNs = median(lookupTimes[index])
         }
         return rows
     }
@@ -221,26 +245,24 @@ struct LearnedBench: ParsableCommand {
     }
 }
 
-/// The reference PGM-index, compiled from its own headers (benchmarks/pgm-peer): it reads the keys and
-/// probes from a file and prints one CSV row per epsilon.
-struct PeerHarness {
-    let path: String
-
+/// The reference PGM-index, compiled from its own headers (benchmarks/pgm-peer), running beside the bench:
+/// it reads the keys and probes from a file, then builds an epsilon's index, or times one pass of it, for
+/// each line it is sent.
+final class PeerHarness {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    func rows(dist: String, keys: UnsafeBufferPointer<UInt64>, probes: UnsafeBufferPointer<UInt64>, runs: Int,
-              builds: Int) throws -> [Row] {
+    private let process: pid_t
+    private let requests: UnsafeMutablePointer<FILE>
+    private let replies: UnsafeMutablePointer<FILE>
+
+    init(path: String, keys: UnsafeBufferPointer<UInt64>, probes: UnsafeBufferPointer<UInt64>) throws {
         var template = Array("/tmp/learned-bench-XXXXXX".utf8CString)
         let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard descriptor >= 0 else { throw Failure(description: "cannot create a temporary file") }
         let dataPath = String(cString: template.withUnsafeBufferPointer { $0.baseAddress! })
-        let outputPath = dataPath + ".csv"
-        defer {
-            unlink(dataPath)
-            unlink(outputPath)
-        }
+        defer { unlink(dataPath) }
         guard let file = fdopen(descriptor, "wb") else { throw Failure(description: "cannot open \(dataPath)") }
         var counts: [UInt64] = [UInt64(keys.count), UInt64(probes.count)]
         let written = fwrite(&counts, 8, 2, file) + fwrite(keys.baseAddress, 8, keys.count, file)
@@ -248,23 +270,73 @@ struct PeerHarness {
         guard fclose(file) == 0, written == 2 + keys.count + probes.count else {
             throw Failure(description: "cannot write \(dataPath)")
         }
-        let status = system("'\(path)' '\(dataPath)' \(runs) \(builds) > '\(outputPath)'")
-        guard status == 0, let output = fopen(outputPath, "r") else {
-            throw Failure(description: "the peer harness \(path) failed (status \(status))")
+        // A peer that dies mid-run must show as an error here, not end the bench with SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        var toPeer: [Int32] = [0, 0]
+        var fromPeer: [Int32] = [0, 0]
+        guard pipe(&toPeer) == 0, pipe(&fromPeer) == 0 else { throw Failure(description: "cannot create pipes") }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toPeer[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromPeer[1], 1)
+        for end in toPeer + fromPeer { posix_spawn_file_actions_addclose(&actions, end) }
+        let arguments: [UnsafeMutablePointer<CChar>?] = [path, dataPath].map { (text: String) in strdup(text) }
+        defer { arguments.forEach { free($0) } }
+        var pid: pid_t = 0
+        let status = posix_spawn(&pid, path, &actions, nil, arguments + [nil], environ)
+        close(toPeer[0])
+        close(fromPeer[1])
+        guard status == 0, let requests = fdopen(toPeer[1], "w"), let replies = fdopen(fromPeer[0], "r") else {
+            throw Failure(description: "cannot start the peer harness \(path) (error \(status))")
         }
-        defer { fclose(output) }
-        var rows: [Row] = []
+        self.process = pid
+        self.requests = requests
+        self.replies = replies
+        // The data file is removed once the peer has read it.
+        guard try answer() == ["ready"] else { throw Failure(description: "the peer harness did not start") }
+    }
+
+    deinit {
+        fclose(requests)
+        fclose(replies)
+        var status: Int32 = 0
+        waitpid(process, &status, 0)
+    }
+
+    /// One timed build of `epsilon`'s index: milliseconds and model bytes.
+    func build(_ epsilon: Int) throws -> (ms: Double, bytes: Int) {
+        let fields = try request("build \(epsilon)")
+        guard fields.count == 2, let ms = Double(fields[0]), let bytes = Int(fields[1]) else {
+            throw Failure(description: "the peer harness printed an unexpected build line: \(fields)")
+        }
+        return (ms, bytes)
+    }
+
+    /// One timed pass of `epsilon`'s index over the probes.
+    func pass(_ epsilon: Int) throws -> (ns: Double, checksum: UInt64) {
+        let fields = try request("pass \(epsilon)")
+        guard fields.count == 2, let ns = Double(fields[0]), let checksum = UInt64(fields[1]) else {
+            throw Failure(description: "the peer harness printed an unexpected line: \(fields)")
+        }
+        return (ns, checksum)
+    }
+
+    /// Sends `line` and returns the peer's answer, split at commas.
+    private func request(_ line: String) throws -> [String] {
+        guard fputs(line + "\n", requests) >= 0, fflush(requests) == 0 else {
+            throw Failure(description: "the peer harness exited")
+        }
+        return try answer()
+    }
+
+    /// The peer's next line, split at commas.
+    private func answer() throws -> [String] {
         var line = [CChar](repeating: 0, count: 256)
-        while fgets(&line, Int32(line.count), output) != nil {
-            let fields = String(cString: line).split(separator: ",").map { $0.trimmingWhitespace() }
-            guard fields.count == 5, let build = Double(fields[1]), let bytes = Int(fields[2]),
-                  let ns = Double(fields[3]), let checksum = UInt64(fields[4]) else {
-                throw Failure(description: "the peer harness printed an unexpected line: \(String(cString: line))")
-            }
-            rows.append(Row(structure: fields[0], dist: dist, keys: keys.count, buildMs: build, modelBytes: bytes,
-                            lookupNs: ns, checksum: checksum))
+        guard fgets(&line, Int32(line.count), replies) != nil else {
+            throw Failure(description: "the peer harness exited without answering")
         }
-        return rows
+        return line.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }.split(separator: ",").map { $0.trimmingWhitespace() }
     }
 }
 
