@@ -114,9 +114,12 @@ public enum BoundedSearch {
         lowerBound(of: key, in: keys, lo: 0, hi: keys.count)
     }
 
-    /// Windows at most this wide are searched by sampling every eighth key; up to `coarseSamplingLimit`,
-    /// by sampling eight keys spread over the window first; wider ones by galloping from the prediction.
-    public static let samplingLimit = 160
+    /// Windows at most this wide (a PGM's at ε up to 39) are searched by sampling every eighth key; up to
+    /// `coarseSamplingLimit`, by halving first down to at most `halvedWidth` keys; wider ones by galloping
+    /// from the prediction.
+    public static let samplingLimit = 80
+
+    public static let halvedWidth = 64
 
     public static let coarseSamplingLimit = 4096
 
@@ -124,26 +127,20 @@ public enum BoundedSearch {
     /// narrow window: every eighth key first (independent loads, so all the window's cache lines are fetched
     /// at once rather than one after another), then three halving steps among the eight positions the
     /// samples leave. No step depends on a comparison's outcome for its count; positions at or past `hi`
-    /// count as not less than `key`.
+    /// count as not less than `key`. A window over `samplingLimit` keys is halved first, with a branch a
+    /// step, to at most `halvedWidth`: sampling all of a wide window fetches more cache lines than
+    /// overlapping lookups can afford, and the branch lets the predicted side's load start early.
     @inlinable
     public static func sampledLowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, lo: Int, hi: Int
     ) -> Int {
         var lo = lo
         var hi = hi
-        // Wide windows: eight samples spread over the window narrow it to the keys between two of them.
-        while hi &- lo > samplingLimit {
-            let stride = (hi &- lo &+ 7) &>> 3
-            var below = 0
-            var sample = lo
-            while sample < hi {
-                below &+= keys[sample] < key ? 1 : 0
-                sample &+= stride
+        if hi &- lo > samplingLimit {
+            while hi &- lo > halvedWidth {
+                let middle = lo &+ (hi &- lo) &>> 1
+                if keys[middle] < key { lo = middle &+ 1 } else { hi = middle }
             }
-            if below == 0 { return lo }
-            let next = lo &+ (below &- 1) &* stride &+ 1
-            hi = min(lo &+ below &* stride, hi)
-            lo = next
         }
         guard lo < hi else { return lo }
         var below = 0
