@@ -160,9 +160,10 @@ public enum BoundedSearch {
     }
 
     /// The lower bound of `key` given a window that contains it. An exact prediction (a linear run, or the
-    /// first of a key's repeats) is confirmed by its key and the one before. Otherwise a narrow window (a
-    /// PGM's `2ε + 2`) is sampled, and a wide one galloped from the prediction, so an accurate model
-    /// touches one or two cache lines instead of halving the whole window.
+    /// first of a key's repeats) is confirmed by its key and the one before. Otherwise a window of up to
+    /// `coarseSamplingLimit` keys (a PGM's `2ε + 2`) goes to `sampledLowerBound`, and a wider one (an RMI's
+    /// or a single line's) is galloped from the prediction, so an accurate model touches one or two cache
+    /// lines instead of halving the whole window.
     @inlinable
     public static func lowerBound(
         of key: UInt64, in keys: UnsafeBufferPointer<UInt64>, window: SearchWindow

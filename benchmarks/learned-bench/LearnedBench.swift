@@ -111,7 +111,7 @@ struct LearnedBench: ParsableCommand {
     @Option(help: "Timing runs per structure, taken in rounds over all structures; the median is reported.")
     var runs: Int = 5
 
-    @Option(help: "Builds per structure; the median time is reported.")
+    @Option(help: "Builds per structure, taken in rounds over all structures; the median time is reported.")
     var builds: Int = 3
 
     @Option(help: "Only structures whose name starts with one of these prefixes, comma-separated.")
@@ -191,32 +191,21 @@ struct LearnedBench: ParsableCommand {
         }
         // Builds, then passes, go in rounds: each structure takes one a round, so a change in the machine's
         // speed (large on a shared machine) falls on all of them alike rather than on whichever ran then.
-        var rows = candidates.map {
-            Row(structure: $0.name, dist: distribution.rawValue, keys: keys.count, buildMs: 0, modelBytes: 0,
-                lookupNs: 0, checksum: 0)
-        }
-        var buildTimes = [[Double]](repeating: [], count: rows.count)
-        for _ in 0..<builds {
-            for (index, candidate) in candidates.enumerated() {
-                let (ms, bytes) = try candidate.build()
-                buildTimes[index].append(ms)
-                rows[index].modelBytes = bytes
+        func rounds<Result>(_ count: Int, _ take: (Candidate) throws -> Result) rethrows -> [[Result]] {
+            var results = [[Result]](repeating: [], count: candidates.count)
+            for _ in 0..<count {
+                for (index, candidate) in candidates.enumerated() { results[index].append(try take(candidate)) }
             }
+            return results
         }
-        var lookupTimes = [[Double]](repeating: [], count: rows.count)
-        for _ in 0..<runs {
-            for (index, candidate) in candidates.enumerated() {
-                let (ns, checksum) = try candidate.pass()
-                lookupTimes[index].append(ns)
-                rows[index].checksum = checksum
-            }
+        let built = try rounds(builds) { try $0.build() }
+        let passed = try rounds(runs) { try $0.pass() }
+        return candidates.indices.map { index in
+            Row(structure: candidates[index].name, dist: distribution.rawValue, keys: keys.count,
+                // Binary search has nothing to build.
+                buildMs: index == 0 ? 0 : median(built[index].map(\.ms)), modelBytes: built[index].last!.bytes,
+                lookupNs: median(passed[index].map(\.ns)), checksum: passed[index].last!.checksum)
         }
-        for index in rows.indices {
-            // Binary search has nothing to build.
-            rows[index].buildMs = index == 0 ? 0 : median(buildTimes[index])
-            rows[index].lookupNs = median(lookupTimes[index])
-        }
-        return rows
     }
 
     func selected(_ name: String) -> Bool {
